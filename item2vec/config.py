@@ -1,0 +1,152 @@
+"""Training parameters: the typed config, the presets, and ``--config`` TOML files."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from item2vec.errors import ConfigError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on Python 3.10 only
+    import tomli as tomllib
+
+Context = Literal["window", "set"]
+PRESETS_NAMES = ("recsys", "text")
+
+# Defaults chosen for items (recsys) and for words (text). The figures that chose them are in
+# docs/presets.md; every value can be overridden by a flag or by --config.
+PRESETS: dict[str, dict[str, Any]] = {
+    "recsys": {
+        "dim": 64,
+        "window": 5,
+        "negative": 10,
+        "ns_exponent": -0.5,
+        "sample": 1e-5,
+        "epochs": 20,
+        "min_count": 3,
+        "alpha": 0.025,
+    },
+    "text": {
+        "dim": 100,
+        "window": 5,
+        "negative": 5,
+        "ns_exponent": 0.75,
+        "sample": 1e-4,
+        "epochs": 10,
+        "min_count": 5,
+        "alpha": 0.025,
+    },
+}
+
+
+def default_workers() -> int:
+    """All cores this process may use."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Skip-gram with negative sampling parameters, validated on creation."""
+
+    dim: int = 64
+    window: int = 5
+    negative: int = 10
+    ns_exponent: float = -0.5
+    sample: float = 1e-5
+    epochs: int = 20
+    min_count: int = 3
+    max_vocab: int | None = None
+    alpha: float = 0.025
+    workers: int = field(default_factory=default_workers)
+    seed: int = 1
+    context: Context = "window"
+    preset: str = "recsys"
+
+    def __post_init__(self) -> None:
+        _check_int("dim", self.dim, 1)
+        _check_int("window", self.window, 1)
+        _check_int("negative", self.negative, 1)
+        _check_int("epochs", self.epochs, 1)
+        _check_int("min-count", self.min_count, 1)
+        _check_int("workers", self.workers, 1)
+        _check_int("seed", self.seed, 0)
+        if self.max_vocab is not None:
+            _check_int("max-vocab", self.max_vocab, 1)
+        if not math.isfinite(self.ns_exponent) or abs(self.ns_exponent) > 2:
+            raise ConfigError(
+                f"--ns-exponent {self.ns_exponent} is out of range: use a value between -2 and 2"
+            )
+        if not 0 <= self.sample < 1:
+            raise ConfigError(f"--sample {self.sample} is out of range: use 0 (off) up to 0.1")
+        if not 0 < self.alpha <= 1:
+            raise ConfigError(f"--alpha {self.alpha} is out of range: use a value in (0, 1]")
+        if self.context not in ("window", "set"):
+            raise ConfigError(f"--context {self.context!r} is unknown: use 'window' or 'set'")
+        if self.preset not in PRESETS:
+            raise ConfigError(f"--preset {self.preset!r} is unknown: use one of {PRESETS_NAMES}")
+
+    @classmethod
+    def from_preset(cls, preset: str, **overrides: Any) -> TrainConfig:
+        """The preset's values, then every override that is not None."""
+        if preset not in PRESETS:
+            raise ConfigError(f"--preset {preset!r} is unknown: use one of {', '.join(PRESETS)}")
+        values = dict(PRESETS[preset], preset=preset)
+        known = {f.name for f in dataclasses.fields(cls)}
+        for key, value in overrides.items():
+            if key not in known:
+                raise ConfigError(f"unknown training parameter {key!r}")
+            if value is not None:
+                values[key] = value
+        return cls(**values)
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain values, for model.json."""
+        return dataclasses.asdict(self)
+
+
+def _check_int(name: str, value: int, minimum: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ConfigError(f"--{name} {value!r} is invalid: use a whole number >= {minimum}")
+
+
+def load_config_file(path: Path, allowed: set[str]) -> dict[str, Any]:
+    """Read a ``--config`` TOML file into option defaults.
+
+    Keys may sit at the top level or under a ``[train]`` table, spelled as the options are
+    (``min-count`` or ``min_count``). ``allowed`` is the set of option names (underscored).
+
+    Raises:
+        ConfigError: the file is missing, is not valid TOML, or names an unknown option.
+    """
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"config file {str(path)!r} does not exist") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"config file {str(path)!r} cannot be read: {exc}") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {str(path)!r} is not valid TOML: {exc}") from None
+    table = data.pop("train", {})
+    if not isinstance(table, dict):
+        raise ConfigError(f"config file {str(path)!r}: [train] must be a table")
+    merged = {**data, **table}
+    result: dict[str, Any] = {}
+    for key, value in merged.items():
+        name = key.replace("-", "_")
+        if name not in allowed:
+            valid = ", ".join(sorted(k.replace("_", "-") for k in allowed))
+            raise ConfigError(f"config file {str(path)!r}: unknown option {key!r}; valid options: {valid}")
+        result[name] = value
+    return result

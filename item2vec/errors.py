@@ -1,0 +1,35 @@
+"""The exceptions item2vec raises on purpose.
+
+Every message names the bad value and the fix. The CLI turns these into ``Error: ...``
+and exit status 1 in one place; anything else is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+
+class Item2VecError(Exception):
+    """Base class for every error item2vec raises on purpose."""
+
+
+class InputError(Item2VecError):
+    """An input file is missing, empty, malformed, or has the wrong columns."""
+
+
+class ConfigError(Item2VecError):
+    """A parameter, preset or ``--config`` file is invalid."""
+
+
+class EmptyResultError(Item2VecError):
+    """Nothing is left to train on or to answer with."""
+
+
+class ModelError(Item2VecError):
+    """A model directory is missing, corrupt, or of another format version."""
+
+
+class UnknownItemError(Item2VecError):
+    """A queried item is not in the model."""
+
+
+class OutputExistsError(Item2VecError):
+    """The output path already holds something that must not be overwritten."""

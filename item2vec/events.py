@@ -1,0 +1,237 @@
+"""Read event tables (CSV, TSV, Parquet, JSON Lines; optionally gzip; ``-`` for stdin).
+
+Every column comes back as strings exactly as written: ``00123``, ``85123A`` and ``17850.0``
+are never turned into numbers. Only the columns asked for are read.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, BinaryIO
+
+from item2vec.errors import InputError
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+TABLE_FORMATS = ("csv", "tsv", "parquet", "jsonl")
+INPUT_FORMATS = (*TABLE_FORMATS, "sequences", "text")
+_EXTENSIONS = {
+    ".csv": "csv",
+    ".tsv": "tsv",
+    ".tab": "tsv",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".json": "jsonl",
+}
+_SNIFF_BYTES = 1 << 16
+
+
+@dataclass(frozen=True)
+class Source:
+    """One input: a path, or ``-`` whose bytes were read from stdin (decompressed)."""
+
+    name: str
+    data: bytes | None = None
+
+    @property
+    def is_stdin(self) -> bool:
+        return self.data is not None
+
+    def open(self) -> BinaryIO:
+        """A binary stream of the decompressed content."""
+        if self.data is not None:
+            return io.BytesIO(self.data)
+        raw = open(self.name, "rb")  # noqa: SIM115 - returned to the caller
+        if _is_gzip(raw.peek(2)[:2] if hasattr(raw, "peek") else b""):
+            return gzip.open(raw)  # type: ignore[return-value]
+        return raw
+
+    def arrow_stream(self) -> pa.NativeFile:
+        """The decompressed content as a pyarrow stream (native gzip for files)."""
+        import pyarrow as pa
+
+        if self.data is not None:
+            return pa.BufferReader(self.data)
+        with open(self.name, "rb") as raw:
+            compressed = _is_gzip(raw.read(2))
+        return pa.input_stream(self.name, compression="gzip" if compressed else None)
+
+    def head(self, size: int = _SNIFF_BYTES) -> bytes:
+        """The first bytes of the decompressed content."""
+        with self.open() as stream:
+            try:
+                return stream.read(size)
+            except (OSError, EOFError) as exc:
+                raise InputError(f"{self.name}: cannot be read ({exc})") from None
+
+
+def _is_gzip(magic: bytes) -> bool:
+    return magic == b"\x1f\x8b"
+
+
+def open_source(name: str, stdin: BinaryIO | None = None) -> Source:
+    """Check that an input exists and is not empty; read stdin fully when ``name`` is ``-``.
+
+    Raises:
+        InputError: the file is missing, a directory, or empty.
+    """
+    if name == "-":
+        data = (stdin or sys.stdin.buffer).read()
+        if _is_gzip(data[:2]):
+            data = gzip.decompress(data)
+        source = Source("<stdin>", data)
+    else:
+        path = Path(name)
+        if not path.exists():
+            raise InputError(f"input file {name!r} does not exist")
+        if path.is_dir():
+            raise InputError(f"input {name!r} is a directory: give the file(s) inside it")
+        source = Source(name)
+    if not source.head(1):
+        raise InputError(f"input {source.name!r} is empty")
+    return source
+
+
+def detect_format(source: Source, item_col: str | None = None) -> str:
+    """Guess the input format from the file name, then from the first bytes.
+
+    Table formats come from the extension (``.csv``, ``.tsv``, ``.parquet``, ``.jsonl``, each
+    optionally ``.gz``). Anything else is sniffed: Parquet magic, a JSON object, a header line
+    that names the item column, else plain lines: ``text`` when they read like prose (words of
+    letters, ten or more a line), otherwise ``sequences``.
+    """
+    suffixes = [s.lower() for s in Path(source.name).suffixes]
+    if suffixes and suffixes[-1] == ".gz":
+        suffixes.pop()
+    if suffixes and suffixes[-1] in _EXTENSIONS:
+        return _EXTENSIONS[suffixes[-1]]
+    head = source.head()
+    if head[:4] == b"PAR1":
+        return "parquet"
+    text = head.decode("utf-8", errors="replace")
+    if text.lstrip().startswith("{"):
+        return "jsonl"
+    first = text.split("\n", 1)[0].rstrip("\r")
+    for delimiter, fmt in (("\t", "tsv"), (",", "csv")):
+        if item_col and item_col in first.split(delimiter):
+            return fmt
+    return _sniff_lines(text.splitlines()[:200])
+
+
+def _sniff_lines(lines: list[str]) -> str:
+    tokens = [tok for line in lines for tok in line.split()]
+    if not tokens or any("," in line or "\t" in line for line in lines):
+        return "sequences"
+    alphabetic = sum(tok.strip(".,;:!?\"'()").isalpha() for tok in tokens) / len(tokens)
+    per_line = len(tokens) / max(1, sum(1 for line in lines if line.strip()))
+    return "text" if alphabetic >= 0.9 and per_line >= 10 else "sequences"
+
+
+def read_table(source: Source, fmt: str, columns: list[str]) -> pa.Table:
+    """Read ``columns`` of an event table as strings (nulls for empty cells).
+
+    Raises:
+        InputError: a column is missing (the message lists those that exist), the file is
+            malformed, or it has no rows.
+    """
+    wanted = list(dict.fromkeys(columns))
+    if fmt in ("csv", "tsv"):
+        table = _read_csv(source, "\t" if fmt == "tsv" else ",", wanted)
+    elif fmt == "parquet":
+        table = _read_parquet(source, wanted)
+    elif fmt == "jsonl":
+        table = _read_jsonl(source, wanted)
+    else:
+        raise InputError(f"{source.name}: {fmt!r} is not a table format; use one of {TABLE_FORMATS}")
+    if table.num_rows == 0:
+        raise InputError(f"input {source.name!r} has a header but no rows")
+    return table
+
+
+def _missing(source: Source, wanted: list[str], existing: list[str]) -> None:
+    missing = [c for c in wanted if c not in existing]
+    if missing:
+        names = ", ".join(repr(c) for c in missing)
+        raise InputError(
+            f"{source.name}: no column {names}; the columns are: {', '.join(existing)} "
+            "(choose them with --user-col/--session-col/--item-col/--time-col)"
+        )
+
+
+def _read_csv(source: Source, delimiter: str, wanted: list[str]) -> pa.Table:
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    header_line = source.head().decode("utf-8", errors="replace").splitlines()[:1]
+    header = next(csv.reader(header_line, delimiter=delimiter), [])
+    _missing(source, wanted, header)
+    options = pacsv.ConvertOptions(
+        column_types={name: pa.string() for name in header},
+        include_columns=wanted,
+        strings_can_be_null=True,
+        quoted_strings_can_be_null=True,
+        null_values=[""],
+    )
+    try:
+        with source.arrow_stream() as stream:
+            return pacsv.read_csv(
+                stream,
+                read_options=pacsv.ReadOptions(block_size=1 << 24),
+                parse_options=pacsv.ParseOptions(delimiter=delimiter),
+                convert_options=options,
+            )
+    except (pa.ArrowInvalid, OSError, EOFError) as exc:
+        raise InputError(f"{source.name}: malformed {_fmt_name(delimiter)} ({exc})") from None
+
+
+def _fmt_name(delimiter: str) -> str:
+    return "TSV" if delimiter == "\t" else "CSV"
+
+
+def _read_parquet(source: Source, wanted: list[str]) -> pa.Table:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    try:
+        file = pq.ParquetFile(io.BytesIO(source.data) if source.data is not None else source.name)
+        _missing(source, wanted, file.schema_arrow.names)
+        table = file.read(columns=wanted)
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise InputError(f"{source.name}: not a readable Parquet file ({exc})") from None
+    arrays = [pc.cast(table.column(c), pa.string()) for c in wanted]
+    return pa.table(arrays, names=wanted)
+
+
+def _read_jsonl(source: Source, wanted: list[str]) -> pa.Table:
+    import pyarrow as pa
+
+    values: dict[str, list[str | None]] = {c: [] for c in wanted}
+    seen: set[str] = set()
+    with source.open() as stream:
+        for number, raw in enumerate(io.TextIOWrapper(stream, encoding="utf-8"), start=1):
+            if not raw.strip():
+                continue
+            try:
+                # parse_int/parse_float keep numbers exactly as written: ids stay strings.
+                row = json.loads(raw, parse_int=str, parse_float=str)
+            except json.JSONDecodeError as exc:
+                raise InputError(f"{source.name}: line {number} is not valid JSON ({exc})") from None
+            if not isinstance(row, dict):
+                raise InputError(f"{source.name}: line {number} is not a JSON object")
+            seen.update(row)
+            for column, bucket in values.items():
+                cell = row.get(column)
+                bucket.append(None if cell is None or cell == "" else str(cell))
+    if len(seen) and not all(c in seen for c in wanted):
+        _missing(source, wanted, sorted(seen))
+    return pa.table({c: pa.array(v, type=pa.string()) for c, v in values.items()})

@@ -1,0 +1,160 @@
+"""From input files to a saved model: read → corpus → train → save."""
+
+from __future__ import annotations
+
+import platform
+import resource
+import sys
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from item2vec import __version__
+from item2vec.config import TrainConfig
+from item2vec.embeddings import Embeddings
+from item2vec.errors import InputError
+from item2vec.events import TABLE_FORMATS, detect_format, open_source, read_table
+from item2vec.sequences import CorpusStats, SessionOptions, load_corpus
+from item2vec.store import check_output, save
+from item2vec.train import ProgressCallback, train
+
+
+@dataclass(frozen=True)
+class ItemsOptions:
+    """Where item names come from: ``--items FILE --id-col ID --title-col NAME``."""
+
+    path: str
+    id_col: str
+    title_col: str
+
+
+@dataclass
+class TrainSummary:
+    """What one ``train`` run did, for the closing summary."""
+
+    stats: CorpusStats
+    config: TrainConfig
+    items_kept: int
+    items_dropped: int
+    named_items: int
+    read_seconds: float
+    train_seconds: float
+    items_per_second: float
+    peak_rss_mb: float
+    output: Path
+
+
+def run_training(
+    inputs: list[str],
+    *,
+    output: Path,
+    session: SessionOptions,
+    overrides: dict[str, Any],
+    preset: str | None = None,
+    input_format: str | None = None,
+    items: ItemsOptions | None = None,
+    force: bool = False,
+    progress: ProgressCallback | None = None,
+    stdin: BinaryIO | None = None,
+) -> TrainSummary:
+    """Train a model from ``inputs`` and save it atomically to ``output``.
+
+    The preset defaults to ``text`` for text input and ``recsys`` otherwise; ``overrides``
+    (None values ignored) win over it.
+    """
+    import numpy as np
+
+    check_output(output, force=force)
+    started = time.perf_counter()
+    if inputs.count("-") > 1:
+        raise InputError("'-' (stdin) can be given only once")
+    sources = [open_source(name, stdin) for name in inputs]
+    corpus = load_corpus(sources, input_format, session)
+    chosen = preset or ("text" if corpus.stats.input_format == "text" else "recsys")
+    config = TrainConfig.from_preset(chosen, **overrides)
+    names = read_names(items) if items else {}
+    read_seconds = time.perf_counter() - started
+    trained = train(corpus.sequences, config=config, progress=progress)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    meta = {
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "engine": "gensim",
+        "versions": _versions(),
+        "params": config.as_dict(),
+        "input": {**corpus.stats.as_dict(), "session": _session_dict(session)},
+        "training": {
+            "read_seconds": round(read_seconds, 3),
+            "train_seconds": round(trained.seconds, 3),
+            "items_per_second": round(trained.items_per_second),
+            "items_kept": len(trained.ids),
+            "items_dropped": len(trained.dropped),
+            "peak_rss_mb": round(peak, 1),
+        },
+    }
+    kept = set(trained.ids)
+    embeddings = Embeddings(
+        ids=trained.ids,
+        vectors=trained.vectors,
+        counts=np.asarray(trained.counts, dtype=np.int64),
+        names={k: v for k, v in names.items() if k in kept},
+        meta=meta,
+        dropped=trained.dropped,
+    )
+    save(embeddings, output, force=force, extra={"syn1neg": trained.syn1neg})
+    return TrainSummary(
+        stats=corpus.stats,
+        config=config,
+        items_kept=len(trained.ids),
+        items_dropped=len(trained.dropped),
+        named_items=len(embeddings.names),
+        read_seconds=read_seconds,
+        train_seconds=trained.seconds,
+        items_per_second=trained.items_per_second,
+        peak_rss_mb=peak,
+        output=output,
+    )
+
+
+def read_names(options: ItemsOptions) -> dict[str, str]:
+    """Item id → name from a metadata table (first name wins for repeated ids)."""
+    source = open_source(options.path)
+    fmt = detect_format(source, options.id_col)
+    if fmt not in TABLE_FORMATS:
+        raise InputError(
+            f"--items {options.path!r} is not a table with a {options.id_col!r} column: "
+            "give a CSV/TSV/Parquet/JSONL file and name its columns with --id-col/--title-col"
+        )
+    table = read_table(source, fmt, [options.id_col, options.title_col])
+    names: dict[str, str] = {}
+    for item, name in zip(table[options.id_col].to_pylist(), table[options.title_col].to_pylist()):
+        if item is not None and name is not None and item not in names:
+            names[item] = name.strip()
+    return names
+
+
+def _session_dict(session: SessionOptions) -> dict[str, Any]:
+    return {
+        "item_col": session.item_col,
+        "user_col": session.user_col,
+        "session_col": session.session_col,
+        "time_col": session.time_col,
+        "session_gap_seconds": session.session_gap,
+        "drop_repeats": session.drop_repeats,
+        "min_length": session.min_length,
+        "where": [str(w) for w in session.where],
+    }
+
+
+def _versions() -> dict[str, str]:
+    import gensim
+    import numpy
+
+    return {
+        "item2vec": __version__,
+        "gensim": gensim.__version__,
+        "numpy": numpy.__version__,
+        "python": platform.python_version(),
+        "platform": sys.platform,
+    }

@@ -1,0 +1,113 @@
+"""Rows → table / json / jsonl / csv / tsv. The only module that knows output formats."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Sequence
+from typing import Any
+
+FORMATS = ("table", "json", "jsonl", "csv", "tsv")
+Row = dict[str, Any]
+
+
+def render(
+    rows: Sequence[Row], fmt: str, *, columns: Sequence[str] | None = None, group: str | None = None
+) -> str:
+    """Render ``rows`` (dicts with the same keys) in ``fmt``; ends with a newline unless empty.
+
+    ``group`` names a column that splits a table into titled blocks (one per value); the
+    machine formats keep it as an ordinary column.
+    """
+    cols = list(columns) if columns is not None else (list(rows[0]) if rows else [])
+    if fmt == "json":
+        return json.dumps([{c: r.get(c) for c in cols} for r in rows], indent=2, ensure_ascii=False) + "\n"
+    if fmt == "jsonl":
+        return "".join(json.dumps({c: r.get(c) for c in cols}, ensure_ascii=False) + "\n" for r in rows)
+    if fmt in ("csv", "tsv"):
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, delimiter="," if fmt == "csv" else "\t", lineterminator="\n")
+        writer.writerow(cols)
+        writer.writerows([[_plain(r.get(c)) for c in cols] for r in rows])
+        return buffer.getvalue()
+    if fmt == "table":
+        return _blocks(rows, cols, group)
+    raise ValueError(f"unknown format {fmt!r}")
+
+
+def _plain(value: Any) -> Any:
+    return "" if value is None else value
+
+
+def _blocks(rows: Sequence[Row], cols: list[str], group: str | None) -> str:
+    if group is None or group not in cols:
+        return table(rows, cols)
+    inner = [c for c in cols if c != group]
+    parts: list[str] = []
+    order: dict[Any, list[Row]] = {}
+    for row in rows:
+        order.setdefault(row.get(group), []).append(row)
+    for key, block in order.items():
+        parts.append(f"{group}: {key}\n{table(block, inner)}")
+    return "\n".join(parts)
+
+
+def table(rows: Sequence[Row], cols: list[str]) -> str:
+    """An aligned text table: numbers right-aligned, floats to 4 decimals."""
+    if not cols:
+        return ""
+    cells = [[_cell(r.get(c)) for c in cols] for r in rows]
+    widths = [max([len(c)] + [len(row[i]) for row in cells]) for i, c in enumerate(cols)]
+    numeric = [
+        all(isinstance(r.get(c), (int, float)) and not isinstance(r.get(c), bool) for r in rows) and rows
+        for c in cols
+    ]
+    lines = [
+        "  ".join(c.ljust(w) if not n else c.rjust(w) for c, w, n in zip(cols, widths, numeric)).rstrip()
+    ]
+    lines.append("  ".join("-" * w for w in widths))
+    for row in cells:
+        lines.append(
+            "  ".join(v.rjust(w) if n else v.ljust(w) for v, w, n in zip(row, widths, numeric)).rstrip()
+        )
+    return "\n".join(lines) + "\n"
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:.4f}"
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{value:,}" if abs(value) >= 10_000 else str(value)
+    return str(value)
+
+
+def render_record(record: Row, fmt: str) -> str:
+    """Render one record of fields: an object in json/jsonl, field/value rows otherwise."""
+    if fmt == "json":
+        return json.dumps(record, indent=2, ensure_ascii=False) + "\n"
+    if fmt == "jsonl":
+        return json.dumps(record, ensure_ascii=False) + "\n"
+    rows = [{"field": key, "value": _flat(value)} for key, value in _walk(record)]
+    return render(rows, fmt, columns=["field", "value"])
+
+
+def _walk(record: Row, prefix: str = "") -> list[tuple[str, Any]]:
+    out: list[tuple[str, Any]] = []
+    for key, value in record.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict) and value:
+            out.extend(_walk(value, name + "."))
+        else:
+            out.append((name, value))
+    return out
+
+
+def _flat(value: Any) -> Any:
+    if isinstance(value, (list, tuple)):
+        return ", ".join(str(v) for v in value)
+    if isinstance(value, dict):
+        return ""
+    return value
