@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
 AnalogyMethod = Literal["add", "mul"]
 _BATCH = 1024
-_TERM = re.compile(r"\s+([+-])\s+")
+_TERM = re.compile(r"(?:^|\s+)([+-])(?=\s|$)")
 
 
 @dataclass(frozen=True)
@@ -91,7 +91,8 @@ class Embeddings:
         pool = self.ids if len(self.ids) <= 200_000 else [i for i in self.ids if i[:1] == text[:1]]
         close = difflib.get_close_matches(text, pool, n=limit, cutoff=0.6)
         found = [repr(c) for c in close]
-        for position in self.find_by_name(text)[: limit - len(found)]:
+        named = [p for p in self.find_by_name(text) if self.ids[p] not in close]
+        for position in named[: limit - len(found)]:
             found.append(f"{self.ids[position]!r} ({self.names[self.ids[position]]})")
         return found
 

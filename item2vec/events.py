@@ -162,7 +162,7 @@ def _missing(source: Source, wanted: list[str], existing: list[str]) -> None:
     if missing:
         names = ", ".join(repr(c) for c in missing)
         raise InputError(
-            f"{source.name}: no column {names}; the columns are: {', '.join(existing)} "
+            f"{source.name}: no {'columns' if len(missing) > 1 else 'column'} {names}; the columns are: {', '.join(existing)} "
             "(choose them with --user-col/--session-col/--item-col/--time-col)"
         )
 

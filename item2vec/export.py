@@ -39,12 +39,12 @@ def export(embeddings: Embeddings, fmt: str, output: Path, *, force: bool = Fals
         raise InputError(f"export format {fmt!r} is unknown: use one of {', '.join(EXPORT_FORMATS)}")
     if fmt == "npy":
         ids_path = output.with_suffix(".ids.txt")
-        _refuse_existing([output, ids_path], force)
+        _refuse_existing([output, ids_path], force, directory=False)
         _check_ids(embeddings, "\n\r", "npy ids file")
         _atomic_file(ids_path, lambda p: _ids_file(embeddings, p))
         _atomic_file(output, lambda p: _npy_vectors(embeddings, p))
         return [output, ids_path]
-    _refuse_existing([output], force)
+    _refuse_existing([output], force, directory=fmt == "projector")
     if fmt == "projector":
         _atomic_dir(output, lambda p: _projector(embeddings, p))
     else:
@@ -52,8 +52,13 @@ def export(embeddings: Embeddings, fmt: str, output: Path, *, force: bool = Fals
     return [output]
 
 
-def _refuse_existing(paths: list[Path], force: bool) -> None:
+def _refuse_existing(paths: list[Path], force: bool, *, directory: bool) -> None:
+    """Existing outputs need ``force``; never replace a directory with a file or a foreign directory."""
     for path in paths:
+        if path.is_dir() and not directory:
+            raise OutputExistsError(f"{str(path)!r} is a directory: give a file name")
+        if path.exists() and not path.is_dir() and directory:
+            raise OutputExistsError(f"{str(path)!r} is a file: give a directory name for the projector files")
         if path.exists() and not force:
             raise OutputExistsError(f"{str(path)!r} already exists: use --force to overwrite it")
         if path.is_dir() and not (path / "vectors.tsv").exists() and any(path.iterdir()):
@@ -100,7 +105,7 @@ def _word2vec(embeddings: Embeddings, path: Path, *, binary: bool) -> None:
     from gensim.models import KeyedVectors
 
     _check_ids(embeddings, " \t\n\r\v\f", "word2vec file")
-    kv = KeyedVectors(vector_size=embeddings.dim, count=len(embeddings), dtype=np.float32)
+    kv = KeyedVectors(vector_size=embeddings.dim, dtype=np.float32)
     kv.add_vectors(embeddings.ids, np.asarray(embeddings.vectors, dtype=np.float32))
     for item, count in zip(embeddings.ids, embeddings.counts):
         kv.set_vecattr(item, "count", int(count))

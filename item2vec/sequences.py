@@ -147,9 +147,9 @@ def load_corpus(sources: list[Source], fmt: str | None, options: SessionOptions)
 
 
 def _empty_message(stats: CorpusStats, min_length: int) -> str:
-    if stats.events_read and sum(stats.rows_dropped.values()) >= stats.events_read:
-        reasons = ", ".join(f"{n:,} by {why}" for why, n in stats.rows_dropped.items())
-        return f"no rows left of {stats.events_read:,} ({reasons}): loosen the filter"
+    if not stats.sessions_dropped_short:
+        reasons = ", ".join(f"{n:,} by {why}" for why, n in stats.rows_dropped.items()) or "no rows"
+        return f"no rows left of {stats.events_read:,} ({reasons}): loosen the filter or check the columns"
     return (
         f"no sequence has at least --min-length {min_length} items "
         f"({stats.sessions_dropped_short:,} were shorter): lower --min-length, "
@@ -279,6 +279,8 @@ def sessionize(tables: list[pa.Table], options: SessionOptions, stats: CorpusSta
     stats.drop("short sessions", int(lengths[~long_enough].sum()))
     rows = long_enough[session]
     items, starts = items[rows], starts[rows]
+    if not len(items):
+        return []
     cuts = np.flatnonzero(starts)[1:]
     return [part.tolist() for part in np.split(item_names[items], cuts)]
 
