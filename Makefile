@@ -39,8 +39,8 @@ test: $(VENV)/.dev lint
 	$(BIN)/pytest
 
 lint: $(VENV)/.dev
-	$(BIN)/ruff check item2vec tests bench
-	$(BIN)/ruff format --check item2vec tests bench
+	$(BIN)/ruff check item2vec tests bench docs
+	$(BIN)/ruff format --check item2vec tests bench docs
 	$(BIN)/mypy
 
 check: test

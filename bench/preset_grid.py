@@ -102,8 +102,8 @@ def main() -> None:
         ("recsys preset", {}, 1),
     ]
     for key, values in {
-        "ns_exponent": [0.75, 0.0, -0.5, 1.0],
-        "sample": [0.0, 1e-5, 1e-4, 1e-3],
+        "ns_exponent": [0.75, 0.0, 0.5, -1.0],
+        "sample": [0.0, 1e-5, 1e-3],
         "window": [3, 5, 10],
         "epochs": [10, 20, 40],
         "dim": [32, 64, 128],

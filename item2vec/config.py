@@ -28,7 +28,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         "window": 5,
         "negative": 10,
         "ns_exponent": -0.5,
-        "sample": 1e-5,
+        "sample": 1e-4,
         "epochs": 20,
         "min_count": 3,
         "alpha": 0.025,
@@ -62,7 +62,7 @@ class TrainConfig:
     window: int = 5
     negative: int = 10
     ns_exponent: float = -0.5
-    sample: float = 1e-5
+    sample: float = 1e-4
     epochs: int = 20
     min_count: int = 3
     max_vocab: int | None = None

@@ -75,8 +75,8 @@ class EpochCorpus:
     def __iter__(self) -> Iterator[list[str]]:
         current = self.passes
         self.passes += 1
-        if current == 0:
-            return iter(self.sequences)
+        if current == 0 or (not self.shuffle and self.progress is None):
+            return iter(self.sequences)  # nothing to add: gensim reads the list directly
         if not self.started:
             self.started = time.monotonic()
         return self._epoch(current)
