@@ -18,7 +18,9 @@ Outputs (in this directory):
                           cancellations and rows without CustomerID are kept; CustomerID is
                           written without the float suffix (17850.0 -> 17850).
     products.csv          StockCode,Description: one row per stock code in that subset, with
-                          the description written most often for it in the subset.
+                          the description written most often for it in the subset (for the
+                          few codes whose subset rows have no description: the most frequent
+                          one in the full log); surrounding spaces are trimmed.
     text.txt.gz           a random TEXT_FRACTION of the corpus lines (seed TEXT_SEED), kept in
                           their original order, one paragraph per line.
 
@@ -44,7 +46,7 @@ RETAIL_START = "2011-09-01"   # keep rows with InvoiceDate >= this (to the end, 
 RETAIL_COLUMNS = ["InvoiceNo", "StockCode", "Quantity", "InvoiceDate", "UnitPrice",
                   "CustomerID", "Country"]
 
-TEXT_FRACTION = 0.20          # share of corpus lines kept
+TEXT_FRACTION = 0.15          # share of corpus lines kept
 TEXT_SEED = 20240601          # seed of the line sample
 
 
@@ -54,6 +56,19 @@ def write_gzip(path: Path, data: bytes) -> None:
         with gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0,
                            compresslevel=9) as gz:
             gz.write(data)
+
+
+def most_frequent_description(df: pd.DataFrame) -> pd.DataFrame:
+    """StockCode -> its most frequent non-empty Description (ties: first seen)."""
+    d = df[["StockCode", "Description"]].copy()
+    d["order"] = np.arange(len(d))
+    d = d[d["Description"].str.strip() != ""]
+    counts = (d.groupby(["StockCode", "Description"], sort=False)
+               .agg(n=("order", "size"), first=("order", "min"))
+               .reset_index()
+               .sort_values(["StockCode", "n", "first"], ascending=[True, False, True],
+                            kind="mergesort"))
+    return counts.drop_duplicates("StockCode")[["StockCode", "Description"]]
 
 
 def make_retail(data_dir: Path, out_dir: Path) -> pd.DataFrame:
@@ -68,18 +83,15 @@ def make_retail(data_dir: Path, out_dir: Path) -> pd.DataFrame:
     sub[RETAIL_COLUMNS].to_csv(buf, index=False, lineterminator="\n")
     write_gzip(out_dir / "online_retail.csv.gz", buf.getvalue().encode("utf-8"))
 
-    # Most frequent non-empty description per stock code; ties go to the one seen first.
-    d = sub[["StockCode", "Description"]].copy()
-    d["order"] = np.arange(len(d))
-    d = d[d["Description"].str.strip() != ""]
-    counts = (d.groupby(["StockCode", "Description"], sort=False)
-               .agg(n=("order", "size"), first=("order", "min"))
-               .reset_index()
-               .sort_values(["StockCode", "n", "first"], ascending=[True, False, True],
-                            kind="mergesort"))
-    best = counts.drop_duplicates("StockCode")[["StockCode", "Description"]]
+    # Most frequent non-empty description per stock code in the subset (ties: the one seen
+    # first); codes whose subset rows all lack a description take the full log's choice.
+    best = most_frequent_description(sub)
+    fallback = most_frequent_description(df).rename(columns={"Description": "full"})
     codes = pd.DataFrame({"StockCode": sorted(sub["StockCode"].unique())})
-    products = codes.merge(best, on="StockCode", how="left").fillna({"Description": ""})
+    products = codes.merge(best, on="StockCode", how="left").merge(fallback, on="StockCode",
+                                                                    how="left")
+    products["Description"] = products["Description"].fillna(products["full"]).fillna("")
+    products = products[["StockCode", "Description"]]
     products["Description"] = products["Description"].str.strip()
     products.to_csv(out_dir / "products.csv", index=False, lineterminator="\n",
                     quoting=csv.QUOTE_MINIMAL)
