@@ -14,7 +14,8 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 $(VENV)/.dev: $(VENV)/.installed
-	$(PY) -m pip install -q -e '.[dev]'
+	$(PY) -m pip install -q torch==2.13.0  # pinned: the CPU build on this disk; never an unpinned torch
+	$(PY) -m pip install -q -e '.[dev,tune,plot,ann,serve]'
 	touch $@
 
 install: $(VENV)/.installed

@@ -2,66 +2,53 @@
 
 Sessions are customers' purchase histories of the Online Retail log ordered by time. For each
 history of 3+ items the last item is the target and the one before it the query; the model
-trains on everything but the targets. HR@10 and MRR@10 of `similar(query)`, with
-most-popular and next-item co-occurrence baselines computed on the same training data.
+trains on everything but the targets. HR@10 and MRR@10 of the query's nearest items (ranked
+by item2vec.evaluate, as `item2vec evaluate` does), with most-popular and next-item
+co-occurrence baselines computed on the same training data. bench/tune_presets.py supersedes
+this grid (train/valid/test split, Optuna search, a second dataset).
 
 Usage: python bench/preset_grid.py [EVENTS.csv.gz] [--quick]
 """
 
 from __future__ import annotations
 
-import itertools
 import sys
 import time
-from collections import Counter, defaultdict
 from pathlib import Path
 
 import numpy as np
 
 from item2vec.config import TrainConfig
 from item2vec.embeddings import Embeddings
+from item2vec.evaluate import Baselines, rank_model
 from item2vec.events import open_source
+from item2vec.ranking import Cases, Ranked
 from item2vec.sequences import SessionOptions, load_corpus
 from item2vec.train import train
 
 DEFAULT = Path(__file__).resolve().parents[2] / "shared/data/online_retail/online_retail.csv.gz"
 
 
-def split(sequences: list[list[str]]) -> tuple[list[list[str]], list[tuple[str, str]]]:
-    train_part, cases = [], []
-    for seq in sequences:
-        if len(seq) >= 3:
-            cases.append((seq[-2], seq[-1]))
-            train_part.append(seq[:-1])
-        else:
-            train_part.append(seq)
-    return train_part, cases
+def split(sequences: list[list[str]]) -> tuple[list[list[str]], Cases]:
+    train_part = [seq[:-1] if len(seq) >= 3 else seq for seq in sequences]
+    return train_part, Cases.from_sequences(seq for seq in sequences if len(seq) >= 3)
 
 
-def hit_rate(ranked: dict[str, list[str]], cases: list[tuple[str, str]], k: int = 10) -> tuple[float, float]:
-    hits, rr = 0, 0.0
-    for query, target in cases:
-        top = ranked.get(query, [])[:k]
-        if target in top:
-            hits += 1
-            rr += 1 / (top.index(target) + 1)
-    return hits / len(cases), rr / len(cases)
+def baselines(train_part: list[list[str]], cases: Cases) -> dict[str, tuple[float, float]]:
+    fitted = Baselines.fit(train_part)
+    return {
+        "most-popular": _hr_mrr(fitted.rank_popular(cases, kmax=10)),
+        "next-item co-occurrence": _hr_mrr(fitted.rank_cooccurrence(cases, kmax=10)),
+    }
 
 
-def baselines(train_part: list[list[str]], cases: list[tuple[str, str]]) -> dict[str, tuple[float, float]]:
-    popular = [i for i, _ in Counter(i for s in train_part for i in s).most_common(11)]
-    following: dict[str, Counter[str]] = defaultdict(Counter)
-    for seq in train_part:
-        for a, b in itertools.pairwise(seq):
-            following[a][b] += 1
-    queries = {q for q, _ in cases}
-    pop = {q: [i for i in popular if i != q] for q in queries}
-    cooc = {q: [i for i, _ in following[q].most_common(10)] for q in queries}
-    return {"most-popular": hit_rate(pop, cases), "next-item co-occurrence": hit_rate(cooc, cases)}
+def _hr_mrr(ranked: Ranked) -> tuple[float, float]:
+    row = ranked.metrics((10,))
+    return row["hr@10"], row["mrr@10"]
 
 
 def evaluate(
-    train_part: list[list[str]], cases: list[tuple[str, str]], config: TrainConfig, sg: int = 1
+    train_part: list[list[str]], cases: Cases, config: TrainConfig, sg: int = 1
 ) -> tuple[float, float, float]:
     started = time.perf_counter()
     if sg == 0:
@@ -77,12 +64,7 @@ def evaluate(
         trained = train(train_part, config=config)
         ids, vectors, counts = trained.ids, trained.vectors, np.asarray(trained.counts)
     seconds = time.perf_counter() - started
-    emb = Embeddings(ids=ids, vectors=vectors, counts=counts)
-    queries = sorted({q for q, _ in cases if q in emb.index})
-    ranked: dict[str, list[str]] = defaultdict(list)
-    for n in emb.similar(queries, k=10):
-        ranked[n.query].append(n.item)
-    hr, mrr = hit_rate(ranked, cases)
+    hr, mrr = _hr_mrr(rank_model(Embeddings(ids=ids, vectors=vectors, counts=counts), cases, kmax=10))
     return hr, mrr, seconds
 
 

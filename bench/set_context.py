@@ -82,6 +82,16 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("events", nargs="?", default=str(DEFAULT))
     parser.add_argument("--epochs", type=int, default=5)
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="WINDOW:EPOCHS",
+        help="linear runs to compare (default 5:5, 10:5, 25:5, 5:20)",
+    )
+    parser.add_argument(
+        "--no-full", action="store_true", help="skip the quadratic baseline (overlap is then not computed)"
+    )
     args = parser.parse_args()
     options = SessionOptions(user_col=None, session_col="InvoiceNo", item_col="StockCode")
     baskets = load_corpus([open_source(args.events)], None, options).sequences
@@ -98,21 +108,18 @@ def main() -> None:
         f"{len(kept):,} training baskets (median {sizes[len(sizes) // 2]}, largest {sizes[-1]} items), {len(cases):,} completion cases"
     )
     base = TrainConfig.from_preset("recsys", epochs=args.epochs, workers=2, context="set")
-    full, full_s = full_pairwise(kept, base)
-    print(
-        f"{'full pairwise (window ' + str(sizes[-1]) + ')':32s} {full_s:7.1f} s  HR@10 {completion_hr(full, cases):.4f}",
-        flush=True,
-    )
-    for window in (5, 10):
-        emb, seconds = linear(
-            kept,
-            TrainConfig.from_preset("recsys", epochs=args.epochs, workers=2, context="set", window=window),
-        )
-        print(
-            f"{'--context set --window ' + str(window):32s} {seconds:7.1f} s  HR@10 {completion_hr(emb, cases):.4f}  "
-            f"neighbour overlap@10 with full {overlap(full, emb):.3f}  time ratio {seconds / full_s:.3f}",
-            flush=True,
-        )
+    full, full_s = (None, 0.0) if args.no_full else full_pairwise(kept, base)
+    if full is not None:
+        label = f"full pairwise (window {sizes[-1]}), {args.epochs} epochs"
+        print(f"{label:40s} {full_s:7.1f} s  HR@10 {completion_hr(full, cases):.4f}", flush=True)
+    for spec in args.set or ["5:5", "10:5", "25:5", "5:20"]:
+        window, epochs = (int(x) for x in spec.split(":"))
+        config = TrainConfig.from_preset("recsys", epochs=epochs, workers=2, context="set", window=window)
+        emb, seconds = linear(kept, config)
+        line = f"{f'--context set --window {window}, {epochs} epochs':40s} {seconds:7.1f} s  HR@10 {completion_hr(emb, cases):.4f}"
+        if full is not None:
+            line += f"  neighbour overlap@10 with full {overlap(full, emb):.3f}  time ratio {seconds / full_s:.3f}"
+        print(line, flush=True)
 
 
 if __name__ == "__main__":

@@ -25,13 +25,13 @@ PRESETS_NAMES = ("recsys", "text")
 PRESETS: dict[str, dict[str, Any]] = {
     "recsys": {
         "dim": 64,
-        "window": 5,
+        "window": 8,
         "negative": 10,
-        "ns_exponent": -0.5,
+        "ns_exponent": 0.0,
         "sample": 1e-4,
-        "epochs": 20,
+        "epochs": 25,
         "min_count": 3,
-        "alpha": 0.025,
+        "alpha": 0.05,
     },
     "text": {
         "dim": 100,
@@ -59,14 +59,14 @@ class TrainConfig:
     """Skip-gram with negative sampling parameters, validated on creation."""
 
     dim: int = 64
-    window: int = 5
+    window: int = 8
     negative: int = 10
-    ns_exponent: float = -0.5
+    ns_exponent: float = 0.0
     sample: float = 1e-4
-    epochs: int = 20
+    epochs: int = 25
     min_count: int = 3
     max_vocab: int | None = None
-    alpha: float = 0.025
+    alpha: float = 0.05
     workers: int = field(default_factory=default_workers)
     seed: int = 1
     context: Context = "window"

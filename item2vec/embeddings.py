@@ -6,9 +6,9 @@ import difflib
 import re
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
-from item2vec.errors import EmptyResultError, UnknownItemError
+from item2vec.errors import ConfigError, EmptyResultError, UnknownItemError
 
 if TYPE_CHECKING:
     import numpy as np
@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 
 AnalogyMethod = Literal["add", "mul"]
 _BATCH = 1024
+_SCAN_ABOVE, _SCANS = 100_000, 8  # cold start: scan for a few lookups before building the index
 _TERM = re.compile(r"(?:^|\s+)([+-])(?=\s|$)")
 
 
@@ -37,6 +38,19 @@ class Neighbour:
         return row
 
 
+class Searcher(Protocol):
+    """Answers queries from an index instead of scoring every item (``item2vec.index``)."""
+
+    def answer(
+        self,
+        embeddings: Embeddings,
+        labels: list[str],
+        queries: NDArray[np.float32],
+        exclude: list[set[int]],
+        k: int,
+    ) -> list[Neighbour]: ...
+
+
 @dataclass
 class Embeddings:
     """Item vectors with their ids, counts, optional names and the model's metadata."""
@@ -47,6 +61,8 @@ class Embeddings:
     names: dict[str, str] = field(default_factory=dict)
     meta: dict[str, Any] = field(default_factory=dict)
     dropped: dict[str, int] = field(default_factory=dict)
+    searcher: Searcher | None = field(default=None, repr=False, compare=False)
+    _scans: int = field(default=0, init=False, repr=False, compare=False)
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -64,15 +80,40 @@ class Embeddings:
         """Vectors scaled to unit length (zero vectors stay zero)."""
         return unit_rows(self.vectors)
 
+    @cached_property
+    def inverse_norms(self) -> NDArray[np.float32]:
+        """1 / length of each vector (1 for zero vectors): cosines straight from the mapped file.
+
+        Scoring ``q · v / |v|`` reads the memory-mapped vectors in place, where ``unit`` would
+        first copy all of them (seconds and gigabytes at a million items).
+        """
+        import numpy as np
+
+        norms = np.sqrt(np.einsum("ij,ij->i", self.vectors, self.vectors, dtype=np.float32))
+        norms[norms == 0] = 1.0
+        inverse: NDArray[np.float32] = (1.0 / norms).astype(np.float32)
+        return inverse
+
     def name(self, item: str) -> str | None:
         return self.names.get(item)
 
     def position(self, item: str) -> int:
         """Row of ``item``; raises UnknownItemError that says why it is missing."""
-        try:
-            return self.index[item]
-        except KeyError:
-            raise UnknownItemError(self._unknown_message(item)) from None
+        row = self.row(item)
+        if row is None:
+            raise UnknownItemError(self._unknown_message(item))
+        return row
+
+    def row(self, item: str) -> int | None:
+        """Row of ``item``, or None. The first few lookups in a large model scan the id list
+        (tens of ms) rather than build ``index`` (about a second at a million items)."""
+        if "index" not in self.__dict__ and len(self.ids) > _SCAN_ABOVE and self._scans < _SCANS:
+            self._scans += 1
+            try:
+                return self.ids.index(item)
+            except ValueError:
+                return None
+        return self.index.get(item)
 
     def _unknown_message(self, item: str) -> str:
         base = f"item {item!r} is not in the model ({len(self):,} items"
@@ -115,7 +156,7 @@ class Embeddings:
         found: list[str] = []
         notes: list[str] = []
         for item in items:
-            if item in self.index:
+            if self.row(item) is not None:
                 found.append(item)
             elif skip_unknown:
                 notes.append(f"skipped: {self._unknown_message(item)}")
@@ -150,16 +191,18 @@ class Embeddings:
 
         rows = [self.position(i) for i in items]
         if combine:
-            query = self.unit[rows].mean(axis=0, keepdims=True)
+            query = unit_rows(self.vectors[rows]).mean(axis=0, keepdims=True)
             return self._answer([" + ".join(items)], query, [set(rows)], k)
-        return self._answer(items, self.unit[np.asarray(rows)], [{r} for r in rows], k)
+        return self._answer(items, unit_rows(self.vectors[np.asarray(rows)]), [{r} for r in rows], k)
 
     def _answer(
         self, labels: list[str], queries: NDArray[np.float32], exclude: list[set[int]], k: int
     ) -> list[Neighbour]:
+        if self.searcher is not None:
+            return self.searcher.answer(self, labels, queries, exclude, k)
         out: list[Neighbour] = []
         for start in range(0, len(labels), _BATCH):
-            scores = unit_rows(queries[start : start + _BATCH]) @ self.unit.T
+            scores = (unit_rows(queries[start : start + _BATCH]) @ self.vectors.T) * self.inverse_norms
             for offset, row_scores in enumerate(scores):
                 j = start + offset
                 out.extend(self._top(labels[j], row_scores, exclude[j], k))
@@ -201,8 +244,11 @@ class Embeddings:
         label = label or format_analogy(positive, negative)
         exclude = set(pos) | set(neg)
         if method == "add":
-            query = (self.unit[pos].sum(axis=0) - self.unit[neg].sum(axis=0))[None, :]
+            added, taken = unit_rows(self.vectors[pos]), unit_rows(self.vectors[neg])
+            query = (added.sum(axis=0) - taken.sum(axis=0))[None, :]
             return self._answer([label], query.astype(np.float32), [exclude], k)
+        if self.searcher is not None:
+            raise ConfigError("--method mul scores every item, so it cannot use an index: use --method add")
         shifted = [(1 + self.unit @ self.unit[r]) / 2 for r in pos]
         dists = np.prod(shifted, axis=0)
         if neg:

@@ -33,3 +33,11 @@ class UnknownItemError(Item2VecError):
 
 class OutputExistsError(Item2VecError):
     """The output path already holds something that must not be overwritten."""
+
+
+class MissingDependencyError(Item2VecError):
+    """An optional dependency (an extra such as ``item2vec[plot]``) is not installed."""
+
+
+class BelowThresholdError(Item2VecError):
+    """An evaluation metric is below the bar set with ``--fail-under``."""

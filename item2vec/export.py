@@ -1,4 +1,5 @@
-"""Write embeddings in other tools' formats: word2vec text/binary, npy, Parquet, projector.
+"""Write embeddings in other tools' formats: word2vec text/binary, npy, Parquet, projector,
+PyTorch (``.pt``) and safetensors embedding tables.
 
 Every export is written to a temporary name and renamed into place; an existing output is
 replaced only with ``force``.
@@ -6,27 +7,44 @@ replaced only with ``force``.
 
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from item2vec.embeddings import Embeddings
 from item2vec.errors import InputError, OutputExistsError
+from item2vec.export_options import check_options, prepare
+from item2vec.files import atomic_dir, atomic_file
 
-EXPORT_FORMATS = ("word2vec", "word2vec-binary", "npy", "parquet", "projector")
+if TYPE_CHECKING:
+    from numpy.typing import NDArray
+
+EXPORT_FORMATS = ("word2vec", "word2vec-binary", "npy", "parquet", "projector", "torch", "safetensors")
 
 
-def export(embeddings: Embeddings, fmt: str, output: Path, *, force: bool = False) -> list[Path]:
+def export(
+    embeddings: Embeddings,
+    fmt: str,
+    output: Path,
+    *,
+    force: bool = False,
+    items: list[str] | None = None,
+    normalize: bool = False,
+    dtype: str = "float32",
+    padding: bool = True,
+) -> list[Path]:
     """Write ``embeddings`` as ``fmt`` to ``output``; return the paths written.
 
     ``npy`` writes OUTPUT (vectors) and OUTPUT with suffix ``.ids.txt`` (one id per row);
-    ``projector`` writes a directory with ``vectors.tsv`` and ``metadata.tsv``.
+    ``projector`` writes a directory with ``vectors.tsv`` and ``metadata.tsv``; ``torch`` and
+    ``safetensors`` write an embedding table whose row 0 is padding (unless ``padding`` is false).
+    ``items``, ``normalize`` and ``dtype`` apply to every format (see ``export_options.prepare``).
 
     Raises:
         OutputExistsError: an output exists and ``force`` is false.
-        InputError: ids cannot be written in this format (whitespace in word2vec ids).
+        InputError: ids cannot be written in this format (whitespace in word2vec ids), or the
+            options do not fit the format.
+        UnknownItemError: an id in ``items`` is not in the model.
     """
     writers: dict[str, Callable[[Embeddings, Path], None]] = {
         "word2vec": lambda e, p: _word2vec(e, p, binary=False),
@@ -34,21 +52,26 @@ def export(embeddings: Embeddings, fmt: str, output: Path, *, force: bool = Fals
         "npy": _npy_vectors,
         "parquet": _parquet,
         "projector": _projector,
+        "torch": lambda e, p: _torch(e, p, padding=padding),
+        "safetensors": lambda e, p: _safetensors(e, p, padding=padding),
     }
     if fmt not in writers:
         raise InputError(f"export format {fmt!r} is unknown: use one of {', '.join(EXPORT_FORMATS)}")
+    check_options(fmt, dtype=dtype, padding=padding)
+    if items is not None or normalize or dtype != "float32":
+        embeddings = prepare(embeddings, items=items, normalize=normalize, dtype=dtype)
     if fmt == "npy":
         ids_path = output.with_suffix(".ids.txt")
         _refuse_existing([output, ids_path], force, directory=False)
         _check_ids(embeddings, "\n\r", "npy ids file")
-        _atomic_file(ids_path, lambda p: _ids_file(embeddings, p))
-        _atomic_file(output, lambda p: _npy_vectors(embeddings, p))
+        atomic_file(ids_path, lambda p: _ids_file(embeddings, p))
+        atomic_file(output, lambda p: _npy_vectors(embeddings, p))
         return [output, ids_path]
     _refuse_existing([output], force, directory=fmt == "projector")
     if fmt == "projector":
-        _atomic_dir(output, lambda p: _projector(embeddings, p))
+        atomic_dir(output, lambda p: _projector(embeddings, p))
     else:
-        _atomic_file(output, lambda p: writers[fmt](embeddings, p))
+        atomic_file(output, lambda p: writers[fmt](embeddings, p))
     return [output]
 
 
@@ -74,39 +97,15 @@ def _check_ids(embeddings: Embeddings, forbidden: str, what: str) -> None:
             )
 
 
-def _atomic_file(path: Path, write: Callable[[Path], None]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    tmp = Path(name)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
-def _atomic_dir(path: Path, write: Callable[[Path], None]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
-    try:
-        write(tmp)
-        if path.exists():
-            shutil.rmtree(path)
-        os.rename(tmp, path)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-
-
 def _word2vec(embeddings: Embeddings, path: Path, *, binary: bool) -> None:
     import numpy as np
     from gensim.models import KeyedVectors
 
     _check_ids(embeddings, " \t\n\r\v\f", "word2vec file")
-    kv = KeyedVectors(vector_size=embeddings.dim, dtype=np.float32)
-    kv.add_vectors(embeddings.ids, np.asarray(embeddings.vectors, dtype=np.float32))
+    vectors = np.asarray(embeddings.vectors)
+    dtype = np.float16 if vectors.dtype == np.float16 else np.float32
+    kv = KeyedVectors(vector_size=embeddings.dim, dtype=dtype)
+    kv.add_vectors(embeddings.ids, vectors.astype(dtype, copy=False))
     for item, count in zip(embeddings.ids, embeddings.counts):
         kv.set_vecattr(item, "count", int(count))
     kv.save_word2vec_format(str(path), binary=binary, write_header=True)
@@ -120,7 +119,7 @@ def _npy_vectors(embeddings: Embeddings, path: Path) -> None:
     import numpy as np
 
     with open(path, "wb") as handle:
-        np.save(handle, np.asarray(embeddings.vectors, dtype=np.float32), allow_pickle=False)
+        np.save(handle, _float_vectors(embeddings), allow_pickle=False)
 
 
 def _parquet(embeddings: Embeddings, path: Path) -> None:
@@ -128,8 +127,8 @@ def _parquet(embeddings: Embeddings, path: Path) -> None:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    vectors = np.ascontiguousarray(embeddings.vectors, dtype=np.float32)
-    flat = pa.array(vectors.reshape(-1), type=pa.float32())
+    vectors = np.ascontiguousarray(_float_vectors(embeddings))
+    flat = pa.array(vectors.reshape(-1), type=pa.from_numpy_dtype(vectors.dtype))
     offsets = pa.array(np.arange(0, vectors.size + 1, embeddings.dim, dtype=np.int32))
     columns = {
         "id": pa.array(embeddings.ids, type=pa.string()),
@@ -145,12 +144,9 @@ def _projector(embeddings: Embeddings, directory: Path) -> None:
     import numpy as np
 
     _check_ids(embeddings, "\t\n\r", "projector metadata file")
-    np.savetxt(
-        directory / "vectors.tsv",
-        np.asarray(embeddings.vectors, dtype=np.float32),
-        delimiter="\t",
-        fmt="%.7g",
-    )
+    vectors = _float_vectors(embeddings)
+    digits = 5 if vectors.dtype == np.float16 else 7  # enough to read back the same value
+    np.savetxt(directory / "vectors.tsv", vectors, delimiter="\t", fmt=f"%.{digits}g")
     with open(directory / "metadata.tsv", "w", encoding="utf-8", newline="") as handle:
         header = ["id", "name", "count"] if embeddings.names else ["id", "count"]
         handle.write("\t".join(header) + "\n")
@@ -162,3 +158,23 @@ def _projector(embeddings: Embeddings, directory: Path) -> None:
 
 def _clean(text: str) -> str:
     return " ".join(text.split())
+
+
+def _float_vectors(embeddings: Embeddings) -> NDArray[Any]:
+    """The vectors as float16 when ``prepare`` made them so, float32 otherwise."""
+    import numpy as np
+
+    vectors = np.asarray(embeddings.vectors)
+    return vectors if vectors.dtype == np.float16 else vectors.astype(np.float32, copy=False)
+
+
+def _torch(embeddings: Embeddings, path: Path, *, padding: bool) -> None:
+    from item2vec.torch_export import write_torch
+
+    write_torch(embeddings, path, padding=padding)
+
+
+def _safetensors(embeddings: Embeddings, path: Path, *, padding: bool) -> None:
+    from item2vec.torch_export import write_safetensors
+
+    write_safetensors(embeddings, path, padding=padding)

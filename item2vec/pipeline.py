@@ -5,6 +5,7 @@ from __future__ import annotations
 import platform
 import resource
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -16,7 +17,7 @@ from item2vec.config import TrainConfig
 from item2vec.embeddings import Embeddings
 from item2vec.errors import InputError
 from item2vec.events import TABLE_FORMATS, detect_format, open_source, read_table
-from item2vec.sequences import CorpusStats, SessionOptions, load_corpus
+from item2vec.sequences import Corpus, CorpusStats, SessionOptions, load_corpus
 from item2vec.store import check_output, save
 from item2vec.train import ProgressCallback, train
 
@@ -64,18 +65,52 @@ def run_training(
     The preset defaults to ``text`` for text input and ``recsys`` otherwise; ``overrides``
     (None values ignored) win over it.
     """
-    import numpy as np
-
     check_output(output, force=force)
     started = time.perf_counter()
     if inputs.count("-") > 1:
         raise InputError("'-' (stdin) can be given only once")
+    # Importing gensim takes a second or more (it pulls in scipy); do it while pyarrow reads.
+    engine = threading.Thread(target=_import_engine, daemon=True)
+    engine.start()
     sources = [open_source(name, stdin) for name in inputs]
     corpus = load_corpus(sources, input_format, session)
+    engine.join()
     chosen = preset or ("text" if corpus.stats.input_format == "text" else "recsys")
     config = TrainConfig.from_preset(chosen, **overrides)
     names = read_names(items) if items else {}
     read_seconds = time.perf_counter() - started
+    return train_and_save(
+        corpus,
+        config=config,
+        output=output,
+        session=session,
+        names=names,
+        read_seconds=read_seconds,
+        force=force,
+        progress=progress,
+    )
+
+
+def train_and_save(
+    corpus: Corpus,
+    *,
+    config: TrainConfig,
+    output: Path,
+    session: SessionOptions,
+    names: dict[str, str] | None = None,
+    read_seconds: float = 0.0,
+    force: bool = False,
+    progress: ProgressCallback | None = None,
+    input_extra: dict[str, Any] | None = None,
+) -> TrainSummary:
+    """Train on a corpus already read and save the model atomically to ``output``.
+
+    ``input_extra`` adds fields to model.json's ``input`` record (``tune`` notes there that
+    its second input is a validation file merged into the first).
+    """
+    import numpy as np
+
+    names = names or {}
     trained = train(corpus.sequences, config=config, progress=progress)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     meta = {
@@ -83,7 +118,7 @@ def run_training(
         "engine": "gensim",
         "versions": _versions(),
         "params": config.as_dict(),
-        "input": {**corpus.stats.as_dict(), "session": _session_dict(session)},
+        "input": {**corpus.stats.as_dict(), "session": _session_dict(session), **(input_extra or {})},
         "training": {
             "read_seconds": round(read_seconds, 3),
             "train_seconds": round(trained.seconds, 3),
@@ -115,6 +150,10 @@ def run_training(
         peak_rss_mb=peak,
         output=output,
     )
+
+
+def _import_engine() -> None:
+    import gensim.models  # noqa: F401
 
 
 def read_names(options: ItemsOptions) -> dict[str, str]:

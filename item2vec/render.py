@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 FORMATS = ("table", "json", "jsonl", "csv", "tsv")
@@ -111,3 +111,20 @@ def _flat(value: Any) -> Any:
     if isinstance(value, dict):
         return ""
     return value
+
+
+def render_sections(sections: Mapping[str, Sequence[Row]], fmt: str) -> str:
+    """Render several named tables (``evaluate``'s next-item, analogies, pairs).
+
+    json is one object of row lists keyed by section; the other formats render each section in
+    turn (titled blocks in a table when there are several, blank-line separated in csv/tsv).
+    """
+    if fmt == "json":
+        payload = {name: [dict(row) for row in rows] for name, rows in sections.items()}
+        return json.dumps(payload, indent=2, ensure_ascii=False) + "\n"
+    parts = [render(rows, fmt) for rows in sections.values()]
+    if fmt == "jsonl":
+        return "".join(parts)
+    if fmt == "table" and len(sections) > 1:
+        parts = [f"{name}:\n{part}" for name, part in zip(sections, parts)]
+    return "\n".join(parts)

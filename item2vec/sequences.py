@@ -232,6 +232,12 @@ def parse_times(column: pa.ChunkedArray, name: str, col: str) -> pa.Array:
         # Epoch milliseconds are larger than any plausible epoch second (1e11 s is year 5138).
         scale = 0.001 if np.nanmax(np.abs(numbers)) > 1e11 else 1.0
         return pa.array(numbers * scale)
+    for unit in (pa.timestamp("ns"), pa.timestamp("ns", tz="UTC")):
+        try:  # pyarrow parses ISO 8601 in C++; pandas below only for mixed offsets and errors
+            stamps = pc.cast(values, unit)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            continue
+        return pa.array(pc.cast(stamps, pa.int64()).to_numpy(zero_copy_only=False) / 1e9)
     strings = values.to_pandas()
     parsed = pd.to_datetime(strings, format="ISO8601", utc=True, errors="coerce")
     bad = np.flatnonzero(parsed.isna().to_numpy())

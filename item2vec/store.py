@@ -14,15 +14,14 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import shutil
-import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from item2vec.embeddings import Embeddings
 from item2vec.errors import ModelError, OutputExistsError
+from item2vec.files import replace_dir, temporary_dir
 
 if TYPE_CHECKING:
     import numpy as np
@@ -73,7 +72,7 @@ def save(
 
     check_output(path, force=force)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-", dir=path.parent))
+    tmp = temporary_dir(path, "tmp")
     try:
         np.save(tmp / "vectors.npy", np.ascontiguousarray(embeddings.vectors, dtype=np.float32))
         for name, array in (extra or {}).items():
@@ -88,20 +87,10 @@ def save(
             _write_tsv(tmp / "dropped.tsv", ("id", "count"), ranked)
         meta = dict(embeddings.meta, format_version=FORMAT_VERSION, items=len(embeddings), dim=embeddings.dim)
         (tmp / MODEL_FILE).write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-        _replace(tmp, path)
+        replace_dir(tmp, path)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-
-
-def _replace(tmp: Path, path: Path) -> None:
-    if not path.exists():
-        os.rename(tmp, path)
-        return
-    old = Path(tempfile.mkdtemp(prefix=f".{path.name}.old-", dir=path.parent))
-    os.rename(path, old / "model")
-    os.rename(tmp, path)
-    shutil.rmtree(old, ignore_errors=True)
 
 
 def _write_tsv(path: Path, header: tuple[str, str], rows: Iterable[tuple[Any, Any]]) -> None:
@@ -115,6 +104,19 @@ def _read_tsv(path: Path) -> list[list[str]]:
     with open(path, encoding="utf-8", newline="") as handle:
         rows = list(csv.reader(handle, delimiter="\t"))
     return rows[1:]
+
+
+def _read_vocab(path: Path) -> tuple[list[str], NDArray[np.int64]]:
+    """Ids and counts of vocab.tsv; a fast split when nothing is quoted (a million rows in ~0.3 s)."""
+    import numpy as np
+
+    text = path.read_text(encoding="utf-8")
+    body = text.partition("\n")[2]
+    if '"' not in text and body.count("\t") == body.count("\n"):
+        cells = body.replace("\n", "\t").split("\t")
+        return cells[0:-1:2], np.array(cells[1::2], dtype=np.int64)
+    rows = _read_tsv(path)
+    return [r[0] for r in rows], np.array([int(r[1]) for r in rows], dtype=np.int64)
 
 
 def load(path: Path | str, *, mmap: bool = True) -> Embeddings:
@@ -132,9 +134,7 @@ def load(path: Path | str, *, mmap: bool = True) -> Embeddings:
             raise ModelError(f"model {str(path)!r} is incomplete: {name} is missing; retrain it")
     try:
         vectors = np.load(path / "vectors.npy", mmap_mode="r" if mmap else None, allow_pickle=False)
-        rows = _read_tsv(path / "vocab.tsv")
-        ids = [r[0] for r in rows]
-        counts = np.array([int(r[1]) for r in rows], dtype=np.int64)
+        ids, counts = _read_vocab(path / "vocab.tsv")
         names = (
             dict((r[0], r[1]) for r in _read_tsv(path / "items.tsv"))
             if (path / "items.tsv").is_file()

@@ -29,6 +29,8 @@ class Progress:
 
 
 ProgressCallback = Callable[[Progress], None]
+# Called after each epoch with (epoch, ids, current vectors); it may raise to stop training.
+EpochCallback = Callable[[int, list[str], "NDArray[np.float32]"], None]
 
 
 @dataclass
@@ -112,6 +114,7 @@ def train(
     *,
     config: TrainConfig,
     progress: ProgressCallback | None = None,
+    on_epoch: EpochCallback | None = None,
 ) -> Trained:
     """Train skip-gram with negative sampling on ``sequences``.
 
@@ -119,6 +122,9 @@ def train(
     treats each sequence as an unordered basket: items are reshuffled every epoch and a fixed
     window is used, so every item sees a fresh random sample of ~2*window basket mates per
     epoch at linear cost.
+
+    ``on_epoch`` is called after every epoch with the vectors so far (``tune`` uses it to
+    stop hopeless trials early); an exception it raises ends training and propagates.
 
     Raises:
         EmptyResultError: every item is below ``min_count``.
@@ -149,7 +155,10 @@ def train(
     if len(model.wv) == 0:
         raise EmptyResultError(_all_below_message(raw, config.min_count))
     started = time.perf_counter()
-    _, items_trained = model.train(corpus, total_examples=model.corpus_count, epochs=config.epochs)
+    callbacks = [_epoch_callback(on_epoch)] if on_epoch is not None else []
+    _, items_trained = model.train(
+        corpus, total_examples=model.corpus_count, epochs=config.epochs, callbacks=callbacks
+    )
     seconds = time.perf_counter() - started
     ids = list(model.wv.index_to_key)
     kept = set(ids)
@@ -162,6 +171,21 @@ def train(
         seconds=seconds,
         items_trained=int(items_trained),
     )
+
+
+def _epoch_callback(on_epoch: EpochCallback) -> object:
+    from gensim.models.callbacks import CallbackAny2Vec
+
+    class EpochEnd(CallbackAny2Vec):  # type: ignore[misc]
+        def __init__(self) -> None:
+            self.epoch = 0
+
+        def on_epoch_end(self, model: object) -> None:
+            self.epoch += 1
+            wv = model.wv  # type: ignore[attr-defined]
+            on_epoch(self.epoch, list(wv.index_to_key), wv.vectors)
+
+    return EpochEnd()
 
 
 def _all_below_message(raw: dict[str, int], min_count: int) -> str:

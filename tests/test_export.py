@@ -160,7 +160,8 @@ def test_unknown_format(tmp_path: Path) -> None:
     with pytest.raises(InputError) as info:
         export(tiny_embeddings(), "glove", tmp_path / "v")
     assert str(info.value) == (
-        "export format 'glove' is unknown: use one of word2vec, word2vec-binary, npy, parquet, projector"
+        "export format 'glove' is unknown: use one of word2vec, word2vec-binary, npy, parquet, projector, "
+        "torch, safetensors"
     )
     assert list(tmp_path.iterdir()) == []
 
@@ -301,3 +302,14 @@ def test_projector_onto_a_file_is_refused(tmp_path: Path) -> None:
     with pytest.raises(OutputExistsError, match="is a file: give a directory name"):
         export(tiny_embeddings(), "projector", target, force=True)
     assert target.read_text() == "x"
+
+
+def test_exports_get_ordinary_permissions(tmp_path: Path) -> None:
+    import os
+
+    old = os.umask(0o022)
+    try:
+        written = export(tiny_embeddings(), "word2vec", tmp_path / "v.txt")
+    finally:
+        os.umask(old)
+    assert written[0].stat().st_mode & 0o777 == 0o644

@@ -316,7 +316,19 @@ def test_interrupted_meta_write_leaves_nothing(tmp_path: Path, monkeypatch: pyte
     def fail(*args: object) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(store, "_replace", fail)
+    monkeypatch.setattr(store, "replace_dir", fail)
     with pytest.raises(KeyboardInterrupt):
         save(tiny_embeddings(), tmp_path / "m")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_saved_model_is_readable_by_others(tmp_path: Path) -> None:
+    import os
+
+    old = os.umask(0o022)
+    try:
+        save(tiny_embeddings(), tmp_path / "m")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "m").stat().st_mode & 0o777 == 0o755
+    assert all(p.stat().st_mode & 0o777 == 0o644 for p in (tmp_path / "m").iterdir())

@@ -1,0 +1,254 @@
+"""The ranking engine: where each held-out target lands in each method's ranking.
+
+A case is a list of query items (oldest first) and a target. Queries become a sparse matrix of
+weights (DECAY**age, age 0 = the last item); a method turns a batch of it into scores over the
+whole catalogue, query items excluded, and the target's rank is counted, never searched for.
+Dense scores (the model: one matrix product per batch) and sparse scores (the baselines) have
+one engine each; both order equal scores by catalogue position, as a stable sort would.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
+
+from item2vec.errors import ConfigError
+
+if TYPE_CHECKING:
+    import numpy as np
+    import scipy.sparse as sp
+    from numpy.typing import NDArray
+
+Query = Literal["last", "history"]
+DECAY = 0.7
+MISS = 1 << 30
+_CELLS = 1 << 24  # scores held at once (batch x catalogue): 64 MB of float32
+
+
+# --- cases ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Cases:
+    """Next-item test cases: query items (oldest first) and the target of each."""
+
+    queries: list[list[str]]
+    targets: list[str]
+
+    def __len__(self) -> int:
+        return len(self.targets)
+
+    @classmethod
+    def from_sequences(
+        cls, sequences: Iterable[list[str]], *, query: Query = "last", history: int = 5
+    ) -> Cases:
+        """One case per sequence of 2+ items: the last item is the target.
+
+        Raises:
+            ConfigError: an unknown query mode or a history below 1.
+        """
+        if query not in ("last", "history"):
+            raise ConfigError(f"--query {query!r} is unknown: use 'last' or 'history'")
+        if history < 1:
+            raise ConfigError(f"--history {history} is invalid: use 1 or more items")
+        keep = 1 if query == "last" else history
+        queries, targets = [], []
+        for seq in sequences:
+            if len(seq) >= 2:
+                queries.append(seq[-1 - keep : -1])
+                targets.append(seq[-1])
+        return cls(queries, targets)
+
+
+# --- ranking engine ------------------------------------------------------------------------------
+
+
+@dataclass
+class Ranked:
+    """Where each case's target landed (0-based rank; MISS if not in the top kmax) and the top lists."""
+
+    method: str
+    ranks: NDArray[np.int64]
+    top: NDArray[np.int64]  # cases x kmax item columns, -1 where nothing was recommended
+    catalogue: int
+    cold: int  # targets the method does not know
+
+    def metrics(self, ks: tuple[int, ...]) -> dict[str, Any]:
+        """HR, NDCG, MRR and catalogue coverage at every cut-off, and the cold-target share."""
+        import numpy as np
+
+        n = max(1, len(self.ranks))
+        out: dict[str, Any] = {"method": self.method, "cases": len(self.ranks)}
+        for k in ks:
+            hit = self.ranks < k
+            out[f"hr@{k}"] = round(float(hit.sum() / n), 4)
+            out[f"ndcg@{k}"] = round(float((1 / np.log2(self.ranks[hit] + 2)).sum() / n), 4)
+            out[f"mrr@{k}"] = round(float((1 / (self.ranks[hit] + 1)).sum() / n), 4)
+            shown = self.top[:, :k]
+            out[f"coverage@{k}"] = round(len(np.unique(shown[shown >= 0])) / max(1, self.catalogue), 4)
+        out["cold"] = round(self.cold / n, 4)
+        return out
+
+
+ScoreFn = Callable[["sp.csr_matrix"], "NDArray[np.float32]"]
+
+
+def rank_dense(method: str, index: dict[str, int], cases: Cases, score: ScoreFn, *, kmax: int) -> Ranked:
+    """Rank every target against the whole catalogue ``index`` with dense scores.
+
+    ``score`` turns a sparse batch of weighted query items (cases x catalogue) into a dense
+    float32 score matrix. Query items are excluded; a case with no known query item is a miss.
+    Equal scores are ordered by catalogue position, as a stable sort would.
+    """
+    import numpy as np
+
+    n = len(index)
+    weights = query_matrix(index, cases.queries)
+    targets = np.array([index.get(t, -1) for t in cases.targets], dtype=np.int64)
+    ranks = np.full(len(cases), MISS, dtype=np.int64)
+    top = np.full((len(cases), min(kmax, n)), -1, dtype=np.int64)
+    batch = max(1, _CELLS // max(1, n))
+    for start in range(0, len(cases), batch):
+        stop = min(start + batch, len(cases))
+        block = weights[start:stop]
+        scores = np.asarray(score(block), dtype=np.float32)
+        rows, cols = block.nonzero()
+        scores[rows, cols] = -np.inf
+        answerable = np.diff(block.indptr) > 0
+        top[start:stop], ranks[start:stop] = _dense_top(scores, top.shape[1], answerable, targets[start:stop])
+    return Ranked(method, ranks, top, n, int((targets < 0).sum()))
+
+
+def query_matrix(index: dict[str, int], queries: list[list[str]]) -> sp.csr_matrix:
+    """Sparse cases x catalogue weights: DECAY**age for each known query item (age 0 = last)."""
+    import numpy as np
+    import scipy.sparse as sp
+
+    rows: list[int] = []
+    cols: list[int] = []
+    vals: list[float] = []
+    for row, items in enumerate(queries):
+        for age, item in enumerate(reversed(items)):
+            col = index.get(item)
+            if col is not None:
+                rows.append(row)
+                cols.append(col)
+                vals.append(DECAY**age)
+    shape = (len(queries), len(index))
+    matrix = sp.csr_matrix(
+        (np.array(vals), (np.array(rows, dtype=np.int64), np.array(cols, dtype=np.int64))), shape=shape
+    )
+    matrix.sum_duplicates()
+    return matrix
+
+
+def _dense_top(
+    scores: NDArray[np.float32], k: int, answerable: NDArray[np.bool_], targets: NDArray[np.int64]
+) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """The k best columns of each row by score then column, and each target's rank among them.
+
+    np.partition finds each row's k-th best score; every column at or above it is sorted, so
+    ties are ordered by column as a stable sort would. A target outside the top k is a MISS.
+    """
+    import numpy as np
+
+    cases, n = scores.shape
+    top = np.full((cases, k), -1, dtype=np.int64)
+    ranks = np.full(cases, MISS, dtype=np.int64)
+    if k <= 0 or not cases:
+        return top, ranks
+    bar = np.partition(scores, n - k, axis=1)[:, n - k] if k < n else scores.min(axis=1)
+    chosen = scores >= bar[:, None]
+    chosen[~answerable] = False
+    row, col = np.divmod(np.flatnonzero(chosen), n)  # 10x faster than np.nonzero on 2-D
+    val = scores[row, col]
+    finite = np.isfinite(val)
+    row, col, val = row[finite], col[finite], val[finite]
+    order = np.lexsort((col, -val, row))
+    row, col = row[order], col[order]
+    position = np.arange(len(row)) - np.searchsorted(row, np.arange(cases))[row]
+    first = position < k
+    top[row[first], position[first]] = col[first]
+    hit = first & (col == targets[row])
+    ranks[row[hit]] = position[hit]
+    return top, ranks
+
+
+def rank_sparse(
+    method: str, index: dict[str, int], cases: Cases, transition: sp.csr_matrix | None, *, kmax: int
+) -> Ranked:
+    """Rank by sparse scores (``queries @ transition``), ties and the rest by catalogue position.
+
+    The catalogue is ordered most popular first, so items without a score follow in popularity
+    order: with no ``transition`` this is the most-popular ranking. Query items are excluded.
+    """
+    import numpy as np
+    import scipy.sparse as sp
+
+    n = len(index)
+    weights = query_matrix(index, cases.queries)
+    targets = np.array([index.get(t, -1) for t in cases.targets], dtype=np.int64)
+    excluded = (weights != 0).astype(np.int8).tocsr()
+    if transition is None:
+        scores = sp.csr_matrix(weights.shape, dtype=np.float64)
+    else:
+        scores = (weights @ transition).tocsr()
+        scores = (scores - scores.multiply(excluded)).tocsr()
+        scores.eliminate_zeros()
+    scores.sort_indices()
+    ranks = _sparse_ranks(scores, excluded, targets)
+    top = _sparse_top(scores, excluded, min(kmax, n), n)
+    return Ranked(method, ranks, top, n, int((targets < 0).sum()))
+
+
+def _row_of(matrix: sp.csr_matrix) -> NDArray[np.int64]:
+    import numpy as np
+
+    return np.repeat(np.arange(matrix.shape[0]), np.diff(matrix.indptr))
+
+
+def _sparse_ranks(
+    scores: sp.csr_matrix, excluded: sp.csr_matrix, targets: NDArray[np.int64]
+) -> NDArray[np.int64]:
+    import numpy as np
+
+    cases = len(targets)
+    safe = np.maximum(targets, 0)
+    own = np.asarray(scores[np.arange(cases), safe]).ravel()
+    row, col, val = _row_of(scores), scores.indices, scores.data
+    before = (val > own[row]) | ((val == own[row]) & (col < safe[row]))
+    ranks = np.bincount(row, weights=before, minlength=cases).astype(np.int64)
+    # A target without a score comes after every scored item, then by catalogue position.
+    unscored = own == 0
+    nonzero_below = np.bincount(row, weights=col < safe[row], minlength=cases).astype(np.int64)
+    ex_row, ex_col = _row_of(excluded), excluded.indices
+    ex_below = np.bincount(ex_row, weights=ex_col < safe[ex_row], minlength=cases).astype(np.int64)
+    nnz = np.diff(scores.indptr)
+    ranks[unscored] = (nnz + safe - nonzero_below - ex_below)[unscored]
+    is_excluded = np.asarray(excluded[np.arange(cases), safe]).ravel() != 0
+    ranks[(targets < 0) | is_excluded] = MISS
+    return ranks
+
+
+def _sparse_top(scores: sp.csr_matrix, excluded: sp.csr_matrix, k: int, n: int) -> NDArray[np.int64]:
+    import numpy as np
+
+    cases = scores.shape[0]
+    top = np.full((cases, k), -1, dtype=np.int64)
+    row, col, val = _row_of(scores), scores.indices, scores.data
+    order = np.lexsort((col, -val, row))
+    position = np.arange(len(order)) - scores.indptr[row[order]]
+    first = position < k
+    top[row[order][first], position[first]] = col[order][first]
+    filled = np.minimum(np.diff(scores.indptr), k)
+    for case in np.flatnonzero(filled < k):  # fill with the most popular items left
+        taken = set(col[scores.indptr[case] : scores.indptr[case + 1]].tolist())
+        taken.update(excluded.indices[excluded.indptr[case] : excluded.indptr[case + 1]].tolist())
+        slot, item = int(filled[case]), 0
+        while slot < k and item < n:
+            if item not in taken:
+                top[case, slot] = item
+                slot += 1
+            item += 1
+    return top

@@ -1,0 +1,86 @@
+"""Tables written in batches: Parquet, CSV or TSV chosen by the file's suffix.
+
+Record batches are streamed to a file beside the target and renamed into place at the end, so
+memory stays bounded by one batch and an interrupted run leaves no half table.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from item2vec.errors import ConfigError, EmptyResultError, OutputExistsError
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+TABLE_SUFFIXES = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv", ".tsv": "tsv"}
+
+
+def check_table_output(path: Path, *, force: bool) -> str:
+    """The table format for ``path`` (by suffix); refuses an existing file without ``force``."""
+    fmt = TABLE_SUFFIXES.get(path.suffix.lower())
+    if fmt is None:
+        raise ConfigError(
+            f"output {str(path)!r} has no table suffix: name it .parquet, .csv or .tsv (-o candidates.parquet)"
+        )
+    if path.is_dir():
+        raise OutputExistsError(f"output {str(path)!r} is a directory: give a file name")
+    if path.exists() and not force:
+        raise OutputExistsError(f"output {str(path)!r} already exists: use --force to overwrite it")
+    return fmt
+
+
+def write_table(path: Path, batches: Iterator[pa.RecordBatch]) -> int:
+    """Stream record batches to Parquet/CSV/TSV beside ``path``, then rename; returns rows written."""
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+
+    fmt = TABLE_SUFFIXES[path.suffix.lower()]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.parent / f".{path.name}.tmp-{os.getpid()}"
+    written = 0
+    writer: Any = None
+    try:
+        for batch in batches:
+            if writer is None:
+                writer = (
+                    pq.ParquetWriter(tmp, batch.schema)
+                    if fmt == "parquet"
+                    else pacsv.CSVWriter(tmp, batch.schema, write_options=_csv_options(fmt))
+                )
+            _write(writer, batch, path)
+            written += batch.num_rows
+        if writer is None:
+            raise EmptyResultError("nothing to write: there was no query to answer")
+        writer.close()
+        os.replace(tmp, path)
+    except BaseException:
+        if writer is not None:
+            writer.close()
+        raise
+    finally:
+        tmp.unlink(missing_ok=True)
+    return written
+
+
+def _csv_options(fmt: str) -> Any:
+    """CSV quotes strings; TSV is left unquoted, for cut and awk."""
+    import pyarrow.csv as pacsv
+
+    if fmt == "csv":
+        return pacsv.WriteOptions()
+    return pacsv.WriteOptions(delimiter="\t", quoting_style="none", quoting_header="none")
+
+
+def _write(writer: Any, batch: pa.RecordBatch, path: Path) -> None:
+    import pyarrow as pa
+
+    try:
+        writer.write_batch(batch)
+    except pa.ArrowInvalid:
+        raise ConfigError(
+            f"{path}: an id holds a quote, tab or newline, which unquoted TSV cannot hold: write .csv or .parquet"
+        ) from None

@@ -1,0 +1,292 @@
+from __future__ import annotations
+
+import json
+import math
+import random
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner, Result
+
+from item2vec.benchmarks import evaluate_analogies, evaluate_pairs
+from item2vec.cli import cli
+from item2vec.embeddings import Embeddings
+from item2vec.errors import ConfigError, EmptyResultError, InputError
+from item2vec.evaluate import (
+    Baselines,
+    check_thresholds,
+    evaluate_next_item,
+    parse_ks,
+    parse_metric,
+    parse_threshold,
+    rank_model,
+)
+from item2vec.heldout import session_from_meta
+from item2vec.ranking import MISS, Cases, query_matrix
+
+FAST = ["--dim", "12", "--epochs", "5", "--min-count", "1", "--sample", "0", "--workers", "1", "-q"]
+
+
+def run(*args: str | Path) -> Result:
+    return CliRunner().invoke(cli, [str(a) for a in args])
+
+
+# --- metrics on the hand-built model (tests/conftest.py) ----------------------------------------
+# Query apple: pear (cos 0.981) ranks 0, plum (0.941) 1, prince (0.169) 2, then king, queen,
+# man, woman tie at 0 and keep their row order: woman ranks 6.
+
+
+def test_hand_computed_hr_ndcg_mrr(tiny: Embeddings) -> None:
+    cases = Cases([["apple"]] * 4, ["pear", "plum", "woman", "durian"])
+    ranked = rank_model(tiny, cases, kmax=10)
+    assert ranked.ranks.tolist() == [0, 1, 6, MISS]
+    assert ranked.top[0].tolist()[:4] == [6, 7, 4, 0]  # pear, plum, prince, king
+    row = ranked.metrics((1, 2, 10))
+    assert row["hr@1"] == 0.25 and row["hr@2"] == 0.5 and row["hr@10"] == 0.75
+    assert row["ndcg@2"] == round((1 + 1 / math.log2(3)) / 4, 4)
+    assert row["mrr@2"] == round((1 + 1 / 2) / 4, 4)
+    assert row["mrr@10"] == round((1 + 1 / 2 + 1 / 7) / 4, 4)
+    assert row["ndcg@10"] == round((1 + 1 / math.log2(3) + 1 / math.log2(8)) / 4, 4)
+    assert row["coverage@1"] == round(1 / 8, 4)  # every case recommends pear first
+    assert row["coverage@10"] == 0.875  # 7 of the 8 items shown: apple, the query, never
+    assert row["cold"] == 0.25
+
+
+def test_query_items_are_excluded_and_unknown_queries_are_misses(tiny: Embeddings) -> None:
+    cases = Cases([["pear", "apple"], ["durian"]], ["pear", "apple"])
+    ranked = rank_model(tiny, cases, kmax=3)
+    assert ranked.ranks.tolist() == [MISS, MISS]
+    assert ranked.top[1].tolist() == [-1, -1, -1]
+
+
+def test_history_query_weights_decay_with_age() -> None:
+    matrix = query_matrix({"x": 0, "y": 1, "z": 2}, [["x", "y", "z"], ["q", "z"]])
+    assert matrix.toarray().tolist() == [[0.7**2, 0.7, 1.0], [0.0, 0.0, 1.0]]
+    cases = Cases.from_sequences([["a", "b", "c", "d"], ["e"]], query="history", history=2)
+    assert cases == Cases([["b", "c"]], ["d"])
+    assert Cases.from_sequences([["a", "b", "c"]]) == Cases([["b"]], ["c"])
+
+
+def test_baselines_on_a_tiny_corpus() -> None:
+    train = [["a", "b"], ["a", "b"], ["a", "c"], ["b", "c"], ["d"]]
+    fitted = Baselines.fit(train)
+    assert list(fitted.index) == ["a", "b", "c", "d"]  # most frequent first, then by id
+    cases = Cases([["a"], ["a"], ["c"], ["zz"]], ["c", "b", "d", "a"])
+    cooc = fitted.rank_cooccurrence(cases, kmax=3)
+    # a -> b (2 of 3) then c (1 of 3); c has no successor: popularity answers; zz is unseen.
+    assert cooc.ranks.tolist() == [1, 0, 2, 0]
+    assert cooc.top.tolist() == [[1, 2, 3], [1, 2, 3], [0, 1, 3], [0, 1, 2]]
+    popular = fitted.rank_popular(cases, kmax=2)
+    assert popular.ranks.tolist() == [1, 0, 2, 0]
+
+
+def test_set_context_counts_baskets_once() -> None:
+    fitted = Baselines.fit([["a", "b", "b", "c"], ["a", "c"], ["c", "d"]], context="set")
+    dense = fitted.following.toarray()
+    a, b, c = (fitted.index[i] for i in "abc")
+    assert dense[a, c] == pytest.approx(2 / 3)  # a shares 2 baskets with c, 1 with b
+    assert dense[a, b] == pytest.approx(1 / 3)
+    assert dense[a, a] == 0
+
+
+def test_evaluate_next_item_puts_baselines_beside_the_model(tiny: Embeddings) -> None:
+    report = evaluate_next_item(
+        tiny, [["apple", "pear"], ["apple", "plum"]], [["apple", "plum"]] * 3, ks=(1,)
+    )
+    assert [r["method"] for r in report.rows] == ["model", "co-occurrence", "most-popular"]
+    assert [r["hr@1"] for r in report.rows] == [0.5, 0.5, 0.5]  # plum: after apple, the query
+    assert report.notes == []
+
+
+def test_notes_say_when_a_baseline_wins(tiny: Embeddings) -> None:
+    report = evaluate_next_item(tiny, [["apple", "king"]], [["apple", "king"]], ks=(1,))
+    assert report.notes == [
+        "co-occurrence beats the model on hr@1 (1.0000 vs 0.0000): tune it (item2vec tune) or use the baseline"
+    ]
+
+
+def test_no_overlapping_items_is_a_clear_error(tiny: Embeddings) -> None:
+    with pytest.raises(EmptyResultError, match="none of the 1 test cases' items is in the model"):
+        evaluate_next_item(tiny, [["x1", "x2"]], None)
+    with pytest.raises(EmptyResultError, match="none of the 1 test sequences has 2 or more items"):
+        evaluate_next_item(tiny, [["apple"]], None)
+
+
+def test_metric_names_and_thresholds() -> None:
+    assert parse_metric("NDCG@10") == ("ndcg", 10)
+    assert parse_ks("50,10, 20") == (10, 20, 50)
+    assert parse_threshold("hr@10=0.25", (10,)) == ("hr@10", 0.25)
+    with pytest.raises(ConfigError, match=r"metric 'recall@10' does not exist: use one of hr@K, ndcg@K"):
+        parse_metric("recall@10")
+    with pytest.raises(ConfigError, match="cut-off 20 is not computed"):
+        parse_threshold("hr@20=0.1", (10,))
+    with pytest.raises(ConfigError, match="use METRIC=VALUE"):
+        parse_threshold("hr@10")
+    with pytest.raises(ConfigError, match="-k 'ten' is invalid"):
+        parse_ks("ten")
+    check_thresholds({"method": "model", "hr@10": 0.3}, [("hr@10", 0.3)])
+    with pytest.raises(Exception, match=r"model: hr@10 0.2000 is below 0.3 \(--fail-under\)"):
+        check_thresholds({"method": "model", "hr@10": 0.2}, [("hr@10", 0.3)])
+
+
+def test_scoring_is_vectorised_over_many_cases() -> None:
+    rng = np.random.default_rng(0)
+    ids = [f"i{n}" for n in range(1000)]
+    emb = Embeddings(
+        ids=ids, vectors=rng.normal(size=(1000, 8)).astype(np.float32), counts=np.ones(1000, dtype=np.int64)
+    )
+    unit = emb.unit
+    queries = rng.integers(0, 1000, size=5000)
+    near = np.argsort(-(unit[queries] @ unit.T), axis=1)[:, 1:40]  # each query's 39 nearest others
+    targets = near[np.arange(5000), rng.integers(0, 39, size=5000)]
+    ranked = rank_model(emb, Cases([[ids[q]] for q in queries], [ids[t] for t in targets]), kmax=20)
+    for case in range(0, 5000, 97):  # spot-check against a plain sort
+        scores = unit @ unit[queries[case]]
+        scores[queries[case]] = -np.inf
+        rank = int((scores > scores[targets[case]]).sum())
+        assert ranked.ranks[case] == (rank if rank < 20 else MISS)
+        assert ranked.top[case].tolist() == np.argsort(-scores, kind="stable")[:20].tolist()
+    assert 0.4 < (ranked.ranks < 20).mean() < 0.6
+
+
+# --- analogies and pairs -------------------------------------------------------------------------
+
+
+def test_analogies_per_section(tiny: Embeddings, tmp_path: Path) -> None:
+    path = tmp_path / "questions.txt"
+    path.write_text(": royal\nman king woman queen\nMAN KING WOMAN PRINCE\n: fruit\napple pear plum durian\n")
+    assert evaluate_analogies(tiny, path) == [
+        {"section": "royal", "correct": 1, "questions": 2, "accuracy": 0.5, "skipped": 0},
+        {"section": "fruit", "correct": 0, "questions": 0, "accuracy": None, "skipped": 1},
+        {"section": "total", "correct": 1, "questions": 2, "accuracy": 0.5, "skipped": 1},
+    ]
+
+
+def test_word_pairs_correlation(tiny: Embeddings, tmp_path: Path) -> None:
+    path = tmp_path / "pairs.tsv"
+    path.write_text(
+        "# word1\tword2\tscore\napple\tpear\t9\napple\tplum\t8\napple\tprince\t3\nking\tapple\t1\nduke\tking\t7\n"
+    )
+    cosine = [1 / math.sqrt(1.04), 1 / math.sqrt(1.13), 0.2 / math.sqrt(1.4), 0.0]
+    pearson = float(np.corrcoef(cosine, [9, 8, 3, 1])[0, 1])
+    assert evaluate_pairs(tiny, path) == [
+        {"file": "pairs.tsv", "pairs": 4, "skipped": 1, "spearman": 1.0, "pearson": round(pearson, 4)}
+    ]
+
+
+def test_benchmark_file_errors(tiny: Embeddings, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.txt"
+    bad.write_text(": s\nking queen\n")
+    with pytest.raises(InputError, match="line 2: expected 4 words"):
+        evaluate_analogies(tiny, bad)
+    with pytest.raises(InputError, match="does not exist"):
+        evaluate_pairs(tiny, tmp_path / "missing.tsv")
+    few = tmp_path / "few.tsv"
+    few.write_text("king queen 5\n")
+    with pytest.raises(EmptyResultError, match="a correlation needs at least 3"):
+        evaluate_pairs(tiny, few)
+
+
+# --- session options from the model --------------------------------------------------------------
+
+
+def test_session_defaults_come_from_the_model() -> None:
+    meta = {"input": {"session": {"item_col": "sku", "user_col": "cust", "time_col": "t", "min_length": 3,
+                                  "where": ["country=UK"], "session_gap_seconds": None, "drop_repeats": False}}}  # fmt: skip
+    session = session_from_meta(meta, {"min_length": None, "time_col": "when"})
+    assert (session.item_col, session.user_col, session.time_col, session.min_length) == (
+        "sku",
+        "cust",
+        "when",
+        3,
+    )
+    assert [str(w) for w in session.where] == ["country=UK"] and session.drop_repeats is False
+    assert session_from_meta(meta, {"session_col": "basket"}).user_col is None
+
+
+# --- the command ---------------------------------------------------------------------------------
+
+
+def planted(path: Path, users: int = 90, seed: int = 0) -> Path:
+    """Each user walks a cycle of 6 items in one of three clusters: the next item is predictable."""
+    rng = random.Random(seed)
+    lines = ["user_id,item_id,ts"]
+    for u in range(users):
+        cluster, start = u % 3, rng.randrange(6)
+        lines += [f"u{u},{cluster}{(start + s) % 6},{1000 + s}" for s in range(5)]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+@pytest.fixture
+def split_model(tmp_path: Path) -> tuple[Path, Path]:
+    events = planted(tmp_path / "events.csv")
+    assert run("split", events, "-o", tmp_path / "split", "--time-col", "ts").exit_code == 0
+    model = tmp_path / "model"
+    result = run("train", tmp_path / "split/train.csv", "-o", model, "--time-col", "ts", *FAST)
+    assert result.exit_code == 0, result.output
+    return model, tmp_path / "split/test.csv"
+
+
+def test_evaluate_command_table_and_json(split_model: tuple[Path, Path]) -> None:
+    model, test = split_model
+    result = run("evaluate", model, test, "-k", "1,5", "-f", "json")
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.stdout)["next-item"]
+    assert [r["method"] for r in rows] == ["model", "co-occurrence", "most-popular"]
+    assert rows[0]["cases"] == 90 and rows[1]["hr@1"] == 1.0  # the cycle is learnt exactly
+    assert list(rows[0]) == ["method", "cases", "hr@1", "ndcg@1", "mrr@1", "coverage@1", "hr@5", "ndcg@5",
+                             "mrr@5", "coverage@5", "cold"]  # fmt: skip
+    table = run("evaluate", model, test, "--no-baselines")
+    assert table.exit_code == 0
+    assert table.stdout.splitlines()[0].split() == [
+        "method",
+        "cases",
+        "hr@10",
+        "ndcg@10",
+        "mrr@10",
+        "coverage@10",
+        "cold",
+    ]
+    assert len(table.stdout.splitlines()) == 3
+
+
+def test_fail_under_exits_1_after_showing_the_table(split_model: tuple[Path, Path]) -> None:
+    model, test = split_model
+    result = run("evaluate", model, test, "--fail-under", "hr@10=1.01")
+    assert result.exit_code == 1
+    assert result.stdout.startswith("method")
+    assert "Error: model: hr@10 " in result.stderr and "is below 1.01 (--fail-under)" in result.stderr
+    assert run("evaluate", model, test, "--fail-under", "hr@10=0").exit_code == 0
+    wrong = run("evaluate", model, test, "--fail-under", "recall@10=0.1")
+    assert wrong.exit_code == 1 and "metric 'recall@10' does not exist" in wrong.stderr
+
+
+def test_evaluate_needs_the_training_data_for_baselines(
+    split_model: tuple[Path, Path], tmp_path: Path
+) -> None:
+    model, test = split_model
+    (tmp_path / "split/train.csv").rename(tmp_path / "moved.csv")
+    result = run("evaluate", model, test)
+    assert result.exit_code == 1
+    assert "is not readable here: pass it with --train FILE (or --no-baselines)" in result.stderr
+    assert run("evaluate", model, test, "--train", tmp_path / "moved.csv").exit_code == 0
+
+
+def test_evaluate_usage_errors(tiny_model: Path, tmp_path: Path) -> None:
+    assert run("evaluate", tiny_model).exit_code == 2
+    other = tmp_path / "other.csv"
+    other.write_text("user_id,item_id\nu1,x1\nu1,x2\n")
+    result = run("evaluate", tiny_model, other, "--no-baselines")
+    assert result.exit_code == 1 and "none of the 1 test cases' items is in the model" in result.stderr
+    questions = tmp_path / "q.txt"
+    questions.write_text("man king woman queen\n")
+    both = run("evaluate", tiny_model, "--analogies", questions, "-f", "json")
+    assert both.exit_code == 0
+    assert json.loads(both.stdout) == {
+        "analogies": [
+            {"section": "(none)", "correct": 1, "questions": 1, "accuracy": 1.0, "skipped": 0},
+            {"section": "total", "correct": 1, "questions": 1, "accuracy": 1.0, "skipped": 0},
+        ]
+    }

@@ -1,0 +1,197 @@
+from __future__ import annotations
+
+import hashlib
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+pytest.importorskip("fastapi")
+
+from fastapi.testclient import TestClient
+
+from item2vec.cli import cli
+from item2vec.errors import MissingDependencyError
+from item2vec.server import load_for_serving, make_app
+
+
+def snapshot(path: Path) -> dict[str, tuple[int, int, str]]:
+    return {
+        p.name: (p.stat().st_size, p.stat().st_mtime_ns, hashlib.sha256(p.read_bytes()).hexdigest())
+        for p in sorted(path.iterdir())
+    }
+
+
+@pytest.fixture
+def client(tiny_model: Path) -> TestClient:
+    return TestClient(make_app(load_for_serving(tiny_model)))
+
+
+def test_health(client: TestClient) -> None:
+    response = client.get("/health")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "items": 8, "dim": 4, "approx": False, "index": None}
+
+
+def test_similar(client: TestClient) -> None:
+    response = client.get("/similar", params={"item": "apple", "k": 2})
+    assert response.status_code == 200
+    assert response.json() == {
+        "query": "apple",
+        "results": [
+            {"rank": 1, "item": "pear", "score": 0.980581, "name": "Green Pear"},
+            {"rank": 2, "item": "plum", "score": 0.940721, "name": "Plum (dark)"},
+        ],
+    }
+
+
+def test_similar_matches_the_library(client: TestClient, tiny_model: Path) -> None:
+    from item2vec.store import load
+
+    want = [(n.item, round(n.score, 6)) for n in load(tiny_model).similar(["king"], 7)]
+    got = client.get("/similar", params={"item": "king", "k": 7}).json()["results"]
+    assert [(r["item"], r["score"]) for r in got] == want
+
+
+def test_unknown_item_is_a_404_naming_it(client: TestClient) -> None:
+    response = client.get("/similar", params={"item": "duke"})
+    assert response.status_code == 404
+    body = response.json()
+    assert body["item"] == "duke"
+    assert body["detail"].startswith("item 'duke' is not in the model (8 items; it occurred 3 times")
+    assert client.get("/items/nope").json()["item"] == "nope"
+    assert client.get("/analogy", params={"positive": ["king", "x"]}).json()["item"] == "x"
+
+
+@pytest.mark.parametrize("k", [0, 1001, -3])
+def test_k_out_of_range_is_a_422(client: TestClient, k: int) -> None:
+    assert client.get("/similar", params={"item": "apple", "k": k}).status_code == 422
+    assert client.post("/recommend", json={"history": ["apple"], "k": k}).status_code == 422
+
+
+def test_k_at_the_limits(client: TestClient) -> None:
+    assert len(client.get("/similar", params={"item": "apple", "k": 1}).json()["results"]) == 1
+    assert len(client.get("/similar", params={"item": "apple", "k": 1000}).json()["results"]) == 7
+
+
+def test_analogy(client: TestClient) -> None:
+    params: dict[str, Any] = {"positive": ["king", "woman"], "negative": ["man"], "k": 1}
+    response = client.get("/analogy", params=params)
+    assert response.status_code == 200
+    assert response.json()["query"] == "king + woman - man"
+    assert response.json()["results"][0]["item"] == "queen"
+    mul = client.get("/analogy", params={**params, "method": "mul"})
+    assert mul.status_code == 200 and mul.json()["results"][0]["item"] == "queen"
+    assert client.get("/analogy", params={"negative": ["man"]}).status_code == 422
+
+
+def test_recommend(client: TestClient) -> None:
+    response = client.post("/recommend", json={"history": ["nope", "apple", "pear"], "k": 1})
+    assert response.status_code == 200
+    assert response.json() == {
+        "used": ["apple", "pear"],
+        "skipped": ["nope"],
+        "results": [{"rank": 1, "item": "plum", "score": 0.93438, "name": "Plum (dark)"}],
+    }
+    kept = client.post("/recommend", json={"history": ["apple"], "k": 1, "keep_seen": True})
+    assert kept.json()["results"][0]["item"] == "apple"
+
+
+def test_recommend_limits(client: TestClient) -> None:
+    assert client.post("/recommend", json={"history": ["apple"] * 1000}).status_code == 200
+    too_long = client.post("/recommend", json={"history": ["apple"] * 1001})
+    assert too_long.status_code == 422
+    assert client.post("/recommend", json={"history": []}).status_code == 422
+    assert client.post("/recommend", json={"history": ["apple"], "decay": 0}).status_code == 422
+    unknown = client.post("/recommend", json={"history": ["nope", "never", "nope"]})
+    assert unknown.status_code == 404 and unknown.json()["items"] == ["nope", "never"]
+
+
+def test_items(client: TestClient) -> None:
+    assert client.get("/items/apple").json() == {"item": "apple", "count": 30, "name": "Red Apple"}
+    with_vector = client.get("/items/pear", params={"vector": True}).json()
+    assert with_vector["vector"] == [0.0, 0.2, 0.0, 1.0] and with_vector["name"] == "Green Pear"
+
+
+def test_openapi_docs(client: TestClient) -> None:
+    assert client.get("/docs").status_code == 200
+    paths = client.get("/openapi.json").json()["paths"]
+    assert {"/similar", "/analogy", "/recommend", "/items/{item}", "/health"} <= set(paths)
+
+
+def test_the_model_directory_is_never_written(tiny_model: Path) -> None:
+    before = snapshot(tiny_model)
+    client = TestClient(make_app(load_for_serving(tiny_model)))
+    client.get("/similar", params={"item": "apple"})
+    client.get("/analogy", params={"positive": ["king"], "method": "mul"})
+    client.post("/recommend", json={"history": ["apple"]})
+    client.get("/items/apple", params={"vector": True})
+    assert snapshot(tiny_model) == before
+    assert not load_for_serving(tiny_model).vectors.flags.writeable  # memory-mapped read-only
+
+
+def test_approx_serves_from_the_index(tiny_model: Path) -> None:
+    pytest.importorskip("faiss")
+    assert CliRunner().invoke(cli, ["index", str(tiny_model), "--kind", "flat"]).exit_code == 0
+    exact = TestClient(make_app(load_for_serving(tiny_model)))
+    approx = TestClient(make_app(load_for_serving(tiny_model, approx=True)))
+    assert approx.get("/health").json()["index"] == "flat"
+    for item in ("king", "apple", "woman"):
+        assert (
+            approx.get("/similar", params={"item": item}).json()
+            == exact.get("/similar", params={"item": item}).json()
+        )
+    mul = approx.get("/analogy", params={"positive": ["king", "woman"], "negative": ["man"], "method": "mul"})
+    assert mul.status_code == 422
+    assert mul.json() == {
+        "detail": "--method mul scores every item, so it cannot use an index: use --method add"
+    }
+
+
+def test_missing_fastapi_names_the_extra(tiny_model: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "fastapi", None)
+    with pytest.raises(
+        MissingDependencyError, match=r"item2vec serve needs fastapi.*pip install 'item2vec\[serve\]'"
+    ):
+        make_app(load_for_serving(tiny_model))
+
+
+def test_serve_command_runs_uvicorn_on_loopback(tiny_model: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import uvicorn
+
+    calls: list[tuple[Any, dict[str, Any]]] = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: calls.append((app, kw)))
+    for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        monkeypatch.delenv(name, raising=False)  # serve sets them; restore them afterwards
+    result = CliRunner().invoke(cli, ["serve", str(tiny_model), "--port", "8123"])
+    assert result.exit_code == 0, result.output
+    assert f"serving {tiny_model} at http://127.0.0.1:8123" in result.stderr
+    app, options = calls[0]
+    assert options == {"host": "127.0.0.1", "port": 8123}
+    assert TestClient(app).get("/health").json()["items"] == 8
+    monkeypatch.delenv("ITEM2VEC_SERVE_MODEL", raising=False)
+    monkeypatch.delenv("ITEM2VEC_SERVE_APPROX", raising=False)
+    result = CliRunner().invoke(cli, ["serve", str(tiny_model), "--workers", "2"])
+    assert result.exit_code == 0, result.output
+    assert calls[1] == (
+        "item2vec.server:app_from_env",
+        {"factory": True, "host": "127.0.0.1", "port": 8000, "workers": 2},
+    )
+    from item2vec.server import app_from_env
+
+    assert TestClient(app_from_env()).get("/health").json()["items"] == 8
+
+
+def test_serve_checks_the_model_before_starting(tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["serve", str(tmp_path / "missing")])
+    assert result.exit_code == 1
+    assert "does not exist: train one with 'item2vec train'" in result.output
+
+
+def test_cli_import_loads_no_optional_extra() -> None:
+    code = "import sys, item2vec.cli; print([m for m in ('faiss', 'fastapi', 'uvicorn', 'pydantic') if m in sys.modules])"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

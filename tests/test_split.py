@@ -1,0 +1,190 @@
+from __future__ import annotations
+
+import gzip
+import json
+import random
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from click.testing import CliRunner, Result
+
+from item2vec.cli import cli
+from item2vec.errors import ConfigError, EmptyResultError, InputError, OutputExistsError
+from item2vec.sequences import SessionOptions
+from item2vec.split import split_events
+
+HEADER = "user_id,item_id,ts,qty"
+SESSION = SessionOptions(time_col="ts")
+
+
+def run(*args: str | Path) -> Result:
+    return CliRunner().invoke(cli, [str(a) for a in args])
+
+
+def write_events(path: Path, rows: list[tuple[str, str, int]], *, gz: bool = False) -> Path:
+    """Rows written shuffled (so ordering by time matters), with an extra column to carry along."""
+    shuffled = rows[:]
+    random.Random(7).shuffle(shuffled)
+    text = HEADER + "\n" + "".join(f"{u},{i},{t},{n}\n" for n, (u, i, t) in enumerate(shuffled))
+    if gz:
+        path.write_bytes(gzip.compress(text.encode()))
+    else:
+        path.write_text(text)
+    return path
+
+
+def history(user: str, items: str, start: int = 1000) -> list[tuple[str, str, int]]:
+    return [(user, item, start + 10 * n) for n, item in enumerate(items.split())]
+
+
+ROWS = (
+    history("u1", "a b c d e")
+    + history("u2", "b c d")
+    + history("u3", "x y")  # too short to hold anything out: stays in train
+    + history("u4", "a a b b c c")  # repeats: a step is a run of the same item
+)
+
+
+def read_rows(path: Path) -> list[list[str]]:
+    raw = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
+    lines = raw.decode().splitlines()
+    assert lines[0] == HEADER
+    return [line.split(",") for line in lines[1:]]
+
+
+def sequences(rows: list[list[str]]) -> dict[str, list[str]]:
+    out: dict[str, list[tuple[int, str]]] = {}
+    for user, item, ts, _ in rows:
+        out.setdefault(user, []).append((int(ts), item))
+    return {u: [i for _, i in sorted(v)] for u, v in sorted(out.items())}
+
+
+def test_leave_last_out_files_and_invariants(tmp_path: Path) -> None:
+    events = write_events(tmp_path / "events.csv", ROWS)
+    summary = split_events(str(events), tmp_path / "split", session=SESSION)
+    assert {p: f.name for p, f in summary.files.items()} == {
+        "train": "train.csv",
+        "valid": "valid.csv",
+        "test": "test.csv",
+    }
+    train, valid, test = (read_rows(summary.files[p]) for p in ("train", "valid", "test"))
+    assert sequences(train) == {"u1": ["a", "b", "c"], "u2": ["b"], "u3": ["x", "y"], "u4": ["a", "a"]}
+    assert sequences(valid) == {"u1": ["a", "b", "c", "d"], "u2": ["b", "c"], "u4": ["a", "a", "b", "b"]}
+    assert sequences(test) == {
+        "u1": ["a", "b", "c", "d", "e"],
+        "u2": ["b", "c", "d"],
+        "u4": ["a", "a", "b", "b", "c", "c"],
+    }
+    assert summary.sequences == {"train": 4, "valid": 3, "test": 3}
+    assert summary.rows == {"train": 8, "valid": 10, "test": 14}
+    # Rows are copied byte for byte, in input order; every user keeps a history in train.
+    original = events.read_text().splitlines()[1:]
+    for part in (train, valid, test):
+        lines = [",".join(r) for r in part]
+        assert lines == [line for line in original if line in lines]
+    assert {r[0] for r in train} == {"u1", "u2", "u3", "u4"}
+
+
+def test_no_test_target_leaks_into_train(tmp_path: Path) -> None:
+    rng = random.Random(3)
+    rows = [
+        (f"u{u}", f"i{rng.randrange(30)}", 1000 + 7 * n)
+        for u in range(40)
+        for n in range(rng.randrange(1, 9))
+    ]
+    events = write_events(tmp_path / "events.csv", rows)
+    summary = split_events(str(events), tmp_path / "out", session=SESSION)
+    train = {tuple(r) for r in read_rows(summary.files["train"])}
+    valid = read_rows(summary.files["valid"])
+    test = read_rows(summary.files["test"])
+    held = sequences(test)
+    for user, seq in sequences(valid).items():
+        assert held[user][: len(seq)] == seq  # valid is test without its target
+    targets = [max((r for r in test if r[0] == u), key=lambda r: int(r[2])) for u in held]
+    assert not any(tuple(t) in train for t in targets)
+    assert {r[0] for r in train} == {u for u, _, _ in rows}
+
+
+def test_gzip_input_gives_gzip_output(tmp_path: Path) -> None:
+    events = write_events(tmp_path / "events.csv.gz", ROWS, gz=True)
+    summary = split_events(str(events), tmp_path / "split", session=SESSION)
+    assert summary.files["test"].name == "test.csv.gz"
+    assert sequences(read_rows(summary.files["test"]))["u2"] == ["b", "c", "d"]
+
+
+def test_split_by_time(tmp_path: Path) -> None:
+    rows = history("u1", "a b c d e", 1000) + history("u2", "b c", 1000) + history("u3", "c d", 1100)
+    events = write_events(tmp_path / "events.csv", rows)
+    summary = split_events(str(events), tmp_path / "split", session=SESSION, by="time", cutoff="1025")
+    train, valid, test = (sequences(read_rows(summary.files[p])) for p in ("train", "valid", "test"))
+    assert train == {"u1": ["a", "b"], "u2": ["b", "c"]}
+    assert valid == {"u1": ["a", "b", "c"]}
+    assert test == {"u1": ["a", "b", "c", "d", "e"], "u3": ["c", "d"]}
+    assert summary.sequences == {"train": 2, "valid": 1, "test": 2}
+
+
+def test_parquet_and_jsonl_keep_their_format(tmp_path: Path) -> None:
+    users, items, times = zip(*ROWS)
+    table = pa.table({"user_id": list(users), "item_id": list(items), "ts": [str(t) for t in times]})
+    pq.write_table(table, tmp_path / "events.parquet")
+    summary = split_events(str(tmp_path / "events.parquet"), tmp_path / "pq", session=SESSION)
+    assert pq.read_table(summary.files["test"]).num_rows == 14
+    lines = [json.dumps({"user_id": u, "item_id": i, "ts": t}) for u, i, t in ROWS]
+    (tmp_path / "events.jsonl").write_text("\n".join(lines) + "\n")
+    summary = split_events(str(tmp_path / "events.jsonl"), tmp_path / "js", session=SESSION)
+    written = summary.files["train"].read_text().splitlines()
+    assert len(written) == 8 and all(line in lines for line in written)
+
+
+def test_split_cli_prints_the_parts(tmp_path: Path) -> None:
+    events = write_events(tmp_path / "events.csv", ROWS)
+    result = run("split", events, "-o", tmp_path / "s", "--time-col", "ts", "-f", "json")
+    assert result.exit_code == 0, result.output
+    out = str(tmp_path / "s")
+    assert json.loads(result.stdout) == [
+        {"part": "train", "file": f"{out}/train.csv", "rows": 8, "sequences": 4},
+        {"part": "valid", "file": f"{out}/valid.csv", "rows": 10, "sequences": 3},
+        {"part": "test", "file": f"{out}/test.csv", "rows": 14, "sequences": 3},
+    ]
+    table = run("split", events, "-o", tmp_path / "t", "--time-col", "ts")
+    assert table.exit_code == 0
+    assert table.stdout.splitlines()[4] == f"test   {tmp_path / 't/test.csv'}     14          3"
+    again = run("split", events, "-o", tmp_path / "s", "--time-col", "ts")
+    assert again.exit_code == 1
+    assert "already holds train.csv, valid.csv, test.csv: use --force" in again.output
+
+
+def test_empty_split_says_why(tmp_path: Path) -> None:
+    events = write_events(tmp_path / "events.csv", history("u1", "a b") + history("u2", "c d"))
+    with pytest.raises(EmptyResultError, match="no sequence has 3 or more items"):
+        split_events(str(events), tmp_path / "s", session=SESSION)
+    with pytest.raises(EmptyResultError, match="choose an earlier cutoff"):
+        split_events(str(events), tmp_path / "s", session=SESSION, by="time", cutoff="2000-01-01")
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "message"),
+    [
+        ({"by": "time"}, ConfigError, "--by time needs --cutoff DATE and --time-col"),
+        ({"by": "time", "cutoff": "soon"}, ConfigError, "--cutoff 'soon' is not a time"),
+        ({"cutoff": "2011-01-01"}, ConfigError, "--cutoff applies to --by time only"),
+    ],
+)
+def test_split_option_errors(
+    tmp_path: Path, kwargs: dict[str, str], error: type[Exception], message: str
+) -> None:
+    events = write_events(tmp_path / "events.csv", ROWS)
+    with pytest.raises(error, match=message):
+        split_events(str(events), tmp_path / "s", session=SESSION, **kwargs)  # type: ignore[arg-type]
+
+
+def test_split_refuses_non_tables_and_files_as_output(tmp_path: Path) -> None:
+    seqs = tmp_path / "seqs.txt"
+    seqs.write_text("a b c\nd e f\n")
+    with pytest.raises(InputError, match="reads as sequences, not an event table"):
+        split_events(str(seqs), tmp_path / "s", session=SESSION)
+    events = write_events(tmp_path / "events.csv", ROWS)
+    with pytest.raises(OutputExistsError, match="is a file"):
+        split_events(str(events), seqs, session=SESSION)

@@ -1,0 +1,162 @@
+from __future__ import annotations
+
+import json
+import random
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from item2vec.cli import cli
+from item2vec.config import PRESETS
+from item2vec.errors import ConfigError, EmptyResultError, MissingDependencyError
+from item2vec.heldout import merge_validation, sample_sequences
+from item2vec.tune import TrialReport, TuneOptions, parse_fixed, search, trial_header, trial_line
+
+# Small and quick: the search covers window, negative, ns-exponent, sample, alpha and context.
+QUICK = ["--fix", "dim=8", "--fix", "epochs=5", "--workers", "1", "--min-count", "1", "--seed", "3"]
+
+
+def run(*args: str | Path) -> Result:
+    return CliRunner().invoke(cli, [str(a) for a in args])
+
+
+def cycles(users: int, seed: int = 0) -> list[list[str]]:
+    """Each user walks a cycle of 6 items in one of three clusters."""
+    rng = random.Random(seed)
+    out = []
+    for u in range(users):
+        start = rng.randrange(6)
+        out.append([f"{u % 3}{(start + s) % 6}" for s in range(5)])
+    return out
+
+
+@pytest.fixture
+def split_dir(tmp_path: Path) -> Path:
+    lines = ["user_id,item_id,ts"]
+    for u, seq in enumerate(cycles(90)):
+        lines += [f"u{u},{item},{1000 + s}" for s, item in enumerate(seq)]
+    (tmp_path / "events.csv").write_text("\n".join(lines) + "\n")
+    result = run("split", tmp_path / "events.csv", "-o", tmp_path / "split", "--time-col", "ts")
+    assert result.exit_code == 0, result.output
+    return tmp_path / "split"
+
+
+def test_tune_end_to_end_and_its_toml_trains(split_dir: Path, tmp_path: Path) -> None:
+    config = tmp_path / "best.toml"
+    model = tmp_path / "model"
+    result = run(
+        "tune", split_dir / "train.csv", split_dir / "valid.csv", "--time-col", "ts", "--trials", "3",
+        "--metric", "hr@5", *QUICK, "-c", config, "-o", model, "-f", "json",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    record = json.loads(result.stdout)
+    assert record["metric"] == "hr@5" and record["trials"] == 3 and record["validation_cases"] == 90
+    assert 0 <= record["best"] <= 1
+    assert result.stderr.splitlines()[0].split()[:4] == ["trial", "state", "hr@5", "best"]
+    assert result.stderr.splitlines()[1].split()[:2] == ["0", "complete"]  # trial 0: the preset
+    text = config.read_text()
+    assert "[train]\n" in text and 'time-col = "ts"' in text and "dim = 8" in text
+    # The final model: trained on train + valid with the best configuration, inputs recorded.
+    meta = json.loads((model / "model.json").read_text())
+    assert meta["input"]["merged_validation"] is True
+    assert meta["input"]["sessions"] == 90 and meta["input"]["tokens"] == 90 * 4
+    assert meta["params"]["window"] == record["param.window"]
+    # The TOML round-trips into train --config.
+    again = tmp_path / "again"
+    trained = run("train", split_dir / "train.csv", "--config", config, "-o", again, "-q")
+    assert trained.exit_code == 0, trained.output
+    params = json.loads((again / "model.json").read_text())["params"]
+    assert {
+        k: params[k] for k in ("dim", "window", "negative", "ns_exponent", "sample", "alpha", "context")
+    } == {
+        k: meta["params"][k]
+        for k in ("dim", "window", "negative", "ns_exponent", "sample", "alpha", "context")
+    }
+    # evaluate rebuilds the baselines from train + valid, as the model saw them.
+    evaluated = run("evaluate", model, split_dir / "test.csv", "-f", "json")
+    assert evaluated.exit_code == 0, evaluated.output
+    assert json.loads(evaluated.stdout)["next-item"][1]["hr@10"] == 1.0
+
+
+def test_tune_refuses_to_overwrite_a_config(split_dir: Path, tmp_path: Path) -> None:
+    (tmp_path / "best.toml").write_text("")
+    result = run("tune", split_dir / "train.csv", split_dir / "valid.csv", "-c", tmp_path / "best.toml")
+    assert result.exit_code == 2 and "exists: use --force" in result.output
+
+
+def test_ctrl_c_keeps_the_best_so_far() -> None:
+    seqs = cycles(60)
+    train, valid = [s[:-1] for s in seqs], seqs
+
+    def interrupt(trial: TrialReport) -> None:
+        raise KeyboardInterrupt
+
+    options = TuneOptions(trials=5, fixed={"dim": 8, "epochs": 3, "workers": 1, "min_count": 1})
+    result = search(train, valid, options=options, report=interrupt)
+    assert result.interrupted and len(result.trials) == 1
+    assert (
+        result.config.dim == 8 and result.config.window == PRESETS["recsys"]["window"]
+    )  # trial 0: the preset
+
+
+def test_tune_errors() -> None:
+    with pytest.raises(
+        ConfigError, match="metric 'coverage@10' does not exist: use one of hr@K, ndcg@K, mrr@K"
+    ):
+        TuneOptions(metric="coverage@10")
+    with pytest.raises(ConfigError, match="--sample 0 is invalid"):
+        TuneOptions(sample=0)
+    with pytest.raises(
+        ConfigError, match="--fix 'size=3' is invalid: use NAME=VALUE with NAME one of dim, window"
+    ):
+        parse_fixed(["size=3"])
+    with pytest.raises(ConfigError, match="dim takes a whole number"):
+        parse_fixed(["dim=big"])
+    assert parse_fixed(["ns-exponent=0.5", "context=set"]) == {"ns_exponent": 0.5, "context": "set"}
+    with pytest.raises(EmptyResultError, match="the validation data has no sequence of 2\\+ items"):
+        search([["a", "b"]], [["a"]], options=TuneOptions(trials=1))
+
+
+def test_missing_optuna_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "optuna", None)
+    with pytest.raises(MissingDependencyError, match=r"pip install 'item2vec\[tune\]'"):
+        search([["a", "b"]], [["a", "b"]], options=TuneOptions(trials=1))
+
+
+def test_trial_table_lines() -> None:
+    report = TrialReport(4, "pruned", None, 0.25, {"dim": 64, "ns_exponent": -0.5, "context": "set"}, 1.25)
+    assert trial_header("hr@10").split()[:4] == ["trial", "state", "hr@10", "best"]
+    assert trial_line(report).split() == [
+        "4",
+        "pruned",
+        "-",
+        "0.2500",
+        "64",
+        "-",
+        "-",
+        "-0.50",
+        "-",
+        "-",
+        "-",
+        "set",
+        "1.2",
+    ]
+
+
+def test_merge_validation_keeps_each_sequence_once() -> None:
+    train = [["a", "b"], ["c"], ["x", "y"], ["a", "b"]]
+    valid = [["a", "b", "c"], ["x", "y", "z"]]
+    assert merge_validation(train, valid) == [["c"], ["a", "b"], ["a", "b", "c"], ["x", "y", "z"]]
+
+
+def test_sample_keeps_a_validation_case_with_its_history() -> None:
+    rng = random.Random(1)
+    seqs = [[f"i{rng.randrange(50)}" for _ in range(rng.randrange(2, 6))] for _ in range(400)]
+    train = [s[:-1] for s in seqs]
+    kept_train = sample_sequences(train, 0.3, seed=5)
+    kept_valid = sample_sequences(seqs, 0.3, seed=5, held_out=True)
+    assert 0.15 < len(kept_valid) / len(seqs) < 0.45
+    assert sorted(map(tuple, kept_train)) == sorted(tuple(s[:-1]) for s in kept_valid)
+    assert sample_sequences(train, 1.0, seed=5) is train
