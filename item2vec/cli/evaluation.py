@@ -1,0 +1,311 @@
+"""Measuring and tuning: split, evaluate, tune."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from item2vec.events import INPUT_FORMATS
+from item2vec.render import render, render_record, render_sections
+
+if TYPE_CHECKING:
+    pass
+
+from item2vec.cli.base import F, _duration, cli, output_format, progress_line
+
+# --- measuring and tuning: split, evaluate, tune ------------------------------------------------
+
+
+def _session_options(*, inherit: bool) -> Callable[[F], F]:
+    """train's user/session/time options; with ``inherit``, unset ones come from the model."""
+    was = " (default: as the model was trained)" if inherit else ""
+
+    def decorate(func: F) -> F:
+        options = [
+            click.option("--input-format", type=click.Choice(INPUT_FORMATS), help="Override format detection."),
+            click.option("--user-col", help="Column of user ids (default: user_id, unless --session-col is given)."
+                         if not inherit else "Column of user ids" + was + "."),
+            click.option("--session-col", help="Column of session/basket ids" + was + "."),
+            click.option("--item-col", default=None if inherit else "item_id", show_default=not inherit,
+                         help="Column of item ids" + was + "."),
+            click.option("--time-col", help="Column of times: epoch s/ms or ISO 8601" + was + "."),
+            click.option("--session-gap", callback=_duration,
+                         help="Split a user's events on gaps longer than this (30m, 2h)" + was + "."),
+            click.option("--drop-repeats/--keep-repeats", default=None if inherit else True,
+                         show_default=not inherit, help="Drop consecutive repeats of an item" + was + "."),
+            click.option("--min-length", type=click.IntRange(1), default=None if inherit else 2,
+                         show_default=not inherit, help="Drop shorter sequences" + was + "."),
+            click.option("--where", multiple=True, metavar="COL=VALUE",
+                         help="Keep rows where COL=VALUE (or COL!=VALUE); repeatable."),
+        ]  # fmt: skip
+        for option in reversed(options):
+            func = option(func)
+        return func
+
+    return decorate
+
+
+_SESSION_KEYS = (
+    "user_col",
+    "session_col",
+    "item_col",
+    "time_col",
+    "session_gap",
+    "drop_repeats",
+    "min_length",
+)
+
+
+def _session_values(opts: dict[str, Any]) -> dict[str, Any]:
+    """Pop the session options out of ``opts`` (``--where`` parsed)."""
+    from item2vec.sequences import Where
+
+    values = {key: opts.pop(key) for key in _SESSION_KEYS}
+    values["where"] = tuple(Where.parse(w) for w in opts.pop("where"))
+    return values
+
+
+def _session(opts: dict[str, Any]) -> Any:
+    from item2vec.sequences import SessionOptions
+
+    values = _session_values(opts)
+    values["user_col"] = values["user_col"] or (None if values["session_col"] else "user_id")
+    return SessionOptions(**values)
+
+
+@cli.command()
+@click.argument("events", metavar="EVENTS")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path),
+    required=True,
+    help="Directory for the train, valid and test files.",
+)
+@click.option(
+    "--by",
+    type=click.Choice(["last", "time"]),
+    default="last",
+    show_default=True,
+    help="last: hold out each sequence's last two items; time: hold out what follows --cutoff.",
+)
+@click.option(
+    "--cutoff", metavar="DATE", help="With --by time: the first held-out time (ISO 8601 or epoch s)."
+)
+@_session_options(inherit=False)
+@click.option("--force", is_flag=True, help="Replace split files already in the directory.")
+@output_format
+def split(events: str, output: Path, by: str, cutoff: str | None, force: bool, fmt: str, **opts: Any) -> None:  # fmt: skip
+    """Split events into train, validation and test files, in the input's own format.
+
+    --by last: in every sequence (grouped and ordered as train does) of 3+ items, the last
+    item is the test target and the one before it the validation target. --by time: events
+    before --cutoff are for training (the last of each sequence validates); every sequence
+    ending after it is a test case. valid and test files hold whole sequences, target last.
+
+    \b
+    item2vec split sample_data/online_retail.csv.gz -o split \\
+        --user-col CustomerID --item-col StockCode --time-col InvoiceDate
+    item2vec split events.csv -o split --by time --cutoff 2011-11-01 --time-col ts
+    """
+    from item2vec.split import split_events
+
+    input_format = opts.pop("input_format")
+    summary = split_events(
+        events, output, session=_session(opts), by=by, cutoff=cutoff,  # type: ignore[arg-type]
+        input_format=input_format, force=force,
+    )  # fmt: skip
+    for reason, count in summary.rows_dropped.items():
+        click.echo(f"dropped {count:,} of {summary.rows_read:,} rows: {reason}", err=True)
+    click.echo(render(summary.as_rows(), fmt), nl=False)
+
+
+@cli.command()
+@click.argument("model", type=click.Path(path_type=Path))
+@click.argument("tests", nargs=-1, metavar="[TEST]...")
+@click.option(
+    "-k", "ks", default="10", show_default=True, metavar="K[,K...]", help="Cut-offs, e.g. 10,20,50."
+)
+@click.option(
+    "--query",
+    type=click.Choice(["last", "history"]),
+    default="last",
+    show_default=True,
+    help="Query with the last item, or the decayed mean of the last --history items.",
+)
+@click.option(
+    "--history", type=click.IntRange(1), default=5, show_default=True, help="Items in a --query history."
+)
+@click.option(
+    "--train",
+    "train_files",
+    multiple=True,
+    metavar="FILE",
+    help="The model's training data, for the baselines (default: the inputs in model.json).",
+)
+@click.option(
+    "--baselines/--no-baselines",
+    default=True,
+    show_default=True,
+    help="Also score most-popular and co-occurrence on the training data.",
+)
+@click.option(
+    "--analogies",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Analogy questions (questions-words format): accuracy per section.",
+)
+@click.option(
+    "--pairs",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Word pairs with human scores: Spearman and Pearson correlation.",
+)
+@click.option(
+    "--fail-under",
+    multiple=True,
+    metavar="METRIC=VALUE",
+    help="Exit 1 when the model's METRIC is below VALUE (hr@10=0.2); repeatable.",
+)
+@_session_options(inherit=True)
+@output_format
+def evaluate(model: Path, tests: tuple[str, ...], ks: str, query: str, history: int, train_files: tuple[str, ...],
+             baselines: bool, analogies: Path | None, pairs: Path | None, fail_under: tuple[str, ...],
+             fmt: str, **opts: Any) -> None:  # fmt: skip
+    """Measure a model: next-item accuracy against baselines, analogies, word pairs.
+
+    Each TEST sequence's last item is the target and the items before it the history (the
+    valid and test files of 'item2vec split'). The model ranks the whole catalogue for every
+    case; most-popular and co-occurrence, counted on the model's own training data, are
+    scored the same way. HR, NDCG and MRR at each cut-off, catalogue coverage, and the share
+    of cold targets (not in the model). Test files are read as the model's training data was.
+
+    \b
+    item2vec evaluate model split/test.csv.gz -k 10,20
+    item2vec evaluate model split/test.csv.gz --fail-under hr@10=0.2 -f json
+    item2vec evaluate text-model --analogies questions-words.txt --pairs wordsim353.tsv
+    """
+    from item2vec.evaluate import parse_ks, parse_threshold
+    from item2vec.heldout import run_evaluation, thresholds_met
+    from item2vec.store import load
+
+    if not tests and analogies is None and pairs is None:
+        raise click.UsageError("give TEST files, --analogies FILE or --pairs FILE")
+    cutoffs = parse_ks(ks)
+    bars = [parse_threshold(text, cutoffs) for text in fail_under]
+    input_format = opts.pop("input_format")
+    evaluation = run_evaluation(
+        load(model), list(tests), session_overrides=_session_values(opts), input_format=input_format,
+        train_files=list(train_files) or None, baselines=baselines, ks=cutoffs, query=query,  # type: ignore[arg-type]
+        history=history, analogies=analogies, pairs=pairs,
+    )  # fmt: skip
+    for note in evaluation.notes:
+        click.echo(f"note: {note}", err=True)
+    click.echo(render_sections(evaluation.sections, fmt), nl=False)
+    thresholds_met(evaluation, bars)
+
+
+@cli.command()
+@click.argument("train_file", metavar="TRAIN")
+@click.argument("valid_file", metavar="VALID")
+@click.option(
+    "--metric", default="ndcg@10", show_default=True, help="Maximise this on VALID: hr@K, ndcg@K or mrr@K."
+)
+@click.option("--trials", type=click.IntRange(1), default=30, show_default=True, help="How many trials.")
+@click.option("--timeout", callback=_duration, help="Start no trial after this long (20m, 1h).")
+@click.option("--seed", type=int, default=1, show_default=True, help="Seed of the search and of training.")
+@click.option(
+    "--sample",
+    type=click.FloatRange(0, 1, min_open=True),
+    default=1.0,
+    show_default=True,
+    help="Tune on this share of the sequences; the final model uses all.",
+)
+@click.option(
+    "--query",
+    type=click.Choice(["last", "history"]),
+    default="last",
+    show_default=True,
+    help="How validation cases are queried (as in evaluate).",
+)
+@click.option(
+    "--history", type=click.IntRange(1), default=5, show_default=True, help="Items in a --query history."
+)
+@click.option(
+    "--preset",
+    type=click.Choice(["recsys", "text"]),
+    default="recsys",
+    show_default=True,
+    help="Values of the parameters not searched (min-count, ...).",
+)
+@click.option(
+    "--fix",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="Keep a parameter out of the search (dim=64, context=set); repeatable.",
+)
+@click.option(
+    "--min-count", type=click.IntRange(1), help="Ignore items with fewer occurrences (not searched)."
+)
+@click.option("--workers", type=click.IntRange(1), help="Training threads (default: all cores).")
+@click.option(
+    "-c",
+    "--save-config",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default="best.toml",
+    show_default=True,
+    help="Write the best configuration here, as TOML for train --config.",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path),
+    help="Also train the final model on TRAIN + VALID into this directory.",
+)
+@click.option("--force", is_flag=True, help="Replace an existing --save-config file and model directory.")
+@_session_options(inherit=False)
+@click.option("-q", "--quiet", is_flag=True, help="No live table of trials on stderr.")
+@output_format
+def tune(train_file: str, valid_file: str, metric: str, trials: int, timeout: float | None, seed: int,
+         sample: float, query: str, history: int, preset: str, fix: tuple[str, ...], min_count: int | None,
+         workers: int | None, save_config: Path, output: Path | None, force: bool, quiet: bool, fmt: str,
+         **opts: Any) -> None:  # fmt: skip
+    """Search training parameters that maximise a next-item metric on validation data.
+
+    Optuna's TPE sampler searches dim, window, negative, ns-exponent, sample, epochs, alpha
+    and context, training on TRAIN and scoring VALID (never the test data); trial 0 is the
+    preset; hopeless trials are pruned. Ctrl-C stops the search and keeps the best so far.
+    Needs the tune extra: pip install 'item2vec[tune]'.
+
+    \b
+    item2vec tune split/train.csv.gz split/valid.csv.gz --trials 30 --sample 0.2 \\
+        --user-col CustomerID --item-col StockCode --time-col InvoiceDate -o model
+    item2vec train events.csv --config best.toml -o model
+    """
+    from item2vec.tune import TuneOptions, parse_fixed, run_tune, trial_header, trial_line
+
+    if save_config.exists() and not force:
+        raise click.UsageError(f"{save_config} exists: use --force to replace it, or --save-config FILE")
+    fixed = {**parse_fixed(list(fix)), "min_count": min_count, "workers": workers}
+    options = TuneOptions(metric=metric, trials=trials, timeout=timeout, seed=seed, sample=sample,
+                          query=query, history=history, preset=preset,  # type: ignore[arg-type]
+                          fixed={k: v for k, v in fixed.items() if v is not None})  # fmt: skip
+    lines = iter([trial_header(metric)])
+
+    def report(trial: Any) -> None:
+        if not quiet:
+            click.echo("".join(f"{head}\n" for head in lines) + trial_line(trial), err=True)
+
+    input_format = opts.pop("input_format")
+    result = run_tune(
+        train_file, valid_file, session=_session(opts), options=options, input_format=input_format,
+        config_out=save_config, output=output, force=force, report=report,
+        progress=None if quiet or not sys.stderr.isatty() else progress_line,
+    )  # fmt: skip
+    if result.interrupted:
+        click.echo("Interrupted: kept the best trial so far.", err=True)
+    if not quiet:
+        click.echo(f"wrote {save_config}" + (f" and model {output}" if output else ""), err=True)
+    click.echo(render_record(result.as_record(), fmt), nl=False)
