@@ -14,6 +14,12 @@ PACKAGES: dict[str, tuple[str, str | None]] = {
     "sklearn": ("scikit-learn", "plot"),
     "umap": ("umap-learn", "umap"),
     "torch": ("torch", None),
+    "optuna": ("optuna", "tune"),
+    "faiss": ("faiss-cpu", "ann"),
+    "fastapi": ("fastapi", "serve"),
+    "uvicorn": ("uvicorn", "serve"),
+    "starlette": ("fastapi", "serve"),
+    "pydantic": ("fastapi", "serve"),
 }
 
 

@@ -21,7 +21,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from item2vec.embeddings import Embeddings, Neighbour, unit_rows
-from item2vec.errors import ConfigError, MissingDependencyError, ModelError
+from item2vec.errors import ConfigError, ModelError
+from item2vec.extras import require
 from item2vec.topk import neighbours, rescore
 
 if TYPE_CHECKING:
@@ -104,13 +105,7 @@ def _check_ivfpq(items: int, dim: int, lists: int, pq_m: int) -> None:
 
 
 def _faiss() -> Any:
-    try:
-        import faiss
-    except ImportError:
-        raise MissingDependencyError(
-            "indexes need faiss-cpu, which is not installed: pip install 'item2vec[ann]'"
-        ) from None
-    return faiss
+    return require("faiss", "an index")
 
 
 def set_threads(threads: int) -> None:

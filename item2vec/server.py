@@ -13,15 +13,13 @@ Endpoints: ``GET /similar``, ``GET /analogy``, ``POST /recommend``, ``GET /items
 # No ``from __future__ import annotations`` here: FastAPI reads the endpoints' annotations,
 # which name classes defined inside make_app.
 
-import importlib
 import os
 from pathlib import Path
-from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from item2vec import __version__
 from item2vec.embeddings import Embeddings, Neighbour
-from item2vec.errors import MissingDependencyError
+from item2vec.extras import require
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -30,17 +28,8 @@ MAX_K = 1000
 MAX_HISTORY = 1000
 ENV_MODEL = "ITEM2VEC_SERVE_MODEL"
 ENV_APPROX = "ITEM2VEC_SERVE_APPROX"
+_PURPOSE = "item2vec serve"
 _BLAS_THREADS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
-
-
-def require(module: str) -> ModuleType:
-    """Import a module of the serve extra, or say how to install it."""
-    try:
-        return importlib.import_module(module)
-    except ImportError:
-        raise MissingDependencyError(
-            f"item2vec serve needs {module}, which is not installed: pip install 'item2vec[serve]'"
-        ) from None
 
 
 def load_for_serving(model: Path | str, *, approx: bool = False) -> Embeddings:
@@ -62,7 +51,7 @@ def make_app(embeddings: Embeddings, *, title: str = "item2vec") -> "FastAPI":
     Raises:
         MissingDependencyError: fastapi is not installed.
     """
-    require("fastapi")
+    require("fastapi", _PURPOSE)
     from fastapi import FastAPI
     from fastapi.responses import JSONResponse
 
@@ -214,8 +203,8 @@ def serve(
     model: Path | str, *, host: str = "127.0.0.1", port: int = 8000, workers: int = 1, approx: bool = False
 ) -> None:
     """Run the service with uvicorn until interrupted."""
-    uvicorn = require("uvicorn")
-    require("fastapi")
+    uvicorn = require("uvicorn", _PURPOSE)
+    require("fastapi", _PURPOSE)
     for name in _BLAS_THREADS:  # before numpy loads: one thread per request, not per request x cores
         os.environ.setdefault(name, "1")
     embeddings = load_for_serving(model, approx=approx)  # fail fast on a bad model or index

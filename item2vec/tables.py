@@ -6,12 +6,12 @@ memory stays bounded by one batch and an interrupted run leaves no half table.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from item2vec.errors import ConfigError, EmptyResultError, OutputExistsError
+from item2vec.files import atomic_file
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -39,30 +39,28 @@ def write_table(path: Path, batches: Iterator[pa.RecordBatch]) -> int:
     import pyarrow.parquet as pq
 
     fmt = TABLE_SUFFIXES[path.suffix.lower()]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.parent / f".{path.name}.tmp-{os.getpid()}"
     written = 0
-    writer: Any = None
-    try:
-        for batch in batches:
+
+    def write(tmp: Path) -> None:
+        nonlocal written
+        writer: Any = None
+        try:
+            for batch in batches:
+                if writer is None:
+                    writer = (
+                        pq.ParquetWriter(tmp, batch.schema)
+                        if fmt == "parquet"
+                        else pacsv.CSVWriter(tmp, batch.schema, write_options=_csv_options(fmt))
+                    )
+                _write(writer, batch, path)
+                written += batch.num_rows
             if writer is None:
-                writer = (
-                    pq.ParquetWriter(tmp, batch.schema)
-                    if fmt == "parquet"
-                    else pacsv.CSVWriter(tmp, batch.schema, write_options=_csv_options(fmt))
-                )
-            _write(writer, batch, path)
-            written += batch.num_rows
-        if writer is None:
-            raise EmptyResultError("nothing to write: there was no query to answer")
-        writer.close()
-        os.replace(tmp, path)
-    except BaseException:
-        if writer is not None:
-            writer.close()
-        raise
-    finally:
-        tmp.unlink(missing_ok=True)
+                raise EmptyResultError("nothing to write: there was no query to answer")
+        finally:
+            if writer is not None:
+                writer.close()
+
+    atomic_file(path, write)
     return written
 
 

@@ -22,8 +22,9 @@ from typing import TYPE_CHECKING, Any
 
 from item2vec.config import PRESETS, TrainConfig
 from item2vec.embeddings import Embeddings
-from item2vec.errors import ConfigError, EmptyResultError, MissingDependencyError
+from item2vec.errors import ConfigError, EmptyResultError
 from item2vec.evaluate import RANK_METRICS, parse_metric, rank_model
+from item2vec.extras import require
 from item2vec.heldout import MERGED, merge_validation, read_sequences, sample_sequences
 from item2vec.pipeline import TrainSummary, train_and_save
 from item2vec.ranking import Cases, Query
@@ -144,12 +145,7 @@ def parse_fixed(texts: list[str]) -> dict[str, Any]:
 
 
 def _optuna() -> Any:
-    try:
-        import optuna
-    except ImportError:
-        raise MissingDependencyError(
-            "tune needs optuna, which is not installed: pip install 'item2vec[tune]'"
-        ) from None
+    optuna = require("optuna", "tune")
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     return optuna
 
