@@ -11,6 +11,7 @@ import gzip
 import io
 import json
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
@@ -33,6 +34,8 @@ _EXTENSIONS = {
     ".json": "jsonl",
 }
 _SNIFF_BYTES = 1 << 16
+_BATCH_BYTES = 1 << 24  # CSV bytes parsed per batch when streaming
+_BATCH_ROWS = 1 << 20  # Parquet / JSON Lines rows per batch when streaming
 
 
 @dataclass(frozen=True)
@@ -143,18 +146,9 @@ def read_table(source: Source, fmt: str, columns: list[str]) -> pa.Table:
         InputError: a column is missing (the message lists those that exist), the file is
             malformed, or it has no rows.
     """
-    wanted = list(dict.fromkeys(columns))
-    if fmt in ("csv", "tsv"):
-        table = _read_csv(source, "\t" if fmt == "tsv" else ",", wanted)
-    elif fmt == "parquet":
-        table = _read_parquet(source, wanted)
-    elif fmt == "jsonl":
-        table = _read_jsonl(source, wanted)
-    else:
-        raise InputError(f"{source.name}: {fmt!r} is not a table format; use one of {TABLE_FORMATS}")
-    if table.num_rows == 0:
-        raise InputError(f"input {source.name!r} has a header but no rows")
-    return table
+    import pyarrow as pa
+
+    return pa.concat_tables(iter_batches(source, fmt, columns, encode=[]))
 
 
 def _missing(source: Source, wanted: list[str], existing: list[str]) -> None:
@@ -167,15 +161,60 @@ def _missing(source: Source, wanted: list[str], existing: list[str]) -> None:
         )
 
 
-def _read_csv(source: Source, delimiter: str, wanted: list[str]) -> pa.Table:
+def _fmt_name(delimiter: str) -> str:
+    return "TSV" if delimiter == "\t" else "CSV"
+
+
+def iter_batches(source: Source, fmt: str, columns: list[str], encode: list[str]) -> Iterator[pa.Table]:
+    """Stream ``columns`` of an event table in batches of about a million rows.
+
+    Columns in ``encode`` come dictionary-encoded (each batch with its own dictionary), the
+    others as strings; memory stays bounded by one batch whatever the file size.
+
+    Raises:
+        InputError: as :func:`read_table`, including a file with a header but no rows.
+    """
+    wanted = list(dict.fromkeys(columns))
+    if fmt in ("csv", "tsv"):
+        batches = _csv_batches(source, "\t" if fmt == "tsv" else ",", wanted, encode)
+    elif fmt == "parquet":
+        batches = _parquet_batches(source, wanted)
+    elif fmt == "jsonl":
+        batches = _jsonl_batches(source, wanted)
+    else:
+        raise InputError(f"{source.name}: {fmt!r} is not a table format; use one of {TABLE_FORMATS}")
+    rows = 0
+    for batch in batches:
+        if batch.num_rows:
+            rows += batch.num_rows
+            yield _encode(batch, encode)
+    if rows == 0:
+        raise InputError(f"input {source.name!r} has a header but no rows")
+
+
+def _encode(table: pa.Table, encode: list[str]) -> pa.Table:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    columns = []
+    for name in table.column_names:
+        column = table[name]
+        if name in encode and not pa.types.is_dictionary(column.type):
+            column = pc.dictionary_encode(column)
+        columns.append(column)
+    return pa.table(columns, names=table.column_names)
+
+
+def _csv_batches(source: Source, delimiter: str, wanted: list[str], encode: list[str]) -> Iterator[pa.Table]:
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
     header_line = source.head().decode("utf-8", errors="replace").splitlines()[:1]
     header = next(csv.reader(header_line, delimiter=delimiter), [])
     _missing(source, wanted, header)
+    dictionary = pa.dictionary(pa.int32(), pa.string())
     options = pacsv.ConvertOptions(
-        column_types={name: pa.string() for name in header},
+        column_types={name: dictionary if name in encode else pa.string() for name in header},
         include_columns=wanted,
         strings_can_be_null=True,
         quoted_strings_can_be_null=True,
@@ -183,21 +222,19 @@ def _read_csv(source: Source, delimiter: str, wanted: list[str]) -> pa.Table:
     )
     try:
         with source.arrow_stream() as stream:
-            return pacsv.read_csv(
+            reader = pacsv.open_csv(
                 stream,
-                read_options=pacsv.ReadOptions(block_size=1 << 24),
+                read_options=pacsv.ReadOptions(block_size=_BATCH_BYTES),
                 parse_options=pacsv.ParseOptions(delimiter=delimiter),
                 convert_options=options,
             )
+            for batch in reader:
+                yield pa.Table.from_batches([batch])
     except (pa.ArrowInvalid, OSError, EOFError) as exc:
         raise InputError(f"{source.name}: malformed {_fmt_name(delimiter)} ({exc})") from None
 
 
-def _fmt_name(delimiter: str) -> str:
-    return "TSV" if delimiter == "\t" else "CSV"
-
-
-def _read_parquet(source: Source, wanted: list[str]) -> pa.Table:
+def _parquet_batches(source: Source, wanted: list[str]) -> Iterator[pa.Table]:
     import pyarrow as pa
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
@@ -205,33 +242,49 @@ def _read_parquet(source: Source, wanted: list[str]) -> pa.Table:
     try:
         file = pq.ParquetFile(io.BytesIO(source.data) if source.data is not None else source.name)
         _missing(source, wanted, file.schema_arrow.names)
-        table = file.read(columns=wanted)
+        for batch in file.iter_batches(batch_size=_BATCH_ROWS, columns=wanted):
+            yield pa.table([pc.cast(batch.column(c), pa.string()) for c in wanted], names=wanted)
     except (pa.ArrowInvalid, OSError) as exc:
         raise InputError(f"{source.name}: not a readable Parquet file ({exc})") from None
-    arrays = [pc.cast(table.column(c), pa.string()) for c in wanted]
-    return pa.table(arrays, names=wanted)
 
 
-def _read_jsonl(source: Source, wanted: list[str]) -> pa.Table:
+def _jsonl_batches(source: Source, wanted: list[str]) -> Iterator[pa.Table]:
     import pyarrow as pa
 
     values: dict[str, list[str | None]] = {c: [] for c in wanted}
     seen: set[str] = set()
+    checked = False
     with source.open() as stream:
         for number, raw in enumerate(io.TextIOWrapper(stream, encoding="utf-8"), start=1):
             if not raw.strip():
                 continue
-            try:
-                # parse_int/parse_float keep numbers exactly as written: ids stay strings.
-                row = json.loads(raw, parse_int=str, parse_float=str)
-            except json.JSONDecodeError as exc:
-                raise InputError(f"{source.name}: line {number} is not valid JSON ({exc})") from None
-            if not isinstance(row, dict):
-                raise InputError(f"{source.name}: line {number} is not a JSON object")
+            row = _json_row(source, number, raw)
             seen.update(row)
             for column, bucket in values.items():
                 cell = row.get(column)
                 bucket.append(None if cell is None or cell == "" else str(cell))
-    if len(seen) and not all(c in seen for c in wanted):
+            if len(values[wanted[0]]) >= _BATCH_ROWS:
+                if not checked:
+                    checked = _check_seen(source, wanted, seen)
+                yield pa.table({c: pa.array(v, type=pa.string()) for c, v in values.items()})
+                values = {c: [] for c in wanted}
+    if seen and not checked:
+        _check_seen(source, wanted, seen)
+    yield pa.table({c: pa.array(v, type=pa.string()) for c, v in values.items()})
+
+
+def _json_row(source: Source, number: int, raw: str) -> dict[str, object]:
+    try:
+        # parse_int/parse_float keep numbers exactly as written: ids stay strings.
+        row = json.loads(raw, parse_int=str, parse_float=str)
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{source.name}: line {number} is not valid JSON ({exc})") from None
+    if not isinstance(row, dict):
+        raise InputError(f"{source.name}: line {number} is not a JSON object")
+    return row
+
+
+def _check_seen(source: Source, wanted: list[str], seen: set[str]) -> bool:
+    if not all(c in seen for c in wanted):
         _missing(source, wanted, sorted(seen))
-    return pa.table({c: pa.array(v, type=pa.string()) for c, v in values.items()})
+    return True

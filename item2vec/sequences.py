@@ -1,27 +1,31 @@
 """Turn inputs into a corpus: sessionize events, read sequence files and text.
 
-A corpus is a list of item-id lists. Sessionizing is vectorised over integer codes: sort by
-group then time, split on group change or on a time gap, drop consecutive repeats, drop short
-sessions; Python lists are built only once, at the end.
+Events are streamed into integer codes (:mod:`item2vec.ingest`); sessionizing is vectorised
+over them: sort by group then time (skipped when the input is already in that order), split on
+group change or on a time gap, drop consecutive repeats, drop short sessions. The result is a
+packed corpus (:mod:`item2vec.corpus`); Python lists are built only when asked for.
 """
 
 from __future__ import annotations
 
 import re
 from collections import Counter
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
+from item2vec.corpus import MAX_SEQUENCE, Corpus, CorpusStats, Packed
 from item2vec.errors import ConfigError, EmptyResultError, InputError
-from item2vec.events import Source, detect_format, read_table
+from item2vec.events import Source, detect_format
 
 if TYPE_CHECKING:
     import numpy as np
     import pyarrow as pa
     from numpy.typing import NDArray
 
-# gensim silently truncates sentences longer than this; longer sequences are split instead.
-MAX_SEQUENCE = 10_000
+    from item2vec.ingest import EventCodes
+
+__all__ = ["MAX_SEQUENCE", "Corpus", "CorpusStats", "SessionOptions", "Where", "load_corpus"]
+_LINE_BLOCK = 1 << 20  # tokens read from sequence/text files before they are encoded
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|min|h|d|w)?\s*$", re.IGNORECASE)
 _UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "min": 60, "h": 3600, "d": 86400, "w": 604800}
 _SEQ_SPLIT = re.compile(r"[\s,]+")
@@ -82,34 +86,6 @@ class SessionOptions:
         return cols + [w.column for w in self.where]
 
 
-@dataclass
-class CorpusStats:
-    """What reading and sessionizing did, for the summary and model.json."""
-
-    input_format: str = ""
-    inputs: list[str] = field(default_factory=list)
-    events_read: int = 0
-    rows_dropped: dict[str, int] = field(default_factory=dict)
-    sessions: int = 0
-    sessions_dropped_short: int = 0
-    tokens: int = 0
-
-    def drop(self, reason: str, rows: int) -> None:
-        if rows:
-            self.rows_dropped[reason] = self.rows_dropped.get(reason, 0) + int(rows)
-
-    def as_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
-
-
-@dataclass
-class Corpus:
-    """Sequences of item ids plus what it took to make them."""
-
-    sequences: list[list[str]]
-    stats: CorpusStats
-
-
 def parse_duration(text: str) -> float:
     """``30m`` → 1800.0 seconds; units ms, s, m/min, h, d, w; a bare number is seconds."""
     match = _DURATION.match(text)
@@ -136,14 +112,16 @@ def load_corpus(sources: list[Source], fmt: str | None, options: SessionOptions)
     kind = formats.pop()
     stats = CorpusStats(input_format=kind, inputs=[s.name for s in sources])
     if kind in ("sequences", "text"):
-        sequences = _read_lines(sources, kind, options.min_length, stats)
+        packed = _read_lines(sources, kind, options.min_length, stats)
     else:
-        sequences = sessionize([_prepare(s, kind, options, stats) for s in sources], options, stats)
-    stats.sessions = len(sequences)
-    stats.tokens = sum(len(s) for s in sequences)
-    if not sequences:
+        from item2vec.ingest import read_event_codes
+
+        packed = sessionize_codes(read_event_codes(sources, kind, options, stats), options, stats)
+    stats.sessions = len(packed)
+    stats.tokens = packed.tokens
+    if not len(packed):
         raise EmptyResultError(_empty_message(stats, options.min_length))
-    return Corpus(_split_long(sequences), stats)
+    return Corpus(packed.split_long(MAX_SEQUENCE), stats)
 
 
 def _empty_message(stats: CorpusStats, min_length: int) -> str:
@@ -157,61 +135,55 @@ def _empty_message(stats: CorpusStats, min_length: int) -> str:
     )
 
 
-def _read_lines(sources: list[Source], kind: str, min_length: int, stats: CorpusStats) -> list[list[str]]:
+def _read_lines(sources: list[Source], kind: str, min_length: int, stats: CorpusStats) -> Packed:
     import io
 
+    import numpy as np
+    import pyarrow as pa
+
+    from item2vec.ingest import Encoder
+
     split = _SEQ_SPLIT.split if kind == "sequences" else None
-    sequences: list[list[str]] = []
+    encoder, lengths, tokens = Encoder(), list[int](), list[str]()
     for source in sources:
         with source.open() as stream:
             for line in io.TextIOWrapper(stream, encoding="utf-8", errors="replace"):
                 stats.events_read += 1
-                tokens = _WORD.findall(line.lower()) if split is None else [t for t in split(line) if t]
-                if len(tokens) >= min_length:
-                    sequences.append(tokens)
-                elif tokens:
+                words = _WORD.findall(line.lower()) if split is None else [t for t in split(line) if t]
+                if len(words) >= min_length:
+                    tokens.extend(words)
+                    lengths.append(len(words))
+                elif words:
                     stats.sessions_dropped_short += 1
-    return sequences
-
-
-def _split_long(sequences: list[list[str]]) -> list[list[str]]:
-    if all(len(s) <= MAX_SEQUENCE for s in sequences):
-        return sequences
-    out: list[list[str]] = []
-    for seq in sequences:
-        out.extend(seq[i : i + MAX_SEQUENCE] for i in range(0, len(seq), MAX_SEQUENCE))
-    return out
+                if len(tokens) >= _LINE_BLOCK:
+                    encoder.add(pa.chunked_array([pa.array(tokens, type=pa.string()).dictionary_encode()]))
+                    tokens = []
+    if tokens:
+        encoder.add(pa.chunked_array([pa.array(tokens, type=pa.string()).dictionary_encode()]))
+    codes, names = encoder.finish()
+    bounds = np.zeros(len(lengths) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=bounds[1:])
+    return Packed(codes, bounds, np.asarray(names.to_pylist(), dtype=object))
 
 
 def _prepare(source: Source, fmt: str, options: SessionOptions, stats: CorpusStats) -> pa.Table:
-    """Read one table, apply --where, drop rows without ids, parse time to float seconds."""
+    """Read one whole table as :func:`item2vec.ingest.prepare_batch` leaves each batch."""
     import pyarrow as pa
-    import pyarrow.compute as pc
 
-    table = read_table(source, fmt, options.columns)
-    stats.events_read += table.num_rows
-    for where in options.where:
-        mask = pc.fill_null(pc.equal(table[where.column], where.value), False)
-        if where.negate:
-            mask = pc.invert(mask)
-        stats.drop(f"--where {where}", table.num_rows - pc.sum(mask).as_py() if table.num_rows else 0)
-        table = table.filter(mask)
-    for col in [*options.group_cols, options.item_col]:
-        valid = pc.is_valid(table[col])
-        stats.drop(f"missing {col}", table.num_rows - pc.sum(valid).as_py() if table.num_rows else 0)
-        table = table.filter(valid)
-    keep = [*options.group_cols, options.item_col]
-    if options.time_col and table.num_rows:
-        valid = pc.is_valid(table[options.time_col])
-        stats.drop(f"missing {options.time_col}", table.num_rows - pc.sum(valid).as_py())
-        table = table.filter(valid)
-        seconds = parse_times(table[options.time_col], source.name, options.time_col)
-        return pa.table([*(table[c] for c in keep), seconds], names=[*keep, "__time"])
-    return table.select(keep)
+    from item2vec.events import iter_batches
+    from item2vec.ingest import prepare_batch
+
+    batches, first_row = [], 0
+    for batch in iter_batches(source, fmt, options.columns, encode=[]):
+        batches.append(prepare_batch(batch, source, options, stats, first_row))
+        first_row += batch.num_rows
+    return pa.concat_tables(batches)
 
 
-def parse_times(column: pa.ChunkedArray, name: str, col: str) -> pa.Array:
-    """Epoch seconds or milliseconds, or ISO 8601 strings, as float64 epoch seconds.
+def parse_times(column: pa.ChunkedArray, name: str, col: str, first_row: int = 0) -> pa.Array:
+    """Epoch seconds or milliseconds, or ISO 8601 strings, as float64 epoch seconds (nulls stay null).
+
+    ``first_row`` is the position of the column's first value in its file, for the message.
 
     Raises:
         InputError: naming the first row whose value cannot be parsed.
@@ -230,7 +202,8 @@ def parse_times(column: pa.ChunkedArray, name: str, col: str) -> pa.Array:
         numbers = None
     if numbers is not None:
         # Epoch milliseconds are larger than any plausible epoch second (1e11 s is year 5138).
-        scale = 0.001 if np.nanmax(np.abs(numbers)) > 1e11 else 1.0
+        finite = numbers[np.isfinite(numbers)]
+        scale = 0.001 if finite.size and np.abs(finite).max() > 1e11 else 1.0
         return pa.array(numbers * scale)
     for unit in (pa.timestamp("ns"), pa.timestamp("ns", tz="UTC")):
         try:  # pyarrow parses ISO 8601 in C++; pandas below only for mixed offsets and errors
@@ -240,55 +213,63 @@ def parse_times(column: pa.ChunkedArray, name: str, col: str) -> pa.Array:
         return pa.array(pc.cast(stamps, pa.int64()).to_numpy(zero_copy_only=False) / 1e9)
     strings = values.to_pandas()
     parsed = pd.to_datetime(strings, format="ISO8601", utc=True, errors="coerce")
-    bad = np.flatnonzero(parsed.isna().to_numpy())
+    bad = np.flatnonzero(parsed.isna().to_numpy() & strings.notna().to_numpy())
     if bad.size:
         row = int(bad[0])
         raise InputError(
-            f"{name}: row {row + 1} has {col} {strings.iloc[row]!r}, which is not a time: "
+            f"{name}: row {first_row + row + 1} has {col} {strings.iloc[row]!r}, which is not a time: "
             "use epoch seconds, epoch milliseconds or ISO 8601 (2024-05-01T13:45:00)"
         )
     nanos = parsed.to_numpy(dtype="datetime64[ns]").astype("int64")
     return pa.array(nanos / 1e9)
 
 
-def sessionize(tables: list[pa.Table], options: SessionOptions, stats: CorpusStats) -> list[list[str]]:
-    """Group rows into ordered sessions (see the module docstring for the steps)."""
+def sessionize_codes(events: EventCodes, options: SessionOptions, stats: CorpusStats) -> Packed:
+    """Group coded events into ordered sessions (see the module docstring for the steps)."""
     import numpy as np
-    import pyarrow as pa
 
-    table = pa.concat_tables(tables)
-    if table.num_rows == 0:
-        return []
-    items, item_names = _codes(table[options.item_col])
-    group = _group_codes(table, options.group_cols)
-    if options.time_col:
-        times = table["__time"].to_numpy()
-        order = np.lexsort((times, group))
-    else:
-        times = None
-        order = np.argsort(group, kind="stable")
-    group, items = group[order], items[order]
+    items, group, times = events.items, events.groups, events.times
+    names = np.asarray(events.item_names.to_pylist(), dtype=object)
+    del events  # the arrays above are now the only references: freed step by step below
+    stats.input_sorted = _in_order(group, times)
+    if not stats.input_sorted:
+        order = np.lexsort((times, group)) if times is not None else np.argsort(group, kind="stable")
+        group, items = group[order], items[order]
+        times = times[order] if times is not None else None
+        del order
     starts = np.ones(len(items), dtype=bool)
     starts[1:] = group[1:] != group[:-1]
+    del group
     if times is not None and options.session_gap is not None:
-        times = times[order]
         starts[1:] |= np.diff(times) > options.session_gap
+    del times
     if options.drop_repeats:
         keep = np.ones(len(items), dtype=bool)
         keep[1:] = starts[1:] | (items[1:] != items[:-1])
         stats.drop("consecutive repeats", len(items) - int(keep.sum()))
         items, starts = items[keep], starts[keep]
-    session = np.cumsum(starts) - 1
-    lengths = np.bincount(session)
+    session = np.cumsum(starts, dtype=np.int64)
+    session -= 1
+    lengths = np.bincount(session) if len(session) else np.zeros(0, dtype=np.int64)
     long_enough = lengths >= options.min_length
     stats.sessions_dropped_short += int((~long_enough).sum())
     stats.drop("short sessions", int(lengths[~long_enough].sum()))
-    rows = long_enough[session]
-    items, starts = items[rows], starts[rows]
-    if not len(items):
-        return []
-    cuts = np.flatnonzero(starts)[1:]
-    return [part.tolist() for part in np.split(item_names[items], cuts)]
+    if not long_enough.all():
+        rows = long_enough[session]
+        items, lengths = items[rows], lengths[long_enough]
+    bounds = np.zeros(len(lengths) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=bounds[1:])
+    return Packed(items.astype(np.int32, copy=False), bounds, names)
+
+
+def _in_order(group: NDArray[np.int64] | NDArray[np.int32], times: NDArray[np.float64] | None) -> bool:
+    """Whether rows already come grouped (groups in order of first appearance) and in time order."""
+    import numpy as np
+
+    same = group[1:] == group[:-1]
+    if not np.all(same | (group[1:] > group[:-1])):
+        return False
+    return times is None or bool(np.all(~same | (times[1:] >= times[:-1])))
 
 
 def _codes(column: pa.ChunkedArray) -> tuple[NDArray[np.int64], NDArray[np.object_]]:
