@@ -15,7 +15,7 @@ $(VENV)/.installed: pyproject.toml
 
 $(VENV)/.dev: $(VENV)/.installed
 	$(PY) -m pip install -q torch==2.13.0  # pinned: the CPU build on this disk; never an unpinned torch
-	$(PY) -m pip install -q -e '.[dev,tune,plot,ann,serve]'
+	$(PY) -m pip install -q -e '.[dev,tune,plot,ann,serve,bench,spark]'
 	touch $@
 
 install: $(VENV)/.installed
@@ -47,7 +47,7 @@ lint: $(VENV)/.dev
 check: test
 
 bench: $(VENV)/.dev
-	$(PY) bench/train_vs_gensim.py
+	$(PY) bench/run.py
 
 clean:
 	rm -rf $(VENV) $(DEMO) *.egg-info .pytest_cache .mypy_cache .ruff_cache

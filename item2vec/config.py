@@ -18,6 +18,7 @@ else:  # pragma: no cover - exercised on Python 3.10 only
     import tomli as tomllib
 
 Context = Literal["window", "set"]
+CorpusMode = Literal["auto", "stream", "file"]
 PRESETS_NAMES = ("recsys", "text")
 
 # Defaults chosen for items (recsys) and for words (text). The figures that chose them are in
@@ -71,6 +72,7 @@ class TrainConfig:
     seed: int = 1
     context: Context = "window"
     preset: str = "recsys"
+    corpus_mode: CorpusMode = "auto"
 
     def __post_init__(self) -> None:
         _check_int("dim", self.dim, 1)
@@ -92,6 +94,10 @@ class TrainConfig:
             raise ConfigError(f"--alpha {self.alpha} is out of range: use a value in (0, 1]")
         if self.context not in ("window", "set"):
             raise ConfigError(f"--context {self.context!r} is unknown: use 'window' or 'set'")
+        if self.corpus_mode not in ("auto", "stream", "file"):
+            raise ConfigError(
+                f"--corpus-mode {self.corpus_mode!r} is unknown: use 'auto', 'stream' or 'file'"
+            )
         if self.preset not in PRESETS:
             raise ConfigError(f"--preset {self.preset!r} is unknown: use one of {PRESETS_NAMES}")
 

@@ -20,6 +20,7 @@ PACKAGES: dict[str, tuple[str, str | None]] = {
     "uvicorn": ("uvicorn", "serve"),
     "starlette": ("fastapi", "serve"),
     "pydantic": ("fastapi", "serve"),
+    "pyspark": ("pyspark", "spark"),
 }
 
 

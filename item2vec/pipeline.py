@@ -14,12 +14,16 @@ from typing import Any, BinaryIO
 
 from item2vec import __version__
 from item2vec.config import TrainConfig
+from item2vec.corpus import Packed
 from item2vec.embeddings import Embeddings
-from item2vec.errors import InputError
+from item2vec.errors import ConfigError, InputError
 from item2vec.events import TABLE_FORMATS, detect_format, open_source, read_table
+from item2vec.features import FeatureOptions, setup_features
 from item2vec.sequences import Corpus, CorpusStats, SessionOptions, load_corpus
+from item2vec.spark_io import SparkOptions
 from item2vec.store import check_output, save
 from item2vec.train import ProgressCallback, train
+from item2vec.walks import WalkOptions, walk_corpus
 
 
 @dataclass(frozen=True)
@@ -45,6 +49,9 @@ class TrainSummary:
     items_per_second: float
     peak_rss_mb: float
     output: Path
+    inferred_items: int = 0
+    feed: str = "stream"  # how gensim was fed (stream | file), or "spark" for --engine spark
+    walks: dict[str, Any] | None = None  # model.json's "walks" record (item2vec.walks)
 
 
 def run_training(
@@ -59,12 +66,26 @@ def run_training(
     force: bool = False,
     progress: ProgressCallback | None = None,
     stdin: BinaryIO | None = None,
+    features: FeatureOptions | None = None,
+    spark: SparkOptions | None = None,
+    walks: WalkOptions | None = None,
 ) -> TrainSummary:
     """Train a model from ``inputs`` and save it atomically to ``output``.
 
     The preset defaults to ``text`` for text input and ``recsys`` otherwise; ``overrides``
-    (None values ignored) win over it.
+    (None values ignored) win over it. ``spark`` trains with Spark instead (item2vec.spark_engine).
     """
+    if spark is not None:
+        from item2vec.spark_engine import run_spark_training
+
+        if features is not None:
+            raise ConfigError("--item-features is not supported with --engine spark: use --engine gensim")
+        if walks is not None:
+            raise ConfigError(
+                f"--walks {walks.method} is not supported with --engine spark: use --engine gensim"
+            )
+        return run_spark_training(inputs, output=output, session=session, overrides=overrides, spark=spark,
+                                  preset=preset, input_format=input_format, items=items, force=force)  # fmt: skip
     check_output(output, force=force)
     started = time.perf_counter()
     if inputs.count("-") > 1:
@@ -88,6 +109,8 @@ def run_training(
         read_seconds=read_seconds,
         force=force,
         progress=progress,
+        features=features,
+        walks=walks,
     )
 
 
@@ -102,16 +125,28 @@ def train_and_save(
     force: bool = False,
     progress: ProgressCallback | None = None,
     input_extra: dict[str, Any] | None = None,
+    features: FeatureOptions | None = None,
+    walks: WalkOptions | None = None,
 ) -> TrainSummary:
     """Train on a corpus already read and save the model atomically to ``output``.
 
     ``input_extra`` adds fields to model.json's ``input`` record (``tune`` notes there that
-    its second input is a validation file merged into the first).
+    its second input is a validation file merged into the first). ``features`` adds item
+    attributes to training and infers vectors for cold items (item2vec.features).
     """
     import numpy as np
 
     names = names or {}
-    trained = train(corpus.sequences, config=config, progress=progress)
+    setup = setup_features(features, corpus.sequences) if features else None
+    walked = walk_corpus(corpus.sequences, walks, seed=config.seed) if walks else None  # item2vec.walks
+    sequences: list[list[str]] | Packed = corpus.data  # packed: streamed to gensim a block at a time
+    if setup or walked:
+        base = walked.sequences if walked else corpus.sequences
+        sequences = setup.sequences(base) if setup else base
+    trained = train(sequences, config=config, progress=progress)
+    space = None
+    if setup:
+        trained, space = setup.split(trained)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     meta = {
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -125,9 +160,12 @@ def train_and_save(
             "items_per_second": round(trained.items_per_second),
             "items_kept": len(trained.ids),
             "items_dropped": len(trained.dropped),
+            "corpus_mode": trained.feed,
             "peak_rss_mb": round(peak, 1),
         },
     }
+    if walked:
+        meta["walks"] = walked.record
     kept = set(trained.ids)
     embeddings = Embeddings(
         ids=trained.ids,
@@ -137,7 +175,10 @@ def train_and_save(
         meta=meta,
         dropped=trained.dropped,
     )
-    save(embeddings, output, force=force, extra={"syn1neg": trained.syn1neg})
+    if space:
+        embeddings.meta["features"] = space.meta()
+    extra = {"syn1neg": trained.syn1neg, **(space.arrays() if space else {})}
+    save(embeddings, output, force=force, extra=extra, tables=space.tables() if space else None)
     return TrainSummary(
         stats=corpus.stats,
         config=config,
@@ -149,6 +190,9 @@ def train_and_save(
         items_per_second=trained.items_per_second,
         peak_rss_mb=peak,
         output=output,
+        inferred_items=len(space.inferred) if space else 0,
+        feed=trained.feed,
+        walks=walked.record if walked else None,
     )
 
 

@@ -13,6 +13,7 @@ def summary_lines(summary: TrainSummary) -> list[str]:
     stats, config = summary.stats, summary.config
     lines = [
         f"Read {stats.events_read:,} {_unit(stats.input_format)} ({stats.input_format}) in {summary.read_seconds:.1f} s"
+        + ("; already in user/time order, not re-sorted" if stats.input_sorted else "")
     ]
     if stats.rows_dropped:
         total = sum(stats.rows_dropped.values())
@@ -27,14 +28,34 @@ def summary_lines(summary: TrainSummary) -> list[str]:
     lines.append(
         f"Items: {summary.items_kept:,} kept, {summary.items_dropped:,} dropped by --min-count {config.min_count}"
         + (f"; {summary.named_items:,} with names" if summary.named_items else "")
+        + (f"; {summary.inferred_items:,} inferred from features" if summary.inferred_items else "")
     )
+    if summary.walks:
+        lines.append(_walks_line(summary.walks))
     lines.append(
         f"Trained preset {config.preset} (context {config.context}, dim {config.dim}, window {config.window}, "
-        f"{config.epochs} epochs, {config.workers} workers) in {summary.train_seconds:.1f} s: "
+        f"{config.epochs} epochs, {_engine(summary)}) in {summary.train_seconds:.1f} s: "
         f"{summary.items_per_second:,.0f} items/s"
     )
     lines.append(f"Peak memory {summary.peak_rss_mb:,.0f} MB; model saved to {summary.output}")
     return lines
+
+
+def _walks_line(walks: dict[str, Any]) -> str:
+    bias = f" (p {walks['p']:g}, q {walks['q']:g})" if "p" in walks else ""
+    corpus = "walks and sequences" if walks["mix"] == "both" else "walks only"
+    return (
+        f"Walks: {walks['method']}{bias}, {walks['walks']:,} walks ({walks['walk_items']:,} items) over "
+        f"{walks['graph_nodes']:,} items and {walks['graph_edges']:,} "
+        f"{'directed' if walks['directed'] else 'undirected'} edges in {walks['walk_seconds']:.1f} s; "
+        f"trained on {corpus}"
+    )
+
+
+def _engine(summary: TrainSummary) -> str:
+    if summary.feed == "spark":
+        return "Spark MLlib, hierarchical softmax"
+    return f"{summary.config.workers} workers, corpus {summary.feed}"
 
 
 def _unit(fmt: str) -> str:
@@ -50,6 +71,11 @@ def info_record(embeddings: Embeddings) -> dict[str, Any]:
         "named_items": len(embeddings.names),
         "dropped_items": len(embeddings.dropped),
     }
+    features = meta.get("features")
+    if isinstance(features, dict):
+        inferred = int(features.get("inferred_items", 0))
+        head["learned_items"] = len(embeddings) - inferred
+        head["inferred_items"] = inferred
     for key in ("items", "dim"):
         meta.pop(key, None)
     return {**head, **meta}

@@ -7,7 +7,20 @@ Layout (format version 1)::
     vocab.tsv     id, count (row order = vector rows)
     items.tsv     id, name (optional item metadata)
     dropped.tsv   id, count of items below --min-count (to explain unknown-item queries)
-    syn1neg.npy   float32 output weights (training state for later updates)
+    syn1neg.npy   float32 output weights of the learned items (training state for ``update``)
+
+Optional files of a model trained with ``--item-features`` (item2vec.features); readers that
+do not know them ignore them, so they need no new format version:
+
+    features.npy          float32 [attribute tokens x dim], kept apart from the item vectors
+    features.tsv          feature, count (row order = features.npy rows; ``column=value``)
+    features_syn1neg.npy  float32 output weights of the attribute tokens (for ``update``)
+    item_features.tsv     id, feature: the item → attribute table (``embed``, ``update``)
+    inferred.tsv          id, features_used: items whose vector comes from their attributes;
+                          they are the last rows of vectors.npy and have no syn1neg row
+
+model.json records the token prefix and columns under "features", and ``update`` appends to
+its "updates" list. The format version changes only when a required file changes meaning.
 """
 
 from __future__ import annotations
@@ -63,9 +76,11 @@ def save(
     *,
     force: bool = False,
     extra: dict[str, NDArray[np.float32]] | None = None,
+    tables: dict[str, tuple[tuple[str, str], list[tuple[Any, Any]]]] | None = None,
 ) -> None:
     """Write the model to a temporary directory beside ``path``, then rename it into place.
 
+    ``extra`` arrays are saved as ``NAME.npy`` and ``tables`` as ``NAME.tsv`` (header, rows).
     An interrupted save leaves no half-written model; ``path`` is replaced only at the end.
     """
     import numpy as np
@@ -80,6 +95,8 @@ def save(
         _write_tsv(
             tmp / "vocab.tsv", ("id", "count"), zip(embeddings.ids, (int(c) for c in embeddings.counts))
         )
+        for name, (header, rows) in (tables or {}).items():
+            _write_tsv(tmp / f"{name}.tsv", header, rows)
         if embeddings.names:
             _write_tsv(tmp / "items.tsv", ("id", "name"), sorted(embeddings.names.items()))
         if embeddings.dropped:
@@ -104,6 +121,11 @@ def _read_tsv(path: Path) -> list[list[str]]:
     with open(path, encoding="utf-8", newline="") as handle:
         rows = list(csv.reader(handle, delimiter="\t"))
     return rows[1:]
+
+
+def read_tsv(path: Path) -> list[list[str]]:
+    """The rows of a model TSV file, header skipped."""
+    return _read_tsv(path)
 
 
 def _read_vocab(path: Path) -> tuple[list[str], NDArray[np.int64]]:

@@ -1,4 +1,7 @@
-"""The one place that builds gensim's Word2Vec (skip-gram with negative sampling)."""
+"""The one place that builds gensim's Word2Vec (skip-gram with negative sampling).
+
+``item2vec.resume`` rebuilds one from a saved model's arrays to continue training (``update``).
+"""
 
 from __future__ import annotations
 
@@ -7,10 +10,11 @@ import random
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from item2vec.config import TrainConfig
-from item2vec.errors import EmptyResultError
+from item2vec.corpus import Packed
+from item2vec.errors import ConfigError, EmptyResultError
 
 if TYPE_CHECKING:
     import numpy as np
@@ -28,6 +32,10 @@ class Progress:
     eta_seconds: float
 
 
+# auto feed: a temporary corpus file only from this many workers and tokens (docs/benchmarks.md).
+FILE_MIN_WORKERS = 3
+FILE_MIN_TOKENS = 1_000_000
+
 ProgressCallback = Callable[[Progress], None]
 # Called after each epoch with (epoch, ids, current vectors); it may raise to stop training.
 EpochCallback = Callable[[int, list[str], "NDArray[np.float32]"], None]
@@ -44,6 +52,7 @@ class Trained:
     dropped: dict[str, int]
     seconds: float
     items_trained: int
+    feed: str = "stream"
 
     @property
     def items_per_second(self) -> float:
@@ -59,7 +68,7 @@ class EpochCorpus:
 
     def __init__(
         self,
-        sequences: list[list[str]],
+        sequences: list[list[str]] | Packed,
         *,
         config: TrainConfig,
         progress: ProgressCallback | None = None,
@@ -70,7 +79,8 @@ class EpochCorpus:
         self.epochs = config.epochs
         self.progress = progress
         self.passes = 0
-        self.total = sum(len(s) for s in sequences) * config.epochs
+        tokens = sequences.tokens if isinstance(sequences, Packed) else sum(len(s) for s in sequences)
+        self.total = tokens * config.epochs
         self.done = 0
         self.started = 0.0
 
@@ -78,19 +88,17 @@ class EpochCorpus:
         current = self.passes
         self.passes += 1
         if current == 0 or (not self.shuffle and self.progress is None):
+            if isinstance(self.sequences, Packed):
+                return self.sequences.lists()
             return iter(self.sequences)  # nothing to add: gensim reads the list directly
         if not self.started:
             self.started = time.monotonic()
         return self._epoch(current)
 
     def _epoch(self, epoch: int) -> Iterator[list[str]]:
-        rng = random.Random(self.seed * 1_000_003 + epoch) if self.shuffle else None
         last = time.monotonic()
-        for number, seq in enumerate(self.sequences):
+        for number, seq in enumerate(self._sequences(epoch)):
             self.done += len(seq)
-            if rng is not None:
-                seq = seq[:]
-                rng.shuffle(seq)
             yield seq
             if self.progress is not None and number % 512 == 0:
                 now = time.monotonic()
@@ -99,6 +107,18 @@ class EpochCorpus:
                     self._report(epoch, now)
         if self.progress is not None:
             self._report(epoch, time.monotonic())
+
+    def _sequences(self, epoch: int) -> Iterator[list[str]]:
+        seed = self.seed * 1_000_003 + epoch
+        if isinstance(self.sequences, Packed):
+            yield from self.sequences.lists(seed if self.shuffle else None)
+            return
+        rng = random.Random(seed) if self.shuffle else None
+        for seq in self.sequences:
+            if rng is not None:
+                seq = seq[:]
+                rng.shuffle(seq)
+            yield seq
 
     def _report(self, epoch: int, now: float) -> None:
         assert self.progress is not None
@@ -110,7 +130,7 @@ class EpochCorpus:
 
 
 def train(
-    sequences: list[list[str]],
+    sequences: list[list[str]] | Packed,
     *,
     config: TrainConfig,
     progress: ProgressCallback | None = None,
@@ -132,7 +152,9 @@ def train(
     from gensim.models import Word2Vec
 
     logging.getLogger("gensim").setLevel(logging.ERROR)
-    corpus = EpochCorpus(sequences, config=config, progress=progress)
+    feed = choose_feed(config, sequences)
+    if feed == "file" and not isinstance(sequences, Packed):
+        sequences = Packed.from_lists(sequences)
     model = Word2Vec(
         sg=1,
         hs=0,
@@ -149,31 +171,108 @@ def train(
         epochs=config.epochs,
         shrink_windows=config.context == "window",
     )
-    model.build_vocab(corpus, keep_raw_vocab=True)
-    raw = dict(model.raw_vocab)
-    model.raw_vocab = {}
+    corpus = EpochCorpus(sequences, config=config, progress=progress)
+    if isinstance(sequences, Packed):
+        raw, key_names = _vocab_from_counts(model, sequences, by_code=feed == "file")
+        corpus.passes = 1  # the vocabulary came from the counts: every pass is an epoch
+    else:
+        model.build_vocab(corpus, keep_raw_vocab=True)
+        raw, key_names = dict(model.raw_vocab), None
+        model.raw_vocab = {}
     if len(model.wv) == 0:
         raise EmptyResultError(_all_below_message(raw, config.min_count))
+    callbacks = [_epoch_callback(on_epoch, key_names)] if on_epoch is not None else []
     started = time.perf_counter()
-    callbacks = [_epoch_callback(on_epoch)] if on_epoch is not None else []
-    _, items_trained = model.train(
-        corpus, total_examples=model.corpus_count, epochs=config.epochs, callbacks=callbacks
-    )
+    if feed == "file":
+        assert isinstance(sequences, Packed)
+        items_trained = _train_from_file(model, sequences, config, callbacks, progress)
+    else:
+        _, items_trained = model.train(
+            corpus, total_examples=model.corpus_count, epochs=config.epochs, callbacks=callbacks
+        )
     seconds = time.perf_counter() - started
-    ids = list(model.wv.index_to_key)
-    kept = set(ids)
+    keys = list(model.wv.index_to_key)
+    ids = [key_names[int(k)] for k in keys] if key_names is not None else keys
+    kept = set(keys)
     return Trained(
         ids=ids,
-        counts=[int(model.wv.get_vecattr(i, "count")) for i in ids],
+        counts=[int(model.wv.get_vecattr(k, "count")) for k in keys],
         vectors=model.wv.vectors,
         syn1neg=model.syn1neg,
-        dropped={k: int(v) for k, v in raw.items() if k not in kept},
+        dropped={_name(k, key_names): int(v) for k, v in raw.items() if k not in kept},
         seconds=seconds,
         items_trained=int(items_trained),
+        feed=feed,
     )
 
 
-def _epoch_callback(on_epoch: EpochCallback) -> object:
+def choose_feed(config: TrainConfig, sequences: list[list[str]] | Packed) -> str:
+    """``stream`` (sequences handed to gensim from memory) or ``file`` (a temporary corpus file).
+
+    ``auto`` picks the corpus file only where it was measured faster (docs/benchmarks.md):
+    ordered context, at least ``FILE_MIN_WORKERS`` workers and ``FILE_MIN_TOKENS`` tokens.
+
+    Raises:
+        ConfigError: ``file`` with ``--context set`` (a file cannot be reshuffled every epoch).
+    """
+    if config.corpus_mode == "file":
+        if config.context == "set":
+            raise ConfigError(
+                "--corpus-mode file cannot reshuffle baskets every epoch (--context set): "
+                "use --corpus-mode stream (or auto)"
+            )
+        return "file"
+    if config.corpus_mode == "stream" or config.context == "set":
+        return "stream"
+    tokens = sequences.tokens if isinstance(sequences, Packed) else 0
+    return "file" if config.workers >= FILE_MIN_WORKERS and tokens >= FILE_MIN_TOKENS else "stream"
+
+
+def _vocab_from_counts(model: Any, packed: Packed, *, by_code: bool) -> tuple[dict[str, int], Any]:
+    """Build gensim's vocabulary from the packed corpus's counts (no pass over the tokens).
+
+    With ``by_code`` the vocabulary keys are the codes as text (as written to a corpus file);
+    the returned names map them back to ids.
+    """
+    import numpy as np
+
+    counts = packed.counts()
+    present = np.flatnonzero(counts)
+    names = packed.names[present].tolist()
+    keys = present.astype(str).tolist() if by_code else names
+    raw = dict(zip(keys, counts[present].tolist()))
+    model.build_vocab_from_freq(raw, corpus_count=len(packed))
+    return raw, packed.names if by_code else None
+
+
+def _train_from_file(
+    model: Any,
+    packed: Packed,
+    config: TrainConfig,
+    callbacks: list[object],
+    progress: ProgressCallback | None,
+) -> int:
+    import tempfile
+
+    if progress is not None:
+        callbacks = [*callbacks, _file_progress(progress, config.epochs, packed.tokens)]
+    with tempfile.NamedTemporaryFile(prefix="item2vec-corpus-", suffix=".txt") as handle:
+        packed.write_codes(handle)  # type: ignore[arg-type]
+        handle.flush()
+        _, items_trained = model.train(
+            corpus_file=handle.name,
+            total_words=packed.tokens,
+            epochs=config.epochs,
+            callbacks=callbacks,
+        )
+    return int(items_trained)
+
+
+def _name(key: str, key_names: Any) -> str:
+    return str(key_names[int(key)]) if key_names is not None else key
+
+
+def _epoch_callback(on_epoch: EpochCallback, key_names: Any = None) -> object:
     from gensim.models.callbacks import CallbackAny2Vec
 
     class EpochEnd(CallbackAny2Vec):  # type: ignore[misc]
@@ -183,9 +282,28 @@ def _epoch_callback(on_epoch: EpochCallback) -> object:
         def on_epoch_end(self, model: object) -> None:
             self.epoch += 1
             wv = model.wv  # type: ignore[attr-defined]
-            on_epoch(self.epoch, list(wv.index_to_key), wv.vectors)
+            on_epoch(self.epoch, [_name(k, key_names) for k in wv.index_to_key], wv.vectors)
 
     return EpochEnd()
+
+
+def _file_progress(progress: ProgressCallback, epochs: int, tokens: int) -> object:
+    """Progress once an epoch (gensim reads a corpus file without calling back into Python)."""
+    from gensim.models.callbacks import CallbackAny2Vec
+
+    class EpochProgress(CallbackAny2Vec):  # type: ignore[misc]
+        def __init__(self) -> None:
+            self.epoch = 0
+            self.started = time.monotonic()
+
+        def on_epoch_end(self, model: object) -> None:
+            self.epoch += 1
+            elapsed = max(time.monotonic() - self.started, 1e-9)
+            rate = tokens * self.epoch / elapsed
+            remaining = (epochs - self.epoch) * tokens / rate
+            progress(Progress(self.epoch, epochs, self.epoch / epochs, rate, remaining))
+
+    return EpochProgress()
 
 
 def _all_below_message(raw: dict[str, int], min_count: int) -> str:

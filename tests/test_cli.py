@@ -240,9 +240,12 @@ def test_real_sigint_during_training_leaves_no_model(tmp_path: Path, events_csv:
         ],
         stderr=subprocess.PIPE,
     )
-    time.sleep(4)
-    proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=60)
+    try:
+        time.sleep(4)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()  # never leave a 5,000-epoch run behind if the assertion below fails
     assert proc.returncode == 130, err
     assert not any(p.name != "events.csv" for p in tmp_path.iterdir())
 
@@ -402,7 +405,7 @@ CORE = [p for p in Path("item2vec").glob("*.py") if p.name != "__main__.py"]
 
 
 def test_cli_import_loads_nothing_heavy() -> None:
-    code = "import sys, item2vec.cli; print([m for m in ('gensim', 'pandas', 'pyarrow', 'numpy', 'scipy') if m in sys.modules])"
+    code = "import sys, item2vec.cli; print([m for m in ('gensim', 'pandas', 'pyarrow', 'numpy', 'scipy', 'pyspark') if m in sys.modules])"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
 
@@ -424,3 +427,33 @@ def test_every_command_has_help_and_is_in_the_readme() -> None:
         assert result.exit_code == 0
         assert command.help and len(command.help.splitlines()[0]) > 10
         assert f"item2vec {name}" in readme, f"README lacks 'item2vec {name}'"
+
+
+def test_train_corpus_modes(tmp_path: Path, events_csv: Path) -> None:
+    out = tmp_path / "m"
+    result = run("train", events_csv, "-o", out, "--time-col", "ts", "--corpus-mode", "file", *FAST[:-1])
+    assert result.exit_code == 0, result.output
+    assert "1 workers, corpus file)" in result.stderr
+    assert "not re-sorted" not in result.stderr  # the rows are shuffled
+    meta = json.loads((out / "model.json").read_text())
+    assert meta["training"]["corpus_mode"] == "file"
+    assert meta["params"]["corpus_mode"] == "file"
+    assert meta["input"]["input_sorted"] is False
+    assert meta["training"]["peak_rss_mb"] > 0
+    rows = json.loads(run("similar", out, "000", "100", "-k", "4", "-f", "json").stdout)
+    assert all(r["item"][0] == r["query"][0] for r in rows)
+    refused = run(
+        "train", events_csv, "-o", tmp_path / "n", "--corpus-mode", "file", "--context", "set", *FAST
+    )
+    assert refused.exit_code == 1
+    assert "Error: --corpus-mode file cannot reshuffle baskets every epoch" in refused.stderr
+    assert not (tmp_path / "n").exists()
+
+
+def test_train_reports_sorted_input(tmp_path: Path) -> None:
+    path = tmp_path / "sorted.csv"
+    rows = sorted(planted_rows(), key=lambda r: (r[0], r[2]))
+    path.write_text("user_id,item_id,ts\n" + "".join(f"{u},{i},{t}\n" for u, i, t in rows))
+    result = run("train", path, "-o", tmp_path / "m", "--time-col", "ts", *FAST[:-1])
+    assert result.exit_code == 0, result.output
+    assert "already in user/time order, not re-sorted" in result.stderr

@@ -16,11 +16,14 @@ def test_readme_command_reference_matches_help() -> None:
 
 def test_benchmark_smoke_run() -> None:
     result = subprocess.run(
-        [sys.executable, "bench/train_vs_gensim.py", "--smoke"],
+        [sys.executable, "bench/run.py", "--smoke"],
         cwd=ROOT,
         capture_output=True,
         text=True,
         timeout=300,
     )
     assert result.returncode == 0, result.stderr
-    assert "| smoke | 400 |" in result.stdout
+    lines = [line for line in result.stdout.splitlines() if line.startswith("| smoke |")]
+    stages = [line.split(" | ")[1] for line in lines]
+    assert stages == ["ingest", "train (stream)", "train (stream)", "train (file)", "train (file)", "query"]
+    assert all(" — " not in line.split(" | ")[6] for line in lines)  # every ratio was measured

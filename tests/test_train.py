@@ -116,3 +116,62 @@ def test_everything_below_min_count() -> None:
         EmptyResultError, match=r"all 3 items are below --min-count 5 .* use --min-count 1 or lower"
     ):
         train([["a", "b", "a"], ["c", "b"]], config=fast(min_count=5))
+
+
+def test_packed_corpus_trains_exactly_like_lists() -> None:
+    from item2vec.corpus import Packed
+
+    sequences = [*planted(3, 6, sessions=200, length=5, seed=4), ["rare", "c0-i1"]]
+    from_lists = train(sequences, config=fast(min_count=2, corpus_mode="stream"))
+    from_packed = train(Packed.from_lists(sequences), config=fast(min_count=2, corpus_mode="stream"))
+    assert from_packed.ids == from_lists.ids
+    assert from_packed.counts == from_lists.counts
+    assert from_packed.dropped == from_lists.dropped == {"rare": 1}
+    assert np.array_equal(from_packed.vectors, from_lists.vectors)
+    assert from_packed.feed == "stream"
+
+
+def test_corpus_file_mode_keeps_ids_and_clusters() -> None:
+    from item2vec.corpus import Packed
+
+    sequences = [
+        [s.replace("-", " id ") for s in seq] for seq in planted(3, 6, sessions=300, length=6, seed=2)
+    ]
+    seen: list[list[str]] = []
+    trained = train(
+        Packed.from_lists(sequences),
+        config=fast(corpus_mode="file"),
+        on_epoch=lambda epoch, ids, vectors: seen.append(ids),
+    )
+    assert trained.feed == "file"
+    assert sorted(trained.ids) == sorted({i for s in sequences for i in s})
+    assert seen[-1] == trained.ids
+    emb = Embeddings(ids=trained.ids, vectors=trained.vectors, counts=np.asarray(trained.counts))
+    for item in emb.ids:
+        assert all(n.item.split(" ")[0] == item.split(" ")[0] for n in emb.similar([item], k=3))
+
+
+def test_corpus_file_mode_reports_progress_each_epoch() -> None:
+    reports: list[Progress] = []
+    train(planted(2, 4, 50, 4, seed=1), config=fast(corpus_mode="file", epochs=3), progress=reports.append)
+    assert [r.epoch for r in reports] == [1, 2, 3]
+    assert reports[-1].fraction == 1.0
+
+
+def test_corpus_file_mode_refuses_set_context() -> None:
+    from item2vec.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="--corpus-mode file cannot reshuffle"):
+        train([["a", "b"]], config=fast(corpus_mode="file", context="set"))
+
+
+def test_auto_feed_choice() -> None:
+    from item2vec.corpus import Packed
+    from item2vec.train import FILE_MIN_TOKENS, FILE_MIN_WORKERS, choose_feed
+
+    big = Packed.from_lists([["a", "b"] * (FILE_MIN_TOKENS // 2)])
+    assert choose_feed(fast(workers=FILE_MIN_WORKERS), big) == "file"
+    assert choose_feed(fast(workers=FILE_MIN_WORKERS - 1), big) == "stream"
+    assert choose_feed(fast(workers=FILE_MIN_WORKERS, context="set"), big) == "stream"
+    assert choose_feed(fast(workers=FILE_MIN_WORKERS), Packed.from_lists([["a", "b"]])) == "stream"
+    assert choose_feed(fast(workers=1, corpus_mode="file"), [["a", "b"]]) == "file"

@@ -9,7 +9,7 @@ from item2vec.cli.base import Item2VecGroup, cli
 
 # Importing a module registers its commands, in this order (the order of the docs).
 # isort: off
-from item2vec.cli import training, queries, evaluation, visual, retrieval  # noqa: F401
+from item2vec.cli import training, updating, queries, evaluation, visual, retrieval  # noqa: F401
 # isort: on
 
 __all__ = ["Item2VecGroup", "cli", "main"]

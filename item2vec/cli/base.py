@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 F = TypeVar("F", bound=Callable[..., Any])
 TRAIN_PARAMS = (
     "dim", "window", "negative", "ns_exponent", "sample", "epochs",
-    "min_count", "max_vocab", "alpha", "workers", "seed", "context",
+    "min_count", "max_vocab", "alpha", "workers", "seed", "context", "corpus_mode",
 )  # fmt: skip
 
 

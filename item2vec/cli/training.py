@@ -11,7 +11,9 @@ import click
 from item2vec.events import INPUT_FORMATS
 
 if TYPE_CHECKING:
-    pass
+    from item2vec.features import FeatureOptions
+    from item2vec.spark_io import SparkOptions
+    from item2vec.walks import WalkOptions
 
 from item2vec.cli.base import TRAIN_PARAMS, _duration, _load_config, cli, progress_line
 
@@ -56,6 +58,13 @@ from item2vec.cli.base import TRAIN_PARAMS, _duration, _load_config, cli, progre
 @click.option("--id-col", help="Id column in --items (default: --item-col).")
 @click.option("--title-col", default="title", show_default=True, help="Name column in --items.")
 @click.option(
+    "--item-features",
+    type=click.Path(dir_okay=False),
+    help="Item attribute table: attributes train with the items; cold items get vectors from them.",
+)
+@click.option("--feature-cols", metavar="COL,COL", help="Attribute columns in --item-features.")
+@click.option("--feature-id-col", help="Id column in --item-features (default: --item-col).")
+@click.option(
     "--preset",
     type=click.Choice(["recsys", "text"]),
     help="Defaults: recsys for events/sequences, text for text.",
@@ -76,6 +85,38 @@ from item2vec.cli.base import TRAIN_PARAMS, _duration, _load_config, cli, progre
 @click.option("--alpha", type=float, help="Initial learning rate.")
 @click.option("--workers", type=int, help="Training threads (default: all cores).")
 @click.option("--seed", type=int, help="Random seed; with --workers 1 runs repeat exactly.")
+@click.option(
+    "--corpus-mode",
+    type=click.Choice(["auto", "stream", "file"]),
+    help="Feed gensim from memory (stream) or a temporary corpus file (file); auto picks by size and workers.",
+)
+@click.option(
+    "--walks",
+    type=click.Choice(["deepwalk", "node2vec"]),
+    help="Train on random walks over the item-transition graph (docs/walks.md).",
+)
+@click.option("--walks-per-node", type=int, help="Walks started from every item (default 10).")
+@click.option("--walk-length", type=int, help="Items per walk, 2 or more (default 20).")
+@click.option("--p", type=float, help="node2vec return parameter: below 1 walks step back more (default 1).")
+@click.option("--q", type=float, help="node2vec in-out parameter: below 1 walks move outward (default 1).")
+@click.option("--undirected", is_flag=True, default=None, help="Walk each transition both ways too.")
+@click.option(
+    "--walks-mix",
+    type=click.Choice(["walks", "both"]),
+    help="Train on the walks alone, or on walks and sessions together (default both).",
+)
+@click.option(
+    "--engine",
+    type=click.Choice(["gensim", "spark"]),
+    default="gensim",
+    show_default=True,
+    help="gensim: this machine; spark: Spark MLlib (item2vec[spark]), for logs beyond one machine.",
+)
+@click.option(
+    "--spark-master", help="Spark master (local[*], spark://HOST:7077, yarn; default: spark-submit's)."
+)
+@click.option("--spark-conf", multiple=True, metavar="KEY=VALUE", help="Spark setting; repeatable.")
+@click.option("--spark-partitions", type=click.IntRange(1), help="Word2Vec numPartitions (default 1).")
 @click.option("--force", is_flag=True, help="Replace an existing model directory.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress or summary on stderr.")
 def train(inputs: tuple[str, ...], output: Path, **opts: Any) -> None:
@@ -109,6 +150,9 @@ def train(inputs: tuple[str, ...], output: Path, **opts: Any) -> None:
         items = ItemsOptions(opts["items_file"], opts["id_col"] or opts["item_col"], opts["title_col"])
     summary = run_training(
         list(inputs),
+        features=_feature_options(opts),
+        spark=_spark_options(opts, quiet),
+        walks=_walk_options(opts),
         output=output,
         session=session,
         overrides={k: opts[k] for k in TRAIN_PARAMS},
@@ -122,3 +166,47 @@ def train(inputs: tuple[str, ...], output: Path, **opts: Any) -> None:
         from item2vec.report import summary_lines
 
         click.echo("\n".join(summary_lines(summary)), err=True)
+
+
+def _walk_options(opts: dict[str, Any]) -> WalkOptions | None:
+    from item2vec.walks import WalkOptions
+
+    return WalkOptions.from_options(
+        opts["walks"], walks_per_node=opts["walks_per_node"], walk_length=opts["walk_length"],
+        p=opts["p"], q=opts["q"], undirected=bool(opts["undirected"]), mix=opts["walks_mix"],
+    )  # fmt: skip
+
+
+def _feature_options(opts: dict[str, Any]) -> FeatureOptions | None:
+    from item2vec.features import FeatureOptions, parse_columns
+
+    if not opts["item_features"]:
+        if opts["feature_cols"] or opts["feature_id_col"]:
+            raise click.UsageError("--feature-cols and --feature-id-col need --item-features FILE")
+        return None
+    if not opts["feature_cols"]:
+        raise click.UsageError("--item-features needs --feature-cols COL,COL (the attribute columns)")
+    return FeatureOptions(
+        opts["item_features"], opts["feature_id_col"] or opts["item_col"], parse_columns(opts["feature_cols"])
+    )
+
+
+def _spark_options(opts: dict[str, Any], quiet: bool) -> SparkOptions | None:
+    """--engine spark's options, after one warning line on what Spark cannot honour."""
+    from item2vec.spark_io import SparkOptions
+
+    names = ("spark_master", "spark_conf", "spark_partitions")
+    given = [f"--{k.replace('_', '-')}" for k in names if opts[k]]
+    if opts["engine"] != "spark":
+        if given:
+            verb = "needs" if len(given) == 1 else "need"
+            raise click.UsageError(f"{', '.join(given)} {verb} --engine spark")
+        return None
+    from item2vec.spark_engine import spark_notes
+
+    note = spark_notes(opts["preset"], {k: opts[k] for k in TRAIN_PARAMS})
+    if note and not quiet:
+        click.echo(f"Warning: {note}", err=True)
+    return SparkOptions(
+        opts["spark_master"], SparkOptions.parse_conf(opts["spark_conf"]), opts["spark_partitions"] or 1
+    )
