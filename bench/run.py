@@ -123,6 +123,17 @@ def options(argv):
                           time_col=pairs["--time-col"], session_gap=parse_duration(gap) if gap else None)
 """
 
+SESSIONS_WRITER = """
+import sys
+from item2vec.events import open_source
+from item2vec.sequences import load_corpus
+from bench_session import options
+corpus = load_corpus([open_source(sys.argv[1])], None, options(sys.argv[3:]))
+with open(sys.argv[2], "w", encoding="utf-8") as handle:
+    for seq in corpus.packed.lists():
+        handle.write(" ".join(seq) + "\\n")
+"""
+
 GENSIM_TRAIN = """
 import json, sys, time
 from gensim.models import Word2Vec
@@ -149,7 +160,7 @@ GENSIM_QUERY = """
 import sys, time
 import numpy as np
 from gensim.models import KeyedVectors
-model, ids = sys.argv[1], open(sys.argv[2]).read().split()
+model, ids = sys.argv[1], open(sys.argv[2], encoding="utf-8").read().splitlines()
 vectors = np.load(model + "/vectors.npy")
 keys = [line.split("\\t")[0] for line in open(model + "/vocab.tsv", encoding="utf-8").read().splitlines()[1:]]
 kv = KeyedVectors(vectors.shape[1], count=len(keys))
@@ -168,7 +179,7 @@ def datasets(smoke: bool) -> list[Dataset]:
         ]
     return [
         Dataset(
-            "synthetic 1M", DATA / "events-1m.csv", SESSION_FLAGS, 1_000_000, 5, (1, 2), 3, generate=1_000_000
+            "synthetic 1M", DATA / "events-1m.csv", SESSION_FLAGS, 1_000_000, 3, (1, 2), 3, generate=1_000_000
         ),
         Dataset("Online Retail", RETAIL, RETAIL_FLAGS, 541_909, 10, (2,), 3),
         Dataset(
@@ -182,7 +193,7 @@ def datasets(smoke: bool) -> list[Dataset]:
             generate=10_000_000,
         ),
         Dataset(
-            "synthetic 10M, shuffled",
+            "synthetic 10M shuffled",
             DATA / "events-10m-shuffled.csv",
             SESSION_FLAGS,
             10_000_000,
@@ -273,20 +284,15 @@ def bench_ingest(data: Dataset, env: dict[str, str], runs: int) -> Row:
     return row
 
 
-def write_sessions(data: Dataset, tmp: Path) -> tuple[Path, int]:
-    """The sessions item2vec trains on, one line each (the peers' input)."""
-    from item2vec.events import open_source
-    from item2vec.sequences import load_corpus
+def write_sessions(data: Dataset, env: dict[str, str], tmp: Path) -> Path:
+    """The sessions item2vec trains on, one line each (the peers' input), written by a child.
 
-    sys.path.insert(0, str(tmp))
-    from bench_session import options
-
-    corpus = load_corpus([open_source(str(data.path))], None, options(data.flags))
+    A child, so that this process stays small: Linux carries a parent's peak RSS into the
+    children it starts, which would inflate every figure measured after it.
+    """
     path = tmp / f"{data.name.replace(' ', '_')}.sessions"
-    with open(path, "w", encoding="utf-8") as handle:
-        for seq in corpus.packed.lists():
-            handle.write(" ".join(seq) + "\n")
-    return path, corpus.stats.tokens
+    _run([sys.executable, "-c", SESSIONS_WRITER, str(data.path), str(path), *data.flags], env)
+    return path
 
 
 def bench_train(data: Dataset, env: dict[str, str], runs: int, tmp: Path, sessions: Path) -> list[Row]:
@@ -436,7 +442,7 @@ def main() -> None:
             print(f"== {data.name}", file=sys.stderr)
             rows.append(bench_ingest(data, env, runs))
             if data.train:
-                sessions, _ = write_sessions(data, tmp)
+                sessions = write_sessions(data, env, tmp) if data.peers else tmp / "none"
                 rows.extend(bench_train(data, env, runs, tmp, sessions))
             if data.query:
                 rows.append(bench_query(data, env, runs, tmp))

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
 TABLE_FORMATS = ("csv", "tsv", "parquet", "jsonl")
 INPUT_FORMATS = (*TABLE_FORMATS, "sequences", "text")
-_EXTENSIONS = {
+EXTENSIONS = {
     ".csv": "csv",
     ".tsv": "tsv",
     ".tab": "tsv",
@@ -115,8 +115,8 @@ def detect_format(source: Source, item_col: str | None = None) -> str:
     suffixes = [s.lower() for s in Path(source.name).suffixes]
     if suffixes and suffixes[-1] == ".gz":
         suffixes.pop()
-    if suffixes and suffixes[-1] in _EXTENSIONS:
-        return _EXTENSIONS[suffixes[-1]]
+    if suffixes and suffixes[-1] in EXTENSIONS:
+        return EXTENSIONS[suffixes[-1]]
     head = source.head()
     if head[:4] == b"PAR1":
         return "parquet"

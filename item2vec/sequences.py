@@ -120,11 +120,11 @@ def load_corpus(sources: list[Source], fmt: str | None, options: SessionOptions)
     stats.sessions = len(packed)
     stats.tokens = packed.tokens
     if not len(packed):
-        raise EmptyResultError(_empty_message(stats, options.min_length))
+        raise EmptyResultError(empty_message(stats, options.min_length))
     return Corpus(packed.split_long(MAX_SEQUENCE), stats)
 
 
-def _empty_message(stats: CorpusStats, min_length: int) -> str:
+def empty_message(stats: CorpusStats, min_length: int) -> str:
     if not stats.sessions_dropped_short:
         reasons = ", ".join(f"{n:,} by {why}" for why, n in stats.rows_dropped.items()) or "no rows"
         return f"no rows left of {stats.events_read:,} ({reasons}): loosen the filter or check the columns"

@@ -26,8 +26,9 @@ from typing import TYPE_CHECKING, Any
 from item2vec import __version__
 from item2vec.config import TrainConfig
 from item2vec.errors import ConfigError, EmptyResultError
-from item2vec.sequences import CorpusStats, SessionOptions
+from item2vec.sequences import CorpusStats, SessionOptions, empty_message
 from item2vec.spark_io import FILE, ROW, TIME, SparkOptions, read_events, spark_session
+from item2vec.train import all_below_message
 
 if TYPE_CHECKING:
     import numpy as np
@@ -141,7 +142,7 @@ def sessionize(events: DataFrame, options: SessionOptions, stats: CorpusStats) -
     _session_stats(sessions, options.min_length, stats)
     if not stats.sessions:
         sessions.unpersist()
-        raise EmptyResultError(_empty_message(stats, options.min_length))
+        raise EmptyResultError(empty_message(stats, options.min_length))
     long_enough = sessions.filter(F.size(ITEMS) >= options.min_length).select(ITEMS)
     return SparkCorpus(split_long(long_enough, MAX_SENTENCE), stats)
 
@@ -164,17 +165,6 @@ def _session_stats(sessions: DataFrame, min_length: int, stats: CorpusStats) -> 
     stats.drop("short sessions", int(row["short_items"] or 0))
     stats.sessions = int(row["sessions"] or 0)
     stats.tokens = int(row["tokens"] or 0)
-
-
-def _empty_message(stats: CorpusStats, min_length: int) -> str:
-    if not stats.sessions_dropped_short:
-        reasons = ", ".join(f"{n:,} by {why}" for why, n in stats.rows_dropped.items()) or "no rows"
-        return f"no rows left of {stats.events_read:,} ({reasons}): loosen the filter or check the columns"
-    return (
-        f"no sequence has at least --min-length {min_length} items "
-        f"({stats.sessions_dropped_short:,} were shorter): lower --min-length, "
-        "or group by a wider key (--user-col rather than --session-col, or no --session-gap)"
-    )
 
 
 def split_long(sequences: DataFrame, length: int) -> DataFrame:
@@ -234,11 +224,7 @@ def _fit(corpus: SparkCorpus, counts: DataFrame, *, config: TrainConfig, spark: 
     kept = counts.filter(frequent).count()
     dropped = {r["word"]: int(r["count"]) for r in counts.filter(~frequent).toLocalIterator()}
     if not kept:
-        top = max(dropped.values(), default=0)
-        raise EmptyResultError(
-            f"all {len(dropped):,} items are below --min-count {config.min_count} "
-            f"(the most frequent occurs {top:,} times): lower --min-count or train on more data"
-        )
+        raise EmptyResultError(all_below_message(dropped, config.min_count))
     model = Word2Vec(
         vectorSize=config.dim,
         windowSize=config.window,

@@ -22,6 +22,7 @@ from pathlib import PurePosixPath
 from typing import TYPE_CHECKING
 
 from item2vec.errors import ConfigError, InputError
+from item2vec.events import EXTENSIONS
 from item2vec.extras import require
 from item2vec.sequences import CorpusStats, SessionOptions
 
@@ -29,16 +30,6 @@ if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame, Row, SparkSession
 
 SPARK_FORMATS = ("csv", "tsv", "parquet", "jsonl")
-_SUFFIXES = {
-    ".csv": "csv",
-    ".tsv": "tsv",
-    ".tab": "tsv",
-    ".parquet": "parquet",
-    ".pq": "parquet",
-    ".jsonl": "jsonl",
-    ".ndjson": "jsonl",
-    ".json": "jsonl",
-}
 TIME = "__time"
 FILE = "__file"
 ROW = "__row"
@@ -131,7 +122,7 @@ def spark_format(name: str, fmt: str | None) -> str:
         suffixes = [s.lower() for s in PurePosixPath(name.rstrip("/")).suffixes]
         if suffixes and suffixes[-1] in (".gz", ".bz2", ".snappy", ".zst"):
             suffixes.pop()
-        fmt = _SUFFIXES.get(suffixes[-1]) if suffixes else None
+        fmt = EXTENSIONS.get(suffixes[-1]) if suffixes else None
         if fmt is None:
             raise InputError(
                 f"input {name!r}: cannot tell its format from the name: "

@@ -32,7 +32,10 @@ class Progress:
     eta_seconds: float
 
 
-# auto feed: a temporary corpus file only from this many workers and tokens (docs/benchmarks.md).
+# auto feed: a temporary corpus file from this many workers and tokens. On 2 cores neither feed
+# won consistently (docs/benchmarks.md: within run-to-run noise at 1 and 2 workers); gensim's
+# corpus_file mode has no Python in its loop, and gensim measured it pulling ahead from 3-4
+# workers, where the queue-fed mode stops scaling. Small corpora stream (finer progress line).
 FILE_MIN_WORKERS = 3
 FILE_MIN_TOKENS = 1_000_000
 
@@ -180,7 +183,7 @@ def train(
         raw, key_names = dict(model.raw_vocab), None
         model.raw_vocab = {}
     if len(model.wv) == 0:
-        raise EmptyResultError(_all_below_message(raw, config.min_count))
+        raise EmptyResultError(all_below_message(raw, config.min_count))
     callbacks = [_epoch_callback(on_epoch, key_names)] if on_epoch is not None else []
     started = time.perf_counter()
     if feed == "file":
@@ -306,7 +309,7 @@ def _file_progress(progress: ProgressCallback, epochs: int, tokens: int) -> obje
     return EpochProgress()
 
 
-def _all_below_message(raw: dict[str, int], min_count: int) -> str:
+def all_below_message(raw: dict[str, int], min_count: int) -> str:
     ranked = sorted(raw.values(), reverse=True)
     suggest = ranked[min(len(ranked), 100) - 1] if ranked else 1
     return (
