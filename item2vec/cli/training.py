@@ -131,20 +131,11 @@ def train(inputs: tuple[str, ...], output: Path, **opts: Any) -> None:
         --items sample_data/products.csv --id-col StockCode --title-col Description
     item2vec train sample_data/text.txt.gz -o text-model
     """
+    from item2vec.cli.evaluation import _session
     from item2vec.pipeline import ItemsOptions, run_training
-    from item2vec.sequences import SessionOptions, Where
 
     quiet = opts.pop("quiet")
-    session = SessionOptions(
-        item_col=opts["item_col"],
-        user_col=opts["user_col"] or (None if opts["session_col"] else "user_id"),
-        session_col=opts["session_col"],
-        time_col=opts["time_col"],
-        session_gap=opts["session_gap"],
-        drop_repeats=opts["drop_repeats"],
-        min_length=opts["min_length"],
-        where=tuple(Where.parse(w) for w in opts["where"]),
-    )
+    session = _session(dict(opts))  # the same session options as split/evaluate/tune (a copy: kept below)
     items = None
     if opts["items_file"]:
         items = ItemsOptions(opts["items_file"], opts["id_col"] or opts["item_col"], opts["title_col"])
