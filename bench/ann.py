@@ -7,7 +7,7 @@
 The vectors are clustered like trained embeddings: ``items / 1000`` random centres, each item
 its centre plus Gaussian noise (``--noise`` per dimension), so an item's true neighbours are
 mostly, but not only, in its own cluster. Queries are sampled items; each is excluded from its
-own answers. Every index is built and searched through item2vec.index exactly as
+own answers. Every index is built and searched through item2vec.query.index exactly as
 ``item2vec index`` / ``similar --approx`` do, including the exact re-scoring of the shortlist.
 
 Columns: build (s); size (MB of the index, which is what it holds in memory; exact search
@@ -33,10 +33,10 @@ from typing import Any
 import faiss
 import numpy as np
 
-from item2vec.embeddings import Embeddings
-from item2vec.index import AnnIndex, IndexParams, build, single_threaded, store
-from item2vec.store import load, save
-from item2vec.topk import top_k
+from item2vec.model.embeddings import Embeddings
+from item2vec.model.store import load, save
+from item2vec.query.index import AnnIndex, IndexParams, build, single_threaded, store
+from item2vec.query.topk import top_k
 
 ROOT = Path(__file__).resolve().parents[1]
 K = 10

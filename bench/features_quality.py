@@ -45,12 +45,18 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from item2vec.config import TrainConfig
-from item2vec.features import FeatureOptions, FeatureSpace, attribute_sentences, interleave, split_trained
-from item2vec.pipeline import run_training
-from item2vec.sequences import SessionOptions
-from item2vec.train import train
-from item2vec.update import run_update
+from item2vec.corpus.options import SessionOptions
+from item2vec.training.config import TrainConfig
+from item2vec.training.features import (
+    FeatureOptions,
+    FeatureSpace,
+    attribute_sentences,
+    interleave,
+    split_trained,
+)
+from item2vec.training.gensim_engine import train
+from item2vec.training.pipeline import run_training
+from item2vec.training.update import run_update
 
 DEFAULT = Path(__file__).resolve().parents[2] / "shared/data/online_retail/online_retail.csv.gz"
 STOP = {"SET", "AND", "THE", "WITH", "FOR", "OF", "IN", "DESIGN", "SMALL", "LARGE", "MINI"}
@@ -300,7 +306,7 @@ def part_update(frame, epochs: int, workers: int, root: Path) -> list[tuple[str,
         label = f"update old model with new ({update_epochs} epochs, alpha {alpha:g})"
         rows.append((label, time.perf_counter() - started, out))
     rows.append(("old model, not updated", 0.0, root / "old"))
-    from item2vec.store import load
+    from item2vec.model.store import load
 
     out_rows = []
     for label, seconds, path in rows:

@@ -22,8 +22,9 @@ import time
 
 OURS = """
 import sys, time
-from item2vec.events import open_source
-from item2vec.sequences import SessionOptions, load_corpus
+from item2vec.corpus.events import open_source
+from item2vec.corpus.options import SessionOptions
+from item2vec.corpus.sequences import load_corpus
 started = time.perf_counter()
 corpus = load_corpus([open_source(sys.argv[1])], None,
                      SessionOptions(time_col="ts", session_gap=1800, min_length=2))

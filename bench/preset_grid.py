@@ -3,7 +3,7 @@
 Sessions are customers' purchase histories of the Online Retail log ordered by time. For each
 history of 3+ items the last item is the target and the one before it the query; the model
 trains on everything but the targets. HR@10 and MRR@10 of the query's nearest items (ranked
-by item2vec.evaluate, as `item2vec evaluate` does), with most-popular and next-item
+by item2vec.evaluation.evaluate, as `item2vec evaluate` does), with most-popular and next-item
 co-occurrence baselines computed on the same training data. bench/tune_presets.py supersedes
 this grid (train/valid/test split, Optuna search, a second dataset).
 
@@ -18,13 +18,14 @@ from pathlib import Path
 
 import numpy as np
 
-from item2vec.config import TrainConfig
-from item2vec.embeddings import Embeddings
-from item2vec.evaluate import Baselines, rank_model
-from item2vec.events import open_source
-from item2vec.ranking import Cases, Ranked
-from item2vec.sequences import SessionOptions, load_corpus
-from item2vec.train import train
+from item2vec.corpus.events import open_source
+from item2vec.corpus.options import SessionOptions
+from item2vec.corpus.sequences import load_corpus
+from item2vec.evaluation.evaluate import Baselines, rank_model
+from item2vec.evaluation.ranking import Cases, Ranked
+from item2vec.model.embeddings import Embeddings
+from item2vec.training.config import TrainConfig
+from item2vec.training.gensim_engine import train
 
 DEFAULT = Path(__file__).resolve().parents[2] / "shared/data/online_retail/online_retail.csv.gz"
 

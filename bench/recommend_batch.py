@@ -22,8 +22,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from item2vec.embeddings import Embeddings
-from item2vec.store import save
+from item2vec.model.embeddings import Embeddings
+from item2vec.model.store import save
 
 
 def main() -> int:

@@ -83,8 +83,8 @@ class Row:
 
 INGEST_OURS = """
 import sys, time
-from item2vec.events import open_source
-from item2vec.sequences import load_corpus
+from item2vec.corpus.events import open_source
+from item2vec.corpus.sequences import load_corpus
 import numpy, pyarrow.compute, pyarrow.csv  # imported before the clock, as pandas is for its peer
 from bench_session import options
 started = time.perf_counter()
@@ -115,7 +115,7 @@ print(time.perf_counter() - started, int(sessions.map(len).sum()))
 """
 
 SESSION_HELPER = """
-from item2vec.sequences import SessionOptions, parse_duration
+from item2vec.corpus.options import SessionOptions, parse_duration
 def options(argv):
     pairs = dict(zip(argv[::2], argv[1::2]))
     gap = pairs.get("--session-gap")
@@ -125,8 +125,8 @@ def options(argv):
 
 SESSIONS_WRITER = """
 import sys
-from item2vec.events import open_source
-from item2vec.sequences import load_corpus
+from item2vec.corpus.events import open_source
+from item2vec.corpus.sequences import load_corpus
 from bench_session import options
 corpus = load_corpus([open_source(sys.argv[1])], None, options(sys.argv[3:]))
 with open(sys.argv[2], "w", encoding="utf-8") as handle:
@@ -296,7 +296,7 @@ def write_sessions(data: Dataset, env: dict[str, str], tmp: Path) -> Path:
 
 
 def bench_train(data: Dataset, env: dict[str, str], runs: int, tmp: Path, sessions: Path) -> list[Row]:
-    from item2vec.config import TrainConfig
+    from item2vec.training.config import TrainConfig
 
     rows: list[Row] = []
     for workers in data.workers:

@@ -19,11 +19,12 @@ from pathlib import Path
 
 import numpy as np
 
-from item2vec.config import TrainConfig
-from item2vec.embeddings import Embeddings
-from item2vec.events import open_source
-from item2vec.sequences import SessionOptions, load_corpus
-from item2vec.train import train
+from item2vec.corpus.events import open_source
+from item2vec.corpus.options import SessionOptions
+from item2vec.corpus.sequences import load_corpus
+from item2vec.model.embeddings import Embeddings
+from item2vec.training.config import TrainConfig
+from item2vec.training.gensim_engine import train
 
 DEFAULT = Path(__file__).resolve().parents[2] / "shared/data/online_retail/online_retail.csv.gz"
 

@@ -34,15 +34,16 @@ from typing import Any
 
 import numpy as np
 
-from item2vec.config import PRESETS, TrainConfig
-from item2vec.embeddings import Embeddings
-from item2vec.evaluate import Baselines, rank_model
-from item2vec.heldout import merge_validation, read_sequences, sample_sequences
-from item2vec.ranking import Cases
-from item2vec.sequences import SessionOptions
-from item2vec.split import split_events
-from item2vec.train import train
-from item2vec.tune import TuneOptions, search, train_values, trial_header, trial_line
+from item2vec.corpus.options import SessionOptions
+from item2vec.corpus.sequences import read_sequences
+from item2vec.corpus.split import split_events
+from item2vec.evaluation.evaluate import Baselines, rank_model
+from item2vec.evaluation.heldout import merge_validation, sample_sequences
+from item2vec.evaluation.ranking import Cases
+from item2vec.evaluation.tune import TuneOptions, search, train_values, trial_header, trial_line
+from item2vec.model.embeddings import Embeddings
+from item2vec.training.config import PRESETS, TrainConfig
+from item2vec.training.gensim_engine import train
 
 ROOT = Path(__file__).resolve().parents[1]
 RETAIL = ROOT.parent / "shared/data/online_retail/online_retail.csv.gz"

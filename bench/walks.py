@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from item2vec.walks import ItemGraph, WalkOptions, walk_codes
+from item2vec.training.walks import ItemGraph, WalkOptions, walk_codes
 
 
 def synthetic_graph(nodes: int, edges: int, seed: int) -> ItemGraph:

@@ -4,7 +4,7 @@ Per dataset, the split and scoring of bench/tune_presets.py (see docs/evaluation
 --by last` of each user's history ordered by time, models trained on TRAIN + VALID, scored on
 TEST with the item before the target as the query, the whole catalogue ranked. Every model uses
 the recsys preset (config.PRESETS, 25 epochs), `--workers 2`, seed 1; the walks are built from
-the same training sequences with item2vec.walks (seed 1). Reported: HR@10 and NDCG@10 on all
+the same training sequences with item2vec.training.walks (seed 1). Reported: HR@10 and NDCG@10 on all
 test cases, and HR@10 on the cases whose target is among the rarest third of the training
 items (items ordered by training count, ties by id); the co-occurrence baseline is scored the
 same way for reference.
@@ -25,15 +25,16 @@ from pathlib import Path
 import numpy as np
 from tune_presets import RETAIL, ROOT, movielens_csv
 
-from item2vec.config import TrainConfig
-from item2vec.embeddings import Embeddings
-from item2vec.evaluate import Baselines, rank_model
-from item2vec.heldout import merge_validation, read_sequences
-from item2vec.ranking import Cases, Ranked
-from item2vec.sequences import SessionOptions
-from item2vec.split import split_events
-from item2vec.train import train
-from item2vec.walks import WalkOptions, walk_corpus
+from item2vec.corpus.options import SessionOptions
+from item2vec.corpus.sequences import read_sequences
+from item2vec.corpus.split import split_events
+from item2vec.evaluation.evaluate import Baselines, rank_model
+from item2vec.evaluation.heldout import merge_validation
+from item2vec.evaluation.ranking import Cases, Ranked
+from item2vec.model.embeddings import Embeddings
+from item2vec.training.config import TrainConfig
+from item2vec.training.gensim_engine import train
+from item2vec.training.walks import WalkOptions, walk_corpus
 
 K = 10
 

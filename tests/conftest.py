@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from item2vec.embeddings import Embeddings
-from item2vec.store import save
+from item2vec.model.embeddings import Embeddings
+from item2vec.model.store import save
 
 # Eight items with hand-placed vectors: royalty on axes 0-2, fruit on axis 3.
 # king - man + woman = queen; apple, pear and plum are each other's nearest neighbours.

@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from item2vec.config import PRESETS, TrainConfig, load_config_file
 from item2vec.errors import ConfigError
+from item2vec.training.config import PRESETS, TrainConfig, load_config_file
 
 ALLOWED = {"dim", "window", "min_count", "preset", "user_col"}
 

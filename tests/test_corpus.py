@@ -4,7 +4,7 @@ import io
 
 import numpy as np
 
-from item2vec.corpus import Corpus, CorpusStats, Packed
+from item2vec.corpus.packed import Corpus, CorpusStats, Packed
 
 SEQS = [["a", "b"], ["c"], ["a", "d", "b"]]
 
@@ -20,7 +20,7 @@ def test_pack_and_unpack_round_trip() -> None:
 
 
 def test_lists_are_built_in_blocks(monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    monkeypatch.setattr("item2vec.corpus._BLOCK_TOKENS", 2)
+    monkeypatch.setattr("item2vec.corpus.packed._BLOCK_TOKENS", 2)
     sequences = [[f"i{n}" for n in range(k % 4 + 1)] for k in range(50)]
     assert Packed.from_lists(sequences).to_lists() == sequences
 
@@ -48,7 +48,7 @@ def test_write_codes_is_one_line_per_sequence() -> None:
 
 
 def test_write_codes_across_blocks(monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    monkeypatch.setattr("item2vec.corpus._BLOCK_TOKENS", 1)
+    monkeypatch.setattr("item2vec.corpus.packed._BLOCK_TOKENS", 1)
     sequences = [[str(n) for n in range(k % 5 + 1)] for k in range(30)]
     handle = io.BytesIO()
     packed = Packed.from_lists(sequences)

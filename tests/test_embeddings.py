@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from item2vec.embeddings import Embeddings, Neighbour, format_analogy, parse_analogy, unit_rows
 from item2vec.errors import EmptyResultError, UnknownItemError
+from item2vec.model.embeddings import Embeddings, Neighbour, format_analogy, parse_analogy, unit_rows
 from tests.conftest import TINY_VECTORS, tiny_embeddings
 
 IDS = list(TINY_VECTORS)

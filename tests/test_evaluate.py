@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 from click.testing import CliRunner, Result
 
-from item2vec.benchmarks import evaluate_analogies, evaluate_pairs
 from item2vec.cli import cli
-from item2vec.embeddings import Embeddings
+from item2vec.corpus.options import session_from_meta
 from item2vec.errors import ConfigError, EmptyResultError, InputError
-from item2vec.evaluate import (
+from item2vec.evaluation.benchmarks import evaluate_analogies, evaluate_pairs
+from item2vec.evaluation.evaluate import (
     Baselines,
     check_thresholds,
     evaluate_next_item,
@@ -22,8 +22,8 @@ from item2vec.evaluate import (
     parse_threshold,
     rank_model,
 )
-from item2vec.heldout import session_from_meta
-from item2vec.ranking import MISS, Cases, query_matrix
+from item2vec.evaluation.ranking import MISS, Cases, query_matrix
+from item2vec.model.embeddings import Embeddings
 
 FAST = ["--dim", "12", "--epochs", "5", "--min-count", "1", "--sample", "0", "--workers", "1", "-q"]
 

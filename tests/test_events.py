@@ -8,8 +8,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from item2vec.corpus.events import detect_format, open_source, read_table
 from item2vec.errors import InputError
-from item2vec.events import detect_format, open_source, read_table
 
 CSV = "user,item,qty\n17850.0,00123,1\n17850.0,85123A,2\n13047,00123,3\n"
 
@@ -134,7 +134,7 @@ def test_detect_format(tmp_path: Path, name: str, content: str | None, expected:
         path.write_bytes(b"")
     else:
         path.write_text(content)
-    from item2vec.events import Source
+    from item2vec.corpus.events import Source
 
     assert detect_format(Source(str(path)), "item_id") == expected
 
@@ -142,6 +142,6 @@ def test_detect_format(tmp_path: Path, name: str, content: str | None, expected:
 def test_detect_parquet_by_magic(tmp_path: Path) -> None:
     path = tmp_path / "events.bin"
     pq.write_table(pa.table({"item_id": ["a"]}), path)
-    from item2vec.events import Source
+    from item2vec.corpus.events import Source
 
     assert detect_format(Source(str(path)), "item_id") == "parquet"

@@ -7,10 +7,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from item2vec import export as export_module
-from item2vec.embeddings import Embeddings
 from item2vec.errors import InputError, OutputExistsError
-from item2vec.export import EXPORT_FORMATS, export
+from item2vec.export import formats as export_module
+from item2vec.export.formats import EXPORT_FORMATS, export
+from item2vec.model.embeddings import Embeddings
 from tests.conftest import TINY_COUNTS, TINY_VECTORS, tiny_embeddings
 
 

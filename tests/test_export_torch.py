@@ -13,10 +13,10 @@ import pytest
 from click.testing import CliRunner, Result
 
 from item2vec.cli import cli
-from item2vec.embeddings import Embeddings
 from item2vec.errors import EmptyResultError, InputError, UnknownItemError
-from item2vec.export import EXPORT_FORMATS, export
-from item2vec.export_options import prepare
+from item2vec.export.formats import EXPORT_FORMATS, export
+from item2vec.export.options import prepare
+from item2vec.model.embeddings import Embeddings
 from tests.conftest import TINY_VECTORS, tiny_embeddings
 
 IDS = list(TINY_VECTORS)
@@ -133,7 +133,7 @@ def test_safetensors_needs_no_torch(tmp_path: Path, tiny_model: Path) -> None:
 def test_safetensors_streams_many_rows(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from safetensors.numpy import load_file
 
-    from item2vec import torch_export
+    from item2vec.export import tensors as torch_export
 
     monkeypatch.setattr(torch_export, "_CHUNK_ROWS", 3)  # several chunks, the last one short
     export(tiny_embeddings(), "safetensors", tmp_path / "t.safetensors")

@@ -13,7 +13,8 @@ from click.testing import CliRunner
 
 from item2vec.cli import cli
 from item2vec.errors import ConfigError, InputError
-from item2vec.features import (
+from item2vec.model.store import load
+from item2vec.training.features import (
     REPEATS,
     FeatureOptions,
     attribute_sentences,
@@ -24,7 +25,6 @@ from item2vec.features import (
     parse_columns,
     read_features,
 )
-from item2vec.store import load
 
 CLUSTERS = "abcd"
 SEEN = 8  # items 0..7 of each cluster occur in sessions; 8 and 9 only in the feature table
@@ -291,8 +291,8 @@ def test_embed_errors(featured: Path, tiny_model: Path, tmp_path: Path) -> None:
 
 
 def test_store_writes_tables_and_old_models_have_no_feature_space(tiny_model: Path, tmp_path: Path) -> None:
-    from item2vec.features import load_space
-    from item2vec.store import read_meta, read_tsv, save
+    from item2vec.model.store import read_meta, read_tsv, save
+    from item2vec.training.features import load_space
 
     emb = load(tiny_model)
     save(emb, tmp_path / "m", tables={"extra": (("id", "n"), [("a", 1), ("b\tc", 2)])})

@@ -13,9 +13,9 @@ import pytest
 from click.testing import CliRunner, Result
 
 from item2vec.cli import cli
-from item2vec.embeddings import Embeddings
-from item2vec.html_report import html_table, make_report, popular_neighbours, summary_tables
-from item2vec.store import save
+from item2vec.model.embeddings import Embeddings
+from item2vec.model.store import save
+from item2vec.visual.html_report import html_table, make_report, popular_neighbours, summary_tables
 from tests.conftest import tiny_embeddings
 
 EVIL = "<script>alert(1)</script> & co"

@@ -12,11 +12,11 @@ import pytest
 from click.testing import CliRunner, Result
 
 from item2vec.cli import cli
-from item2vec.embeddings import Embeddings
 from item2vec.errors import ConfigError, MissingDependencyError, ModelError
-from item2vec.index import IndexParams, attach, build, load_index, store
-from item2vec.index_check import check_index
-from item2vec.store import load, save
+from item2vec.model.embeddings import Embeddings
+from item2vec.model.store import load, save
+from item2vec.query.index import IndexParams, attach, build, load_index, store
+from item2vec.query.index_check import check_index
 
 faiss = pytest.importorskip("faiss")
 ROOT = Path(__file__).resolve().parents[1]

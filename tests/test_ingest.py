@@ -11,8 +11,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from item2vec.events import open_source
-from item2vec.sequences import SessionOptions, load_corpus
+from item2vec.corpus.events import open_source
+from item2vec.corpus.options import SessionOptions
+from item2vec.corpus.sequences import load_corpus
 
 Row = tuple[str | None, str, int]
 
@@ -70,8 +71,8 @@ def test_streamed_sessions_equal_the_reference(
     drop_repeats: bool,
     min_length: int,
 ) -> None:
-    monkeypatch.setattr("item2vec.events._BATCH_BYTES", 64)  # several batches even for tiny files
-    monkeypatch.setattr("item2vec.ingest._PENDING_ENTRIES", 3)  # and several dictionary merges
+    monkeypatch.setattr("item2vec.corpus.events._BATCH_BYTES", 64)  # several batches even for tiny files
+    monkeypatch.setattr("item2vec.corpus.ingest._PENDING_ENTRIES", 3)  # and several dictionary merges
     path = tmp_path / "events.csv"
     write_csv(path, rows)
     options = SessionOptions(
@@ -117,7 +118,7 @@ def test_ties_in_time_keep_file_order(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("fmt", ["parquet", "jsonl"])
 def test_other_formats_stream_in_batches(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fmt: str) -> None:
-    monkeypatch.setattr("item2vec.events._BATCH_ROWS", 3)
+    monkeypatch.setattr("item2vec.corpus.events._BATCH_ROWS", 3)
     rows: list[Row] = [(f"u{n % 4}", f"i{n % 7}", 1_600_000_000 + n) for n in range(40)]
     path = tmp_path / f"events.{fmt}"
     if fmt == "parquet":
@@ -131,7 +132,7 @@ def test_other_formats_stream_in_batches(tmp_path: Path, monkeypatch: pytest.Mon
 
 
 def test_where_on_the_item_column_itself(tmp_path: Path) -> None:
-    from item2vec.sequences import Where
+    from item2vec.corpus.options import Where
 
     write_csv(tmp_path / "e.csv", [("u1", "a", 1), ("u1", "b", 2), ("u1", "c", 3)])
     options = SessionOptions(

@@ -12,9 +12,10 @@ import pytest
 from click.testing import CliRunner, Result
 
 from item2vec.cli import cli
-from item2vec.embeddings import Embeddings
 from item2vec.errors import EmptyResultError, InputError, MissingDependencyError
-from item2vec.itemmap import (
+from item2vec.model.embeddings import Embeddings
+from item2vec.model.store import save
+from item2vec.visual.itemmap import (
     column_groups,
     frequency_groups,
     item_map,
@@ -22,8 +23,7 @@ from item2vec.itemmap import (
     project,
     sample_rows,
 )
-from item2vec.plot import map_figure, map_html, plot
-from item2vec.store import save
+from item2vec.visual.plot import map_figure, map_html, plot
 from tests.conftest import TINY_VECTORS, tiny_embeddings
 
 EVIL = "<script>alert(1)</script> & co"

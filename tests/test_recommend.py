@@ -9,10 +9,10 @@ import pytest
 from click.testing import CliRunner, Result
 
 from item2vec.cli import cli
-from item2vec.embeddings import Embeddings
 from item2vec.errors import ConfigError, EmptyResultError, InputError, OutputExistsError
-from item2vec.recommend import EventColumns, neighbour_table, recommend, recommend_events
-from item2vec.store import load
+from item2vec.model.embeddings import Embeddings
+from item2vec.model.store import load
+from item2vec.query.recommend import EventColumns, neighbour_table, recommend, recommend_events
 from tests.conftest import TINY_VECTORS
 
 
@@ -258,7 +258,7 @@ def test_cli_similar_all_usage(tiny_model: Path) -> None:
 
 def test_batch_with_an_index_matches_exact(tiny_model: Path, events: Path, tmp_path: Path) -> None:
     pytest.importorskip("faiss")
-    from item2vec.index import attach
+    from item2vec.query.index import attach
 
     assert run("index", tiny_model, "--kind", "flat").exit_code == 0
     exact, approx = tmp_path / "exact.parquet", tmp_path / "approx.parquet"

@@ -4,9 +4,11 @@ from pathlib import Path
 
 import pytest
 
+from item2vec.corpus.events import open_source
+from item2vec.corpus.options import SessionOptions, Where, parse_duration
+from item2vec.corpus.packed import MAX_SEQUENCE
+from item2vec.corpus.sequences import load_corpus
 from item2vec.errors import ConfigError, EmptyResultError, InputError
-from item2vec.events import open_source
-from item2vec.sequences import MAX_SEQUENCE, SessionOptions, Where, load_corpus, parse_duration
 
 EVENTS = """user,item,time,event
 u1,a,2024-01-01T10:00:00,view

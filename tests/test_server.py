@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 
 from item2vec.cli import cli
 from item2vec.errors import MissingDependencyError
-from item2vec.server import load_for_serving, make_app
+from item2vec.query.server import load_for_serving, make_app
 
 
 def snapshot(path: Path) -> dict[str, tuple[int, int, str]]:
@@ -49,7 +49,7 @@ def test_similar(client: TestClient) -> None:
 
 
 def test_similar_matches_the_library(client: TestClient, tiny_model: Path) -> None:
-    from item2vec.store import load
+    from item2vec.model.store import load
 
     want = [(n.item, round(n.score, 6)) for n in load(tiny_model).similar(["king"], 7)]
     got = client.get("/similar", params={"item": "king", "k": 7}).json()["results"]
@@ -177,10 +177,10 @@ def test_serve_command_runs_uvicorn_on_loopback(tiny_model: Path, monkeypatch: p
     result = CliRunner().invoke(cli, ["serve", str(tiny_model), "--workers", "2"])
     assert result.exit_code == 0, result.output
     assert calls[1] == (
-        "item2vec.server:app_from_env",
+        "item2vec.query.server:app_from_env",
         {"factory": True, "host": "127.0.0.1", "port": 8000, "workers": 2},
     )
-    from item2vec.server import app_from_env
+    from item2vec.query.server import app_from_env
 
     assert TestClient(app_from_env()).get("/health").json()["items"] == 8
 

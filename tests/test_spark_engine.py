@@ -18,12 +18,13 @@ import pytest
 from click.testing import CliRunner, Result
 
 from item2vec.cli import cli
-from item2vec.config import TrainConfig
+from item2vec.corpus.events import open_source
+from item2vec.corpus.options import SessionOptions, Where
+from item2vec.corpus.sequences import load_corpus
 from item2vec.errors import ConfigError, InputError, MissingDependencyError
-from item2vec.events import open_source
-from item2vec.sequences import SessionOptions, Where, load_corpus
-from item2vec.spark_engine import check_options
-from item2vec.spark_io import SparkOptions, spark_format, spark_session
+from item2vec.training.config import TrainConfig
+from item2vec.training.spark_engine import check_options
+from item2vec.training.spark_io import SparkOptions, spark_format, spark_session
 
 JAVA_MISSING = (
     "java is not installed; Spark needs Java 17+: apt-get install -y openjdk-17-jre-headless "
@@ -107,7 +108,7 @@ def write(tmp_path: Path, name: str, text: str) -> str:
 def spark_sequences(
     spark: Any, inputs: list[str], options: SessionOptions
 ) -> tuple[Counter[tuple[str, ...]], Any]:
-    from item2vec.spark_engine import spark_corpus
+    from item2vec.training.spark_engine import spark_corpus
 
     corpus = spark_corpus(inputs, None, options, SparkOptions())
     try:
@@ -158,7 +159,7 @@ def test_spark_sessions_match_the_local_path(spark: Any, tmp_path: Path, case: s
 
 
 def test_long_sequences_are_split_not_truncated(spark: Any) -> None:
-    from item2vec.spark_engine import ITEMS, split_long
+    from item2vec.training.spark_engine import ITEMS, split_long
 
     frame = spark.createDataFrame([([str(i) for i in range(25)],), (["x", "y"],)], [ITEMS])
     chunks = [r[0] for r in split_long(frame, 10).collect()]

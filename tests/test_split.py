@@ -11,9 +11,9 @@ import pytest
 from click.testing import CliRunner, Result
 
 from item2vec.cli import cli
+from item2vec.corpus.options import SessionOptions
+from item2vec.corpus.split import split_events
 from item2vec.errors import ConfigError, EmptyResultError, InputError, OutputExistsError
-from item2vec.sequences import SessionOptions
-from item2vec.split import split_events
 
 HEADER = "user_id,item_id,ts,qty"
 SESSION = SessionOptions(time_col="ts")

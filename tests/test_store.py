@@ -9,10 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from item2vec import store
-from item2vec.embeddings import Embeddings
 from item2vec.errors import ModelError, OutputExistsError
-from item2vec.store import check_output, load, save
+from item2vec.model import store
+from item2vec.model.embeddings import Embeddings
+from item2vec.model.store import check_output, load, save
 from tests.conftest import TINY_COUNTS, TINY_NAMES, TINY_VECTORS, tiny_embeddings
 
 

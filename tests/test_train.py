@@ -10,10 +10,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from item2vec.config import TrainConfig
-from item2vec.embeddings import Embeddings
 from item2vec.errors import EmptyResultError
-from item2vec.train import EpochCorpus, Progress, train
+from item2vec.model.embeddings import Embeddings
+from item2vec.training.config import TrainConfig
+from item2vec.training.gensim_engine import EpochCorpus, Progress, train
 
 
 def planted(clusters: int, size: int, sessions: int, length: int, seed: int) -> list[list[str]]:
@@ -71,7 +71,7 @@ def test_same_seed_one_worker_is_identical(context: str) -> None:
 def test_identical_across_processes_with_different_hash_seeds() -> None:
     code = (
         "import sys, hashlib; sys.path.insert(0, '.');"
-        "from tests.test_train import planted, fast; from item2vec.train import train;"
+        "from tests.test_train import planted, fast; from item2vec.training.gensim_engine import train;"
         "t = train(planted(3, 6, 200, 5, 1), config=fast(seed=3, context='set'));"
         "print(hashlib.sha256(t.vectors.tobytes()).hexdigest(), t.ids[:3])"
     )
@@ -119,7 +119,7 @@ def test_everything_below_min_count() -> None:
 
 
 def test_packed_corpus_trains_exactly_like_lists() -> None:
-    from item2vec.corpus import Packed
+    from item2vec.corpus.packed import Packed
 
     sequences = [*planted(3, 6, sessions=200, length=5, seed=4), ["rare", "c0-i1"]]
     from_lists = train(sequences, config=fast(min_count=2, corpus_mode="stream"))
@@ -132,7 +132,7 @@ def test_packed_corpus_trains_exactly_like_lists() -> None:
 
 
 def test_corpus_file_mode_keeps_ids_and_clusters() -> None:
-    from item2vec.corpus import Packed
+    from item2vec.corpus.packed import Packed
 
     sequences = [
         [s.replace("-", " id ") for s in seq] for seq in planted(3, 6, sessions=300, length=6, seed=2)
@@ -166,8 +166,8 @@ def test_corpus_file_mode_refuses_set_context() -> None:
 
 
 def test_auto_feed_choice() -> None:
-    from item2vec.corpus import Packed
-    from item2vec.train import FILE_MIN_TOKENS, FILE_MIN_WORKERS, choose_feed
+    from item2vec.corpus.packed import Packed
+    from item2vec.training.gensim_engine import FILE_MIN_TOKENS, FILE_MIN_WORKERS, choose_feed
 
     big = Packed.from_lists([["a", "b"] * (FILE_MIN_TOKENS // 2)])
     assert choose_feed(fast(workers=FILE_MIN_WORKERS), big) == "file"

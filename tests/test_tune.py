@@ -9,10 +9,10 @@ import pytest
 from click.testing import CliRunner, Result
 
 from item2vec.cli import cli
-from item2vec.config import PRESETS
 from item2vec.errors import ConfigError, EmptyResultError, MissingDependencyError
-from item2vec.heldout import merge_validation, sample_sequences
-from item2vec.tune import TrialReport, TuneOptions, parse_fixed, search, trial_header, trial_line
+from item2vec.evaluation.heldout import merge_validation, sample_sequences
+from item2vec.evaluation.tune import TrialReport, TuneOptions, parse_fixed, search, trial_header, trial_line
+from item2vec.training.config import PRESETS
 
 # Small and quick: the search covers window, negative, ns-exponent, sample, alpha and context.
 QUICK = ["--fix", "dim=8", "--fix", "epochs=5", "--workers", "1", "--min-count", "1", "--seed", "3"]

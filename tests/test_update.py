@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from item2vec.cli import cli
-from item2vec.store import load
+from item2vec.model.store import load
 from tests.test_features import CLUSTERS, FAST, cluster_of, write_events, write_features
 
 

@@ -10,7 +10,7 @@ from click.testing import CliRunner, Result
 
 from item2vec.cli import cli
 from item2vec.errors import ConfigError, EmptyResultError
-from item2vec.walks import ItemGraph, Walker, WalkOptions, build_graph, walk_codes, walk_corpus
+from item2vec.training.walks import ItemGraph, Walker, WalkOptions, build_graph, walk_codes, walk_corpus
 
 FAST = ["--dim", "12", "--epochs", "5", "--min-count", "1", "--sample", "0", "--workers", "1", "-q"]
 
@@ -92,7 +92,7 @@ def test_deepwalk_steps_follow_edge_weights() -> None:
 
 
 def test_weighted_steps_without_the_lookup_table_agree(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("item2vec.walks.TABLE_LIMIT", 0)
+    monkeypatch.setattr("item2vec.training.walks.TABLE_LIMIT", 0)
     graph = ItemGraph.from_edges(4, np.array([0] * 10), np.array([1] + [2] * 3 + [3] * 6))
     walker = Walker(graph)
     assert walker.table is None
@@ -301,7 +301,7 @@ def test_train_summary_reports_the_walks(tmp_path: Path, clusters_csv: Path) -> 
 
 
 def test_exact_second_order_draws_match_the_rejection_sampler(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("item2vec.walks.REJECTION_ROUNDS", 0)
+    monkeypatch.setattr("item2vec.training.walks.REJECTION_ROUNDS", 0)
     assert second_moves(0.25, 1.0) == pytest.approx([4 / 6, 1 / 6, 1 / 6], abs=0.025)
     assert second_moves(1.0, 0.25) == pytest.approx([1 / 6, 1 / 6, 4 / 6], abs=0.025)
 

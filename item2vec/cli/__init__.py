@@ -1,6 +1,7 @@
 """The command-line interface: parse options, call one core function, render, map errors.
 
-One module a concern; each registers its commands on the group defined in ``base``.
+One module per core room it calls (corpus, training, model, query, evaluation, export, visual);
+each registers its commands on the group defined in ``base``.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from item2vec.cli.base import Item2VecGroup, cli
 
 # Importing a module registers its commands, in this order (the order of the docs).
 # isort: off
-from item2vec.cli import training, updating, queries, evaluation, visual, retrieval  # noqa: F401
+from item2vec.cli import training, query, model, export, corpus, evaluation, visual  # noqa: F401
 # isort: on
 
 __all__ = ["Item2VecGroup", "cli", "main"]

@@ -9,13 +9,15 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from item2vec import __version__
+from item2vec.corpus.events import INPUT_FORMATS
 from item2vec.errors import Item2VecError
 from item2vec.render import FORMATS
+from item2vec.version import __version__
 
 if TYPE_CHECKING:
-    from item2vec.embeddings import Embeddings
-    from item2vec.train import Progress
+    from item2vec.corpus.options import SessionOptions
+    from item2vec.model.embeddings import Embeddings
+    from item2vec.training.gensim_engine import Progress
 
 F = TypeVar("F", bound=Callable[..., Any])
 TRAIN_PARAMS = (
@@ -65,10 +67,10 @@ def cli() -> None:
     """
 
 
-def _load_config(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
+def load_config(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
     if value is None:
         return
-    from item2vec.config import load_config_file
+    from item2vec.training.config import load_config_file
 
     allowed = {p.name for p in ctx.command.params if p.name and p.name not in ("config", "inputs")}
     try:
@@ -77,10 +79,10 @@ def _load_config(ctx: click.Context, _param: click.Parameter, value: str | None)
         raise click.BadParameter(str(exc)) from None
 
 
-def _duration(_ctx: click.Context, _param: click.Parameter, value: str | None) -> float | None:
+def duration_option(_ctx: click.Context, _param: click.Parameter, value: str | None) -> float | None:
     if value is None:
         return None
-    from item2vec.sequences import parse_duration
+    from item2vec.corpus.options import parse_duration
 
     try:
         return parse_duration(str(value))
@@ -88,7 +90,7 @@ def _duration(_ctx: click.Context, _param: click.Parameter, value: str | None) -
         raise click.BadParameter(str(exc)) from None
 
 
-def _read_items(items: tuple[str, ...]) -> list[str]:
+def read_items(items: tuple[str, ...]) -> list[str]:
     out: list[str] = []
     for item in items:
         if item == "-":
@@ -99,23 +101,13 @@ def _read_items(items: tuple[str, ...]) -> list[str]:
     return out
 
 
-def _approx(embeddings: Embeddings, model: Path, approx: bool) -> Embeddings:
+def approx_index(embeddings: Embeddings, model: Path, approx: bool) -> Embeddings:
     """With --approx, make the embeddings answer from the model's stored index."""
     if approx:
-        from item2vec.index import attach
+        from item2vec.query.index import attach
 
         attach(embeddings, model)
     return embeddings
-
-
-def _similar_all(model: Path, k: int, *, approx: bool, output: Path | None, force: bool, extra: bool) -> None:
-    from item2vec.recommend import neighbour_table
-    from item2vec.store import load
-
-    if extra or output is None:
-        raise click.UsageError("--all takes no ITEM or --title, and needs -o FILE (.parquet, .csv or .tsv)")
-    summary = neighbour_table(_approx(load(model), model, approx), output, k=k, force=force)
-    click.echo(summary.line("items"), err=True)
 
 
 def progress_line(progress: Progress) -> None:
@@ -126,3 +118,61 @@ def progress_line(progress: Progress) -> None:
         f"{progress.items_per_second:,.0f} items/s  ETA {eta // 60}:{eta % 60:02d}  "
     )
     click.echo(text, err=True, nl=progress.fraction >= 1.0)
+
+
+def session_options(*, inherit: bool) -> Callable[[F], F]:
+    """train's user/session/time options; with ``inherit``, unset ones come from the model."""
+    was = " (default: as the model was trained)" if inherit else ""
+
+    def decorate(func: F) -> F:
+        options = [
+            click.option("--input-format", type=click.Choice(INPUT_FORMATS), help="Override format detection."),
+            click.option("--user-col", help="Column of user ids (default: user_id, unless --session-col is given)."
+                         if not inherit else "Column of user ids" + was + "."),
+            click.option("--session-col", help="Column of session/basket ids" + was + "."),
+            click.option("--item-col", default=None if inherit else "item_id", show_default=not inherit,
+                         help="Column of item ids" + was + "."),
+            click.option("--time-col", help="Column of times: epoch s/ms or ISO 8601" + was + "."),
+            click.option("--session-gap", callback=duration_option,
+                         help="Split a user's events on gaps longer than this (30m, 2h)" + was + "."),
+            click.option("--drop-repeats/--keep-repeats", default=None if inherit else True,
+                         show_default=not inherit, help="Drop consecutive repeats of an item" + was + "."),
+            click.option("--min-length", type=click.IntRange(1), default=None if inherit else 2,
+                         show_default=not inherit, help="Drop shorter sequences" + was + "."),
+            click.option("--where", multiple=True, metavar="COL=VALUE",
+                         help="Keep rows where COL=VALUE (or COL!=VALUE); repeatable."),
+        ]  # fmt: skip
+        for option in reversed(options):
+            func = option(func)
+        return func
+
+    return decorate
+
+
+_SESSION_KEYS = (
+    "user_col",
+    "session_col",
+    "item_col",
+    "time_col",
+    "session_gap",
+    "drop_repeats",
+    "min_length",
+)
+
+
+def session_values(opts: dict[str, Any]) -> dict[str, Any]:
+    """Pop the session options out of ``opts`` (``--where`` parsed)."""
+    from item2vec.corpus.options import Where
+
+    values = {key: opts.pop(key) for key in _SESSION_KEYS}
+    values["where"] = tuple(Where.parse(w) for w in opts.pop("where"))
+    return values
+
+
+def session_from_options(opts: dict[str, Any]) -> SessionOptions:
+    """The SessionOptions the session flags in ``opts`` describe (popped from ``opts``)."""
+    from item2vec.corpus.options import SessionOptions
+
+    values = session_values(opts)
+    values["user_col"] = values["user_col"] or (None if values["session_col"] else "user_id")
+    return SessionOptions(**values)

@@ -1,127 +1,43 @@
-"""Measuring and tuning: split, evaluate, tune."""
+"""Is it any good: evaluate, tune."""
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
-from item2vec.events import INPUT_FORMATS
-from item2vec.render import render, render_record, render_sections
+if TYPE_CHECKING:
+    pass
+from typing import TYPE_CHECKING
+
+from item2vec.render import render_record, render_sections
+
+if TYPE_CHECKING:
+    pass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    pass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    pass
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     pass
 
-from item2vec.cli.base import F, _duration, cli, output_format, progress_line
-
-# --- measuring and tuning: split, evaluate, tune ------------------------------------------------
-
-
-def _session_options(*, inherit: bool) -> Callable[[F], F]:
-    """train's user/session/time options; with ``inherit``, unset ones come from the model."""
-    was = " (default: as the model was trained)" if inherit else ""
-
-    def decorate(func: F) -> F:
-        options = [
-            click.option("--input-format", type=click.Choice(INPUT_FORMATS), help="Override format detection."),
-            click.option("--user-col", help="Column of user ids (default: user_id, unless --session-col is given)."
-                         if not inherit else "Column of user ids" + was + "."),
-            click.option("--session-col", help="Column of session/basket ids" + was + "."),
-            click.option("--item-col", default=None if inherit else "item_id", show_default=not inherit,
-                         help="Column of item ids" + was + "."),
-            click.option("--time-col", help="Column of times: epoch s/ms or ISO 8601" + was + "."),
-            click.option("--session-gap", callback=_duration,
-                         help="Split a user's events on gaps longer than this (30m, 2h)" + was + "."),
-            click.option("--drop-repeats/--keep-repeats", default=None if inherit else True,
-                         show_default=not inherit, help="Drop consecutive repeats of an item" + was + "."),
-            click.option("--min-length", type=click.IntRange(1), default=None if inherit else 2,
-                         show_default=not inherit, help="Drop shorter sequences" + was + "."),
-            click.option("--where", multiple=True, metavar="COL=VALUE",
-                         help="Keep rows where COL=VALUE (or COL!=VALUE); repeatable."),
-        ]  # fmt: skip
-        for option in reversed(options):
-            func = option(func)
-        return func
-
-    return decorate
-
-
-_SESSION_KEYS = (
-    "user_col",
-    "session_col",
-    "item_col",
-    "time_col",
-    "session_gap",
-    "drop_repeats",
-    "min_length",
+from item2vec.cli.base import (
+    cli,
+    duration_option,
+    output_format,
+    progress_line,
+    session_from_options,
+    session_options,
+    session_values,
 )
-
-
-def _session_values(opts: dict[str, Any]) -> dict[str, Any]:
-    """Pop the session options out of ``opts`` (``--where`` parsed)."""
-    from item2vec.sequences import Where
-
-    values = {key: opts.pop(key) for key in _SESSION_KEYS}
-    values["where"] = tuple(Where.parse(w) for w in opts.pop("where"))
-    return values
-
-
-def _session(opts: dict[str, Any]) -> Any:
-    from item2vec.sequences import SessionOptions
-
-    values = _session_values(opts)
-    values["user_col"] = values["user_col"] or (None if values["session_col"] else "user_id")
-    return SessionOptions(**values)
-
-
-@cli.command()
-@click.argument("events", metavar="EVENTS")
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(path_type=Path),
-    required=True,
-    help="Directory for the train, valid and test files.",
-)
-@click.option(
-    "--by",
-    type=click.Choice(["last", "time"]),
-    default="last",
-    show_default=True,
-    help="last: hold out each sequence's last two items; time: hold out what follows --cutoff.",
-)
-@click.option(
-    "--cutoff", metavar="DATE", help="With --by time: the first held-out time (ISO 8601 or epoch s)."
-)
-@_session_options(inherit=False)
-@click.option("--force", is_flag=True, help="Replace split files already in the directory.")
-@output_format
-def split(events: str, output: Path, by: str, cutoff: str | None, force: bool, fmt: str, **opts: Any) -> None:  # fmt: skip
-    """Split events into train, validation and test files, in the input's own format.
-
-    --by last: in every sequence (grouped and ordered as train does) of 3+ items, the last
-    item is the test target and the one before it the validation target. --by time: events
-    before --cutoff are for training (the last of each sequence validates); every sequence
-    ending after it is a test case. valid and test files hold whole sequences, target last.
-
-    \b
-    item2vec split sample_data/online_retail.csv.gz -o split \\
-        --user-col CustomerID --item-col StockCode --time-col InvoiceDate
-    item2vec split events.csv -o split --by time --cutoff 2011-11-01 --time-col ts
-    """
-    from item2vec.split import split_events
-
-    input_format = opts.pop("input_format")
-    summary = split_events(
-        events, output, session=_session(opts), by=by, cutoff=cutoff,  # type: ignore[arg-type]
-        input_format=input_format, force=force,
-    )  # fmt: skip
-    for reason, count in summary.rows_dropped.items():
-        click.echo(f"dropped {count:,} of {summary.rows_read:,} rows: {reason}", err=True)
-    click.echo(render(summary.as_rows(), fmt), nl=False)
 
 
 @cli.command()
@@ -169,7 +85,7 @@ def split(events: str, output: Path, by: str, cutoff: str | None, force: bool, f
     metavar="METRIC=VALUE",
     help="Exit 1 when the model's METRIC is below VALUE (hr@10=0.2); repeatable.",
 )
-@_session_options(inherit=True)
+@session_options(inherit=True)
 @output_format
 def evaluate(model: Path, tests: tuple[str, ...], ks: str, query: str, history: int, train_files: tuple[str, ...],
              baselines: bool, analogies: Path | None, pairs: Path | None, fail_under: tuple[str, ...],
@@ -187,9 +103,9 @@ def evaluate(model: Path, tests: tuple[str, ...], ks: str, query: str, history: 
     item2vec evaluate model split/test.csv.gz --fail-under hr@10=0.2 -f json
     item2vec evaluate text-model --analogies questions-words.txt --pairs wordsim353.tsv
     """
-    from item2vec.evaluate import parse_ks, parse_threshold
-    from item2vec.heldout import run_evaluation, thresholds_met
-    from item2vec.store import load
+    from item2vec.evaluation.evaluate import parse_ks, parse_threshold
+    from item2vec.evaluation.heldout import run_evaluation, thresholds_met
+    from item2vec.model.store import load
 
     if not tests and analogies is None and pairs is None:
         raise click.UsageError("give TEST files, --analogies FILE or --pairs FILE")
@@ -197,7 +113,7 @@ def evaluate(model: Path, tests: tuple[str, ...], ks: str, query: str, history: 
     bars = [parse_threshold(text, cutoffs) for text in fail_under]
     input_format = opts.pop("input_format")
     evaluation = run_evaluation(
-        load(model), list(tests), session_overrides=_session_values(opts), input_format=input_format,
+        load(model), list(tests), session_overrides=session_values(opts), input_format=input_format,
         train_files=list(train_files) or None, baselines=baselines, ks=cutoffs, query=query,  # type: ignore[arg-type]
         history=history, analogies=analogies, pairs=pairs,
     )  # fmt: skip
@@ -214,7 +130,7 @@ def evaluate(model: Path, tests: tuple[str, ...], ks: str, query: str, history: 
     "--metric", default="ndcg@10", show_default=True, help="Maximise this on VALID: hr@K, ndcg@K or mrr@K."
 )
 @click.option("--trials", type=click.IntRange(1), default=30, show_default=True, help="How many trials.")
-@click.option("--timeout", callback=_duration, help="Start no trial after this long (20m, 1h).")
+@click.option("--timeout", callback=duration_option, help="Start no trial after this long (20m, 1h).")
 @click.option("--seed", type=int, default=1, show_default=True, help="Seed of the search and of training.")
 @click.option(
     "--sample",
@@ -265,7 +181,7 @@ def evaluate(model: Path, tests: tuple[str, ...], ks: str, query: str, history: 
     help="Also train the final model on TRAIN + VALID into this directory.",
 )
 @click.option("--force", is_flag=True, help="Replace an existing --save-config file and model directory.")
-@_session_options(inherit=False)
+@session_options(inherit=False)
 @click.option("-q", "--quiet", is_flag=True, help="No live table of trials on stderr.")
 @output_format
 def tune(train_file: str, valid_file: str, metric: str, trials: int, timeout: float | None, seed: int,
@@ -284,7 +200,7 @@ def tune(train_file: str, valid_file: str, metric: str, trials: int, timeout: fl
         --user-col CustomerID --item-col StockCode --time-col InvoiceDate -o model
     item2vec train events.csv --config best.toml -o model
     """
-    from item2vec.tune import TuneOptions, parse_fixed, run_tune, trial_header, trial_line
+    from item2vec.evaluation.tune import TuneOptions, parse_fixed, run_tune, trial_header, trial_line
 
     if save_config.exists() and not force:
         raise click.UsageError(f"{save_config} exists: use --force to replace it, or --save-config FILE")
@@ -300,7 +216,7 @@ def tune(train_file: str, valid_file: str, metric: str, trials: int, timeout: fl
 
     input_format = opts.pop("input_format")
     result = run_tune(
-        train_file, valid_file, session=_session(opts), options=options, input_format=input_format,
+        train_file, valid_file, session=session_from_options(opts), options=options, input_format=input_format,
         config_out=save_config, output=output, force=force, report=report,
         progress=None if quiet or not sys.stderr.isatty() else progress_line,
     )  # fmt: skip

@@ -1,4 +1,4 @@
-"""train: event logs, sequences or text to a model directory."""
+"""Training and keeping models current: train, update, embed."""
 
 from __future__ import annotations
 
@@ -8,14 +8,39 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from item2vec.events import INPUT_FORMATS
+if TYPE_CHECKING:
+    pass
+from typing import TYPE_CHECKING
+
+from item2vec.corpus.events import INPUT_FORMATS
+from item2vec.render import render
 
 if TYPE_CHECKING:
-    from item2vec.features import FeatureOptions
-    from item2vec.spark_io import SparkOptions
-    from item2vec.walks import WalkOptions
+    pass
+from typing import TYPE_CHECKING
 
-from item2vec.cli.base import TRAIN_PARAMS, _duration, _load_config, cli, progress_line
+if TYPE_CHECKING:
+    pass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    pass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from item2vec.training.features import FeatureOptions
+    from item2vec.training.spark_io import SparkOptions
+    from item2vec.training.walks import WalkOptions
+
+from item2vec.cli.base import (
+    TRAIN_PARAMS,
+    cli,
+    duration_option,
+    load_config,
+    output_format,
+    progress_line,
+    session_from_options,
+)
 
 
 @cli.command()
@@ -28,7 +53,7 @@ from item2vec.cli.base import TRAIN_PARAMS, _duration, _load_config, cli, progre
     type=click.Path(dir_okay=False),
     is_eager=True,
     expose_value=False,
-    callback=_load_config,
+    callback=load_config,
     help="TOML file of option defaults; flags override it.",
 )
 @click.option("--input-format", type=click.Choice(INPUT_FORMATS), help="Override format detection.")
@@ -37,7 +62,9 @@ from item2vec.cli.base import TRAIN_PARAMS, _duration, _load_config, cli, progre
 @click.option("--item-col", default="item_id", show_default=True, help="Column of item ids.")
 @click.option("--time-col", help="Column of times: epoch s/ms or ISO 8601.")
 @click.option(
-    "--session-gap", callback=_duration, help="Split a user's events on gaps longer than this (30m, 2h)."
+    "--session-gap",
+    callback=duration_option,
+    help="Split a user's events on gaps longer than this (30m, 2h).",
 )
 @click.option(
     "--drop-repeats/--keep-repeats",
@@ -131,11 +158,12 @@ def train(inputs: tuple[str, ...], output: Path, **opts: Any) -> None:
         --items sample_data/products.csv --id-col StockCode --title-col Description
     item2vec train sample_data/text.txt.gz -o text-model
     """
-    from item2vec.cli.evaluation import _session
-    from item2vec.pipeline import ItemsOptions, run_training
+    from item2vec.corpus.items import ItemsOptions
+    from item2vec.training.pipeline import run_training
 
     quiet = opts.pop("quiet")
-    session = _session(dict(opts))  # the same session options as split/evaluate/tune (a copy: kept below)
+    # The same session options as split/evaluate/tune (from a copy: opts is read again below).
+    session = session_from_options(dict(opts))
     items = None
     if opts["items_file"]:
         items = ItemsOptions(opts["items_file"], opts["id_col"] or opts["item_col"], opts["title_col"])
@@ -154,13 +182,13 @@ def train(inputs: tuple[str, ...], output: Path, **opts: Any) -> None:
         progress=None if quiet or not sys.stderr.isatty() else progress_line,
     )
     if not quiet:
-        from item2vec.report import summary_lines
+        from item2vec.training.summary import summary_lines
 
         click.echo("\n".join(summary_lines(summary)), err=True)
 
 
 def _walk_options(opts: dict[str, Any]) -> WalkOptions | None:
-    from item2vec.walks import WalkOptions
+    from item2vec.training.walks import WalkOptions
 
     return WalkOptions.from_options(
         opts["walks"], walks_per_node=opts["walks_per_node"], walk_length=opts["walk_length"],
@@ -169,7 +197,7 @@ def _walk_options(opts: dict[str, Any]) -> WalkOptions | None:
 
 
 def _feature_options(opts: dict[str, Any]) -> FeatureOptions | None:
-    from item2vec.features import FeatureOptions, parse_columns
+    from item2vec.training.features import FeatureOptions, parse_columns
 
     if not opts["item_features"]:
         if opts["feature_cols"] or opts["feature_id_col"]:
@@ -184,7 +212,7 @@ def _feature_options(opts: dict[str, Any]) -> FeatureOptions | None:
 
 def _spark_options(opts: dict[str, Any], quiet: bool) -> SparkOptions | None:
     """--engine spark's options, after one warning line on what Spark cannot honour."""
-    from item2vec.spark_io import SparkOptions
+    from item2vec.training.spark_io import SparkOptions
 
     names = ("spark_master", "spark_conf", "spark_partitions")
     given = [f"--{k.replace('_', '-')}" for k in names if opts[k]]
@@ -193,11 +221,106 @@ def _spark_options(opts: dict[str, Any], quiet: bool) -> SparkOptions | None:
             verb = "needs" if len(given) == 1 else "need"
             raise click.UsageError(f"{', '.join(given)} {verb} --engine spark")
         return None
-    from item2vec.spark_engine import spark_notes
+    from item2vec.training.spark_engine import spark_notes
 
     note = spark_notes(opts["preset"], {k: opts[k] for k in TRAIN_PARAMS})
     if note and not quiet:
         click.echo(f"Warning: {note}", err=True)
     return SparkOptions(
         opts["spark_master"], SparkOptions.parse_conf(opts["spark_conf"]), opts["spark_partitions"] or 1
+    )
+
+
+@cli.command()
+@click.argument("model", type=click.Path(path_type=Path))
+@click.argument("inputs", nargs=-1, required=True, metavar="NEW_EVENTS...")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path),
+    help="New model directory (default: MODEL, with --force).",
+)
+@click.option("--input-format", type=click.Choice(INPUT_FORMATS), help="Override format detection.")
+@click.option("--user-col", help="Column of user ids (default: as the model was trained).")
+@click.option("--session-col", help="Column of session/basket ids (default: as trained).")
+@click.option("--item-col", help="Column of item ids (default: as trained).")
+@click.option("--time-col", help="Column of times (default: as trained).")
+@click.option("--session-gap", callback=duration_option, help="Split sessions on gaps longer than this.")
+@click.option("--min-length", type=click.IntRange(1), help="Drop shorter sequences (default: as trained).")
+@click.option("--epochs", type=int, help="Passes over the new data (default: as trained).")
+@click.option(
+    "--min-count", type=int, help="Occurrences a new item needs, old and new (default: as trained)."
+)
+@click.option("--alpha", type=float, help="Initial learning rate (default: the trained one / 20).")
+@click.option("--workers", type=int, help="Training threads (default: all cores).")
+@click.option("--seed", type=int, help="Random seed (default: as trained).")
+@click.option("--force", is_flag=True, help="Replace an existing model (needed to update MODEL in place).")
+@click.option("-q", "--quiet", is_flag=True, help="No progress or summary on stderr.")
+def update(model: Path, inputs: tuple[str, ...], output: Path | None, **opts: Any) -> None:
+    """Continue training a model on new event logs, adding new items.
+
+    Session options and training parameters default to those in the model's model.json.
+    New items join when they reach --min-count (old and new occurrences together). The
+    history of updates is kept in model.json. Writes -o NEW_MODEL, or replaces MODEL with
+    --force.
+
+    \b
+    item2vec update retail new_week.csv -o retail-v2
+    item2vec update retail new_week.csv --epochs 5 --force
+    """
+    from item2vec.training.update import run_update
+
+    quiet = opts.pop("quiet")
+    session_keys = ("user_col", "session_col", "item_col", "time_col", "session_gap", "min_length")
+    summary = run_update(
+        model,
+        list(inputs),
+        output=output,
+        force=opts["force"],
+        session_overrides={k: opts[k] for k in session_keys},
+        overrides={k: opts[k] for k in ("epochs", "min_count", "alpha", "workers", "seed")},
+        input_format=opts["input_format"],
+        progress=None if quiet or not sys.stderr.isatty() else progress_line,
+    )
+    if not quiet:
+        click.echo("\n".join(summary.lines()), err=True)
+
+
+@cli.command()
+@click.argument("model", type=click.Path(path_type=Path))
+@click.argument("items_file", metavar="NEW_ITEMS", type=click.Path(dir_okay=False))
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path),
+    help="New model directory (default: MODEL, with --force).",
+)
+@click.option("--id-col", help="Id column in NEW_ITEMS (default: the one the model was trained with).")
+@click.option("--feature-cols", metavar="COL,COL", help="Attribute columns (default: the model's).")
+@click.option(
+    "--force", is_flag=True, help="Replace an existing model (needed to embed into MODEL in place)."
+)
+@output_format
+def embed(
+    model: Path, items_file: str, output: Path | None, id_col: str | None, feature_cols: str | None,
+    force: bool, fmt: str,
+) -> None:  # fmt: skip
+    """Give new items vectors from their attributes, so that queries answer for them.
+
+    The model must have been trained with --item-features. NEW_ITEMS is a table (CSV, TSV,
+    Parquet, JSON Lines) with an id column and the model's attribute columns. Prints one row
+    per item: embedded, or skipped (already in the model, or no attribute the model knows).
+
+    \b
+    item2vec embed retail new_products.csv -o retail-v2
+    item2vec similar retail-v2 NEW-SKU-1 -k 5
+    """
+    from item2vec.training.embed import embed_items
+    from item2vec.training.features import parse_columns
+
+    columns = parse_columns(feature_cols) if feature_cols else None
+    result = embed_items(model, items_file, id_col=id_col, columns=columns, output=output, force=force)
+    click.echo(render(result.rows, fmt), nl=False)
+    click.echo(
+        f"Embedded {result.added:,} of {len(result.rows):,} items; model saved to {result.output}", err=True
     )

@@ -59,8 +59,8 @@ def plot(model: Path, output: Path, labels: int, force: bool, **opts: Any) -> No
     item2vec plot model -o map.png --method tsne --color-by frequency
     item2vec plot model -o map.png --items catalogue.csv --id-col sku --color-by category
     """
-    from item2vec.plot import plot as draw
-    from item2vec.store import load
+    from item2vec.model.store import load
+    from item2vec.visual.plot import plot as draw
 
     path, points = draw(load(model), output, force=force, labels=labels, **_map_kwargs(opts))
     click.echo(f"wrote {path} ({len(points.ids):,} of {points.total:,} items)", err=True)
@@ -97,9 +97,9 @@ def report(model: Path, output: Path, tests: tuple[str, ...], train_files: tuple
     item2vec report model -o report.html
     item2vec report model --test split/test.csv.gz -k 10,20 -o report.html
     """
-    from item2vec.evaluate import parse_ks
-    from item2vec.html_report import make_report
-    from item2vec.store import load
+    from item2vec.evaluation.evaluate import parse_ks
+    from item2vec.model.store import load
+    from item2vec.visual.html_report import make_report
 
     path = make_report(
         load(model), output, title=title or f"Model {model.resolve().name}", tests=tests,

@@ -1,0 +1,86 @@
+"""Vectors into other tools: export."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+if TYPE_CHECKING:
+    pass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    pass
+from typing import TYPE_CHECKING, TextIO
+
+from item2vec.export.formats import EXPORT_FORMATS
+
+if TYPE_CHECKING:
+    pass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    pass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    pass
+
+from item2vec.cli.base import cli
+
+
+@cli.command()
+@click.argument("model", type=click.Path(path_type=Path))
+@click.option(
+    "-f", "--format", "fmt", type=click.Choice(EXPORT_FORMATS), required=True, help="Export format."
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path),
+    required=True,
+    help="File (or directory for projector).",
+)
+@click.option(
+    "--items",
+    "items_file",
+    type=click.File("r", encoding="utf-8"),
+    metavar="FILE",
+    help="Export only these ids, in this order (one a line; '-' for stdin).",
+)
+@click.option("--normalize", is_flag=True, help="Scale every vector to unit length.")
+@click.option(
+    "--dtype",
+    type=click.Choice(["float32", "float16"]),
+    default="float32",
+    show_default=True,
+    help="Value type (float16: half the size; not for word2vec-binary).",
+)
+@click.option("--no-padding", is_flag=True, help="torch/safetensors: no all-zero padding row 0.")
+@click.option("--force", is_flag=True, help="Overwrite an existing output.")
+def export(model: Path, fmt: str, output: Path, items_file: TextIO | None, normalize: bool, dtype: str,
+           no_padding: bool, force: bool) -> None:  # fmt: skip
+    """Write the vectors for other tools.
+
+    word2vec and word2vec-binary are read by gensim's load_word2vec_format and the C tools;
+    npy writes OUTPUT plus OUTPUT.ids.txt; parquet has id, vector, count (and name);
+    projector writes a directory of TensorBoard projector vectors.tsv and metadata.tsv;
+    torch (torch.save) and safetensors (no torch needed) write an embedding table, 'weight',
+    whose row 0 is all zeros for padding_idx=0, and 'ids', the item of every row.
+
+    \b
+    item2vec export model -f word2vec -o vectors.txt
+    item2vec export model -f projector -o projector/
+    item2vec export model -f torch -o items.pt --normalize
+    item2vec export model -f safetensors -o items.safetensors --items ids.txt --dtype float16
+    """
+    from item2vec.export.formats import export as write
+    from item2vec.model.store import load
+
+    items = [line.strip() for line in items_file if line.strip()] if items_file else None
+    written = write(load(model), fmt, output, force=force, items=items, normalize=normalize, dtype=dtype,
+                    padding=not no_padding)  # fmt: skip
+    for path in written:
+        click.echo(f"wrote {path}", err=True)

@@ -1,0 +1,9 @@
+"""Logs → sessions → packed corpus: read event tables, sessionize, pack, split.
+
+``events`` reads tables and text (ids stay strings), ``options`` holds the session options
+and time parsing everything here shares, ``ingest`` streams events into integer codes,
+``sequences`` sessionizes them, ``packed`` is the corpus itself, ``split`` writes held-out
+files, ``tables`` writes result tables, ``items`` reads item names.
+
+May import: the ground floor only (``item2vec.errors``, ``files``, ``extras``, ``render``, ``version``).
+"""

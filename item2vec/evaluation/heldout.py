@@ -1,0 +1,146 @@
+"""Held-out data for evaluate and tune, and the evaluate command's pipeline.
+
+- Session options default to the ones the model was trained with (model.json), so
+  ``evaluate MODEL test.csv`` reads the test file the way ``train`` read the training file.
+- A model's training corpus is re-read from the inputs model.json names, for the baselines.
+- Train + validation: a validation file written by ``split`` holds whole sequences (history
+  plus target) whose history is also in the train file; merging the two keeps each sequence
+  once (see :func:`merge_validation`).
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from item2vec.corpus.options import session_from_meta
+from item2vec.corpus.sequences import read_sequences
+from item2vec.errors import InputError
+from item2vec.evaluation.benchmarks import evaluate_analogies, evaluate_pairs
+from item2vec.evaluation.evaluate import check_thresholds, evaluate_next_item
+from item2vec.evaluation.ranking import Query
+from item2vec.model.embeddings import Embeddings
+
+# model.json's "input" record marks a model trained on a train file merged with a validation file.
+MERGED = "merged_validation"
+
+
+def merge_validation(train: list[list[str]], valid: list[list[str]]) -> list[list[str]]:
+    """Train + validation with each held-out sequence once.
+
+    Every validation sequence is kept; a training sequence equal to one of them without its
+    last item (its target: the sequence is its history) is dropped, once per validation sequence.
+    """
+    covered = Counter(tuple(seq[:-1]) for seq in valid)
+    merged: list[list[str]] = []
+    for seq in train:
+        key = tuple(seq)
+        if covered[key] > 0:
+            covered[key] -= 1
+        else:
+            merged.append(seq)
+    return merged + valid
+
+
+def sample_sequences(
+    sequences: list[list[str]], fraction: float, seed: int, *, held_out: bool = False
+) -> list[list[str]]:
+    """A deterministic sample of about ``fraction`` of the sequences, chosen by their start.
+
+    A sequence is kept by a hash of its first three items, so a held-out sequence
+    (``held_out``: its last item is the target) is kept exactly when its training history is.
+    """
+    if fraction >= 1:
+        return sequences
+    bar = int(fraction * 2**32)
+    out = []
+    for seq in sequences:
+        history = seq[:-1] if held_out else seq
+        key = "\x1f".join([str(seed), *history[:3]]).encode("utf-8")
+        if zlib.crc32(key) < bar:
+            out.append(seq)
+    return out
+
+
+def model_training_sequences(embeddings: Embeddings, train_files: list[str] | None) -> list[list[str]]:
+    """The corpus the model was trained on: ``train_files`` if given, else the inputs in model.json.
+
+    Raises:
+        InputError: model.json names no readable input (stdin, moved files): pass --train.
+    """
+    record = embeddings.meta.get("input", {})
+    session = session_from_meta(embeddings.meta, {})
+    if train_files:
+        return read_sequences(train_files, session).sequences
+    inputs = list(record.get("inputs") or [])
+    missing = [name for name in inputs if name == "<stdin>" or not Path(name).is_file()]
+    if not inputs or missing:
+        what = f"its input {missing[0]!r} is not readable here" if missing else "it names no input"
+        raise InputError(
+            f"the baselines need the model's training data, but {what}: pass it with --train FILE "
+            "(or --no-baselines)"
+        )
+    fmt = record.get("input_format")
+    if record.get(MERGED) and len(inputs) == 2:
+        train = read_sequences(inputs[:1], session, fmt).sequences
+        return merge_validation(train, read_sequences(inputs[1:], session, fmt).sequences)
+    return read_sequences(inputs, session, fmt).sequences
+
+
+@dataclass
+class Evaluation:
+    """Sections of rows (next-item, analogies, pairs) and notes for stderr."""
+
+    sections: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+
+def run_evaluation(
+    embeddings: Embeddings,
+    tests: list[str],
+    *,
+    session_overrides: dict[str, Any],
+    input_format: str | None = None,
+    train_files: list[str] | None = None,
+    baselines: bool = True,
+    ks: tuple[int, ...] = (10,),
+    query: Query = "last",
+    history: int = 5,
+    analogies: Path | None = None,
+    pairs: Path | None = None,
+) -> Evaluation:
+    """Everything ``item2vec evaluate`` reports: next-item metrics for ``tests`` (with baselines
+    on the model's training data), analogy and word-pair benchmarks."""
+    result = Evaluation()
+    if tests:
+        session = session_from_meta(embeddings.meta, session_overrides)
+        test = read_sequences(tests, session, input_format).sequences
+        train = model_training_sequences(embeddings, train_files) if baselines else None
+        context = embeddings.meta.get("params", {}).get("context", "window")
+        report = evaluate_next_item(
+            embeddings, test, train, ks=ks, query=query, history=history, context=context
+        )
+        result.sections["next-item"] = report.rows
+        result.notes += report.notes
+    if analogies is not None:
+        result.sections["analogies"] = evaluate_analogies(embeddings, analogies)
+    if pairs is not None:
+        result.sections["pairs"] = evaluate_pairs(embeddings, pairs)
+    return result
+
+
+def thresholds_met(evaluation: Evaluation, fail_under: list[tuple[str, float]]) -> None:
+    """Raise BelowThresholdError when the model's next-item row misses a ``--fail-under`` bar.
+
+    Raises:
+        InputError: bars were set but no next-item metrics were computed.
+        BelowThresholdError: a bar is not met.
+    """
+    rows = evaluation.sections.get("next-item")
+    if fail_under and rows:
+        check_thresholds(rows[0], fail_under)
+    elif fail_under:
+        raise InputError("--fail-under needs next-item metrics: give TEST files")

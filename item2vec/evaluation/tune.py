@@ -1,0 +1,404 @@
+"""Search training parameters with Optuna (TPE), maximising a next-item metric on validation data.
+
+The search trains on TRAIN and scores the validation sequences (last item = target). It
+never reads test data. Trial 0 is the preset itself, so the best found is never worse than
+the preset on the validation data. Hopeless trials stop early: the metric is measured at a
+quarter, half and three quarters of the epochs and a trial below the median of earlier trials
+at the same point is pruned. Ctrl-C ends the search and keeps the best trial so far.
+
+With ``sample`` below 1 the search runs on that share of the sequences (chosen by a hash of
+their first items, so a validation case is kept with its history), and the final model is
+trained on all of them, as in Chamberlain et al. (RecSys 2020).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from item2vec.corpus.options import SessionOptions
+from item2vec.corpus.packed import Corpus, CorpusStats
+from item2vec.corpus.sequences import read_sequences
+from item2vec.errors import ConfigError, EmptyResultError
+from item2vec.evaluation.evaluate import RANK_METRICS, parse_metric, rank_model
+from item2vec.evaluation.heldout import MERGED, merge_validation, sample_sequences
+from item2vec.evaluation.ranking import Cases, Query
+from item2vec.extras import require
+from item2vec.model.embeddings import Embeddings
+from item2vec.training.config import PRESETS, TrainConfig
+from item2vec.training.gensim_engine import ProgressCallback, train
+from item2vec.training.pipeline import train_and_save
+from item2vec.training.summary import TrainSummary
+
+if TYPE_CHECKING:
+    import numpy as np
+    from numpy.typing import NDArray
+
+# name → (low, high, log scale) for numbers; a tuple of choices for categories.
+SEARCH_SPACE: dict[str, tuple[Any, ...]] = {
+    "dim": (16, 256, True),
+    "window": (1, 20, True),
+    "negative": (2, 30, True),
+    "ns_exponent": (-1.0, 1.0, False),
+    "sample": (1e-6, 1e-2, True),
+    "epochs": (5, 60, True),
+    "alpha": (0.005, 0.1, True),
+    "context": ("window", "set"),
+}
+CHECKPOINTS = (0.25, 0.5, 0.75)
+
+
+@dataclass(frozen=True)
+class TuneOptions:
+    """What to maximise and how long to search."""
+
+    metric: str = "ndcg@10"
+    trials: int = 30
+    timeout: float | None = None
+    seed: int = 1
+    sample: float = 1.0
+    query: Query = "last"
+    history: int = 5
+    preset: str = "recsys"
+    fixed: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        parse_metric(self.metric, allowed=RANK_METRICS)
+        if self.trials < 1:
+            raise ConfigError(f"--trials {self.trials} is invalid: use 1 or more")
+        if not 0 < self.sample <= 1:
+            raise ConfigError(f"--sample {self.sample} is invalid: use a fraction in (0, 1], e.g. 0.1")
+        if self.preset not in PRESETS:
+            raise ConfigError(f"--preset {self.preset!r} is unknown: use one of {', '.join(PRESETS)}")
+        TrainConfig.from_preset(self.preset, **self.fixed)  # validates the fixed values
+
+
+@dataclass(frozen=True)
+class TrialReport:
+    """One finished trial, for the live table."""
+
+    number: int
+    state: str  # complete, pruned or failed
+    value: float | None
+    best: float | None
+    params: dict[str, Any]
+    seconds: float
+
+
+TrialCallback = Callable[[TrialReport], None]
+
+
+@dataclass
+class TuneResult:
+    """The best configuration found and how the search went."""
+
+    metric: str
+    best_value: float
+    best_params: dict[str, Any]
+    config: TrainConfig
+    trials: list[TrialReport]
+    interrupted: bool
+    train_sequences: int
+    valid_cases: int
+    model: TrainSummary | None = None
+
+    def as_record(self) -> dict[str, Any]:
+        """Fields for ``render_record``: the outcome, then the chosen parameters."""
+        states = [t.state for t in self.trials]
+        record: dict[str, Any] = {
+            "metric": self.metric,
+            "best": round(self.best_value, 4),
+            "trials": len(self.trials),
+            "pruned": states.count("pruned"),
+            "interrupted": self.interrupted,
+            "tuned_on_sequences": self.train_sequences,
+            "validation_cases": self.valid_cases,
+        }
+        chosen = train_values(self.config)
+        record.update({f"param.{k}": chosen[k.replace("_", "-")] for k in self.best_params})
+        if self.model is not None:
+            record["model"] = str(self.model.output)
+        return record
+
+
+def parse_fixed(texts: list[str]) -> dict[str, Any]:
+    """``["dim=64", "context=set"]`` → {"dim": 64, "context": "set"} for ``--fix``.
+
+    Raises:
+        ConfigError: not NAME=VALUE, a name outside the search space, or a value of the wrong type.
+    """
+    fixed: dict[str, Any] = {}
+    for text in texts:
+        name, sep, value = text.partition("=")
+        key = name.strip().replace("-", "_")
+        if not sep or key not in SEARCH_SPACE:
+            names = ", ".join(n.replace("_", "-") for n in SEARCH_SPACE)
+            raise ConfigError(f"--fix {text!r} is invalid: use NAME=VALUE with NAME one of {names}")
+        space = SEARCH_SPACE[key]
+        try:
+            fixed[key] = value.strip() if isinstance(space[0], str) else type(space[0])(value)
+        except ValueError:
+            kind = "a whole number" if isinstance(space[0], int) else "a number"
+            raise ConfigError(f"--fix {text!r} is invalid: {name.strip()} takes {kind}") from None
+    return fixed
+
+
+def _optuna() -> Any:
+    optuna = require("optuna", "tune")
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    return optuna
+
+
+def search(
+    train_seqs: list[list[str]],
+    valid_seqs: list[list[str]],
+    *,
+    options: TuneOptions,
+    report: TrialCallback | None = None,
+) -> TuneResult:
+    """Run the Optuna study on sequences already read (and sampled).
+
+    Raises:
+        EmptyResultError: no validation case, or no trial finished (e.g. interrupted at once).
+        MissingDependencyError: optuna is not installed.
+    """
+    optuna = _optuna()
+    cases = Cases.from_sequences(valid_seqs, query=options.query, history=options.history)
+    if not len(cases):
+        raise EmptyResultError(
+            f"the validation data has no sequence of 2+ items ({len(valid_seqs):,} sequences): "
+            "give the valid file written by 'item2vec split', or raise --sample"
+        )
+    name, k = parse_metric(options.metric, allowed=RANK_METRICS)
+    searched = {p: v for p, v in SEARCH_SPACE.items() if p not in options.fixed}
+
+    def score(ids: list[str], vectors: NDArray[np.float32]) -> float:
+        import numpy as np
+
+        emb = Embeddings(ids=ids, vectors=vectors, counts=np.zeros(len(ids), dtype=np.int64))
+        return float(rank_model(emb, cases, kmax=k).metrics((k,))[f"{name}@{k}"])
+
+    def objective(trial: Any) -> float:
+        params = {p: _suggest(trial, p, space) for p, space in searched.items()}
+        config = _config(options, params)
+        marks = sorted({max(1, round(f * config.epochs)) for f in CHECKPOINTS} - {config.epochs})
+
+        def on_epoch(epoch: int, ids: list[str], vectors: NDArray[np.float32]) -> None:
+            if epoch in marks:
+                trial.report(score(ids, vectors), step=round(100 * epoch / config.epochs))
+                if trial.should_prune():
+                    raise optuna.TrialPruned()
+
+        trained = train(train_seqs, config=config, on_epoch=on_epoch)
+        return score(trained.ids, trained.vectors)
+
+    sampler = optuna.samplers.TPESampler(
+        seed=options.seed, n_startup_trials=min(10, max(3, options.trials // 3))
+    )
+    pruner = optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=0)
+    study = optuna.create_study(direction="maximize", sampler=sampler, pruner=pruner)
+    study.enqueue_trial(_preset_point(options.preset, searched))
+    reports: list[TrialReport] = []
+    interrupted = False
+
+    def finished(study: Any, trial: Any) -> None:
+        reports.append(_report(study, trial))
+        if report is not None:
+            report(reports[-1])
+
+    try:
+        study.optimize(objective, n_trials=options.trials, timeout=options.timeout, callbacks=[finished])
+    except KeyboardInterrupt:
+        interrupted = True
+    complete = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
+    if not complete:
+        raise EmptyResultError("no trial finished: let at least one run to the end (raise --timeout)")
+    best = max(complete, key=lambda t: t.value)
+    config = _config(options, best.params)
+    return TuneResult(
+        options.metric, float(best.value), dict(best.params), config, reports, interrupted,
+        len(train_seqs), len(cases),
+    )  # fmt: skip
+
+
+def _config(options: TuneOptions, params: dict[str, Any]) -> TrainConfig:
+    """The trial's configuration, its floats rounded as the TOML file writes them."""
+    values = dict(params)
+    if "ns_exponent" in values:
+        values["ns_exponent"] = round(values["ns_exponent"], 3)
+    if "sample" in values:
+        values["sample"] = float(f"{values['sample']:.2g}")
+    if "alpha" in values:
+        values["alpha"] = float(f"{values['alpha']:.3g}")
+    return TrainConfig.from_preset(options.preset, **{**options.fixed, **values, "seed": options.seed})
+
+
+def _suggest(trial: Any, name: str, space: tuple[Any, ...]) -> Any:
+    if isinstance(space[0], str):
+        return trial.suggest_categorical(name, list(space))
+    low, high, log = space
+    if isinstance(low, int):
+        return trial.suggest_int(name, low, high, log=log)
+    return trial.suggest_float(name, low, high, log=log)
+
+
+def _preset_point(preset: str, searched: dict[str, tuple[Any, ...]]) -> dict[str, Any]:
+    """The preset's values for the searched parameters, clipped into the search ranges."""
+    values = {**PRESETS[preset], "context": "window"}
+    point: dict[str, Any] = {}
+    for name, space in searched.items():
+        value = values.get(name)
+        if isinstance(space[0], str):
+            point[name] = value if value in space else space[0]
+        else:
+            point[name] = min(max(value if value is not None else space[0], space[0]), space[1])
+    return point
+
+
+def _report(study: Any, trial: Any) -> TrialReport:
+    state = trial.state.name.lower()
+    seconds = (
+        (trial.datetime_complete - trial.datetime_start).total_seconds() if trial.datetime_complete else 0.0
+    )
+    try:
+        best = float(study.best_value)
+    except ValueError:
+        best = None
+    value = float(trial.value) if trial.value is not None else None
+    return TrialReport(
+        trial.number, {"fail": "failed"}.get(state, state), value, best, dict(trial.params), seconds
+    )
+
+
+def run_tune(
+    train_input: str,
+    valid_input: str,
+    *,
+    session: SessionOptions,
+    options: TuneOptions,
+    input_format: str | None = None,
+    config_out: Path | None = None,
+    output: Path | None = None,
+    force: bool = False,
+    report: TrialCallback | None = None,
+    progress: ProgressCallback | None = None,
+) -> TuneResult:
+    """Read TRAIN and VALID, search, write the best configuration as TOML, train the final model.
+
+    The final model (``output``) is trained on TRAIN and VALID merged, with the best
+    configuration; model.json records both inputs so ``evaluate`` can rebuild its baselines.
+    """
+    if output is not None:
+        from item2vec.model.store import check_output
+
+        check_output(output, force=force)
+    started = time.perf_counter()
+    train_corpus = read_sequences([train_input], session, input_format)
+    valid_corpus = read_sequences([valid_input], session, input_format)
+    fraction, seed = options.sample, options.seed
+    result = search(
+        sample_sequences(train_corpus.sequences, fraction, seed),
+        sample_sequences(valid_corpus.sequences, fraction, seed, held_out=True),
+        options=options,
+        report=report,
+    )
+    if config_out is not None:
+        config_out.write_text(config_toml(result, session, valid_input), encoding="utf-8")
+    if output is not None:
+        merged = merge_validation(train_corpus.sequences, valid_corpus.sequences)
+        stats = CorpusStats(
+            input_format=train_corpus.stats.input_format,
+            inputs=[train_input, valid_input],
+            events_read=train_corpus.stats.events_read + valid_corpus.stats.events_read,
+            sessions=len(merged),
+            tokens=sum(len(s) for s in merged),
+        )
+        result.model = train_and_save(
+            Corpus(merged, stats),
+            config=result.config,
+            output=output,
+            session=session,
+            read_seconds=time.perf_counter() - started,
+            force=force,
+            progress=progress,
+            input_extra={MERGED: True},
+        )
+    return result
+
+
+def train_values(config: TrainConfig) -> dict[str, Any]:
+    """The training parameters as ``train`` options (rounded as people write them)."""
+    values: dict[str, Any] = {
+        "preset": config.preset,
+        "context": config.context,
+        "dim": config.dim,
+        "window": config.window,
+        "negative": config.negative,
+        "ns-exponent": round(config.ns_exponent, 3),
+        "sample": float(f"{config.sample:.2g}"),
+        "epochs": config.epochs,
+        "alpha": float(f"{config.alpha:.3g}"),
+        "min-count": config.min_count,
+        "seed": config.seed,
+    }
+    if config.max_vocab is not None:
+        values["max-vocab"] = config.max_vocab
+    return values
+
+
+def config_toml(result: TuneResult, session: SessionOptions, valid_name: str) -> str:
+    """The best configuration as a ``[train]`` table that ``item2vec train --config`` reads."""
+    values = train_values(result.config)
+    for key in ("item_col", "user_col", "session_col", "time_col"):
+        if getattr(session, key):
+            values[key.replace("_", "-")] = getattr(session, key)
+    if session.session_gap is not None:
+        values["session-gap"] = f"{session.session_gap:g}s"
+    values["drop-repeats"] = session.drop_repeats
+    values["min-length"] = session.min_length
+    if session.where:
+        values["where"] = [str(w) for w in session.where]
+    head = (
+        f"# item2vec tune: best {result.metric} = {result.best_value:.4f} on {valid_name} "
+        f"({len(result.trials)} trials)\n# item2vec train TRAIN --config THIS_FILE -o MODEL\n[train]\n"
+    )
+    return head + "".join(f"{key} = {_toml_value(value)}\n" for key, value in values.items())
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    return json.dumps(str(value), ensure_ascii=False)
+
+
+def trial_header(metric: str) -> str:
+    """The header of the live trial table."""
+    return (
+        f"{'trial':>5}  {'state':8}  {metric:>8}  {'best':>7}  {'dim':>4}  {'window':>6}  {'neg':>3}  "
+        f"{'ns-exp':>6}  {'sample':>7}  {'epochs':>6}  {'alpha':>6}  {'context':7}  {'seconds':>7}"
+    )
+
+
+def trial_line(trial: TrialReport) -> str:
+    """One row of the live trial table."""
+    p = trial.params
+
+    def num(key: str, fmt: str, width: int) -> str:
+        return format(p[key], fmt).rjust(width) if key in p else "-".rjust(width)
+
+    value = f"{trial.value:.4f}" if trial.value is not None and trial.state == "complete" else "-"
+    best = f"{trial.best:.4f}" if trial.best is not None else "-"
+    return (
+        f"{trial.number:>5}  {trial.state:8}  {value:>8}  {best:>7}  {num('dim', 'd', 4)}  "
+        f"{num('window', 'd', 6)}  {num('negative', 'd', 3)}  {num('ns_exponent', '.2f', 6)}  "
+        f"{num('sample', '.1e', 7)}  {num('epochs', 'd', 6)}  {num('alpha', '.4f', 6)}  "
+        f"{p.get('context', '-')!s:7}  {trial.seconds:7.1f}"
+    )

@@ -1,0 +1,180 @@
+"""Write embeddings in other tools' formats: word2vec text/binary, npy, Parquet, projector,
+PyTorch (``.pt``) and safetensors embedding tables.
+
+Every export is written to a temporary name and renamed into place; an existing output is
+replaced only with ``force``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from item2vec.errors import InputError, OutputExistsError
+from item2vec.export.options import check_options, prepare
+from item2vec.files import atomic_dir, atomic_file
+from item2vec.model.embeddings import Embeddings
+
+if TYPE_CHECKING:
+    from numpy.typing import NDArray
+
+EXPORT_FORMATS = ("word2vec", "word2vec-binary", "npy", "parquet", "projector", "torch", "safetensors")
+
+
+def export(
+    embeddings: Embeddings,
+    fmt: str,
+    output: Path,
+    *,
+    force: bool = False,
+    items: list[str] | None = None,
+    normalize: bool = False,
+    dtype: str = "float32",
+    padding: bool = True,
+) -> list[Path]:
+    """Write ``embeddings`` as ``fmt`` to ``output``; return the paths written.
+
+    ``npy`` writes OUTPUT (vectors) and OUTPUT with suffix ``.ids.txt`` (one id per row);
+    ``projector`` writes a directory with ``vectors.tsv`` and ``metadata.tsv``; ``torch`` and
+    ``safetensors`` write an embedding table whose row 0 is padding (unless ``padding`` is false).
+    ``items``, ``normalize`` and ``dtype`` apply to every format (see ``export_options.prepare``).
+
+    Raises:
+        OutputExistsError: an output exists and ``force`` is false.
+        InputError: ids cannot be written in this format (whitespace in word2vec ids), or the
+            options do not fit the format.
+        UnknownItemError: an id in ``items`` is not in the model.
+    """
+    writers: dict[str, Callable[[Embeddings, Path], None]] = {
+        "word2vec": lambda e, p: _word2vec(e, p, binary=False),
+        "word2vec-binary": lambda e, p: _word2vec(e, p, binary=True),
+        "npy": _npy_vectors,
+        "parquet": _parquet,
+        "projector": _projector,
+        "torch": lambda e, p: _torch(e, p, padding=padding),
+        "safetensors": lambda e, p: _safetensors(e, p, padding=padding),
+    }
+    if fmt not in writers:
+        raise InputError(f"export format {fmt!r} is unknown: use one of {', '.join(EXPORT_FORMATS)}")
+    check_options(fmt, dtype=dtype, padding=padding)
+    if items is not None or normalize or dtype != "float32":
+        embeddings = prepare(embeddings, items=items, normalize=normalize, dtype=dtype)
+    if fmt == "npy":
+        ids_path = output.with_suffix(".ids.txt")
+        _refuse_existing([output, ids_path], force, directory=False)
+        _check_ids(embeddings, "\n\r", "npy ids file")
+        atomic_file(ids_path, lambda p: _ids_file(embeddings, p))
+        atomic_file(output, lambda p: _npy_vectors(embeddings, p))
+        return [output, ids_path]
+    _refuse_existing([output], force, directory=fmt == "projector")
+    if fmt == "projector":
+        atomic_dir(output, lambda p: _projector(embeddings, p))
+    else:
+        atomic_file(output, lambda p: writers[fmt](embeddings, p))
+    return [output]
+
+
+def _refuse_existing(paths: list[Path], force: bool, *, directory: bool) -> None:
+    """Existing outputs need ``force``; never replace a directory with a file or a foreign directory."""
+    for path in paths:
+        if path.is_dir() and not directory:
+            raise OutputExistsError(f"{str(path)!r} is a directory: give a file name")
+        if path.exists() and not path.is_dir() and directory:
+            raise OutputExistsError(f"{str(path)!r} is a file: give a directory name for the projector files")
+        if path.exists() and not force:
+            raise OutputExistsError(f"{str(path)!r} already exists: use --force to overwrite it")
+        if path.is_dir() and not (path / "vectors.tsv").exists() and any(path.iterdir()):
+            raise OutputExistsError(f"{str(path)!r} is a directory with other files: choose another path")
+
+
+def _check_ids(embeddings: Embeddings, forbidden: str, what: str) -> None:
+    for item in embeddings.ids:
+        if any(ch in item for ch in forbidden) or not item:
+            raise InputError(
+                f"item id {item!r} cannot be written to a {what} (it contains whitespace): "
+                "use --format parquet or npy"
+            )
+
+
+def _word2vec(embeddings: Embeddings, path: Path, *, binary: bool) -> None:
+    import numpy as np
+    from gensim.models import KeyedVectors
+
+    _check_ids(embeddings, " \t\n\r\v\f", "word2vec file")
+    vectors = np.asarray(embeddings.vectors)
+    dtype = np.float16 if vectors.dtype == np.float16 else np.float32
+    kv = KeyedVectors(vector_size=embeddings.dim, dtype=dtype)
+    kv.add_vectors(embeddings.ids, vectors.astype(dtype, copy=False))
+    for item, count in zip(embeddings.ids, embeddings.counts):
+        kv.set_vecattr(item, "count", int(count))
+    kv.save_word2vec_format(str(path), binary=binary, write_header=True)
+
+
+def _ids_file(embeddings: Embeddings, path: Path) -> None:
+    path.write_text("".join(i + "\n" for i in embeddings.ids), encoding="utf-8")
+
+
+def _npy_vectors(embeddings: Embeddings, path: Path) -> None:
+    import numpy as np
+
+    with open(path, "wb") as handle:
+        np.save(handle, _float_vectors(embeddings), allow_pickle=False)
+
+
+def _parquet(embeddings: Embeddings, path: Path) -> None:
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    vectors = np.ascontiguousarray(_float_vectors(embeddings))
+    flat = pa.array(vectors.reshape(-1), type=pa.from_numpy_dtype(vectors.dtype))
+    offsets = pa.array(np.arange(0, vectors.size + 1, embeddings.dim, dtype=np.int32))
+    columns = {
+        "id": pa.array(embeddings.ids, type=pa.string()),
+        "vector": pa.ListArray.from_arrays(offsets, flat),
+        "count": pa.array(np.asarray(embeddings.counts, dtype=np.int64)),
+    }
+    if embeddings.names:
+        columns["name"] = pa.array([embeddings.names.get(i) for i in embeddings.ids], type=pa.string())
+    pq.write_table(pa.table(columns), path)
+
+
+def _projector(embeddings: Embeddings, directory: Path) -> None:
+    import numpy as np
+
+    _check_ids(embeddings, "\t\n\r", "projector metadata file")
+    vectors = _float_vectors(embeddings)
+    digits = 5 if vectors.dtype == np.float16 else 7  # enough to read back the same value
+    np.savetxt(directory / "vectors.tsv", vectors, delimiter="\t", fmt=f"%.{digits}g")
+    with open(directory / "metadata.tsv", "w", encoding="utf-8", newline="") as handle:
+        header = ["id", "name", "count"] if embeddings.names else ["id", "count"]
+        handle.write("\t".join(header) + "\n")
+        for item, count in zip(embeddings.ids, embeddings.counts):
+            name = _clean(embeddings.names.get(item, ""))
+            row = [item, name, str(int(count))] if embeddings.names else [item, str(int(count))]
+            handle.write("\t".join(row) + "\n")
+
+
+def _clean(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _float_vectors(embeddings: Embeddings) -> NDArray[Any]:
+    """The vectors as float16 when ``prepare`` made them so, float32 otherwise."""
+    import numpy as np
+
+    vectors = np.asarray(embeddings.vectors)
+    return vectors if vectors.dtype == np.float16 else vectors.astype(np.float32, copy=False)
+
+
+def _torch(embeddings: Embeddings, path: Path, *, padding: bool) -> None:
+    from item2vec.export.tensors import write_torch
+
+    write_torch(embeddings, path, padding=padding)
+
+
+def _safetensors(embeddings: Embeddings, path: Path, *, padding: bool) -> None:
+    from item2vec.export.tensors import write_safetensors
+
+    write_safetensors(embeddings, path, padding=padding)

@@ -1,0 +1,293 @@
+"""Embeddings: vectors, vocabulary and metadata, and the questions asked of them."""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, Literal, Protocol
+
+from item2vec.errors import ConfigError, EmptyResultError, UnknownItemError
+
+if TYPE_CHECKING:
+    import numpy as np
+    from numpy.typing import NDArray
+
+AnalogyMethod = Literal["add", "mul"]
+_BATCH = 1024
+_SCAN_ABOVE, _SCANS = 100_000, 8  # cold start: scan for a few lookups before building the index
+_TERM = re.compile(r"(?:^|\s+)([+-])(?=\s|$)")
+
+
+@dataclass(frozen=True)
+class Neighbour:
+    """One answer row: the query it answers, its rank (1-based), the item and its score."""
+
+    query: str
+    rank: int
+    item: str
+    score: float
+    name: str | None = None
+
+    def as_row(self, with_names: bool) -> dict[str, Any]:
+        row: dict[str, Any] = {"query": self.query, "rank": self.rank, "item": self.item}
+        row["score"] = round(self.score, 6)
+        if with_names:
+            row["name"] = self.name or ""
+        return row
+
+
+class Searcher(Protocol):
+    """Answers queries from an index instead of scoring every item (``item2vec.query.index``)."""
+
+    def answer(
+        self,
+        embeddings: Embeddings,
+        labels: list[str],
+        queries: NDArray[np.float32],
+        exclude: list[set[int]],
+        k: int,
+    ) -> list[Neighbour]: ...
+
+
+@dataclass
+class Embeddings:
+    """Item vectors with their ids, counts, optional names and the model's metadata."""
+
+    ids: list[str]
+    vectors: NDArray[np.float32]
+    counts: NDArray[np.int64]
+    names: dict[str, str] = field(default_factory=dict)
+    meta: dict[str, Any] = field(default_factory=dict)
+    dropped: dict[str, int] = field(default_factory=dict)
+    searcher: Searcher | None = field(default=None, repr=False, compare=False)
+    _scans: int = field(default=0, init=False, repr=False, compare=False)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    @property
+    def dim(self) -> int:
+        return int(self.vectors.shape[1])
+
+    @cached_property
+    def index(self) -> dict[str, int]:
+        return {item: i for i, item in enumerate(self.ids)}
+
+    @cached_property
+    def unit(self) -> NDArray[np.float32]:
+        """Vectors scaled to unit length (zero vectors stay zero)."""
+        return unit_rows(self.vectors)
+
+    @cached_property
+    def inverse_norms(self) -> NDArray[np.float32]:
+        """1 / length of each vector (1 for zero vectors): cosines straight from the mapped file.
+
+        Scoring ``q · v / |v|`` reads the memory-mapped vectors in place, where ``unit`` would
+        first copy all of them (seconds and gigabytes at a million items).
+        """
+        import numpy as np
+
+        norms = np.sqrt(np.einsum("ij,ij->i", self.vectors, self.vectors, dtype=np.float32))
+        norms[norms == 0] = 1.0
+        inverse: NDArray[np.float32] = (1.0 / norms).astype(np.float32)
+        return inverse
+
+    def name(self, item: str) -> str | None:
+        return self.names.get(item)
+
+    def position(self, item: str) -> int:
+        """Row of ``item``; raises UnknownItemError that says why it is missing."""
+        row = self.row(item)
+        if row is None:
+            raise UnknownItemError(self._unknown_message(item))
+        return row
+
+    def row(self, item: str) -> int | None:
+        """Row of ``item``, or None. The first few lookups in a large model scan the id list
+        (tens of ms) rather than build ``index`` (about a second at a million items)."""
+        if "index" not in self.__dict__ and len(self.ids) > _SCAN_ABOVE and self._scans < _SCANS:
+            self._scans += 1
+            try:
+                return self.ids.index(item)
+            except ValueError:
+                return None
+        return self.index.get(item)
+
+    def _unknown_message(self, item: str) -> str:
+        base = f"item {item!r} is not in the model ({len(self):,} items"
+        if item in self.dropped:
+            min_count = self.meta.get("params", {}).get("min_count", "?")
+            return (
+                f"{base}; it occurred {self.dropped[item]:,} times, below --min-count {min_count}): "
+                "retrain with a lower --min-count to keep it"
+            )
+        hints = self.suggest(item)
+        hint = f"; did you mean {', '.join(hints)}?" if hints else ""
+        return f"{base}; it was not in the training data){hint}"
+
+    def suggest(self, text: str, limit: int = 3) -> list[str]:
+        """Close ids, then items whose name contains ``text``, quoted for a message."""
+        pool = self.ids if len(self.ids) <= 200_000 else [i for i in self.ids if i[:1] == text[:1]]
+        close = difflib.get_close_matches(text, pool, n=limit, cutoff=0.6)
+        found = [repr(c) for c in close]
+        named = [p for p in self.find_by_name(text) if self.ids[p] not in close]
+        for position in named[: limit - len(found)]:
+            found.append(f"{self.ids[position]!r} ({self.names[self.ids[position]]})")
+        return found
+
+    def find_by_name(self, text: str) -> list[int]:
+        """Rows whose name contains ``text`` (case-insensitive), most frequent first."""
+        needle = text.casefold()
+        if not needle or not self.names:
+            return []
+        rows = [self.index[i] for i, n in self.names.items() if needle in n.casefold() and i in self.index]
+        return sorted(rows, key=lambda r: (-int(self.counts[r]), r))
+
+    def resolve(
+        self, items: list[str], titles: tuple[str, ...] = (), *, skip_unknown: bool = False
+    ) -> tuple[list[str], list[str]]:
+        """Query ids from ids and name searches, with notes for stderr.
+
+        A name search takes the most frequent matching item. With ``skip_unknown``, unknown
+        ids become notes instead of errors (an error remains if nothing is left).
+        """
+        found: list[str] = []
+        notes: list[str] = []
+        for item in items:
+            if self.row(item) is not None:
+                found.append(item)
+            elif skip_unknown:
+                notes.append(f"skipped: {self._unknown_message(item)}")
+            else:
+                self.position(item)
+        for text in titles:
+            rows = self.find_by_name(text)
+            if not rows:
+                where = (
+                    "the model has no item names (train with --items)"
+                    if not self.names
+                    else "no item name contains it"
+                )
+                raise UnknownItemError(f"--title {text!r} matches nothing: {where}")
+            best = self.ids[rows[0]]
+            if len(rows) > 1:
+                notes.append(
+                    f"--title {text!r} matches {len(rows):,} items; using the most frequent, "
+                    f"{best!r} ({self.names[best]}); pass an id to choose another"
+                )
+            found.append(best)
+        if not found:
+            raise EmptyResultError(f"none of the {len(items):,} query items is in the model")
+        return found, notes
+
+    def similar(self, items: list[str], k: int = 10, *, combine: bool = False) -> list[Neighbour]:
+        """Nearest items by cosine, for each item (or for the mean of all with ``combine``).
+
+        Query items are excluded from their own results.
+        """
+        import numpy as np
+
+        rows = [self.position(i) for i in items]
+        if combine:
+            query = unit_rows(self.vectors[rows]).mean(axis=0, keepdims=True)
+            return self._answer([" + ".join(items)], query, [set(rows)], k)
+        return self._answer(items, unit_rows(self.vectors[np.asarray(rows)]), [{r} for r in rows], k)
+
+    def _answer(
+        self, labels: list[str], queries: NDArray[np.float32], exclude: list[set[int]], k: int
+    ) -> list[Neighbour]:
+        if self.searcher is not None:
+            return self.searcher.answer(self, labels, queries, exclude, k)
+        out: list[Neighbour] = []
+        for start in range(0, len(labels), _BATCH):
+            scores = (unit_rows(queries[start : start + _BATCH]) @ self.vectors.T) * self.inverse_norms
+            for offset, row_scores in enumerate(scores):
+                j = start + offset
+                out.extend(self._top(labels[j], row_scores, exclude[j], k))
+        return out
+
+    def _top(self, label: str, scores: NDArray[Any], exclude: set[int], k: int) -> list[Neighbour]:
+        import numpy as np
+
+        want = min(len(scores), k + len(exclude))
+        if want <= 0:
+            return []
+        best = np.argpartition(-scores, want - 1)[:want] if want < len(scores) else np.arange(len(scores))
+        best = best[np.lexsort((best, -scores[best]))]
+        picked = [int(b) for b in best if int(b) not in exclude][:k]
+        return [
+            Neighbour(label, rank, self.ids[b], float(scores[b]), self.names.get(self.ids[b]))
+            for rank, b in enumerate(picked, start=1)
+        ]
+
+    def analogy(
+        self,
+        positive: list[str],
+        negative: list[str],
+        k: int = 10,
+        *,
+        method: AnalogyMethod = "add",
+        label: str | None = None,
+    ) -> list[Neighbour]:
+        """Items closest to positive − negative (3CosAdd) or by 3CosMul, inputs excluded.
+
+        Matches gensim's ``most_similar`` (add) and ``most_similar_cosmul`` (mul).
+        """
+        import numpy as np
+
+        if not positive:
+            raise EmptyResultError("an analogy needs at least one positive item, e.g. 'king - man + woman'")
+        pos = [self.position(i) for i in positive]
+        neg = [self.position(i) for i in negative]
+        label = label or format_analogy(positive, negative)
+        exclude = set(pos) | set(neg)
+        if method == "add":
+            added, taken = unit_rows(self.vectors[pos]), unit_rows(self.vectors[neg])
+            query = (added.sum(axis=0) - taken.sum(axis=0))[None, :]
+            return self._answer([label], query.astype(np.float32), [exclude], k)
+        if self.searcher is not None:
+            raise ConfigError("--method mul scores every item, so it cannot use an index: use --method add")
+        shifted = [(1 + self.unit @ self.unit[r]) / 2 for r in pos]
+        dists = np.prod(shifted, axis=0)
+        if neg:
+            dists = dists / (np.prod([(1 + self.unit @ self.unit[r]) / 2 for r in neg], axis=0) + 1e-6)
+        else:
+            dists = dists / (1 + 1e-6)
+        return self._top(label, dists, exclude, k)
+
+
+def unit_rows(matrix: NDArray[Any]) -> NDArray[np.float32]:
+    """Rows scaled to unit length, as float32 (zero rows stay zero)."""
+    import numpy as np
+
+    rows: NDArray[np.float32] = np.asarray(matrix, dtype=np.float32)
+    norms = np.linalg.norm(rows, axis=1, keepdims=True)
+    norms[norms == 0] = 1.0
+    result: NDArray[np.float32] = (rows / norms).astype(np.float32, copy=False)
+    return result
+
+
+def parse_analogy(expression: str) -> tuple[list[str], list[str]]:
+    """``"king - man + woman"`` → (["king", "woman"], ["man"]).
+
+    Terms are separated by `` + `` or `` - `` with spaces around the sign, so ids that contain
+    a hyphen (``sku-9``) stay whole. A leading ``-`` makes the first term negative.
+    """
+    text = expression.strip()
+    sign = "+"
+    if text[:1] in "+-" and len(text) > 1 and text[1:2].isspace():
+        sign, text = text[0], text[1:].strip()
+    parts = _TERM.split(text)
+    terms = [(sign, parts[0]), *zip(parts[1::2], parts[2::2])]
+    positive = [t.strip() for s, t in terms if s == "+" and t.strip()]
+    negative = [t.strip() for s, t in terms if s == "-" and t.strip()]
+    if not text or len(positive) + len(negative) < len(terms):
+        raise EmptyResultError(f"analogy {expression!r} has an empty term: write it as 'king - man + woman'")
+    return positive, negative
+
+
+def format_analogy(positive: list[str], negative: list[str]) -> str:
+    text = " + ".join(positive)
+    return text + "".join(f" - {n}" for n in negative)

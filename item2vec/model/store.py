@@ -1,0 +1,198 @@
+"""The model directory: atomic save, safe load (no pickle, memory-mapped vectors).
+
+Layout (format version 1)::
+
+    model.json    format version, parameters, input statistics, timings, library versions
+    vectors.npy   float32 [items x dim], loaded with allow_pickle=False and mmap
+    vocab.tsv     id, count (row order = vector rows)
+    items.tsv     id, name (optional item metadata)
+    dropped.tsv   id, count of items below --min-count (to explain unknown-item queries)
+    syn1neg.npy   float32 output weights of the learned items (training state for ``update``)
+
+Optional files of a model trained with ``--item-features`` (item2vec.training.features); readers that
+do not know them ignore them, so they need no new format version:
+
+    features.npy          float32 [attribute tokens x dim], kept apart from the item vectors
+    features.tsv          feature, count (row order = features.npy rows; ``column=value``)
+    features_syn1neg.npy  float32 output weights of the attribute tokens (for ``update``)
+    item_features.tsv     id, feature: the item → attribute table (``embed``, ``update``)
+    inferred.tsv          id, features_used: items whose vector comes from their attributes;
+                          they are the last rows of vectors.npy and have no syn1neg row
+
+model.json records the token prefix and columns under "features", and ``update`` appends to
+its "updates" list. The format version changes only when a required file changes meaning.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+from collections.abc import Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from item2vec.errors import ModelError, OutputExistsError
+from item2vec.files import replace_dir, temporary_dir
+from item2vec.model.embeddings import Embeddings
+
+if TYPE_CHECKING:
+    import numpy as np
+    from numpy.typing import NDArray
+
+FORMAT_VERSION = 1
+MODEL_FILE = "model.json"
+_REQUIRED = ("model.json", "vectors.npy", "vocab.tsv")
+csv.field_size_limit(1 << 24)
+
+
+def is_model_dir(path: Path) -> bool:
+    return (path / MODEL_FILE).is_file()
+
+
+def check_output(path: Path, *, force: bool) -> None:
+    """Refuse an output path that holds something we must not replace.
+
+    An empty directory is fine; an existing model needs ``force``; anything else is refused.
+    """
+    if not path.exists() and not path.is_symlink():
+        return
+    if path.is_dir() and not any(path.iterdir()):
+        return
+    if path.is_dir() and is_model_dir(path):
+        if force:
+            return
+        raise OutputExistsError(f"model directory {str(path)!r} already exists: use --force to replace it")
+    kind = "a file" if not path.is_dir() else "a directory with other files"
+    raise OutputExistsError(
+        f"output {str(path)!r} is {kind}, not an item2vec model: choose another path "
+        "(--force only replaces a model)"
+    )
+
+
+def save(
+    embeddings: Embeddings,
+    path: Path,
+    *,
+    force: bool = False,
+    extra: dict[str, NDArray[np.float32]] | None = None,
+    tables: dict[str, tuple[tuple[str, str], list[tuple[Any, Any]]]] | None = None,
+) -> None:
+    """Write the model to a temporary directory beside ``path``, then rename it into place.
+
+    ``extra`` arrays are saved as ``NAME.npy`` and ``tables`` as ``NAME.tsv`` (header, rows).
+    An interrupted save leaves no half-written model; ``path`` is replaced only at the end.
+    """
+    import numpy as np
+
+    check_output(path, force=force)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = temporary_dir(path, "tmp")
+    try:
+        np.save(tmp / "vectors.npy", np.ascontiguousarray(embeddings.vectors, dtype=np.float32))
+        for name, array in (extra or {}).items():
+            np.save(tmp / f"{name}.npy", np.ascontiguousarray(array, dtype=np.float32))
+        _write_tsv(
+            tmp / "vocab.tsv", ("id", "count"), zip(embeddings.ids, (int(c) for c in embeddings.counts))
+        )
+        for name, (header, rows) in (tables or {}).items():
+            _write_tsv(tmp / f"{name}.tsv", header, rows)
+        if embeddings.names:
+            _write_tsv(tmp / "items.tsv", ("id", "name"), sorted(embeddings.names.items()))
+        if embeddings.dropped:
+            ranked = sorted(embeddings.dropped.items(), key=lambda kv: (-kv[1], kv[0]))
+            _write_tsv(tmp / "dropped.tsv", ("id", "count"), ranked)
+        meta = dict(embeddings.meta, format_version=FORMAT_VERSION, items=len(embeddings), dim=embeddings.dim)
+        (tmp / MODEL_FILE).write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+        replace_dir(tmp, path)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def _write_tsv(path: Path, header: tuple[str, str], rows: Iterable[tuple[Any, Any]]) -> None:
+    with open(path, "w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle, delimiter="\t", lineterminator="\n")
+        writer.writerow(header)
+        writer.writerows(rows)
+
+
+def _read_tsv(path: Path) -> list[list[str]]:
+    with open(path, encoding="utf-8", newline="") as handle:
+        rows = list(csv.reader(handle, delimiter="\t"))
+    return rows[1:]
+
+
+def read_tsv(path: Path) -> list[list[str]]:
+    """The rows of a model TSV file, header skipped."""
+    return _read_tsv(path)
+
+
+def _read_vocab(path: Path) -> tuple[list[str], NDArray[np.int64]]:
+    """Ids and counts of vocab.tsv; a fast split when nothing is quoted (a million rows in ~0.3 s)."""
+    import numpy as np
+
+    text = path.read_text(encoding="utf-8")
+    body = text.partition("\n")[2]
+    if '"' not in text and body.count("\t") == body.count("\n"):
+        cells = body.replace("\n", "\t").split("\t")
+        return cells[0:-1:2], np.array(cells[1::2], dtype=np.int64)
+    rows = _read_tsv(path)
+    return [r[0] for r in rows], np.array([int(r[1]) for r in rows], dtype=np.int64)
+
+
+def load(path: Path | str, *, mmap: bool = True) -> Embeddings:
+    """Load a model directory. Never unpickles, never runs code from the directory.
+
+    Raises:
+        ModelError: the directory is missing, incomplete, corrupt, or of another format version.
+    """
+    import numpy as np
+
+    path = Path(path)
+    meta = read_meta(path)
+    for name in _REQUIRED:
+        if not (path / name).is_file():
+            raise ModelError(f"model {str(path)!r} is incomplete: {name} is missing; retrain it")
+    try:
+        vectors = np.load(path / "vectors.npy", mmap_mode="r" if mmap else None, allow_pickle=False)
+        ids, counts = _read_vocab(path / "vocab.tsv")
+        names = (
+            dict((r[0], r[1]) for r in _read_tsv(path / "items.tsv"))
+            if (path / "items.tsv").is_file()
+            else {}
+        )
+        dropped = (
+            {r[0]: int(r[1]) for r in _read_tsv(path / "dropped.tsv")}
+            if (path / "dropped.tsv").is_file()
+            else {}
+        )
+    except (ValueError, IndexError, OSError, UnicodeDecodeError) as exc:
+        raise ModelError(f"model {str(path)!r} is corrupt ({exc}); retrain it") from None
+    if vectors.dtype != np.float32 or vectors.ndim != 2 or vectors.shape[0] != len(ids):
+        raise ModelError(
+            f"model {str(path)!r} is corrupt: vectors.npy is {vectors.dtype} {vectors.shape} "
+            f"but vocab.tsv lists {len(ids):,} items; retrain it"
+        )
+    return Embeddings(ids=ids, vectors=vectors, counts=counts, names=names, meta=meta, dropped=dropped)
+
+
+def read_meta(path: Path) -> dict[str, Any]:
+    """Read and check model.json."""
+    if not path.exists():
+        raise ModelError(f"model directory {str(path)!r} does not exist: train one with 'item2vec train'")
+    if not path.is_dir() or not is_model_dir(path):
+        raise ModelError(f"{str(path)!r} is not an item2vec model directory (no {MODEL_FILE})")
+    try:
+        meta = json.loads((path / MODEL_FILE).read_text(encoding="utf-8"))
+    except (ValueError, OSError) as exc:
+        raise ModelError(f"model {str(path)!r} is corrupt: {MODEL_FILE} is not valid JSON ({exc})") from None
+    if not isinstance(meta, dict):
+        raise ModelError(f"model {str(path)!r} is corrupt: {MODEL_FILE} is not a JSON object")
+    version = meta.get("format_version")
+    if version != FORMAT_VERSION:
+        raise ModelError(
+            f"model {str(path)!r} has format version {version!r}; this item2vec reads version "
+            f"{FORMAT_VERSION}: retrain the model or use a matching item2vec"
+        )
+    return meta

@@ -1,0 +1,6 @@
+"""Answering at scale: exact top-k, ANN indexes and their recall check, recommendations
+from histories, and the HTTP service.
+
+May import: ``item2vec.training``, ``item2vec.export``, ``item2vec.corpus``, ``item2vec.model``
+and the ground floor.
+"""

@@ -1,0 +1,115 @@
+"""The ``index`` command's work: build and store an index, then check it against exact search.
+
+The check samples items as queries (each item excluded from its own answers), compares the
+index's top k with exact search (recall@k), and times single queries on one thread.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from item2vec.model.embeddings import Embeddings
+from item2vec.query.index import INDEX_FILE, AnnIndex, IndexParams, build, single_threaded, store
+from item2vec.query.topk import top_k
+
+if TYPE_CHECKING:
+    import numpy as np
+    from numpy.typing import NDArray
+
+
+def build_and_store(path: Path | str, params: IndexParams, *, check: int = 0, k: int = 10) -> dict[str, Any]:
+    """Build the index for the model at ``path``, store it there, optionally check it.
+
+    Args:
+        check: with a positive number, compare that many sampled queries with exact search.
+
+    Returns:
+        A report: kind, parameters, build time, file size, and with ``check`` recall@k and
+        single-query latency (approximate and exact).
+    """
+    from item2vec.model.store import load
+
+    path = Path(path)
+    embeddings = load(path)
+    index = build(embeddings, params)
+    size = store(index, path)
+    report: dict[str, Any] = {
+        "kind": index.kind,
+        "file": str(path / INDEX_FILE),
+        "items": len(embeddings),
+        "dim": embeddings.dim,
+        "params": index.info["params"],
+        "build_seconds": index.info["build_seconds"],
+        "size_mb": round(size / 2**20, 2),
+    }
+    if check:
+        report["check"] = check_index(embeddings, index, queries=check, k=k)
+    return report
+
+
+def check_index(
+    embeddings: Embeddings, index: AnnIndex, *, queries: int = 1000, k: int = 10, seed: int = 0
+) -> dict[str, Any]:
+    """Recall@k against exact search and single-query latency, on sampled items as queries.
+
+    Each query is an item's own vector, the item itself excluded from both answers.
+    """
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    sample = np.sort(rng.choice(len(embeddings), size=min(queries, len(embeddings)), replace=False))
+    exact = _exact_neighbours(embeddings, sample, k)
+    with single_threaded():
+        found, approx_ms = _timed_singles(embeddings, index, sample, k)
+    exact_ms = _timed_exact(embeddings, sample[: min(len(sample), 100)], k)
+    hits = [len(set(a) & set(e)) / max(1, min(k, len(e))) for a, e in zip(found, exact)]
+    return {
+        "queries": len(sample),
+        f"recall@{k}": round(float(np.mean(hits)), 4),
+        "p50_ms": round(float(np.percentile(approx_ms, 50)), 3),
+        "p99_ms": round(float(np.percentile(approx_ms, 99)), 3),
+        "exact_p50_ms": round(float(np.percentile(exact_ms, 50)), 3),
+    }
+
+
+def _exact_neighbours(embeddings: Embeddings, sample: NDArray[np.int64], k: int) -> list[list[int]]:
+    import numpy as np
+
+    out: list[list[int]] = []
+    unit = embeddings.unit
+    step = max(1, (1 << 24) // max(1, len(embeddings)))
+    for start in range(0, len(sample), step):
+        rows = sample[start : start + step]
+        scores = unit[rows] @ unit.T
+        scores[np.arange(len(rows)), rows] = -np.inf
+        best, _ = top_k(scores, k)
+        out.extend([int(r) for r in row if r >= 0] for row in best)
+    return out
+
+
+def _timed_singles(
+    embeddings: Embeddings, index: AnnIndex, sample: NDArray[np.int64], k: int
+) -> tuple[list[list[int]], list[float]]:
+    import numpy as np
+
+    found: list[list[int]] = []
+    millis: list[float] = []
+    for row in sample.tolist():
+        started = time.perf_counter()
+        query = np.asarray(embeddings.vectors[row : row + 1])
+        exclude = (np.zeros(1, dtype=np.int64), np.array([row], dtype=np.int64))
+        rows, _ = index.search(embeddings.vectors, query, k, exclude=exclude, most_excluded=1)
+        millis.append((time.perf_counter() - started) * 1000)
+        found.append([int(r) for r in rows[0] if r >= 0])
+    return found, millis
+
+
+def _timed_exact(embeddings: Embeddings, sample: NDArray[np.int64], k: int) -> list[float]:
+    millis: list[float] = []
+    for row in sample.tolist():
+        started = time.perf_counter()
+        embeddings.similar([embeddings.ids[row]], k)
+        millis.append((time.perf_counter() - started) * 1000)
+    return millis

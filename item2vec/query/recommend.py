@@ -1,0 +1,368 @@
+"""Candidates from a history, for one user or every user in a log, and the item-to-item table.
+
+A user's query is the decayed mean of their most recent items: the unit vectors of the last
+``history_size`` known items, weighted ``decay ** age`` (age 0 = most recent). Candidates are the
+items closest to it by cosine, excluding everything the user has seen unless ``keep_seen``.
+
+The batch paths (every user of an event log; every item's neighbours) are matrix work: one
+product per batch of queries against the whole catalogue (or one index search per batch), with
+batches sized so the score matrix stays within ``cells`` floats, and rows streamed to a Parquet
+or CSV file as they are made, so memory stays bounded however many rows are written.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from item2vec.corpus.tables import check_table_output, write_table
+from item2vec.errors import ConfigError, EmptyResultError, InputError
+from item2vec.model.embeddings import Embeddings, Neighbour, unit_rows
+from item2vec.query.topk import top_k
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pyarrow as pa
+    from numpy.typing import NDArray
+
+DECAY = 0.7
+HISTORY_SIZE = 5
+CELLS = 1 << 24  # scores held at once (queries x catalogue): 64 MB of float32
+MOST_SEEN = 1000  # with an index, the shortlist widens by at most this many seen items
+
+
+@dataclass(frozen=True)
+class Recommendation:
+    """Candidates for one history, and notes for stderr (skipped unknown items)."""
+
+    neighbours: list[Neighbour]
+    notes: list[str]
+    used: list[str]
+
+
+def _check_decay(decay: float, history_size: int) -> None:
+    if not 0 < decay <= 1:
+        raise ConfigError(f"--decay {decay} is invalid: use a weight in (0, 1]; 1 is a plain mean")
+    if history_size < 1:
+        raise ConfigError(f"--history-size {history_size} is invalid: use 1 or more")
+
+
+def recommend(
+    embeddings: Embeddings,
+    history: list[str],
+    k: int = 10,
+    *,
+    decay: float = DECAY,
+    history_size: int = HISTORY_SIZE,
+    keep_seen: bool = False,
+) -> Recommendation:
+    """Candidates for one user from their history (oldest first).
+
+    Unknown items are skipped with a note; an error remains if none is known.
+
+    Raises:
+        EmptyResultError: no item of the history is in the model.
+        ConfigError: ``decay`` outside (0, 1] or ``history_size`` below 1.
+    """
+    import numpy as np
+
+    _check_decay(decay, history_size)
+    known, notes = embeddings.resolve(history, skip_unknown=True)
+    recent = known[-history_size:]
+    rows = np.array([embeddings.position(item) for item in recent], dtype=np.int64)
+    weights = decay ** np.arange(len(rows) - 1, -1, -1, dtype=np.float64)
+    query = (weights[:, None] * unit_rows(embeddings.vectors[rows])).sum(axis=0, keepdims=True)
+    exclude = set() if keep_seen else {embeddings.position(item) for item in known}
+    answer = embeddings._answer(["history"], query.astype(np.float32), [exclude], k)
+    return Recommendation(answer, notes, recent)
+
+
+# --- batch: every user of an event log -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EventColumns:
+    """Which columns of an event log hold the user, the item and (optionally) the time."""
+
+    user_col: str = "user_id"
+    item_col: str = "item_id"
+    time_col: str | None = None
+    where: tuple[str, ...] = ()
+
+
+def event_columns(
+    meta: dict[str, Any],
+    *,
+    user_col: str,
+    item_col: str | None = None,
+    time_col: str | None = None,
+    where: tuple[str, ...] = (),
+) -> EventColumns:
+    """Columns for ``--events``: unset item and time columns are the ones the model was trained with."""
+    session = meta.get("input", {}).get("session") or {}
+    return EventColumns(
+        user_col=user_col,
+        item_col=item_col or session.get("item_col") or "item_id",
+        time_col=time_col or session.get("time_col"),
+        where=where,
+    )
+
+
+@dataclass
+class BatchSummary:
+    """What a batch run read and wrote."""
+
+    output: str
+    queries: int
+    rows: int
+    seconds: float
+    events: int = 0
+    skipped: int = 0
+
+    def line(self, what: str) -> str:
+        text = (
+            f"wrote {self.rows:,} rows for {self.queries:,} {what} to {self.output} in {self.seconds:.1f} s"
+        )
+        if self.skipped:
+            text += f"; {self.skipped:,} {what} had no item in the model and got no rows"
+        return text
+
+
+@dataclass
+class Histories:
+    """Every user's decayed-mean query and the (user, item row) pairs they have seen."""
+
+    users: list[str]
+    queries: NDArray[np.float32]
+    seen_users: NDArray[np.int64]
+    seen_items: NDArray[np.int64]
+    events: int
+    skipped: int
+
+
+def read_histories(
+    embeddings: Embeddings,
+    inputs: list[str],
+    columns: EventColumns,
+    *,
+    decay: float = DECAY,
+    history_size: int = HISTORY_SIZE,
+    input_format: str | None = None,
+) -> Histories:
+    """Read an event log and build every user's query, vectorised (no loop over users).
+
+    Rows are ordered by time within a user (file order without a time column). Items not in the
+    model are ignored; users left with none are counted in ``skipped``.
+    """
+    import numpy as np
+
+    _check_decay(decay, history_size)
+    users, items, events = _read_events(inputs, columns, input_format)
+    lookup = np.array([embeddings.index.get(v, -1) for v in items.dictionary.to_pylist()], dtype=np.int64)
+    rows = lookup[items.indices.to_numpy(zero_copy_only=False)] if len(lookup) else np.zeros(0, np.int64)
+    user_codes = users.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+    known = rows >= 0
+    user_codes, rows = user_codes[known], rows[known]
+    present, starts, counts = np.unique(user_codes, return_index=True, return_counts=True)
+    age = (np.repeat(starts + counts, counts) - 1) - np.arange(len(rows))
+    recent = age < history_size
+    weights = (decay ** age[recent].astype(np.float64)).astype(np.float32)
+    weighted = unit_rows(np.asarray(embeddings.vectors[rows[recent]])) * weights[:, None]
+    firsts = np.concatenate([[0], np.cumsum(np.minimum(counts, history_size))[:-1]])
+    queries = np.add.reduceat(weighted, firsts, axis=0) if len(weighted) else weighted
+    local = np.repeat(np.arange(len(present), dtype=np.int64), counts)
+    names = users.dictionary.to_pylist()
+    return Histories(
+        users=[names[c] for c in present.tolist()],
+        queries=queries.astype(np.float32),
+        seen_users=local,
+        seen_items=rows,
+        events=events,
+        skipped=len(names) - len(present),
+    )
+
+
+def _read_events(inputs: list[str], columns: EventColumns, input_format: str | None) -> tuple[Any, Any, int]:
+    """Dictionary-encoded user and item columns, sorted by user then time (stable)."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from item2vec.corpus.events import TABLE_FORMATS, detect_format, open_source
+    from item2vec.corpus.options import SessionOptions, Where
+    from item2vec.corpus.packed import CorpusStats
+    from item2vec.corpus.sequences import prepare_table
+
+    options = SessionOptions(
+        item_col=columns.item_col,
+        user_col=columns.user_col,
+        time_col=columns.time_col,
+        min_length=1,
+        where=tuple(Where.parse(w) for w in columns.where),
+    )
+    stats = CorpusStats()
+    tables = []
+    for name in inputs:
+        source = open_source(name)
+        fmt = input_format or detect_format(source, columns.item_col)
+        if fmt not in TABLE_FORMATS:
+            raise InputError(
+                f"{source.name}: recommend --events needs an event table ({', '.join(TABLE_FORMATS)}), "
+                f"not {fmt}; pass --input-format if the guess is wrong"
+            )
+        tables.append(prepare_table(source, fmt, options, stats))
+    table = pa.concat_tables(tables)
+    users = pc.dictionary_encode(table[columns.user_col].combine_chunks())
+    order_keys = [users.indices.to_numpy(zero_copy_only=False)]
+    if columns.time_col:
+        order_keys.insert(0, table["__time"].to_numpy())
+    order = np.lexsort(order_keys) if columns.time_col else np.argsort(order_keys[0], kind="stable")
+    users = pc.dictionary_encode(table[columns.user_col].combine_chunks().take(pa.array(order)))
+    items = pc.dictionary_encode(table[columns.item_col].combine_chunks().take(pa.array(order)))
+    return users, items, stats.events_read
+
+
+def recommend_events(
+    embeddings: Embeddings,
+    inputs: list[str],
+    output: Path,
+    *,
+    columns: EventColumns,
+    k: int = 10,
+    decay: float = DECAY,
+    history_size: int = HISTORY_SIZE,
+    keep_seen: bool = False,
+    input_format: str | None = None,
+    force: bool = False,
+    cells: int = CELLS,
+) -> BatchSummary:
+    """Top-``k`` candidates for every user of an event log, written to ``output``.
+
+    One row per user and rank: ``user, rank, item, score``. When an index is attached to
+    ``embeddings`` (``item2vec.query.index.attach``), candidates come from it (re-scored exactly);
+    otherwise every item is scored.
+    """
+    started = time.perf_counter()
+    check_table_output(output, force=force)
+    histories = read_histories(
+        embeddings, inputs, columns, decay=decay, history_size=history_size, input_format=input_format
+    )
+    if not histories.users:
+        raise EmptyResultError(
+            f"none of the {histories.skipped:,} users in {', '.join(inputs)} has an item that is in the model: "
+            "check --item-col, or that the log and the model cover the same items"
+        )
+    seen = None if keep_seen else (histories.seen_users, histories.seen_items)
+    batches = _ranked(embeddings, histories.queries, k, seen=seen, cells=cells)
+    written = write_table(output, _rows(embeddings, histories.users, batches, "user"))
+    return BatchSummary(
+        output=str(output),
+        queries=len(histories.users),
+        rows=written,
+        seconds=time.perf_counter() - started,
+        events=histories.events,
+        skipped=histories.skipped,
+    )
+
+
+# --- batch: every item's neighbours ------------------------------------------------------------
+
+
+def neighbour_table(
+    embeddings: Embeddings,
+    output: Path,
+    *,
+    k: int = 10,
+    force: bool = False,
+    cells: int = CELLS,
+) -> BatchSummary:
+    """The item-to-item table: each item's ``k`` nearest items, ``query, rank, item, score``."""
+    import numpy as np
+
+    started = time.perf_counter()
+    check_table_output(output, force=force)
+    n = len(embeddings)
+    self_pairs = (np.arange(n, dtype=np.int64), np.arange(n, dtype=np.int64))
+    batches = _ranked(embeddings, None, k, seen=self_pairs, cells=cells)
+    written = write_table(output, _rows(embeddings, embeddings.ids, batches, "query"))
+    return BatchSummary(output=str(output), queries=n, rows=written, seconds=time.perf_counter() - started)
+
+
+# --- shared batch machinery ------------------------------------------------------------------------
+
+
+def _ranked(
+    embeddings: Embeddings,
+    queries: NDArray[np.float32] | None,
+    k: int,
+    *,
+    seen: tuple[NDArray[np.int64], NDArray[np.int64]] | None,
+    cells: int,
+) -> Iterator[tuple[int, NDArray[np.int64], NDArray[np.float32]]]:
+    """(first query, top rows, scores) per batch; ``queries=None`` means the items themselves.
+
+    ``seen`` holds (query, item row) pairs to exclude, sorted by query.
+    """
+    import numpy as np
+
+    from item2vec.query.index import AnnIndex
+
+    index = embeddings.searcher if isinstance(embeddings.searcher, AnnIndex) else None
+    total = len(embeddings) if queries is None else len(queries)
+    width = k * (index.params.rerank or 1) + 64 if index is not None else len(embeddings)
+    step = max(1, min(4096, cells // max(1, width * (embeddings.dim if index is not None else 1))))
+    for start in range(0, total, step):
+        stop = min(total, start + step)
+        block = (
+            np.asarray(embeddings.vectors[start:stop]) if queries is None else queries[start:stop]
+        ).astype(np.float32)
+        pairs = _pairs_in(seen, start, stop)
+        if index is not None:
+            most = min(MOST_SEEN, int(np.bincount(pairs[0]).max())) if len(pairs[0]) else 0
+            rows, scores = index.search(embeddings.vectors, block, k, exclude=pairs, most_excluded=most)
+        else:
+            matrix = unit_rows(block) @ embeddings.unit.T
+            matrix[pairs] = -np.inf
+            rows, scores = top_k(matrix, k)
+        yield start, rows, scores
+
+
+def _pairs_in(
+    seen: tuple[NDArray[np.int64], NDArray[np.int64]] | None, start: int, stop: int
+) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    import numpy as np
+
+    if seen is None:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    lo, hi = np.searchsorted(seen[0], [start, stop])
+    return seen[0][lo:hi] - start, seen[1][lo:hi]
+
+
+def _rows(
+    embeddings: Embeddings,
+    labels: list[str],
+    batches: Iterator[tuple[int, NDArray[np.int64], NDArray[np.float32]]],
+    label_col: str,
+) -> Iterator[pa.RecordBatch]:
+    """Arrow record batches of ``label_col, rank, item, score``; padding rows dropped."""
+    import numpy as np
+    import pyarrow as pa
+
+    ids = pa.array(embeddings.ids, type=pa.string())
+    names = pa.array(labels, type=pa.string())
+    for start, rows, scores in batches:
+        keep = rows >= 0
+        owner = np.repeat(np.arange(len(rows)), keep.sum(axis=1)) + start
+        ranks = (np.cumsum(keep, axis=1)[keep]).astype(np.int32)
+        yield pa.RecordBatch.from_arrays(
+            [
+                names.take(pa.array(owner)),
+                pa.array(ranks),
+                ids.take(pa.array(rows[keep])),
+                pa.array(scores[keep].astype(np.float32)),
+            ],
+            names=[label_col, "rank", "item", "score"],
+        )

@@ -1,0 +1,216 @@
+"""The HTTP service: a FastAPI app over one loaded model (the ``item2vec[serve]`` extra).
+
+``make_app(embeddings)`` builds the app; tests drive it with a test client, ``serve`` runs it
+with uvicorn. The model is loaded once: vectors stay memory-mapped (shared by the page cache
+between workers) and are never written; exact search reads them in place (``q · v / |v|``), so a
+worker holds only the ids and one norm per item besides them.
+
+Endpoints: ``GET /similar``, ``GET /analogy``, ``POST /recommend``, ``GET /items/{id}``,
+``GET /health``; OpenAPI docs at ``/docs``. An unknown item is a 404 naming it; k outside
+1…1000, a history over 1,000 items or an otherwise bad request is a 422.
+"""
+
+# No ``from __future__ import annotations`` here: FastAPI reads the endpoints' annotations,
+# which name classes defined inside make_app.
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from item2vec.extras import require
+from item2vec.model.embeddings import Embeddings, Neighbour
+from item2vec.version import __version__
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+MAX_K = 1000
+MAX_HISTORY = 1000
+ENV_MODEL = "ITEM2VEC_SERVE_MODEL"
+ENV_APPROX = "ITEM2VEC_SERVE_APPROX"
+_PURPOSE = "item2vec serve"
+_BLAS_THREADS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+def load_for_serving(model: Path | str, *, approx: bool = False) -> Embeddings:
+    """Load a model (memory-mapped) and, with ``approx``, attach its stored index."""
+    from item2vec.model.store import load
+
+    embeddings = load(model, mmap=True)
+    if approx:
+        from item2vec.query.index import attach, set_threads
+
+        attach(embeddings, model)
+        set_threads(1)  # one request, one thread: concurrency comes from requests, not OpenMP
+    return embeddings
+
+
+def make_app(embeddings: Embeddings, *, title: str = "item2vec") -> "FastAPI":
+    """The FastAPI app answering from ``embeddings`` (with its index when one is attached).
+
+    Raises:
+        MissingDependencyError: fastapi is not installed.
+    """
+    require("fastapi", _PURPOSE)
+    from fastapi import FastAPI
+    from fastapi.responses import JSONResponse
+
+    from item2vec.errors import Item2VecError
+
+    index_kind = getattr(embeddings.searcher, "kind", None)
+    embeddings.index  # noqa: B018 - build the id lookup and the norms now, not in the first request
+    embeddings.inverse_norms  # noqa: B018
+    app = FastAPI(
+        title=title,
+        description="Similar items, analogies and recommendations from item2vec embeddings.",
+        version=__version__,
+    )
+
+    @app.exception_handler(UnknownItems)
+    def unknown(_request: Any, exc: UnknownItems) -> Any:
+        body: dict[str, Any] = {"detail": exc.message}
+        body.update({"item": exc.items[0]} if len(exc.items) == 1 else {"items": exc.items})
+        return JSONResponse(status_code=404, content=body)
+
+    @app.exception_handler(Item2VecError)
+    def invalid(_request: Any, exc: Item2VecError) -> Any:
+        return JSONResponse(status_code=422, content={"detail": str(exc)})
+
+    @app.get("/health", summary="Liveness, model size and search mode")
+    def health() -> dict[str, Any]:
+        return {"status": "ok", "items": len(embeddings), "dim": embeddings.dim, "approx": index_kind is not None,
+                "index": index_kind}  # fmt: skip
+
+    _query_routes(app, embeddings)
+    _item_routes(app, embeddings)
+    return app
+
+
+class UnknownItems(Exception):
+    """Items of a request that are not in the model (answered with 404)."""
+
+    def __init__(self, embeddings: Embeddings, items: list[str]) -> None:
+        super().__init__(items)
+        self.items = items
+        self.message = "; ".join(embeddings._unknown_message(item) for item in items[:5])
+
+
+def _known(embeddings: Embeddings, items: list[str]) -> None:
+    missing = [item for item in items if item not in embeddings.index]
+    if missing:
+        raise UnknownItems(embeddings, missing)
+
+
+def _result_rows(answer: list[Neighbour]) -> list[dict[str, Any]]:
+    return [{"rank": n.rank, "item": n.item, "score": round(n.score, 6), "name": n.name} for n in answer]
+
+
+def _query_routes(app: "FastAPI", embeddings: Embeddings) -> None:
+    """GET /similar, GET /analogy, POST /recommend."""
+    from typing import Annotated, Literal
+
+    from fastapi import Body, Query
+    from pydantic import BaseModel, Field
+
+    from item2vec.model.embeddings import format_analogy
+    from item2vec.query.recommend import DECAY, HISTORY_SIZE, recommend
+
+    K = Annotated[int, Query(ge=1, le=MAX_K, description="How many results.")]
+
+    class Result(BaseModel):
+        rank: int
+        item: str
+        score: float
+        name: str | None = None
+
+    class Answer(BaseModel):
+        query: str
+        results: list[Result]
+
+    class History(BaseModel):
+        history: list[str] = Field(min_length=1, max_length=MAX_HISTORY, description="Items, oldest first.")
+        k: int = Field(10, ge=1, le=MAX_K)
+        decay: float = Field(DECAY, gt=0, le=1, description="Weight per step back (1: plain mean).")
+        history_size: int = Field(
+            HISTORY_SIZE, ge=1, le=MAX_HISTORY, description="Use the last N known items."
+        )
+        keep_seen: bool = False
+
+    class Recommended(BaseModel):
+        used: list[str]
+        skipped: list[str]
+        results: list[Result]
+
+    @app.get("/similar", response_model=Answer, summary="Items most similar to an item (cosine)")
+    def similar(item: Annotated[str, Query(description="Item id.")], k: K = 10) -> Any:
+        _known(embeddings, [item])
+        return {"query": item, "results": _result_rows(embeddings.similar([item], k))}
+
+    @app.get("/analogy", response_model=Answer, summary="A - B + C: items closest to the combination")
+    def analogy(
+        positive: Annotated[list[str], Query(min_length=1, max_length=100, description="Items to add.")],
+        negative: Annotated[list[str], Query(max_length=100, description="Items to subtract.")] = [],  # noqa: B006
+        method: Literal["add", "mul"] = "add",
+        k: K = 10,
+    ) -> Any:
+        _known(embeddings, [*positive, *negative])
+        answer = embeddings.analogy(positive, negative, k, method=method)
+        return {"query": format_analogy(positive, negative), "results": _result_rows(answer)}
+
+    @app.post("/recommend", response_model=Recommended, summary="Candidates for a user's history")
+    def recommend_history(request: Annotated[History, Body()]) -> Any:
+        unknown = [item for item in request.history if item not in embeddings.index]
+        if len(unknown) == len(request.history):
+            raise UnknownItems(embeddings, list(dict.fromkeys(unknown)))
+        found = recommend(embeddings, request.history, request.k, decay=request.decay,
+                          history_size=request.history_size, keep_seen=request.keep_seen)  # fmt: skip
+        return {"used": found.used, "skipped": unknown, "results": _result_rows(found.neighbours)}
+
+
+def _item_routes(app: "FastAPI", embeddings: Embeddings) -> None:
+    """GET /items/{id}."""
+    from typing import Annotated
+
+    from fastapi import Path as PathParam
+    from fastapi import Query
+
+    @app.get("/items/{item:path}", summary="An item's count, name and (optionally) vector")
+    def item_info(
+        item: Annotated[str, PathParam(description="Item id.")],
+        vector: Annotated[bool, Query(description="Include the vector.")] = False,
+    ) -> dict[str, Any]:
+        _known(embeddings, [item])
+        row = embeddings.index[item]
+        body: dict[str, Any] = {
+            "item": item,
+            "count": int(embeddings.counts[row]),
+            "name": embeddings.name(item),
+        }
+        if vector:
+            body["vector"] = [round(float(v), 6) for v in embeddings.vectors[row]]
+        return body
+
+
+def app_from_env() -> "FastAPI":
+    """uvicorn factory for ``--workers`` above 1: each worker loads the model named in the environment."""
+    model = os.environ[ENV_MODEL]
+    return make_app(
+        load_for_serving(model, approx=os.environ.get(ENV_APPROX) == "1"), title=f"item2vec: {model}"
+    )
+
+
+def serve(
+    model: Path | str, *, host: str = "127.0.0.1", port: int = 8000, workers: int = 1, approx: bool = False
+) -> None:
+    """Run the service with uvicorn until interrupted."""
+    uvicorn = require("uvicorn", _PURPOSE)
+    require("fastapi", _PURPOSE)
+    for name in _BLAS_THREADS:  # before numpy loads: one thread per request, not per request x cores
+        os.environ.setdefault(name, "1")
+    embeddings = load_for_serving(model, approx=approx)  # fail fast on a bad model or index
+    if workers == 1:
+        uvicorn.run(make_app(embeddings, title=f"item2vec: {model}"), host=host, port=port)
+        return
+    os.environ[ENV_MODEL] = str(model)
+    os.environ[ENV_APPROX] = "1" if approx else "0"
+    uvicorn.run("item2vec.query.server:app_from_env", factory=True, host=host, port=port, workers=workers)

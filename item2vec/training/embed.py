@@ -1,0 +1,114 @@
+"""``embed``: vectors for items new to a model, from their attributes alone.
+
+The model must have been trained with ``--item-features``. Each new item gets the mean of its
+known attributes' vectors (an attribute's vector: the mean unit vector of the learned items
+carrying it), scaled to the mean length of learned item vectors (the same rule ``train`` uses
+for cold items), and joins the model as an inferred item, so that
+``similar`` and the other queries answer for it. Items already in the model, and items none of
+whose attributes the model knows, are reported as skipped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from item2vec.errors import EmptyResultError, ModelError, OutputExistsError
+from item2vec.model.embeddings import Embeddings
+from item2vec.model.store import check_output, load, read_meta, save
+from item2vec.training.features import FeatureOptions, infer_vectors, load_space, read_features
+
+
+@dataclass
+class EmbedResult:
+    """One row per item of the input (item, status, features_used) and where the model went."""
+
+    rows: list[dict[str, Any]]
+    added: int
+    output: Path
+
+
+def embed_items(
+    model: Path,
+    path: str,
+    *,
+    id_col: str | None = None,
+    columns: tuple[str, ...] | None = None,
+    output: Path | None = None,
+    force: bool = False,
+) -> EmbedResult:
+    """Add vectors for the items of table ``path`` to ``model`` (or a copy at ``output``).
+
+    Raises:
+        ModelError: the model has no attribute vectors (trained without --item-features).
+        EmptyResultError: no item of ``path`` could be embedded.
+        OutputExistsError: the output is the model itself (or another model) and ``force`` is off.
+    """
+    import numpy as np
+
+    meta = read_meta(model)
+    space = load_space(model, meta)
+    if space is None:
+        raise ModelError(
+            f"model {str(model)!r} was trained without --item-features, so it has no attribute vectors: "
+            "retrain it with --item-features FILE --feature-cols COL,COL"
+        )
+    target = output or model
+    if target.resolve() == model.resolve() and not force:
+        raise OutputExistsError(f"embed would replace model {str(model)!r}: use --force, or -o NEW_MODEL")
+    check_output(target, force=force)
+    table = read_features(FeatureOptions(path, id_col or space.id_col, columns or space.columns))
+    embeddings = load(model, mmap=False)
+    present = {item for item in table if embeddings.row(item) is not None}
+    learned = len(embeddings) - len(space.inferred)
+    fresh = {item: tokens for item, tokens in table.items() if item not in present}
+    learned_vectors = np.asarray(embeddings.vectors[:learned], dtype=np.float32)
+    ids, vectors, used, skipped = infer_vectors(space.table, fresh, embeddings.ids[:learned], learned_vectors)
+    if not ids:
+        why = "is already in the model" if not fresh else "has an attribute the model knows"
+        raise EmptyResultError(
+            f"no item of {path!r} could be embedded: none {why} "
+            f"(the model's attribute columns are {', '.join(space.columns)}; choose them with --feature-cols)"
+        )
+    rows = [_row(item, present, used) for item in table]
+    space.inferred.update(used)
+    space.table.update({item: table[item] for item in ids})
+    meta = {k: v for k, v in embeddings.meta.items() if k not in ("items", "dim", "format_version")}
+    meta["features"] = space.meta()
+    meta["updates"] = [
+        *(meta.get("updates") or []),
+        {
+            "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "command": "embed",
+            "inputs": [path],
+            "new_items": len(ids),
+            "skipped": len(skipped) + len(present),
+        },
+    ]
+    result = Embeddings(
+        ids=[*embeddings.ids, *ids],
+        vectors=np.vstack([embeddings.vectors, vectors]).astype(np.float32),
+        counts=np.concatenate([embeddings.counts, np.zeros(len(ids), dtype=np.int64)]),
+        names=embeddings.names,
+        meta=meta,
+        dropped={k: v for k, v in embeddings.dropped.items() if k not in used},
+    )
+    extra = (
+        {"syn1neg": np.load(model / "syn1neg.npy", allow_pickle=False)}
+        if (model / "syn1neg.npy").is_file()
+        else {}
+    )
+    save(result, target, force=True, extra={**extra, **space.arrays()}, tables=space.tables())
+    return EmbedResult(rows=rows, added=len(ids), output=target)
+
+
+def _row(item: str, present: set[str], used: dict[str, int]) -> dict[str, Any]:
+    if item in present:
+        status = "skipped: already in the model"
+    elif item in used:
+        status = "embedded"
+    else:
+        status = "skipped: no known attribute"
+    return {"item": item, "status": status, "features_used": used.get(item, 0)}

@@ -1,0 +1,319 @@
+"""The one place that builds gensim's Word2Vec (skip-gram with negative sampling).
+
+``item2vec.training.resume`` rebuilds one from a saved model's arrays to continue training (``update``).
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from item2vec.corpus.packed import Packed
+from item2vec.errors import ConfigError, EmptyResultError
+from item2vec.training.config import TrainConfig
+
+if TYPE_CHECKING:
+    import numpy as np
+    from numpy.typing import NDArray
+
+
+@dataclass(frozen=True)
+class Progress:
+    """A progress report: epoch (1-based), share of all epochs done, throughput, ETA."""
+
+    epoch: int
+    epochs: int
+    fraction: float
+    items_per_second: float
+    eta_seconds: float
+
+
+# auto feed: a temporary corpus file from this many workers and tokens. On 2 cores neither feed
+# won consistently (docs/benchmarks.md: within run-to-run noise at 1 and 2 workers); gensim's
+# corpus_file mode has no Python in its loop, and gensim measured it pulling ahead from 3-4
+# workers, where the queue-fed mode stops scaling. Small corpora stream (finer progress line).
+FILE_MIN_WORKERS = 3
+FILE_MIN_TOKENS = 1_000_000
+
+ProgressCallback = Callable[[Progress], None]
+# Called after each epoch with (epoch, ids, current vectors); it may raise to stop training.
+EpochCallback = Callable[[int, list[str], "NDArray[np.float32]"], None]
+
+
+@dataclass
+class Trained:
+    """What training produced: vectors, vocabulary with counts, output weights, statistics."""
+
+    ids: list[str]
+    counts: list[int]
+    vectors: NDArray[np.float32]
+    syn1neg: NDArray[np.float32]
+    dropped: dict[str, int]
+    seconds: float
+    items_trained: int
+    feed: str = "stream"
+
+    @property
+    def items_per_second(self) -> float:
+        return self.items_trained / self.seconds if self.seconds > 0 else 0.0
+
+
+class EpochCorpus:
+    """Iterate the sequences once per pass; reshuffle each basket per pass for set context.
+
+    The first pass is gensim's vocabulary scan; the following ones are training epochs,
+    reported to ``progress``. Shuffling is seeded by (seed, pass), so runs repeat exactly.
+    """
+
+    def __init__(
+        self,
+        sequences: list[list[str]] | Packed,
+        *,
+        config: TrainConfig,
+        progress: ProgressCallback | None = None,
+    ) -> None:
+        self.sequences = sequences
+        self.shuffle = config.context == "set"
+        self.seed = config.seed
+        self.epochs = config.epochs
+        self.progress = progress
+        self.passes = 0
+        tokens = sequences.tokens if isinstance(sequences, Packed) else sum(len(s) for s in sequences)
+        self.total = tokens * config.epochs
+        self.done = 0
+        self.started = 0.0
+
+    def __iter__(self) -> Iterator[list[str]]:
+        current = self.passes
+        self.passes += 1
+        if current == 0 or (not self.shuffle and self.progress is None):
+            if isinstance(self.sequences, Packed):
+                return self.sequences.lists()
+            return iter(self.sequences)  # nothing to add: gensim reads the list directly
+        if not self.started:
+            self.started = time.monotonic()
+        return self._epoch(current)
+
+    def _epoch(self, epoch: int) -> Iterator[list[str]]:
+        last = time.monotonic()
+        for number, seq in enumerate(self._sequences(epoch)):
+            self.done += len(seq)
+            yield seq
+            if self.progress is not None and number % 512 == 0:
+                now = time.monotonic()
+                if now - last >= 0.25:
+                    last = now
+                    self._report(epoch, now)
+        if self.progress is not None:
+            self._report(epoch, time.monotonic())
+
+    def _sequences(self, epoch: int) -> Iterator[list[str]]:
+        seed = self.seed * 1_000_003 + epoch
+        if isinstance(self.sequences, Packed):
+            yield from self.sequences.lists(seed if self.shuffle else None)
+            return
+        rng = random.Random(seed) if self.shuffle else None
+        for seq in self.sequences:
+            if rng is not None:
+                seq = seq[:]
+                rng.shuffle(seq)
+            yield seq
+
+    def _report(self, epoch: int, now: float) -> None:
+        assert self.progress is not None
+        elapsed = max(now - self.started, 1e-9)
+        rate = self.done / elapsed
+        remaining = (self.total - self.done) / rate if rate else 0.0
+        fraction = self.done / self.total if self.total else 1.0
+        self.progress(Progress(epoch, self.epochs, fraction, rate, remaining))
+
+
+def train(
+    sequences: list[list[str]] | Packed,
+    *,
+    config: TrainConfig,
+    progress: ProgressCallback | None = None,
+    on_epoch: EpochCallback | None = None,
+) -> Trained:
+    """Train skip-gram with negative sampling on ``sequences``.
+
+    ``context="window"`` uses gensim's (shrinking) window over the order given. ``"set"``
+    treats each sequence as an unordered basket: items are reshuffled every epoch and a fixed
+    window is used, so every item sees a fresh random sample of ~2*window basket mates per
+    epoch at linear cost.
+
+    ``on_epoch`` is called after every epoch with the vectors so far (``tune`` uses it to
+    stop hopeless trials early); an exception it raises ends training and propagates.
+
+    Raises:
+        EmptyResultError: every item is below ``min_count``.
+    """
+    from gensim.models import Word2Vec
+
+    logging.getLogger("gensim").setLevel(logging.ERROR)
+    feed = choose_feed(config, sequences)
+    if feed == "file" and not isinstance(sequences, Packed):
+        sequences = Packed.from_lists(sequences)
+    model = Word2Vec(
+        sg=1,
+        hs=0,
+        vector_size=config.dim,
+        window=config.window,
+        negative=config.negative,
+        ns_exponent=config.ns_exponent,
+        sample=config.sample,
+        min_count=config.min_count,
+        max_final_vocab=config.max_vocab,
+        alpha=config.alpha,
+        seed=config.seed,
+        workers=config.workers,
+        epochs=config.epochs,
+        shrink_windows=config.context == "window",
+    )
+    corpus = EpochCorpus(sequences, config=config, progress=progress)
+    if isinstance(sequences, Packed):
+        raw, key_names = _vocab_from_counts(model, sequences, by_code=feed == "file")
+        corpus.passes = 1  # the vocabulary came from the counts: every pass is an epoch
+    else:
+        model.build_vocab(corpus, keep_raw_vocab=True)
+        raw, key_names = dict(model.raw_vocab), None
+        model.raw_vocab = {}
+    if len(model.wv) == 0:
+        raise EmptyResultError(all_below_message(raw, config.min_count))
+    callbacks = [_epoch_callback(on_epoch, key_names)] if on_epoch is not None else []
+    started = time.perf_counter()
+    if feed == "file":
+        assert isinstance(sequences, Packed)
+        items_trained = _train_from_file(model, sequences, config, callbacks, progress)
+    else:
+        _, items_trained = model.train(
+            corpus, total_examples=model.corpus_count, epochs=config.epochs, callbacks=callbacks
+        )
+    seconds = time.perf_counter() - started
+    keys = list(model.wv.index_to_key)
+    ids = [key_names[int(k)] for k in keys] if key_names is not None else keys
+    kept = set(keys)
+    return Trained(
+        ids=ids,
+        counts=[int(model.wv.get_vecattr(k, "count")) for k in keys],
+        vectors=model.wv.vectors,
+        syn1neg=model.syn1neg,
+        dropped={_name(k, key_names): int(v) for k, v in raw.items() if k not in kept},
+        seconds=seconds,
+        items_trained=int(items_trained),
+        feed=feed,
+    )
+
+
+def choose_feed(config: TrainConfig, sequences: list[list[str]] | Packed) -> str:
+    """``stream`` (sequences handed to gensim from memory) or ``file`` (a temporary corpus file).
+
+    ``auto`` picks the corpus file only where it was measured faster (docs/benchmarks.md):
+    ordered context, at least ``FILE_MIN_WORKERS`` workers and ``FILE_MIN_TOKENS`` tokens.
+
+    Raises:
+        ConfigError: ``file`` with ``--context set`` (a file cannot be reshuffled every epoch).
+    """
+    if config.corpus_mode == "file":
+        if config.context == "set":
+            raise ConfigError(
+                "--corpus-mode file cannot reshuffle baskets every epoch (--context set): "
+                "use --corpus-mode stream (or auto)"
+            )
+        return "file"
+    if config.corpus_mode == "stream" or config.context == "set":
+        return "stream"
+    tokens = sequences.tokens if isinstance(sequences, Packed) else 0
+    return "file" if config.workers >= FILE_MIN_WORKERS and tokens >= FILE_MIN_TOKENS else "stream"
+
+
+def _vocab_from_counts(model: Any, packed: Packed, *, by_code: bool) -> tuple[dict[str, int], Any]:
+    """Build gensim's vocabulary from the packed corpus's counts (no pass over the tokens).
+
+    With ``by_code`` the vocabulary keys are the codes as text (as written to a corpus file);
+    the returned names map them back to ids.
+    """
+    import numpy as np
+
+    counts = packed.counts()
+    present = np.flatnonzero(counts)
+    names = packed.names[present].tolist()
+    keys = present.astype(str).tolist() if by_code else names
+    raw = dict(zip(keys, counts[present].tolist()))
+    model.build_vocab_from_freq(raw, corpus_count=len(packed))
+    return raw, packed.names if by_code else None
+
+
+def _train_from_file(
+    model: Any,
+    packed: Packed,
+    config: TrainConfig,
+    callbacks: list[object],
+    progress: ProgressCallback | None,
+) -> int:
+    import tempfile
+
+    if progress is not None:
+        callbacks = [*callbacks, _file_progress(progress, config.epochs, packed.tokens)]
+    with tempfile.NamedTemporaryFile(prefix="item2vec-corpus-", suffix=".txt") as handle:
+        packed.write_codes(handle)  # type: ignore[arg-type]
+        handle.flush()
+        _, items_trained = model.train(
+            corpus_file=handle.name,
+            total_words=packed.tokens,
+            epochs=config.epochs,
+            callbacks=callbacks,
+        )
+    return int(items_trained)
+
+
+def _name(key: str, key_names: Any) -> str:
+    return str(key_names[int(key)]) if key_names is not None else key
+
+
+def _epoch_callback(on_epoch: EpochCallback, key_names: Any = None) -> object:
+    from gensim.models.callbacks import CallbackAny2Vec
+
+    class EpochEnd(CallbackAny2Vec):  # type: ignore[misc]
+        def __init__(self) -> None:
+            self.epoch = 0
+
+        def on_epoch_end(self, model: object) -> None:
+            self.epoch += 1
+            wv = model.wv  # type: ignore[attr-defined]
+            on_epoch(self.epoch, [_name(k, key_names) for k in wv.index_to_key], wv.vectors)
+
+    return EpochEnd()
+
+
+def _file_progress(progress: ProgressCallback, epochs: int, tokens: int) -> object:
+    """Progress once an epoch (gensim reads a corpus file without calling back into Python)."""
+    from gensim.models.callbacks import CallbackAny2Vec
+
+    class EpochProgress(CallbackAny2Vec):  # type: ignore[misc]
+        def __init__(self) -> None:
+            self.epoch = 0
+            self.started = time.monotonic()
+
+        def on_epoch_end(self, model: object) -> None:
+            self.epoch += 1
+            elapsed = max(time.monotonic() - self.started, 1e-9)
+            rate = tokens * self.epoch / elapsed
+            remaining = (epochs - self.epoch) * tokens / rate
+            progress(Progress(self.epoch, epochs, self.epoch / epochs, rate, remaining))
+
+    return EpochProgress()
+
+
+def all_below_message(raw: dict[str, int], min_count: int) -> str:
+    ranked = sorted(raw.values(), reverse=True)
+    suggest = ranked[min(len(ranked), 100) - 1] if ranked else 1
+    return (
+        f"all {len(raw):,} items are below --min-count {min_count} "
+        f"(the most frequent occurs {ranked[0] if ranked else 0:,} times): "
+        f"use --min-count {max(1, suggest)} or lower, or train on more data"
+    )

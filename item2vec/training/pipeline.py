@@ -1,0 +1,189 @@
+"""From input files to a saved model: read → corpus → train → save."""
+
+from __future__ import annotations
+
+import platform
+import resource
+import sys
+import threading
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from item2vec.corpus.events import open_source
+from item2vec.corpus.items import ItemsOptions, read_names
+from item2vec.corpus.options import SessionOptions
+from item2vec.corpus.packed import Corpus, Packed
+from item2vec.corpus.sequences import load_corpus
+from item2vec.errors import ConfigError, InputError
+from item2vec.model.embeddings import Embeddings
+from item2vec.model.store import check_output, save
+from item2vec.training.config import TrainConfig
+from item2vec.training.features import FeatureOptions, setup_features
+from item2vec.training.gensim_engine import ProgressCallback, train
+from item2vec.training.spark_io import SparkOptions
+from item2vec.training.summary import TrainSummary
+from item2vec.training.walks import WalkOptions, walk_corpus
+from item2vec.version import __version__
+
+
+def run_training(
+    inputs: list[str],
+    *,
+    output: Path,
+    session: SessionOptions,
+    overrides: dict[str, Any],
+    preset: str | None = None,
+    input_format: str | None = None,
+    items: ItemsOptions | None = None,
+    force: bool = False,
+    progress: ProgressCallback | None = None,
+    stdin: BinaryIO | None = None,
+    features: FeatureOptions | None = None,
+    spark: SparkOptions | None = None,
+    walks: WalkOptions | None = None,
+) -> TrainSummary:
+    """Train a model from ``inputs`` and save it atomically to ``output``.
+
+    The preset defaults to ``text`` for text input and ``recsys`` otherwise; ``overrides``
+    (None values ignored) win over it. ``spark`` trains with Spark instead (item2vec.training.spark_engine).
+    """
+    if spark is not None:
+        from item2vec.training.spark_engine import run_spark_training
+
+        if features is not None:
+            raise ConfigError("--item-features is not supported with --engine spark: use --engine gensim")
+        if walks is not None:
+            raise ConfigError(
+                f"--walks {walks.method} is not supported with --engine spark: use --engine gensim"
+            )
+        return run_spark_training(inputs, output=output, session=session, overrides=overrides, spark=spark,
+                                  preset=preset, input_format=input_format, items=items, force=force)  # fmt: skip
+    check_output(output, force=force)
+    started = time.perf_counter()
+    if inputs.count("-") > 1:
+        raise InputError("'-' (stdin) can be given only once")
+    # Importing gensim takes a second or more (it pulls in scipy); do it while pyarrow reads.
+    engine = threading.Thread(target=_import_engine, daemon=True)
+    engine.start()
+    sources = [open_source(name, stdin) for name in inputs]
+    corpus = load_corpus(sources, input_format, session)
+    engine.join()
+    chosen = preset or ("text" if corpus.stats.input_format == "text" else "recsys")
+    config = TrainConfig.from_preset(chosen, **overrides)
+    names = read_names(items) if items else {}
+    read_seconds = time.perf_counter() - started
+    return train_and_save(
+        corpus,
+        config=config,
+        output=output,
+        session=session,
+        names=names,
+        read_seconds=read_seconds,
+        force=force,
+        progress=progress,
+        features=features,
+        walks=walks,
+    )
+
+
+def train_and_save(
+    corpus: Corpus,
+    *,
+    config: TrainConfig,
+    output: Path,
+    session: SessionOptions,
+    names: dict[str, str] | None = None,
+    read_seconds: float = 0.0,
+    force: bool = False,
+    progress: ProgressCallback | None = None,
+    input_extra: dict[str, Any] | None = None,
+    features: FeatureOptions | None = None,
+    walks: WalkOptions | None = None,
+) -> TrainSummary:
+    """Train on a corpus already read and save the model atomically to ``output``.
+
+    ``input_extra`` adds fields to model.json's ``input`` record (``tune`` notes there that
+    its second input is a validation file merged into the first). ``features`` adds item
+    attributes to training and infers vectors for cold items (item2vec.training.features).
+    """
+    import numpy as np
+
+    names = names or {}
+    setup = setup_features(features, corpus.sequences) if features else None
+    walked = (
+        walk_corpus(corpus.sequences, walks, seed=config.seed) if walks else None
+    )  # item2vec.training.walks
+    sequences: list[list[str]] | Packed = corpus.data  # packed: streamed to gensim a block at a time
+    if setup or walked:
+        base = walked.sequences if walked else corpus.sequences
+        sequences = setup.sequences(base) if setup else base
+    trained = train(sequences, config=config, progress=progress)
+    space = None
+    if setup:
+        trained, space = setup.split(trained)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    meta = {
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "engine": "gensim",
+        "versions": _versions(),
+        "params": config.as_dict(),
+        "input": {**corpus.stats.as_dict(), "session": session.as_record(), **(input_extra or {})},
+        "training": {
+            "read_seconds": round(read_seconds, 3),
+            "train_seconds": round(trained.seconds, 3),
+            "items_per_second": round(trained.items_per_second),
+            "items_kept": len(trained.ids),
+            "items_dropped": len(trained.dropped),
+            "corpus_mode": trained.feed,
+            "peak_rss_mb": round(peak, 1),
+        },
+    }
+    if walked:
+        meta["walks"] = walked.record
+    kept = set(trained.ids)
+    embeddings = Embeddings(
+        ids=trained.ids,
+        vectors=trained.vectors,
+        counts=np.asarray(trained.counts, dtype=np.int64),
+        names={k: v for k, v in names.items() if k in kept},
+        meta=meta,
+        dropped=trained.dropped,
+    )
+    if space:
+        embeddings.meta["features"] = space.meta()
+    extra = {"syn1neg": trained.syn1neg, **(space.arrays() if space else {})}
+    save(embeddings, output, force=force, extra=extra, tables=space.tables() if space else None)
+    return TrainSummary(
+        stats=corpus.stats,
+        config=config,
+        items_kept=len(trained.ids),
+        items_dropped=len(trained.dropped),
+        named_items=len(embeddings.names),
+        read_seconds=read_seconds,
+        train_seconds=trained.seconds,
+        items_per_second=trained.items_per_second,
+        peak_rss_mb=peak,
+        output=output,
+        inferred_items=len(space.inferred) if space else 0,
+        feed=trained.feed,
+        walks=walked.record if walked else None,
+    )
+
+
+def _import_engine() -> None:
+    import gensim.models  # noqa: F401
+
+
+def _versions() -> dict[str, str]:
+    import gensim
+    import numpy
+
+    return {
+        "item2vec": __version__,
+        "gensim": gensim.__version__,
+        "numpy": numpy.__version__,
+        "python": platform.python_version(),
+        "platform": sys.platform,
+    }

@@ -1,0 +1,83 @@
+"""What one ``train`` run did: the record shared by the gensim pipeline and the Spark engine, in words."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from item2vec.corpus.packed import CorpusStats
+from item2vec.training.config import TrainConfig
+
+
+@dataclass
+class TrainSummary:
+    """What one ``train`` run did, for the closing summary."""
+
+    stats: CorpusStats
+    config: TrainConfig
+    items_kept: int
+    items_dropped: int
+    named_items: int
+    read_seconds: float
+    train_seconds: float
+    items_per_second: float
+    peak_rss_mb: float
+    output: Path
+    inferred_items: int = 0
+    feed: str = "stream"  # how gensim was fed (stream | file), or "spark" for --engine spark
+    walks: dict[str, Any] | None = None  # model.json's "walks" record (item2vec.training.walks)
+
+
+def summary_lines(summary: TrainSummary) -> list[str]:
+    """The closing summary of ``train``: what was read, dropped, kept and how fast."""
+    stats, config = summary.stats, summary.config
+    lines = [
+        f"Read {stats.events_read:,} {_unit(stats.input_format)} ({stats.input_format}) in {summary.read_seconds:.1f} s"
+        + ("; already in user/time order, not re-sorted" if stats.input_sorted else "")
+    ]
+    if stats.rows_dropped:
+        total = sum(stats.rows_dropped.values())
+        reasons = ", ".join(f"{n:,} {why}" for why, n in stats.rows_dropped.items())
+        lines.append(f"Dropped {total:,} rows: {reasons}")
+    short = (
+        f" ({stats.sessions_dropped_short:,} shorter than --min-length dropped)"
+        if stats.sessions_dropped_short
+        else ""
+    )
+    lines.append(f"Sequences: {stats.sessions:,}{short}, {stats.tokens:,} items in all")
+    lines.append(
+        f"Items: {summary.items_kept:,} kept, {summary.items_dropped:,} dropped by --min-count {config.min_count}"
+        + (f"; {summary.named_items:,} with names" if summary.named_items else "")
+        + (f"; {summary.inferred_items:,} inferred from features" if summary.inferred_items else "")
+    )
+    if summary.walks:
+        lines.append(_walks_line(summary.walks))
+    lines.append(
+        f"Trained preset {config.preset} (context {config.context}, dim {config.dim}, window {config.window}, "
+        f"{config.epochs} epochs, {_engine(summary)}) in {summary.train_seconds:.1f} s: "
+        f"{summary.items_per_second:,.0f} items/s"
+    )
+    lines.append(f"Peak memory {summary.peak_rss_mb:,.0f} MB; model saved to {summary.output}")
+    return lines
+
+
+def _walks_line(walks: dict[str, Any]) -> str:
+    bias = f" (p {walks['p']:g}, q {walks['q']:g})" if "p" in walks else ""
+    corpus = "walks and sequences" if walks["mix"] == "both" else "walks only"
+    return (
+        f"Walks: {walks['method']}{bias}, {walks['walks']:,} walks ({walks['walk_items']:,} items) over "
+        f"{walks['graph_nodes']:,} items and {walks['graph_edges']:,} "
+        f"{'directed' if walks['directed'] else 'undirected'} edges in {walks['walk_seconds']:.1f} s; "
+        f"trained on {corpus}"
+    )
+
+
+def _engine(summary: TrainSummary) -> str:
+    if summary.feed == "spark":
+        return "Spark MLlib, hierarchical softmax"
+    return f"{summary.config.workers} workers, corpus {summary.feed}"
+
+
+def _unit(fmt: str) -> str:
+    return "lines" if fmt in ("sequences", "text") else "events"
