@@ -41,3 +41,17 @@ class MissingDependencyError(Item2VecError):
 
 class BelowThresholdError(Item2VecError):
     """An evaluation metric is below the bar set with ``--fail-under``."""
+
+
+def cut(text: str, limit: int = 80) -> str:
+    """``text`` cut to at most ``limit`` characters (an ellipsis marks the cut), for messages."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def listing(names: list[str], limit: int = 10) -> str:
+    """The first ``limit`` of ``names`` (each cut), comma-separated, then ``… and N more``.
+
+    No message should be a line of 76 KB because a header had 5,000 columns.
+    """
+    shown = ", ".join(cut(name) for name in names[:limit])
+    return shown + (f", … and {len(names) - limit:,} more" if len(names) > limit else "")

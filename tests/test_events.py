@@ -145,3 +145,102 @@ def test_detect_parquet_by_magic(tmp_path: Path) -> None:
     from item2vec.corpus.events import Source
 
     assert detect_format(Source(str(path)), "item_id") == "parquet"
+
+
+# --- headers: the whole line, each name once, the delimiter ----------------------------------------
+
+
+def wide_header(tmp_path: Path, columns: int) -> Path:
+    names = [f"attribute_with_a_long_name_{n:05d}" for n in range(columns)]
+    return write(
+        tmp_path / "wide.csv", ",".join([*names, "user_id", "item_id"]) + "\n" + "x," * columns + "u,i\n"
+    )
+
+
+def test_a_header_longer_than_64_kib_is_read_whole(tmp_path: Path) -> None:
+    path = wide_header(tmp_path, 3000)  # a 98 KB header line; the two columns come last
+    assert path.read_text().index("\n") > 1 << 16
+    assert read(path, "csv", ["user_id", "item_id"]) == {"user_id": ["u"], "item_id": ["i"]}
+
+
+def test_a_long_header_is_sniffed_whole(tmp_path: Path) -> None:
+    path = wide_header(tmp_path, 3000).rename(tmp_path / "wide.dat")
+    from item2vec.corpus.events import Source
+
+    assert detect_format(Source(str(path)), "item_id") == "csv"
+
+
+def test_messages_list_at_most_ten_columns_each_cut(tmp_path: Path) -> None:
+    path = wide_header(tmp_path, 3000)
+    with pytest.raises(InputError) as caught:
+        read(path, "csv", ["sku" * 100])
+    message = str(caught.value)
+    assert len(message) < 1000
+    assert "the columns are: attribute_with_a_long_name_00000, " in message
+    assert "attribute_with_a_long_name_00009, … and 2,992 more" in message
+    assert "no column '" + "sku" * 26 + "…;" in message  # the missing name, cut to 80 characters
+
+
+def test_a_duplicated_header_name_is_refused(tmp_path: Path) -> None:
+    path = write(tmp_path / "e.csv", "user_id,item_id,item_id\nu,a,x\n")
+    with pytest.raises(InputError) as caught:
+        read(path, "csv", ["user_id", "item_id"])
+    assert str(caught.value) == (
+        f"{path}: the header names column 'item_id' 2 times (columns 2, 3): rename all but one, "
+        "so that each column has its own name"
+    )
+
+
+def test_a_duplicated_name_that_is_not_read_is_fine(tmp_path: Path) -> None:
+    path = write(tmp_path / "e.csv", "user_id,note,item_id,note\nu,n1,a,n2\n")
+    assert read(path, "csv", ["user_id", "item_id"]) == {"user_id": ["u"], "item_id": ["a"]}
+
+
+def test_a_duplicated_parquet_column_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "e.parquet"
+    table = pa.Table.from_arrays(
+        [pa.array(["u"]), pa.array(["a"]), pa.array(["b"])], ["user", "item", "item"]
+    )
+    pq.write_table(table, path)
+    with pytest.raises(InputError, match=r"the header names column 'item' 2 times \(columns 2, 3\)"):
+        read(path, "parquet", ["user", "item"])
+
+
+def test_a_parquet_list_column_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "e.parquet"
+    pq.write_table(pa.table({"user": ["u"], "items": [["a", "b"]]}), path)
+    with pytest.raises(InputError) as caught:
+        read(path, "parquet", ["user", "items"])
+    assert str(caught.value) == (
+        f"{path}: column 'items' holds list<element: string> values, not one value a row: give one row per "
+        "item (explode it first, e.g. pandas df.explode('items'))"
+    )
+
+
+@pytest.mark.parametrize(("delimiter", "fmt"), [(";", "csv"), ("|", "csv"), (",", "tsv"), ("\t", "csv")])
+def test_another_delimiter(tmp_path: Path, delimiter: str, fmt: str) -> None:
+    path = write(
+        tmp_path / f"e.{fmt}", f'user{delimiter}item\n17850{delimiter}00123\nb{delimiter}"x{delimiter}y"\n'
+    )
+    table = read_table(open_source(str(path)), fmt, ["user", "item"], delimiter=delimiter)
+    assert table.to_pydict() == {"user": ["17850", "b"], "item": ["00123", f"x{delimiter}y"]}
+
+
+@pytest.mark.parametrize(("sep", "shown"), [(";", "';'"), ("|", "'|'"), ("\t", "'\\t'")])
+def test_a_header_read_as_one_column_suggests_the_delimiter(tmp_path: Path, sep: str, shown: str) -> None:
+    path = write(tmp_path / "e.csv", sep.join(["user_id", "item_id", "ts"]) + "\n" + sep.join("uab") + "\n")
+    with pytest.raises(InputError) as caught:
+        read(path, "csv", ["user_id", "item_id"])
+    header = sep.join(["user_id", "item_id", "ts"])
+    assert str(caught.value) == (
+        f"{path}: no columns 'user_id', 'item_id'; the columns are: {header} "
+        f"(the header reads as one column: is the delimiter {shown}? add --delimiter {shown})"
+    )
+
+
+def test_detect_format_with_a_delimiter(tmp_path: Path) -> None:
+    path = write(tmp_path / "e.txt", "user;item_id\nu;a\n")
+    from item2vec.corpus.events import Source
+
+    assert detect_format(Source(str(path)), "item_id", ";") == "csv"
+    assert detect_format(Source(str(path)), "item_id") == "sequences"

@@ -1,7 +1,9 @@
-"""Read event tables (CSV, TSV, Parquet, JSON Lines; optionally gzip; ``-`` for stdin).
+"""Read event tables (CSV, TSV, Parquet, JSON Lines or a JSON array; optionally gzip; ``-`` for stdin).
 
 Every column comes back as strings exactly as written: ``00123``, ``85123A`` and ``17850.0``
-are never turned into numbers. Only the columns asked for are read.
+are never turned into numbers. Only the columns asked for are read. Text is UTF-8 (a BOM is
+dropped, other encodings are refused: :mod:`item2vec.corpus.text`); a CSV may use another
+one-character delimiter (``--delimiter``).
 """
 
 from __future__ import annotations
@@ -9,20 +11,22 @@ from __future__ import annotations
 import csv
 import gzip
 import io
-import json
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
-from item2vec.errors import InputError
+from item2vec.corpus.jsonl import is_array, json_batches
+from item2vec.corpus.text import check_utf8, first_line, reading
+from item2vec.errors import InputError, cut, listing
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
 TABLE_FORMATS = ("csv", "tsv", "parquet", "jsonl")
 INPUT_FORMATS = (*TABLE_FORMATS, "sequences", "text")
+DELIMITED = ("csv", "tsv")
 EXTENSIONS = {
     ".csv": "csv",
     ".tsv": "tsv",
@@ -72,9 +76,15 @@ class Source:
         """The first bytes of the decompressed content."""
         with self.open() as stream:
             try:
-                return stream.read(size)
-            except (OSError, EOFError) as exc:
+                with reading(self.name):
+                    return stream.read(size)
+            except OSError as exc:
                 raise InputError(f"{self.name}: cannot be read ({exc})") from None
+
+    def first_line(self) -> str:
+        """The whole first line (a header of any length), without BOM or line end."""
+        with self.open() as stream:
+            return first_line(iter(lambda: stream.read(_SNIFF_BYTES), b""), self.name)
 
 
 def _is_gzip(magic: bytes) -> bool:
@@ -90,7 +100,8 @@ def open_source(name: str, stdin: BinaryIO | None = None) -> Source:
     if name == "-":
         data = (stdin or sys.stdin.buffer).read()
         if _is_gzip(data[:2]):
-            data = gzip.decompress(data)
+            with reading("<stdin>"):
+                data = gzip.decompress(data)
         source = Source("<stdin>", data)
     else:
         path = Path(name)
@@ -104,13 +115,14 @@ def open_source(name: str, stdin: BinaryIO | None = None) -> Source:
     return source
 
 
-def detect_format(source: Source, item_col: str | None = None) -> str:
+def detect_format(source: Source, item_col: str | None = None, delimiter: str | None = None) -> str:
     """Guess the input format from the file name, then from the first bytes.
 
-    Table formats come from the extension (``.csv``, ``.tsv``, ``.parquet``, ``.jsonl``, each
-    optionally ``.gz``). Anything else is sniffed: Parquet magic, a JSON object, a header line
-    that names the item column, else plain lines: ``text`` when they read like prose (words of
-    letters, ten or more a line), otherwise ``sequences``.
+    Table formats come from the extension (``.csv``, ``.tsv``, ``.parquet``, ``.jsonl``, ``.json``,
+    each optionally ``.gz``). Anything else is sniffed: Parquet magic, a JSON object or array, a
+    header line that names the item column (split on ``delimiter`` if given, else on tabs or
+    commas), else plain lines: ``text`` when they read like prose (words of letters, ten or more
+    a line), otherwise ``sequences``.
     """
     suffixes = [s.lower() for s in Path(source.name).suffixes]
     if suffixes and suffixes[-1] == ".gz":
@@ -120,12 +132,13 @@ def detect_format(source: Source, item_col: str | None = None) -> str:
     head = source.head()
     if head[:4] == b"PAR1":
         return "parquet"
-    text = head.decode("utf-8", errors="replace")
-    if text.lstrip().startswith("{"):
+    text = head.decode("utf-8", errors="replace").removeprefix("\ufeff")  # the readers check UTF-8
+    if text.lstrip().startswith("{") or is_array(head):
         return "jsonl"
-    first = text.split("\n", 1)[0].rstrip("\r")
-    for delimiter, fmt in (("\t", "tsv"), (",", "csv")):
-        if item_col and item_col in first.split(delimiter):
+    first = text.split("\n", 1)[0].rstrip("\r") if "\n" in text else source.first_line()
+    candidates = [(delimiter, "tsv" if delimiter == "\t" else "csv")] if delimiter else []
+    for sep, fmt in (*candidates, ("\t", "tsv"), (",", "csv")):
+        if item_col and item_col in next(csv.reader([first], delimiter=sep), []):
             return fmt
     return _sniff_lines(text.splitlines()[:200])
 
@@ -139,44 +152,70 @@ def _sniff_lines(lines: list[str]) -> str:
     return "text" if alphabetic >= 0.9 and per_line >= 10 else "sequences"
 
 
-def read_table(source: Source, fmt: str, columns: list[str]) -> pa.Table:
+def read_table(source: Source, fmt: str, columns: list[str], delimiter: str | None = None) -> pa.Table:
     """Read ``columns`` of an event table as strings (nulls for empty cells).
 
+    ``delimiter`` separates CSV/TSV fields (default: ``,`` for CSV, a tab for TSV).
+
     Raises:
-        InputError: a column is missing (the message lists those that exist), the file is
-            malformed, or it has no rows.
+        InputError: a column is missing (the message lists those that exist) or named twice,
+            the file is malformed or not UTF-8, or it has no rows.
     """
     import pyarrow as pa
 
-    return pa.concat_tables(iter_batches(source, fmt, columns, encode=[]))
+    return pa.concat_tables(iter_batches(source, fmt, columns, encode=[], delimiter=delimiter))
 
 
-def _missing(source: Source, wanted: list[str], existing: list[str]) -> None:
+def _missing(source: Source, wanted: list[str], existing: list[str], hint: str = "") -> None:
     missing = [c for c in wanted if c not in existing]
     if missing:
-        names = ", ".join(repr(c) for c in missing)
+        names = listing([repr(c) for c in missing])
         raise InputError(
-            f"{source.name}: no {'columns' if len(missing) > 1 else 'column'} {names}; the columns are: {', '.join(existing)} "
-            "(choose them with --user-col/--session-col/--item-col/--time-col)"
+            f"{source.name}: no {'columns' if len(missing) > 1 else 'column'} {names}; the columns are: {listing(existing)} "
+            + (hint or "(choose them with --user-col/--session-col/--item-col/--time-col)")
         )
+
+
+def _duplicated(source: Source, wanted: list[str], header: list[str]) -> None:
+    for column in wanted:
+        places = [str(number) for number, name in enumerate(header, start=1) if name == column]
+        if len(places) > 1:
+            raise InputError(
+                f"{source.name}: the header names column {cut(column)!r} {len(places)} times "
+                f"(columns {listing(places)}): rename all but one, so that each column has its own name"
+            )
+
+
+def _delimiter_hint(header: list[str], delimiter: str) -> str:
+    """For a header read as one column that holds another delimiter: suggest --delimiter."""
+    if len(header) != 1:
+        return ""
+    for other in (";", "|", "\t", ","):
+        if other != delimiter and other in header[0]:
+            shown = "'\\t'" if other == "\t" else repr(other)
+            return f"(the header reads as one column: is the delimiter {shown}? add --delimiter {shown})"
+    return ""
 
 
 def _fmt_name(delimiter: str) -> str:
     return "TSV" if delimiter == "\t" else "CSV"
 
 
-def iter_batches(source: Source, fmt: str, columns: list[str], encode: list[str]) -> Iterator[pa.Table]:
+def iter_batches(
+    source: Source, fmt: str, columns: list[str], encode: list[str], delimiter: str | None = None
+) -> Iterator[pa.Table]:
     """Stream ``columns`` of an event table in batches of about a million rows.
 
     Columns in ``encode`` come dictionary-encoded (each batch with its own dictionary), the
     others as strings; memory stays bounded by one batch whatever the file size.
+    ``delimiter`` separates CSV/TSV fields (default: ``,`` for CSV, a tab for TSV).
 
     Raises:
         InputError: as :func:`read_table`, including a file with a header but no rows.
     """
     wanted = list(dict.fromkeys(columns))
-    if fmt in ("csv", "tsv"):
-        batches = _csv_batches(source, "\t" if fmt == "tsv" else ",", wanted, encode)
+    if fmt in DELIMITED:
+        batches = _csv_batches(source, delimiter or ("\t" if fmt == "tsv" else ","), wanted, encode)
     elif fmt == "parquet":
         batches = _parquet_batches(source, wanted)
     elif fmt == "jsonl":
@@ -189,7 +228,8 @@ def iter_batches(source: Source, fmt: str, columns: list[str], encode: list[str]
             rows += batch.num_rows
             yield _encode(batch, encode)
     if rows == 0:
-        raise InputError(f"input {source.name!r} has a header but no rows")
+        what = "a header but no rows" if fmt in DELIMITED else "no rows" if fmt == "parquet" else "no records"
+        raise InputError(f"input {source.name!r} has {what}")
 
 
 def _encode(table: pa.Table, encode: list[str]) -> pa.Table:
@@ -209,9 +249,9 @@ def _csv_batches(source: Source, delimiter: str, wanted: list[str], encode: list
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
-    header_line = source.head().decode("utf-8", errors="replace").splitlines()[:1]
-    header = next(csv.reader(header_line, delimiter=delimiter), [])
-    _missing(source, wanted, header)
+    header = next(csv.reader([source.first_line()], delimiter=delimiter), [])
+    _duplicated(source, wanted, header)
+    _missing(source, wanted, header, _delimiter_hint(header, delimiter))
     dictionary = pa.dictionary(pa.int32(), pa.string())
     options = pacsv.ConvertOptions(
         column_types={name: dictionary if name in encode else pa.string() for name in header},
@@ -221,7 +261,7 @@ def _csv_batches(source: Source, delimiter: str, wanted: list[str], encode: list
         null_values=[""],
     )
     try:
-        with source.arrow_stream() as stream:
+        with reading(source.name), source.arrow_stream() as stream:
             reader = pacsv.open_csv(
                 stream,
                 read_options=pacsv.ReadOptions(block_size=_BATCH_BYTES),
@@ -230,8 +270,11 @@ def _csv_batches(source: Source, delimiter: str, wanted: list[str], encode: list
             )
             for batch in reader:
                 yield pa.Table.from_batches([batch])
-    except (pa.ArrowInvalid, OSError, EOFError) as exc:
-        raise InputError(f"{source.name}: malformed {_fmt_name(delimiter)} ({exc})") from None
+    except (pa.ArrowInvalid, OSError) as exc:
+        if "utf8" in str(exc).lower().replace("-", ""):
+            with source.open() as again:
+                check_utf8(again, source.name)  # raises naming the line
+        raise InputError(f"{source.name}: malformed {_fmt_name(delimiter)} ({cut(str(exc), 300)})") from None
 
 
 def _parquet_batches(source: Source, wanted: list[str]) -> Iterator[pa.Table]:
@@ -241,50 +284,35 @@ def _parquet_batches(source: Source, wanted: list[str]) -> Iterator[pa.Table]:
 
     try:
         file = pq.ParquetFile(io.BytesIO(source.data) if source.data is not None else source.name)
-        _missing(source, wanted, file.schema_arrow.names)
+        schema = file.schema_arrow
+        _duplicated(source, wanted, schema.names)
+        _missing(source, wanted, schema.names)
+        _scalar_columns(source, schema, wanted)
         for batch in file.iter_batches(batch_size=_BATCH_ROWS, columns=wanted):
             yield pa.table([pc.cast(batch.column(c), pa.string()) for c in wanted], names=wanted)
+    except pa.ArrowNotImplementedError as exc:
+        raise InputError(f"{source.name}: a column cannot be read as text ({cut(str(exc), 200)})") from None
     except (pa.ArrowInvalid, OSError) as exc:
-        raise InputError(f"{source.name}: not a readable Parquet file ({exc})") from None
+        raise InputError(f"{source.name}: not a readable Parquet file ({cut(str(exc), 300)})") from None
+
+
+def _scalar_columns(source: Source, schema: pa.Schema, wanted: list[str]) -> None:
+    """Refuse list, struct and map columns: an id column holds one id a row."""
+    import pyarrow as pa
+
+    for column in wanted:
+        kind = schema.field(column).type
+        if pa.types.is_nested(kind):
+            raise InputError(
+                f"{source.name}: column {cut(column)!r} holds {cut(str(kind))} values, not one value a row: "
+                f"give one row per item (explode it first, e.g. pandas df.explode({cut(column)!r}))"
+            )
 
 
 def _jsonl_batches(source: Source, wanted: list[str]) -> Iterator[pa.Table]:
-    import pyarrow as pa
-
-    values: dict[str, list[str | None]] = {c: [] for c in wanted}
-    seen: set[str] = set()
     checked = False
-    with source.open() as stream:
-        for number, raw in enumerate(io.TextIOWrapper(stream, encoding="utf-8"), start=1):
-            if not raw.strip():
-                continue
-            row = _json_row(source, number, raw)
-            seen.update(row)
-            for column, bucket in values.items():
-                cell = row.get(column)
-                bucket.append(None if cell is None or cell == "" else str(cell))
-            if len(values[wanted[0]]) >= _BATCH_ROWS:
-                if not checked:
-                    checked = _check_seen(source, wanted, seen)
-                yield pa.table({c: pa.array(v, type=pa.string()) for c, v in values.items()})
-                values = {c: [] for c in wanted}
-    if seen and not checked:
-        _check_seen(source, wanted, seen)
-    yield pa.table({c: pa.array(v, type=pa.string()) for c, v in values.items()})
-
-
-def _json_row(source: Source, number: int, raw: str) -> dict[str, object]:
-    try:
-        # parse_int/parse_float keep numbers exactly as written: ids stay strings.
-        row = json.loads(raw, parse_int=str, parse_float=str)
-    except json.JSONDecodeError as exc:
-        raise InputError(f"{source.name}: line {number} is not valid JSON ({exc})") from None
-    if not isinstance(row, dict):
-        raise InputError(f"{source.name}: line {number} is not a JSON object")
-    return row
-
-
-def _check_seen(source: Source, wanted: list[str], seen: set[str]) -> bool:
-    if not all(c in seen for c in wanted):
-        _missing(source, wanted, sorted(seen))
-    return True
+    for table, seen in json_batches(source.open, source.name, wanted, source.head(4096), _BATCH_ROWS):
+        if seen and not checked:
+            _missing(source, wanted, sorted(seen))
+            checked = True
+        yield table

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     import pyarrow as pa
     from numpy.typing import NDArray
 
-    from item2vec.corpus.options import SessionOptions
+    from item2vec.corpus.options import SessionOptions, TimeKind
     from item2vec.corpus.packed import CorpusStats
 
 TIME = "__time"  # the parsed time column (float epoch seconds)
@@ -96,13 +96,17 @@ def read_event_codes(
     """
     import numpy as np
 
+    from item2vec.corpus.options import TimeKind
+
     encoders = {col: Encoder() for col in [options.item_col, *options.group_cols]}
     times: list[NDArray[np.float64]] = []
     for source in sources:
-        first_row = 0
-        for batch in iter_batches(source, fmt, options.columns, encode=list(encoders)):
+        first_row, kind = 0, TimeKind()  # one kind of time (epoch s, ms, ISO) in all of a file's batches
+        for batch in iter_batches(
+            source, fmt, options.columns, encode=list(encoders), delimiter=options.delimiter
+        ):
             rows = batch.num_rows
-            batch = prepare_batch(batch, source, options, stats, first_row)
+            batch = prepare_batch(batch, source, options, stats, first_row, kind)
             first_row += rows
             for col, encoder in encoders.items():
                 encoder.add(batch[col])
@@ -118,12 +122,18 @@ def read_event_codes(
 
 
 def prepare_batch(
-    batch: pa.Table, source: Source, options: SessionOptions, stats: CorpusStats, first_row: int = 0
+    batch: pa.Table,
+    source: Source,
+    options: SessionOptions,
+    stats: CorpusStats,
+    first_row: int = 0,
+    kind: TimeKind | None = None,
 ) -> pa.Table:
     """Parse times (column ``__time``, float seconds), apply --where, drop rows without ids or times.
 
     Returns the group columns, the item column and ``__time`` (when there is a time column).
-    ``first_row`` is the batch's first row in its file, for error messages.
+    ``first_row`` is the batch's first row in its file, for error messages; ``kind`` is the kind
+    of time the batches before this one held (they must all agree).
     """
     import pyarrow.compute as pc
 
@@ -131,7 +141,7 @@ def prepare_batch(
 
     stats.events_read += batch.num_rows
     if options.time_col:
-        seconds = parse_times(batch[options.time_col], source.name, options.time_col, first_row)
+        seconds = parse_times(batch[options.time_col], source.name, options.time_col, first_row, kind)
         batch = batch.append_column(TIME, seconds)
     for where in options.where:
         mask = pc.fill_null(pc.equal(_plain(batch[where.column]), where.value), False)

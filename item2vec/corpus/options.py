@@ -8,10 +8,10 @@ for these.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from item2vec.errors import ConfigError, InputError
+from item2vec.errors import ConfigError, InputError, cut
 
 if TYPE_CHECKING:
     import numpy as np
@@ -20,15 +20,20 @@ if TYPE_CHECKING:
 
 __all__ = [
     "SessionOptions",
+    "TimeKind",
     "Where",
     "column_codes",
     "group_codes",
+    "parse_delimiter",
     "parse_duration",
     "parse_times",
     "session_from_meta",
 ]
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|min|h|d|w)?\s*$", re.IGNORECASE)
 _UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "min": 60, "h": 3600, "d": 86400, "w": 604800}
+# Epoch milliseconds are larger than any plausible epoch second (1e11 s is year 5138).
+MS_THRESHOLD = 1e11
+_KINDS = {"s": "epoch seconds", "ms": "epoch milliseconds", "iso": "ISO 8601 times"}
 
 
 @dataclass(frozen=True)
@@ -64,14 +69,48 @@ class SessionOptions:
     drop_repeats: bool = True
     min_length: int = 2
     where: tuple[Where, ...] = ()
+    delimiter: str | None = None  # CSV/TSV field separator; None: ',' for CSV, a tab for TSV
+    # The delimiter came from the model (update, evaluate): inputs that are not CSV/TSV ignore it,
+    # where one given with --delimiter is refused for them.
+    delimiter_inherited: bool = field(default=False, compare=False)
 
     def __post_init__(self) -> None:
+        self._check_columns()
+        if self.delimiter is not None:
+            parse_delimiter(self.delimiter)
         if self.min_length < 1:
             raise ConfigError(f"--min-length {self.min_length} is invalid: use 1 or more")
         if self.session_gap is not None and self.session_gap <= 0:
             raise ConfigError(f"--session-gap {self.session_gap} is invalid: use a positive duration")
         if self.session_gap is not None and not self.time_col:
             raise ConfigError("--session-gap needs --time-col: sessions are split on time gaps")
+
+    def _check_columns(self) -> None:
+        named: dict[str, str] = {}
+        for flag, column in (
+            ("--user-col", self.user_col),
+            ("--session-col", self.session_col),
+            ("--item-col", self.item_col),
+            ("--time-col", self.time_col),
+        ):
+            if column and column in named:
+                raise ConfigError(
+                    f"{flag} {cut(column)!r} is also {named[column]}: each role needs its own column"
+                )
+            if column:
+                named[column] = flag
+
+    def check_delimiter(self, fmt: str, name: str) -> None:
+        """Refuse --delimiter for an input that is not CSV/TSV (one inherited from the model is ignored).
+
+        Raises:
+            ConfigError: naming the input and its format.
+        """
+        if self.delimiter is not None and not self.delimiter_inherited and fmt not in ("csv", "tsv"):
+            raise ConfigError(
+                f"--delimiter {self.delimiter!r} applies to CSV/TSV input, but {name} reads as {fmt}: "
+                "drop --delimiter, or pass --input-format csv if it is a CSV file"
+            )
 
     @property
     def group_cols(self) -> list[str]:
@@ -95,7 +134,22 @@ class SessionOptions:
             "drop_repeats": self.drop_repeats,
             "min_length": self.min_length,
             "where": [str(w) for w in self.where],
+            "delimiter": self.delimiter,
         }
+
+
+def parse_delimiter(text: str) -> str:
+    """A one-character CSV delimiter; ``\\t`` (backslash, t) or ``tab`` means a tab.
+
+    Raises:
+        ConfigError: anything but one character, or a quote or line break.
+    """
+    value = "\t" if text in ("\\t", "tab", "TAB") else text
+    if len(value) != 1 or value in '\r\n"':
+        raise ConfigError(
+            f"--delimiter {cut(text)!r} is invalid: use one character, e.g. ';', '|' or '\\t' for a tab"
+        )
+    return value
 
 
 def parse_duration(text: str) -> float:
@@ -107,19 +161,55 @@ def parse_duration(text: str) -> float:
     return value * _UNIT_SECONDS[unit]
 
 
-def parse_times(column: pa.ChunkedArray, name: str, col: str, first_row: int = 0) -> pa.Array:
+@dataclass
+class TimeKind:
+    """The kind of the time values of one file read so far (epoch seconds, epoch milliseconds,
+    ISO 8601) and the first row that showed it: every batch of the file must agree with it.
+    (Files are decided each on its own, as the Spark engine does.)"""
+
+    kind: str | None = None
+    row: int = 0
+    value: str = ""
+
+    def agree(self, kind: str, row: int, value: str, name: str, col: str) -> None:
+        """Record the first kind seen; refuse a different one, quoting both rows."""
+        if self.kind is None:
+            self.kind, self.row, self.value = kind, row, value
+        elif kind != self.kind:
+            raise InputError(mixed_times(name, col, (self.kind, self.row, self.value), (kind, row, value)))
+
+
+def mixed_times(name: str, col: str, first: tuple[str, int, str], second: tuple[str, int, str]) -> str:
+    """The message for a time column that mixes kinds: ``(kind, row, value)`` of two rows."""
+    (kind_a, row_a, value_a), (kind_b, row_b, value_b) = sorted([first, second], key=lambda place: place[1])
+    fix = (
+        "convert it to one unit (divide the milliseconds by 1000)"
+        if {kind_a, kind_b} == {"s", "ms"}
+        else "convert it to one kind (epoch numbers or ISO 8601)"
+    )
+    return (
+        f"{name}: {col} mixes {_KINDS[kind_a]} and {_KINDS[kind_b]}: row {row_a:,} has {cut(value_a)!r} "
+        f"but row {row_b:,} has {cut(value_b)!r}; {fix}"
+    )
+
+
+def parse_times(
+    column: pa.ChunkedArray, name: str, col: str, first_row: int = 0, kind: TimeKind | None = None
+) -> pa.Array:
     """Epoch seconds or milliseconds, or ISO 8601 strings, as float64 epoch seconds (nulls stay null).
 
-    ``first_row`` is the position of the column's first value in its file, for the message.
+    ``first_row`` is the position of the column's first value in its file, for the message;
+    ``kind`` carries the kind seen in the file's earlier batches.
 
     Raises:
-        InputError: naming the first row whose value cannot be parsed.
+        InputError: naming the first row whose value cannot be parsed, or two rows (of this
+            batch, or this one and an earlier batch's) of different kinds, such as epoch
+            seconds and epoch milliseconds.
     """
-    import numpy as np
-    import pandas as pd
     import pyarrow as pa
     import pyarrow.compute as pc
 
+    kind = kind if kind is not None else TimeKind()
     values = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
     if len(values) == 0:
         return pa.array([], type=pa.float64())
@@ -128,27 +218,97 @@ def parse_times(column: pa.ChunkedArray, name: str, col: str, first_row: int = 0
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         numbers = None
     if numbers is not None:
-        # Epoch milliseconds are larger than any plausible epoch second (1e11 s is year 5138).
-        finite = numbers[np.isfinite(numbers)]
-        scale = 0.001 if finite.size and np.abs(finite).max() > 1e11 else 1.0
-        return pa.array(numbers * scale)
+        return pa.array(_epoch(numbers, values, name, col, first_row, kind))
     for unit in (pa.timestamp("ns"), pa.timestamp("ns", tz="UTC")):
         try:  # pyarrow parses ISO 8601 in C++; pandas below only for mixed offsets and errors
             stamps = pc.cast(values, unit)
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
             continue
+        _agree_first(kind, "iso", values, name, col, first_row)
         return pa.array(pc.cast(stamps, pa.int64()).to_numpy(zero_copy_only=False) / 1e9)
+    return pa.array(_mixed_or_bad(values, name, col, first_row, kind))
+
+
+def _epoch(
+    numbers: NDArray[np.float64], values: pa.Array, name: str, col: str, first_row: int, kind: TimeKind
+) -> NDArray[np.float64]:
+    """Epoch numbers as seconds: all seconds, or all milliseconds (above MS_THRESHOLD)."""
+    import numpy as np
+
+    finite = np.isfinite(numbers)
+    large = finite & (np.abs(numbers) > MS_THRESHOLD)
+    small = finite & ~large
+    if large.any() and small.any():
+        s, ms = int(np.argmax(small)), int(np.argmax(large))
+        raise InputError(
+            mixed_times(
+                name,
+                col,
+                ("s", first_row + s + 1, str(values[s].as_py())),
+                ("ms", first_row + ms + 1, str(values[ms].as_py())),
+            )
+        )
+    if large.any() or small.any():
+        row = int(np.argmax(finite))
+        kind.agree("ms" if large.any() else "s", first_row + row + 1, str(values[row].as_py()), name, col)
+    scaled: NDArray[np.float64] = numbers * (0.001 if large.any() else 1.0)
+    return scaled
+
+
+def _agree_first(kind: TimeKind, which: str, values: pa.Array, name: str, col: str, first_row: int) -> None:
+    import numpy as np
+
+    present = values.is_valid().to_numpy(zero_copy_only=False)
+    if present.any():
+        row = int(np.argmax(present))
+        kind.agree(which, first_row + row + 1, str(values[row].as_py()), name, col)
+
+
+def _mixed_or_bad(
+    values: pa.Array, name: str, col: str, first_row: int, kind: TimeKind
+) -> NDArray[np.float64]:
+    """Times that neither pyarrow cast read: mixed UTC offsets (pandas reads them), or a bad value.
+
+    The column's kind is its first value's: in a column of epoch numbers, the first value that
+    is not a number is the bad one (not row 1, which ISO parsing would blame).
+    """
+    import numpy as np
+    import pandas as pd
+
     strings = values.to_pandas()
+    present = strings.notna().to_numpy()
+    first = int(np.argmax(present))
+    if _is_number(str(strings.iloc[first])):
+        numeric = pd.to_numeric(strings, errors="coerce")
+        bad = np.flatnonzero(numeric.isna().to_numpy() & present)
+        if not bad.size:
+            return _epoch(numeric.to_numpy(dtype="float64"), values, name, col, first_row, kind)
+        row = int(bad[0])
+        raise InputError(
+            f"{name}: row {first_row + row + 1:,} has {col} {cut(str(strings.iloc[row]))!r}, which is not a "
+            f"time: the column holds epoch numbers (row {first_row + first + 1:,} has "
+            f"{cut(str(strings.iloc[first]))!r}); fix or drop that row"
+        )
     parsed = pd.to_datetime(strings, format="ISO8601", utc=True, errors="coerce")
-    bad = np.flatnonzero(parsed.isna().to_numpy() & strings.notna().to_numpy())
+    bad = np.flatnonzero(parsed.isna().to_numpy() & present)
     if bad.size:
         row = int(bad[0])
         raise InputError(
-            f"{name}: row {first_row + row + 1} has {col} {strings.iloc[row]!r}, which is not a time: "
+            f"{name}: row {first_row + row + 1:,} has {col} {cut(str(strings.iloc[row]))!r}, which is not a time: "
             "use epoch seconds, epoch milliseconds or ISO 8601 (2024-05-01T13:45:00)"
         )
+    _agree_first(kind, "iso", values, name, col, first_row)
     nanos = parsed.to_numpy(dtype="datetime64[ns]").astype("int64")
-    return pa.array(nanos / 1e9)
+    seconds: NDArray[np.float64] = nanos / 1e9
+    return seconds
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def column_codes(column: pa.ChunkedArray) -> tuple[NDArray[np.int64], NDArray[np.object_]]:
@@ -184,10 +344,14 @@ def session_from_meta(meta: dict[str, Any], overrides: dict[str, Any]) -> Sessio
         "drop_repeats": saved.get("drop_repeats", True),
         "min_length": saved.get("min_length", 2),
         "where": tuple(Where.parse(w) for w in saved.get("where", [])),
+        "delimiter": saved.get("delimiter"),
+        "delimiter_inherited": saved.get("delimiter") is not None,
     }
     for key, value in overrides.items():
         if value is not None and value != ():
             values[key] = value
+    if overrides.get("delimiter") is not None:
+        values["delimiter_inherited"] = False
     if overrides.get("session_col") and overrides.get("user_col") is None:
         values["user_col"] = None  # as in train: --session-col alone groups by session only
     return SessionOptions(**values)

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from item2vec.corpus.events import Source, detect_format, open_source
 from item2vec.corpus.options import SessionOptions
 from item2vec.corpus.packed import MAX_SEQUENCE, Corpus, CorpusStats, Packed
+from item2vec.corpus.text import lines
 from item2vec.errors import EmptyResultError, InputError
 
 if TYPE_CHECKING:
@@ -37,7 +38,7 @@ def load_corpus(sources: list[Source], fmt: str | None, options: SessionOptions)
         InputError: unreadable input, mixed formats, or bad columns/timestamps.
         EmptyResultError: no sequence is left; the message names the step that removed them.
     """
-    formats = {fmt or detect_format(s, options.item_col) for s in sources}
+    formats = {fmt or detect_format(s, options.item_col, options.delimiter) for s in sources}
     if len(formats) > 1:
         names = ", ".join(f"{s.name}" for s in sources)
         raise InputError(
@@ -45,6 +46,7 @@ def load_corpus(sources: list[Source], fmt: str | None, options: SessionOptions)
             "train on one kind at a time or convert them"
         )
     kind = formats.pop()
+    options.check_delimiter(kind, ", ".join(s.name for s in sources))
     stats = CorpusStats(input_format=kind, inputs=[s.name for s in sources])
     if kind in ("sequences", "text"):
         packed = _read_lines(sources, kind, options.min_length, stats)
@@ -78,8 +80,6 @@ def empty_message(stats: CorpusStats, min_length: int) -> str:
 
 
 def _read_lines(sources: list[Source], kind: str, min_length: int, stats: CorpusStats) -> Packed:
-    import io
-
     import numpy as np
     import pyarrow as pa
 
@@ -89,7 +89,7 @@ def _read_lines(sources: list[Source], kind: str, min_length: int, stats: Corpus
     encoder, lengths, tokens = Encoder(), list[int](), list[str]()
     for source in sources:
         with source.open() as stream:
-            for line in io.TextIOWrapper(stream, encoding="utf-8", errors="replace"):
+            for _, line in lines(stream, source.name):  # UTF-8 or refused, naming the line
                 stats.events_read += 1
                 words = _WORD.findall(line.lower()) if split is None else [t for t in split(line) if t]
                 if len(words) >= min_length:
@@ -114,10 +114,11 @@ def prepare_table(source: Source, fmt: str, options: SessionOptions, stats: Corp
 
     from item2vec.corpus.events import iter_batches
     from item2vec.corpus.ingest import prepare_batch
+    from item2vec.corpus.options import TimeKind
 
-    batches, first_row = [], 0
-    for batch in iter_batches(source, fmt, options.columns, encode=[]):
-        batches.append(prepare_batch(batch, source, options, stats, first_row))
+    batches, first_row, kind = [], 0, TimeKind()
+    for batch in iter_batches(source, fmt, options.columns, encode=[], delimiter=options.delimiter):
+        batches.append(prepare_batch(batch, source, options, stats, first_row, kind))
         first_row += batch.num_rows
     return pa.concat_tables(batches)
 

@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, Literal
 
 from item2vec.corpus.events import TABLE_FORMATS, Source, detect_format, open_source, read_table
+from item2vec.corpus.jsonl import is_array
 from item2vec.corpus.options import SessionOptions, column_codes, group_codes, parse_times
 from item2vec.errors import ConfigError, EmptyResultError, InputError, OutputExistsError
 
@@ -92,7 +93,8 @@ def split_events(
     if by == "last" and cutoff is not None:
         raise ConfigError("--cutoff applies to --by time only; drop it or add --by time")
     source = open_source(input_name, stdin)
-    fmt = input_format or detect_format(source, session.item_col)
+    fmt = input_format or detect_format(source, session.item_col, session.delimiter)
+    session.check_delimiter(fmt, source.name)
     if fmt not in TABLE_FORMATS:
         raise InputError(
             f"{source.name} reads as {fmt}, not an event table: split needs a CSV/TSV/Parquet/JSONL "
@@ -100,9 +102,14 @@ def split_events(
         )
     names = _output_names(source, fmt)
     _check_output(output, names.values(), force=force)
-    table = read_table(source, fmt, session.columns)
+    if fmt == "jsonl" and is_array(source.head(4096)):
+        raise InputError(
+            f"{source.name} is a JSON array: split copies JSON Lines row by row; convert it first "
+            f"(jq -c '.[]' {source.name} > events.jsonl)"
+        )
+    table = read_table(source, fmt, session.columns, session.delimiter)
     dropped: dict[str, int] = {}
-    ordered = _order(table, session, _usable(table, session, dropped))
+    ordered = _order(table, session, _usable(table, session, dropped), source.name)
     labels = _labels(table.num_rows, ordered, session, by, _cutoff_seconds(cutoff) if cutoff else None)
     _count(dropped, "after the cutoff, not in a test sequence", labels[ordered.rows] == DROPPED)
     masks = _part_masks(labels, ordered)
@@ -181,7 +188,7 @@ def _count(dropped: dict[str, int], reason: str, mask: NDArray[np.bool_]) -> Non
         dropped[reason] = dropped.get(reason, 0) + int(mask.sum())
 
 
-def _order(table: pa.Table, session: SessionOptions, keep: NDArray[np.bool_]) -> _Ordered:
+def _order(table: pa.Table, session: SessionOptions, keep: NDArray[np.bool_], name: str) -> _Ordered:
     """Sort usable rows by (group, time, file order); number their sequences and steps."""
     import numpy as np
 
@@ -189,8 +196,9 @@ def _order(table: pa.Table, session: SessionOptions, keep: NDArray[np.bool_]) ->
     sub = table.take(rows)
     items, _ = column_codes(sub[session.item_col])
     group = group_codes(sub, session.group_cols)
-    if session.time_col:
-        times = parse_times(sub[session.time_col], "input", session.time_col).to_numpy()
+    if session.time_col:  # parsed for every row, so that a message names the row as the file counts it
+        every = parse_times(table[session.time_col], name, session.time_col)
+        times = every.to_numpy(zero_copy_only=False)[rows]
         order = np.lexsort((times, group))
     else:
         times, order = None, np.argsort(group, kind="stable")
