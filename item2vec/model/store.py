@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 from item2vec.errors import ModelError, OutputExistsError
 from item2vec.files import replace_dir, temporary_dir
+from item2vec.model.checks import check_finite, check_meta
 from item2vec.model.embeddings import Embeddings
 
 if TYPE_CHECKING:
@@ -174,6 +175,7 @@ def load(path: Path | str, *, mmap: bool = True) -> Embeddings:
             f"model {str(path)!r} is corrupt: vectors.npy is {vectors.dtype} {vectors.shape} "
             f"but vocab.tsv lists {len(ids):,} items; retrain it"
         )
+    check_finite(vectors, path, "vectors.npy", ids)
     return Embeddings(ids=ids, vectors=vectors, counts=counts, names=names, meta=meta, dropped=dropped)
 
 
@@ -195,4 +197,5 @@ def read_meta(path: Path) -> dict[str, Any]:
             f"model {str(path)!r} has format version {version!r}; this item2vec reads version "
             f"{FORMAT_VERSION}: retrain the model or use a matching item2vec"
         )
+    check_meta(meta, path)
     return meta

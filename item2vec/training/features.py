@@ -308,15 +308,13 @@ def load_space(path: Path, meta: dict[str, Any]) -> FeatureSpace | None:
     """The model's feature space, or None for a model trained without --item-features."""
     import numpy as np
 
+    from item2vec.model.checks import load_array
     from item2vec.model.store import read_tsv
 
     record = meta.get("features")
     if not record:
         return None
     try:
-        vectors = np.load(path / "features.npy", allow_pickle=False)
-        syn = path / "features_syn1neg.npy"
-        syn1neg = np.load(syn, allow_pickle=False) if syn.is_file() else None
         rows = read_tsv(path / "features.tsv")
         table: dict[str, tuple[str, ...]] = {}
         for item, token in read_tsv(path / "item_features.tsv"):
@@ -327,8 +325,10 @@ def load_space(path: Path, meta: dict[str, Any]) -> FeatureSpace | None:
         raise ModelError(
             f"model {str(path)!r}: its feature files are missing or corrupt ({exc}); retrain it"
         ) from None
-    if vectors.shape[0] != len(rows):
-        raise ModelError(f"model {str(path)!r}: features.npy and features.tsv disagree; retrain it")
+    dim = meta.get("dim")
+    vectors = load_array(path, "features.npy", len(rows), dim)  # rows as features.tsv lists
+    syn = path / "features_syn1neg.npy"
+    syn1neg = load_array(path, syn.name, len(rows), dim) if syn.is_file() else None
     return FeatureSpace(
         prefix=str(record["prefix"]),
         columns=tuple(record.get("columns", ())),
