@@ -69,3 +69,78 @@ def test_toml_unknown_key_lists_valid_ones(tmp_path: Path) -> None:
 def test_toml_missing(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="does not exist"):
         load_config_file(tmp_path / "nope.toml", ALLOWED)
+
+
+# --config values get the types and ranges of their flags --------------------------------------------
+
+EVENTS = "user_id,item_id,ts\n" + "".join(f"u{n % 5},i{n % 7},{1_700_000_000 + n}\n" for n in range(60))
+
+
+def train_with_config(tmp_path: Path, toml: str, *flags: str) -> tuple[int, str]:
+    from click.testing import CliRunner
+
+    from item2vec.cli import cli
+
+    (tmp_path / "e.csv").write_text(EVENTS)
+    (tmp_path / "c.toml").write_text(toml)
+    args = ["train", str(tmp_path / "e.csv"), "-o", str(tmp_path / "m"), "--config", str(tmp_path / "c.toml")]
+    result = CliRunner().invoke(cli, [*args, "--min-count", "1", "--workers", "1", "-q", *flags])
+    return result.exit_code, result.output
+
+
+@pytest.mark.parametrize(
+    ("toml", "message"),
+    [
+        ("dim = 32.9", "dim = 32.9 is invalid: use a whole number, as --dim takes"),
+        ("[train]\nepochs = 1.5", "epochs = 1.5 is invalid: use a whole number, as --epochs takes"),
+        ("dim = true", "dim = true is invalid: use a value, not true or false, as --dim takes"),
+        ('alpha = "fast"', 'alpha = "fast" is invalid: use a number, as --alpha takes'),
+        (
+            'drop-repeats = "yes"',
+            'drop-repeats = "yes" is invalid: use true or false, as --drop-repeats takes',
+        ),
+        ("min-length = 0", "min-length = 0 is invalid: 0 is not in the range x>=1."),
+        ('context = "bag"', "context = \"bag\" is invalid: 'bag' is not one of 'window', 'set'."),
+        ("user-col = [1, 2]", "user-col = [1, 2] is invalid: use one value, not a list or table"),
+    ],
+)
+def test_config_values_are_checked_like_flags(tmp_path: Path, toml: str, message: str) -> None:
+    # Before, dim = 32.9 trained with dim 32 while --dim 32.9 was refused.
+    code, output = train_with_config(tmp_path, toml)
+    assert code == 2
+    assert (
+        f"Error: Invalid value for '--config': config file {str(tmp_path / 'c.toml')!r}: {message}" in output
+    )
+    assert not (tmp_path / "m").exists()
+
+
+def test_config_values_as_the_command_line_would_take_them(tmp_path: Path) -> None:
+    import json
+
+    toml = 'dim = 8\nepochs = 1\nalpha = 1\nsession-gap = 1800\ntime-col = "ts"\nwhere = "item_id!=i6"\n'
+    code, output = train_with_config(tmp_path, toml)
+    assert code == 0, output
+    meta = json.loads((tmp_path / "m" / "model.json").read_text())
+    assert (meta["params"]["dim"], meta["params"]["alpha"]) == (8, 1.0)
+    assert meta["input"]["session"]["session_gap_seconds"] == 1800.0
+    assert meta["input"]["session"]["where"] == ["item_id!=i6"]
+
+
+def test_seed_beyond_what_numpy_takes_is_refused() -> None:
+    assert TrainConfig(seed=2**32 - 1).seed == 4294967295
+    with pytest.raises(ConfigError) as caught:
+        TrainConfig(seed=2**32)
+    assert str(caught.value) == "--seed 4294967296 is invalid: use a whole number from 0 to 4294967295"
+
+
+def test_cli_seed_beyond_2_32(tmp_path: Path) -> None:
+    code, output = train_with_config(tmp_path, "dim = 8", "--seed", str(2**32))
+    assert code == 1
+    assert output == "Error: --seed 4294967296 is invalid: use a whole number from 0 to 4294967295\n"
+
+
+def test_tune_checks_its_seed_before_searching() -> None:
+    from item2vec.evaluation.tune import TuneOptions
+
+    with pytest.raises(ConfigError, match=r"--seed 4294967296 is invalid"):
+        TuneOptions(seed=2**32)

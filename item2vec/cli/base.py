@@ -72,11 +72,63 @@ def load_config(ctx: click.Context, _param: click.Parameter, value: str | None) 
         return
     from item2vec.training.config import load_config_file
 
-    allowed = {p.name for p in ctx.command.params if p.name and p.name not in ("config", "inputs")}
+    params = {p.name: p for p in ctx.command.params if p.name and p.name not in ("config", "inputs")}
     try:
-        ctx.default_map = {**(ctx.default_map or {}), **load_config_file(Path(value), allowed)}
+        values = load_config_file(Path(value), set(params))
+        checked = {name: config_value(ctx, params[name], raw, value) for name, raw in values.items()}
+        ctx.default_map = {**(ctx.default_map or {}), **checked}
     except Item2VecError as exc:
         raise click.BadParameter(str(exc)) from None
+
+
+def config_value(ctx: click.Context, param: click.Parameter, value: Any, path: str) -> Any:
+    """A ``--config`` value checked as its flag checks it: ``dim = 32.9`` is refused, not cut to 32.
+
+    Raises:
+        ConfigError: the value has another type than the option takes, or is out of its range.
+    """
+    if param.multiple:
+        return tuple(
+            _config_one(ctx, param, v, path) for v in (value if isinstance(value, list) else [value])
+        )
+    return _config_one(ctx, param, value, path)
+
+
+def _config_one(ctx: click.Context, param: click.Parameter, value: Any, path: str) -> Any:
+    import json
+
+    from item2vec.errors import ConfigError, cut
+
+    name, shown = (
+        (param.name or "").replace("_", "-"),
+        cut(json.dumps(value, ensure_ascii=False, default=str), 60),
+    )
+    expected = _config_type(param, value)
+    if expected:
+        raise ConfigError(
+            f"config file {path!r}: {name} = {shown} is invalid: use {expected}, as --{name} takes"
+        )
+    if not isinstance(value, (str, bool, int, float)):
+        value = str(value)  # a TOML date (cutoff = 2011-11-01) as written
+    try:
+        return param.type.convert(value, param, ctx)
+    except click.BadParameter as exc:
+        raise ConfigError(f"config file {path!r}: {name} = {shown} is invalid: {exc.message}") from None
+
+
+def _config_type(param: click.Parameter, value: Any) -> str | None:
+    """What ``value`` should have been, when it is not of the type the option takes."""
+    if isinstance(param, click.Option) and param.is_flag and not param.count:
+        return None if isinstance(value, bool) else "true or false"
+    if isinstance(value, (list, dict)):
+        return "one value, not a list or table"
+    if isinstance(value, bool):
+        return "a value, not true or false"
+    if isinstance(param.type, click.types.IntParamType):
+        return None if isinstance(value, int) else "a whole number"
+    if isinstance(param.type, click.types.FloatParamType):
+        return None if isinstance(value, (int, float)) else "a number"
+    return None
 
 
 def duration_option(_ctx: click.Context, _param: click.Parameter, value: str | None) -> float | None:

@@ -74,7 +74,7 @@ class TuneOptions:
             raise ConfigError(f"--sample {self.sample} is invalid: use a fraction in (0, 1], e.g. 0.1")
         if self.preset not in PRESETS:
             raise ConfigError(f"--preset {self.preset!r} is unknown: use one of {', '.join(PRESETS)}")
-        TrainConfig.from_preset(self.preset, **self.fixed)  # validates the fixed values
+        TrainConfig.from_preset(self.preset, **{**self.fixed, "seed": self.seed})  # validates them
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,5 @@
-"""Corpus → vectors: config and presets, the gensim engine, the train pipeline, graph walks,
-item features, resume/update/embed of saved models, and the Spark engine.
+"""Corpus → vectors: config and presets, the gensim engine (and its memory estimate), the train
+pipeline, graph walks, item features, resume/update/embed of saved models, and the Spark engine.
 
 May import: ``item2vec.corpus``, ``item2vec.model`` and the ground floor.
 """

@@ -20,6 +20,7 @@ else:  # pragma: no cover - exercised on Python 3.10 only
 Context = Literal["window", "set"]
 CorpusMode = Literal["auto", "stream", "file"]
 PRESETS_NAMES = ("recsys", "text")
+SEED_MAX = 2**32 - 1  # numpy's and gensim's random generators take seeds up to this
 
 # Defaults chosen for items (recsys) and for words (text). The figures that chose them are in
 # docs/presets.md; every value can be overridden by a flag or by --config.
@@ -81,7 +82,7 @@ class TrainConfig:
         _check_int("epochs", self.epochs, 1)
         _check_int("min-count", self.min_count, 1)
         _check_int("workers", self.workers, 1)
-        _check_int("seed", self.seed, 0)
+        _check_int("seed", self.seed, 0, SEED_MAX)
         if self.max_vocab is not None:
             _check_int("max-vocab", self.max_vocab, 1)
         if not math.isfinite(self.ns_exponent) or abs(self.ns_exponent) > 2:
@@ -120,9 +121,11 @@ class TrainConfig:
         return dataclasses.asdict(self)
 
 
-def _check_int(name: str, value: int, minimum: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ConfigError(f"--{name} {value!r} is invalid: use a whole number >= {minimum}")
+def _check_int(name: str, value: int, minimum: int, maximum: int | None = None) -> None:
+    wrong = isinstance(value, bool) or not isinstance(value, int) or value < minimum
+    if wrong or (maximum is not None and value > maximum):
+        bound = f"from {minimum} to {maximum}" if maximum is not None else f">= {minimum}"
+        raise ConfigError(f"--{name} {value!r} is invalid: use a whole number {bound}")
 
 
 def load_config_file(path: Path, allowed: set[str]) -> dict[str, Any]:

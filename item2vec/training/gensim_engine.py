@@ -151,9 +151,13 @@ def train(
 
     Raises:
         EmptyResultError: every item is below ``min_count``.
+        ConfigError: the vectors would not fit in memory (:func:`item2vec.training.memory.check_memory`).
     """
     from gensim.models import Word2Vec
 
+    from item2vec.training.memory import check_memory
+
+    check_memory(sequences, config)  # before gensim allocates the vectors
     logging.getLogger("gensim").setLevel(logging.ERROR)
     feed = choose_feed(config, sequences)
     if feed == "file" and not isinstance(sequences, Packed):
