@@ -161,3 +161,78 @@ def test_update_with_features_learns_cold_items_and_keeps_tokens_out(tmp_path: P
         assert all(cluster_of(t) == cluster_of(item) for t in top(tmp_path / "m2", [item], 3)[item])
     info = json.loads(CliRunner().invoke(cli, ["info", str(tmp_path / "m2"), "-f", "json"]).output)
     assert (info["learned_items"], info["inferred_items"]) == (36, 4)
+
+
+# --- input that does not fit the model --------------------------------------------------------------
+
+
+def test_a_text_model_is_not_updated_with_an_event_log(tmp_path: Path) -> None:
+    text = tmp_path / "book.txt"
+    text.write_text("the quick brown fox jumps over the lazy dog and runs far away\n" * 30)
+    model = train(text, tmp_path / "text-model")
+    events = write_events(tmp_path / "new.csv", users=5, seed=3)
+    code, _, out = update(str(model), str(events), "-o", str(tmp_path / "x"))
+    assert code == 1
+    assert out == (
+        f"Error: model '{model}' was trained on text (text), but {events} reads as events (csv): update it "
+        "with input of the same kind, pass --input-format if the guess is wrong, or train a new model on this data\n"
+    )
+    assert not (tmp_path / "x").exists()
+
+
+def test_an_event_model_is_not_updated_with_sequences(base: Path, tmp_path: Path) -> None:
+    sequences = tmp_path / "new.txt"
+    sequences.write_text("a1 a2 a3\na2 a4\n")
+    code, _, out = update(str(base), str(sequences), "-o", str(tmp_path / "x"))
+    assert code == 1
+    assert "was trained on events (csv), but " + str(sequences) + " reads as sequences (sequences)" in out
+
+
+def test_another_table_format_is_fine(base: Path, tmp_path: Path) -> None:
+    events = tmp_path / "new.jsonl"
+    events.write_text(
+        "".join(json.dumps({"user_id": f"n{n % 3}", "item_id": f"a{n % 5}"}) + "\n" for n in range(30))
+    )
+    code, _, err = update(str(base), str(events), "-o", str(tmp_path / "x"), "--epochs", "1", "-q")
+    assert code == 0, err
+
+
+def test_new_data_sharing_no_item_with_the_model_is_refused(base: Path, tmp_path: Path) -> None:
+    # Before, the update passed: new items learned apart from every old one, old vectors unmoved.
+    events = tmp_path / "new.csv"
+    events.write_text("user_id,item_id\n" + "".join(f"n{n % 4},SKU-{n % 9}\n" for n in range(40)))
+    code, _, out = update(str(base), str(events), "-o", str(tmp_path / "x"))
+    assert code == 1
+    assert out.startswith(
+        f"Error: none of the 9 items in {events} is in the model (new: 'SKU-0', 'SKU-1', 'SKU-2'; the model's: "
+    )
+    assert "Check --item-col ('item_id') and that the ids are of the same kind" in out
+    assert not (tmp_path / "x").exists()
+
+
+def test_other_columns_than_the_model_was_trained_with_are_a_warning(base: Path, tmp_path: Path) -> None:
+    events = tmp_path / "new.csv"
+    events.write_text("visitor,item_id\n" + "".join(f"v{n % 4},a{n % 5}\n" for n in range(40)))
+    code, _, err = update(
+        str(base), str(events), "-o", str(tmp_path / "x"), "--user-col", "visitor", "--epochs", "1"
+    )
+    assert code == 0, err
+    assert err.startswith(
+        "Warning: --user-col is 'visitor', the model was trained with 'user_id': events are grouped into users by it\n"
+    )
+
+
+def test_a_corrupt_syn1neg_names_the_file(base: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "copy"
+    shutil.copytree(base, copy)
+    (copy / "syn1neg.npy").write_bytes((copy / "syn1neg.npy").read_bytes()[:-10])
+    new = write_events(tmp_path / "new.csv", users=5, seed=9)
+    code, _, out = update(str(copy), str(new), "-o", str(tmp_path / "x"))
+    assert code == 1
+    assert out.startswith(f"Error: model '{copy}' is corrupt: syn1neg.npy cannot be read (")
+    np.save(copy / "syn1neg.npy", np.zeros((32, 16), dtype=np.float64))
+    code, _, out = update(str(copy), str(new), "-o", str(tmp_path / "x"))
+    assert code == 1
+    assert (
+        f"Error: model '{copy}' is corrupt: syn1neg.npy is float64 (32, 16), expected float32 (32, 16)" in out
+    )

@@ -283,6 +283,7 @@ def update(model: Path, inputs: tuple[str, ...], output: Path | None, **opts: An
         progress=None if quiet or not sys.stderr.isatty() else progress_line,
     )
     if not quiet:
+        click.echo("".join(f"Warning: {note}\n" for note in summary.notes), err=True, nl=False)
         click.echo("\n".join(summary.lines()), err=True)
 
 

@@ -14,14 +14,16 @@
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from item2vec.corpus.options import session_from_meta
-from item2vec.corpus.sequences import read_sequences
-from item2vec.errors import ModelError, OutputExistsError
+from item2vec.corpus.events import TABLE_FORMATS, Source, detect_format, open_source
+from item2vec.corpus.options import SessionOptions, session_from_meta
+from item2vec.corpus.sequences import load_corpus
+from item2vec.errors import InputError, ModelError, OutputExistsError, cut, listing
+from item2vec.model.checks import load_array
 from item2vec.model.embeddings import Embeddings
 from item2vec.model.store import check_output, load, read_meta, save
 from item2vec.training.config import TrainConfig, default_workers
@@ -54,6 +56,7 @@ class UpdateSummary:
     inferred_items: int
     epochs: int
     seconds: float
+    notes: list[str] = field(default_factory=list)  # warnings for stderr
 
     def lines(self) -> list[str]:
         return [
@@ -126,8 +129,13 @@ def run_update(
     check_output(target, force=force)
     session = session_from_meta(meta, session_overrides or {})
     config = updated_config(meta, overrides or {})
-    corpus = read_sequences(inputs, session, input_format)
+    if inputs.count("-") > 1:
+        raise InputError("'-' (stdin) can be given only once")
+    sources = [open_source(name) for name in inputs]
+    fmt = _check_kind(model, meta, sources, session, input_format)
+    corpus = load_corpus(sources, fmt, session)
     embeddings = load(model, mmap=False)
+    _check_overlap(embeddings, corpus.sequences, corpus.stats.inputs, session)
     space = load_space(model, meta)
     sequences: list[list[str]] = list(corpus.sequences)
     with_sentences: set[str] = set()
@@ -152,9 +160,84 @@ def run_update(
         inferred_items=len(space.inferred) if space else 0,
         epochs=config.epochs,
         seconds=trained.seconds,
+        notes=column_notes(meta, session),
     )
     _save(embeddings, trained, space, summary, inputs=corpus.stats.inputs, force=force)
     return summary
+
+
+def _kind(fmt: str) -> str:
+    return "events" if fmt in TABLE_FORMATS else fmt
+
+
+def _check_kind(
+    model: Path, meta: dict[str, Any], sources: list[Source], session: SessionOptions, fmt: str | None
+) -> str | None:
+    """Refuse new input of another kind (text, sequences, events) than the model was trained on.
+
+    Returns the format of the inputs (``fmt``, or the one detected when all agree).
+
+    Raises:
+        InputError: naming both kinds.
+    """
+    trained = (meta.get("input") or {}).get("input_format")
+    found = {fmt or detect_format(s, session.item_col, session.delimiter) for s in sources}
+    if not trained or len(found) != 1:
+        return fmt  # an old model that does not say, or mixed inputs (load_corpus refuses those)
+    new = found.pop()
+    if _kind(new) != _kind(trained):
+        names = ", ".join(s.name for s in sources)
+        raise InputError(
+            f"model {str(model)!r} was trained on {_kind(trained)} ({trained}), but {names} reads as "
+            f"{_kind(new)} ({new}): update it with input of the same kind, pass --input-format if the "
+            "guess is wrong, or train a new model on this data"
+        )
+    return new
+
+
+_COLUMN_ROLES = {
+    "user_col": "events are grouped into users by it",
+    "session_col": "events are grouped into sessions by it",
+    "item_col": "its ids must name the same items as the model's",
+    "time_col": "events are ordered by it",
+}
+
+
+def column_notes(meta: dict[str, Any], session: SessionOptions) -> list[str]:
+    """A warning for each column the update reads that differs from the one the model was trained with."""
+    saved = (meta.get("input") or {}).get("session") or {}
+    notes = []
+    for key, role in _COLUMN_ROLES.items():
+        before, now = saved.get(key), getattr(session, key)
+        if key in saved and before != now:
+            now_text = cut(repr(now)) if now else "none"
+            was = cut(repr(before)) if before else "none"
+            notes.append(f"--{key.replace('_', '-')} is {now_text}, the model was trained with {was}: {role}")
+    return notes
+
+
+def _check_overlap(
+    embeddings: Embeddings, sequences: list[list[str]], inputs: list[str], session: SessionOptions
+) -> None:
+    """Refuse new data none of whose items is in the model.
+
+    Such an update would not move one old vector (no shared context) and would place the new
+    items in a region of their own, so their similarity to old items would mean nothing.
+
+    Raises:
+        InputError: naming a few new and old ids, and the item column.
+    """
+    known = embeddings.index
+    new = {item for seq in sequences for item in seq}
+    if any(item in known for item in new):
+        return
+    sample = listing([repr(i) for i in sorted(new)[:3]], 3)
+    old = listing([repr(i) for i in embeddings.ids[:3]], 3)
+    raise InputError(
+        f"none of the {len(new):,} items in {', '.join(inputs)} is in the model (new: {sample}; the "
+        f"model's: {old}): an update would learn them apart from every old item. Check --item-col "
+        f"({session.item_col!r}) and that the ids are of the same kind; for unrelated data train a new model"
+    )
 
 
 @dataclass
@@ -176,14 +259,9 @@ def _plan(
     """
     import numpy as np
 
-    syn1neg = np.load(model / "syn1neg.npy", allow_pickle=False)
     inferred = space.inferred if space else {}
     learned = len(embeddings) - len(inferred)
-    if syn1neg.shape != (learned, embeddings.dim):
-        raise ModelError(
-            f"model {str(model)!r} is corrupt: syn1neg.npy is {syn1neg.shape}, expected "
-            f"({learned}, {embeddings.dim}); retrain it"
-        )
+    syn1neg = load_array(model, "syn1neg.npy", learned, embeddings.dim)
     ids = list(embeddings.ids[:learned])
     counts = [int(c) for c in embeddings.counts[:learned]]
     vectors = np.asarray(embeddings.vectors[:learned], dtype=np.float32)
