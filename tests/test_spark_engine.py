@@ -131,12 +131,19 @@ CASES = {
     "no-time-keep-repeats-min3": (["a", "b"], dict(drop_repeats=False, min_length=3)),
     "iso": (["iso"], dict(time_col="ts", session_gap=1800.0, min_length=1)),
     "epoch-ms-and-s": (["ms", "a"], dict(time_col="ts", session_gap=1800.0)),
+    "semicolons": (["semi"], dict(time_col="ts", delimiter=";")),
 }
 
 
 @pytest.mark.parametrize("case", CASES, ids=list(CASES))
 def test_spark_sessions_match_the_local_path(spark: Any, tmp_path: Path, case: str) -> None:
-    texts = {"a": EVENTS_A, "b": EVENTS_B, "iso": EVENTS_ISO, "ms": EVENTS_MS}
+    texts = {
+        "a": EVENTS_A,
+        "b": EVENTS_B,
+        "iso": EVENTS_ISO,
+        "ms": EVENTS_MS,
+        "semi": EVENTS_A.replace(",", ";"),
+    }
     names, kwargs = CASES[case]
     inputs = [write(tmp_path, f"{n}.csv", texts[n]) for n in names]
     options = SessionOptions(user_col="user", item_col="item", **kwargs)

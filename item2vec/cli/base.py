@@ -131,6 +131,27 @@ def _config_type(param: click.Parameter, value: Any) -> str | None:
     return None
 
 
+def delimiter_callback(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
+    if value is None:
+        return None
+    from item2vec.corpus.options import parse_delimiter
+
+    try:
+        return parse_delimiter(value)
+    except Item2VecError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+def delimiter_option(*, inherit: bool, prefix: str = "") -> Callable[[F], F]:
+    """The shared ``--delimiter`` of the commands that read event tables."""
+    default = "as the model was trained, else " if inherit else ""
+    return click.option(
+        "--delimiter", metavar="CHAR", callback=delimiter_callback,
+        help=f"{prefix}CSV field delimiter, one character; '\\t' is a tab "
+        f"(default: {default}',' for CSV, a tab for TSV).",
+    )  # fmt: skip
+
+
 def duration_option(_ctx: click.Context, _param: click.Parameter, value: str | None) -> float | None:
     if value is None:
         return None
@@ -193,6 +214,7 @@ def session_options(*, inherit: bool) -> Callable[[F], F]:
                          show_default=not inherit, help="Drop shorter sequences" + was + "."),
             click.option("--where", multiple=True, metavar="COL=VALUE",
                          help="Keep rows where COL=VALUE (or COL!=VALUE); repeatable."),
+            delimiter_option(inherit=inherit),
         ]  # fmt: skip
         for option in reversed(options):
             func = option(func)
@@ -209,6 +231,7 @@ _SESSION_KEYS = (
     "session_gap",
     "drop_repeats",
     "min_length",
+    "delimiter",
 )
 
 

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     pass
 
-from item2vec.cli.base import approx_index, cli, output_format, read_items, top_k
+from item2vec.cli.base import approx_index, cli, delimiter_option, output_format, read_items, top_k
 
 
 @cli.command()
@@ -154,6 +154,7 @@ def analogy(model: Path, expression: str | None, positive: tuple[str, ...], nega
 @click.option(
     "--where", multiple=True, metavar="COL=VALUE", help="--events: keep rows where COL=VALUE (or COL!=VALUE)."
 )
+@delimiter_option(inherit=True, prefix="--events: ")
 @click.option(
     "-o", "--output", type=click.Path(path_type=Path), help="--events: .parquet, .csv or .tsv file to write."
 )
@@ -181,6 +182,8 @@ def recommend(model: Path, items: tuple[str, ...], history: tuple[str, ...], eve
         )
     if not events and not history and not items:
         raise click.UsageError("give the history: --history ITEM... ('-' reads stdin), or --events FILE")
+    if cols["delimiter"] and not events:
+        raise click.UsageError("--delimiter applies to --events FILE (the event log's CSV delimiter)")
     embeddings = approx_index(load(model), model, approx)
     if events:
         input_format = cols.pop("input_format")

@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 from item2vec.cli.base import (
     TRAIN_PARAMS,
     cli,
+    delimiter_option,
     duration_option,
     load_config,
     output_format,
@@ -81,6 +82,7 @@ from item2vec.cli.base import (
     metavar="COL=VALUE",
     help="Keep rows where COL=VALUE (or COL!=VALUE); repeatable.",
 )
+@delimiter_option(inherit=False)
 @click.option("--items", "items_file", type=click.Path(dir_okay=False), help="Item metadata table (names).")
 @click.option("--id-col", help="Id column in --items (default: --item-col).")
 @click.option("--title-col", default="title", show_default=True, help="Name column in --items.")
@@ -247,6 +249,7 @@ def _spark_options(opts: dict[str, Any], quiet: bool) -> SparkOptions | None:
 @click.option("--time-col", help="Column of times (default: as trained).")
 @click.option("--session-gap", callback=duration_option, help="Split sessions on gaps longer than this.")
 @click.option("--min-length", type=click.IntRange(1), help="Drop shorter sequences (default: as trained).")
+@delimiter_option(inherit=True)
 @click.option("--epochs", type=int, help="Passes over the new data (default: as trained).")
 @click.option(
     "--min-count", type=int, help="Occurrences a new item needs, old and new (default: as trained)."
@@ -271,7 +274,15 @@ def update(model: Path, inputs: tuple[str, ...], output: Path | None, **opts: An
     from item2vec.training.update import run_update
 
     quiet = opts.pop("quiet")
-    session_keys = ("user_col", "session_col", "item_col", "time_col", "session_gap", "min_length")
+    session_keys = (
+        "user_col",
+        "session_col",
+        "item_col",
+        "time_col",
+        "session_gap",
+        "min_length",
+        "delimiter",
+    )
     summary = run_update(
         model,
         list(inputs),

@@ -362,6 +362,8 @@ def config_toml(result: TuneResult, session: SessionOptions, valid_name: str) ->
     values["min-length"] = session.min_length
     if session.where:
         values["where"] = [str(w) for w in session.where]
+    if session.delimiter:
+        values["delimiter"] = session.delimiter
     head = (
         f"# item2vec tune: best {result.metric} = {result.best_value:.4f} on {valid_name} "
         f"({len(result.trials)} trials)\n# item2vec train TRAIN --config THIS_FILE -o MODEL\n[train]\n"

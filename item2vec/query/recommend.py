@@ -91,6 +91,8 @@ class EventColumns:
     item_col: str = "item_id"
     time_col: str | None = None
     where: tuple[str, ...] = ()
+    delimiter: str | None = None  # CSV/TSV field separator
+    delimiter_inherited: bool = False  # from the model: ignored for inputs that are not CSV/TSV
 
 
 def event_columns(
@@ -100,14 +102,18 @@ def event_columns(
     item_col: str | None = None,
     time_col: str | None = None,
     where: tuple[str, ...] = (),
+    delimiter: str | None = None,
 ) -> EventColumns:
-    """Columns for ``--events``: unset item and time columns are the ones the model was trained with."""
+    """Columns for ``--events``: unset item and time columns (and the delimiter) are the ones the
+    model was trained with."""
     session = meta.get("input", {}).get("session") or {}
     return EventColumns(
         user_col=user_col,
         item_col=item_col or session.get("item_col") or "item_id",
         time_col=time_col or session.get("time_col"),
         where=where,
+        delimiter=delimiter or session.get("delimiter"),
+        delimiter_inherited=delimiter is None and session.get("delimiter") is not None,
     )
 
 
@@ -202,12 +208,15 @@ def _read_events(inputs: list[str], columns: EventColumns, input_format: str | N
         time_col=columns.time_col,
         min_length=1,
         where=tuple(Where.parse(w) for w in columns.where),
+        delimiter=columns.delimiter,
+        delimiter_inherited=columns.delimiter_inherited,
     )
     stats = CorpusStats()
     tables = []
     for name in inputs:
         source = open_source(name)
-        fmt = input_format or detect_format(source, columns.item_col)
+        fmt = input_format or detect_format(source, columns.item_col, columns.delimiter)
+        options.check_delimiter(fmt, source.name)
         if fmt not in TABLE_FORMATS:
             raise InputError(
                 f"{source.name}: recommend --events needs an event table ({', '.join(TABLE_FORMATS)}), "

@@ -177,10 +177,12 @@ def _read_one(
     from pyspark.sql import functions as F
 
     kind = spark_format(name, fmt)
+    options.check_delimiter(kind, name)
     try:
         if kind in ("csv", "tsv"):
             reader = spark.read.option("header", True).option("inferSchema", False)
-            frame = reader.option("sep", "\t" if kind == "tsv" else ",").csv(name)
+            sep = options.delimiter or ("\t" if kind == "tsv" else ",")
+            frame = reader.option("sep", sep).csv(name)
         elif kind == "parquet":
             frame = spark.read.parquet(name)
         else:  # primitivesAsString keeps ids such as 00123 as written
