@@ -321,3 +321,17 @@ def test_cli_refuses_options_spark_cannot_honour(spark: Any, tmp_path: Path) -> 
         and "Error: --item-features is not supported with --engine spark" in result.stderr
     )
     assert not out.exists()
+
+
+def test_spark_refuses_a_file_mixing_seconds_and_milliseconds(spark: Any, tmp_path: Path) -> None:
+    path = write(tmp_path, "mixed.csv", "user,item,ts\nu,a,1700000000\nu,b,1700000001000\n")
+    options = SessionOptions(user_col="user", item_col="item", time_col="ts")
+    with pytest.raises(InputError, match=r"ts mixes epoch seconds and epoch milliseconds in one file "):
+        spark_sequences(spark, [path], options)
+
+
+def test_spark_names_the_bad_value_of_an_epoch_column(spark: Any, tmp_path: Path) -> None:
+    path = write(tmp_path, "bad.csv", "user,item,ts\nu,a,1700000000\nu,b,17OO\nu,c,1700000002\n")
+    options = SessionOptions(user_col="user", item_col="item", time_col="ts")
+    with pytest.raises(InputError, match=r"ts '17OO' is not a time: the column holds epoch numbers"):
+        spark_sequences(spark, [path], options)

@@ -230,6 +230,7 @@ def _count_drops(
             F.count(text).alias("values"),
             F.count(text.try_cast("double")).alias("numbers"),
             F.max(F.abs(text.try_cast("double"))).alias("largest"),
+            F.min(F.abs(text.try_cast("double"))).alias("smallest"),
         ]
     per_file = raw.groupBy(FILE).agg(*counts).collect()
     stats.events_read = sum(int(row["events"]) for row in per_file)
@@ -241,10 +242,12 @@ def _count_drops(
 def parse_times(events: DataFrame, col: str, per_file: list[Row]) -> Column:
     """Float epoch seconds of ``col``, deciding per input file: numbers (s, or ms above 1e11) or ISO 8601.
 
-    ``per_file`` has each file's count of time values, of numbers among them and the largest.
+    ``per_file`` has each file's count of time values, of numbers among them, the largest and
+    the smallest.
 
     Raises:
-        InputError: naming the first value (in file order) that is not a time.
+        InputError: naming the first value (in file order) that is not a time, or a file that
+            mixes epoch seconds and milliseconds.
     """
     from pyspark.sql import functions as F
 
@@ -253,9 +256,13 @@ def parse_times(events: DataFrame, col: str, per_file: list[Row]) -> Column:
     iso_files: list[int] = []
     for row in per_file:
         if row["values"] != row["numbers"]:
+            _check_epoch_file(events, col, row)
             iso_files.append(int(row[FILE]))
             continue
-        scale = 0.001 if (row["largest"] or 0.0) > _MS_THRESHOLD else 1.0
+        large = (row["largest"] or 0.0) > _MS_THRESHOLD
+        if large and (row["smallest"] or 0.0) <= _MS_THRESHOLD:
+            _mixed_units(events, col, int(row[FILE]))
+        scale = 0.001 if large else 1.0
         condition = F.col(FILE) == F.lit(int(row[FILE]))
         value = number * F.lit(scale)
         seconds = F.when(condition, value) if seconds is None else seconds.when(condition, value)
@@ -269,3 +276,39 @@ def parse_times(events: DataFrame, col: str, per_file: list[Row]) -> Column:
                 "use epoch seconds, epoch milliseconds or ISO 8601 (2024-05-01T13:45:00)"
             )
     return iso if seconds is None else seconds.otherwise(iso)
+
+
+def _first(events: DataFrame, col: str, condition: Column) -> str | None:
+    found = events.filter(condition).orderBy(FILE, ROW).select(col).first()
+    return None if found is None else str(found[0])
+
+
+def _check_epoch_file(events: DataFrame, col: str, row: Row) -> None:
+    """In a file whose first time is a number, the first value that is not one is the bad one."""
+    from pyspark.sql import functions as F
+
+    if not row["numbers"]:
+        return  # all ISO 8601 (or bad): parse_times names the first that is not a time
+    in_file = (F.col(FILE) == F.lit(int(row[FILE]))) & F.col(col).isNotNull()
+    first = _first(events, col, in_file)
+    try:
+        float(first or "")
+    except ValueError:
+        return
+    bad = _first(events, col, in_file & F.col(col).try_cast("double").isNull())
+    raise InputError(
+        f"{col} {bad!r} is not a time: the column holds epoch numbers (the first is {first!r}); "
+        "fix or drop that row"
+    )
+
+
+def _mixed_units(events: DataFrame, col: str, file: int) -> None:
+    from pyspark.sql import functions as F
+
+    in_file, size = F.col(FILE) == F.lit(file), F.abs(F.col(col).try_cast("double"))
+    small = _first(events, col, in_file & (size <= F.lit(_MS_THRESHOLD)))
+    large = _first(events, col, in_file & (size > F.lit(_MS_THRESHOLD)))
+    raise InputError(
+        f"{col} mixes epoch seconds and epoch milliseconds in one file ({small!r} and {large!r}): "
+        "convert it to one unit (divide the milliseconds by 1000)"
+    )
