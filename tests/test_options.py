@@ -156,3 +156,25 @@ def test_a_given_delimiter_is_refused_for_other_formats_an_inherited_one_ignored
         SessionOptions(delimiter=";").check_delimiter("parquet", "e.parquet")
     SessionOptions(delimiter=";", delimiter_inherited=True).check_delimiter("parquet", "e.parquet")
     SessionOptions(delimiter=";").check_delimiter("tsv", "e.tsv")
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (
+            ["--items", "ITEMS", "--id-col", "item_id", "--title-col", "item_id"],
+            "--title-col 'item_id' is also the id column",
+        ),
+        (
+            ["--item-features", "ITEMS", "--feature-cols", "item_id,cat"],
+            "--feature-cols names the id column 'item_id' (--feature-id-col)",
+        ),
+    ],
+)
+def test_one_column_for_two_roles_in_the_item_tables(tmp_path: Path, flags: list[str], message: str) -> None:
+    events = write_events(tmp_path / "e.csv", ["1", "2"])
+    (tmp_path / "items.csv").write_text("item_id,cat\ni0,x\n")
+    args = [str(tmp_path / "items.csv") if f == "ITEMS" else f for f in flags]
+    result = CliRunner().invoke(cli, ["train", str(events), "-o", str(tmp_path / "m"), *args])
+    assert result.exit_code == 1
+    assert result.output.startswith(f"Error: {message}")

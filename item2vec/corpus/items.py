@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from item2vec.corpus.events import TABLE_FORMATS, detect_format, open_source, read_table
-from item2vec.errors import InputError
+from item2vec.errors import ConfigError, InputError, cut
 
 
 @dataclass(frozen=True)
@@ -15,6 +15,12 @@ class ItemsOptions:
     path: str
     id_col: str
     title_col: str
+
+    def __post_init__(self) -> None:
+        if self.id_col == self.title_col:
+            raise ConfigError(
+                f"--title-col {cut(self.title_col)!r} is also the id column (--id-col): name the column of titles"
+            )
 
 
 def read_names(options: ItemsOptions) -> dict[str, str]:

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from item2vec.corpus.events import TABLE_FORMATS, detect_format, open_source, read_table
-from item2vec.errors import ConfigError, InputError, ModelError
+from item2vec.errors import ConfigError, InputError, ModelError, cut
 
 if TYPE_CHECKING:
     import numpy as np
@@ -48,6 +48,13 @@ class FeatureOptions:
     path: str
     id_col: str
     columns: tuple[str, ...]
+
+    def __post_init__(self) -> None:
+        if self.id_col in self.columns:
+            raise ConfigError(
+                f"--feature-cols names the id column {cut(self.id_col)!r} (--feature-id-col): an attribute "
+                "shared by no two items teaches nothing; list only attribute columns"
+            )
 
 
 def parse_columns(text: str) -> tuple[str, ...]:

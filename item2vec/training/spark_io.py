@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 from item2vec.corpus.events import EXTENSIONS
 from item2vec.corpus.options import SessionOptions
 from item2vec.corpus.packed import CorpusStats
-from item2vec.errors import ConfigError, InputError
+from item2vec.errors import ConfigError, InputError, listing
 from item2vec.extras import require
 
 if TYPE_CHECKING:
@@ -193,10 +193,10 @@ def _read_one(
     wanted = list(dict.fromkeys(options.columns))
     missing = [c for c in wanted if c not in frame.columns]
     if missing:
-        names = ", ".join(repr(c) for c in missing)
+        names = listing([repr(c) for c in missing])
         raise InputError(
             f"{name}: no {'columns' if len(missing) > 1 else 'column'} {names}; the columns are: "
-            f"{', '.join(frame.columns)} (choose them with --user-col/--session-col/--item-col/--time-col)"
+            f"{listing(list(frame.columns))} (choose them with --user-col/--session-col/--item-col/--time-col)"
         )
     cells = [_string(F.col(f"`{c}`")).alias(c) for c in wanted]
     return frame.select(*cells, F.lit(index).alias(FILE), F.monotonically_increasing_id().alias(ROW))
