@@ -188,6 +188,17 @@ def test_benchmark_file_errors(tiny: Embeddings, tmp_path: Path) -> None:
         evaluate_pairs(tiny, few)
 
 
+def test_benchmark_files_are_utf8_with_an_optional_bom(tiny: Embeddings, tmp_path: Path) -> None:
+    path = tmp_path / "questions.txt"
+    path.write_bytes(b"\xef\xbb\xbf: royal\nman king woman queen\n")
+    assert evaluate_analogies(tiny, path)[0]["section"] == "royal"  # before: "\ufeff: royal" was a question
+    path.write_bytes(b": royal\nman king woman qu\xe9en\n")
+    with pytest.raises(
+        InputError, match=r"questions.txt: line 2 is not UTF-8 \(byte 0xe9 after 'man king woman qu'\)"
+    ):
+        evaluate_analogies(tiny, path)
+
+
 # --- session options from the model --------------------------------------------------------------
 
 

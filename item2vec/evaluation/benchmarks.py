@@ -14,6 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from item2vec.corpus.text import lines as text_lines
 from item2vec.errors import EmptyResultError, InputError
 from item2vec.model.embeddings import Embeddings, unit_rows
 
@@ -38,14 +39,15 @@ def _lookup(embeddings: Embeddings) -> Callable[[str], int | None]:
 
 
 def _read_lines(path: Path, what: str) -> list[tuple[int, str]]:
+    """Numbered lines of a UTF-8 file (a BOM dropped; other encodings refused naming the line)."""
     try:
-        text = path.read_text(encoding="utf-8")
+        with open(path, "rb") as handle:
+            found = [(n, line.strip()) for n, line in text_lines(handle, str(path))]
     except FileNotFoundError:
         raise InputError(f"{what} file {str(path)!r} does not exist") from None
-    except (OSError, UnicodeDecodeError) as exc:
+    except OSError as exc:
         raise InputError(f"{what} file {str(path)!r} cannot be read: {exc}") from None
-    lines = [(n, line.strip()) for n, line in enumerate(text.splitlines(), start=1)]
-    return [(n, line) for n, line in lines if line and not line.startswith("#")]
+    return [(n, line) for n, line in found if line and not line.startswith("#")]
 
 
 def evaluate_analogies(embeddings: Embeddings, path: Path) -> list[dict[str, Any]]:
