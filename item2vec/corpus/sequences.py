@@ -16,7 +16,7 @@ from item2vec.corpus.events import Source, detect_format, open_source
 from item2vec.corpus.options import SessionOptions
 from item2vec.corpus.packed import MAX_SEQUENCE, Corpus, CorpusStats, Packed
 from item2vec.corpus.text import lines
-from item2vec.errors import EmptyResultError, InputError
+from item2vec.errors import EmptyResultError, InputError, listing
 
 if TYPE_CHECKING:
     import numpy as np
@@ -40,13 +40,13 @@ def load_corpus(sources: list[Source], fmt: str | None, options: SessionOptions)
     """
     formats = {fmt or detect_format(s, options.item_col, options.delimiter) for s in sources}
     if len(formats) > 1:
-        names = ", ".join(f"{s.name}" for s in sources)
+        names = listing([s.name for s in sources])
         raise InputError(
             f"inputs {names} have different formats ({', '.join(sorted(formats))}): "
             "train on one kind at a time or convert them"
         )
     kind = formats.pop()
-    options.check_delimiter(kind, ", ".join(s.name for s in sources))
+    options.check_delimiter(kind, listing([s.name for s in sources]))
     stats = CorpusStats(input_format=kind, inputs=[s.name for s in sources])
     if kind in ("sequences", "text"):
         packed = _read_lines(sources, kind, options.min_length, stats)

@@ -186,7 +186,7 @@ def _check_kind(
         return fmt  # an old model that does not say, or mixed inputs (load_corpus refuses those)
     new = found.pop()
     if _kind(new) != _kind(trained):
-        names = ", ".join(s.name for s in sources)
+        names = listing([s.name for s in sources])
         raise InputError(
             f"model {str(model)!r} was trained on {_kind(trained)} ({trained}), but {names} reads as "
             f"{_kind(new)} ({new}): update it with input of the same kind, pass --input-format if the "
@@ -234,7 +234,7 @@ def _check_overlap(
     sample = listing([repr(i) for i in sorted(new)[:3]], 3)
     old = listing([repr(i) for i in embeddings.ids[:3]], 3)
     raise InputError(
-        f"none of the {len(new):,} items in {', '.join(inputs)} is in the model (new: {sample}; the "
+        f"none of the {len(new):,} items in {listing(inputs)} is in the model (new: {sample}; the "
         f"model's: {old}): an update would learn them apart from every old item. Check --item-col "
         f"({session.item_col!r}) and that the ids are of the same kind; for unrelated data train a new model"
     )
