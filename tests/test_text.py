@@ -163,4 +163,10 @@ def test_corrupt_gzip(tmp_path: Path) -> None:
 
 def test_lines_end_at_lf_crlf_and_bare_cr_as_in_text_mode() -> None:
     stream = io.BytesIO(BOM + b"a b\r\nc d\re f\ng\n")
-    assert list(lines(stream, "x")) == [(1, "a b\r\n"), (2, "c d"), (2, "e f"), (3, "g\n")]
+    assert list(lines(stream, "x")) == [(1, "a b\n"), (2, "c d\n"), (3, "e f\n"), (4, "g\n")]
+
+
+def test_the_stream_is_left_to_the_caller_to_close() -> None:
+    stream = io.BytesIO(b"a\n")
+    assert list(lines(stream, "x")) == [(1, "a\n")]
+    assert not stream.closed

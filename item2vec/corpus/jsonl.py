@@ -49,7 +49,7 @@ def json_batches(
             text = _ArrayText(stream, name, open_stream)
             records, where = _array_records(text, name), text.where
         else:
-            records, where = _line_records(stream, name), _line
+            records, where = _line_records(stream, name, open_stream), _line
         for number, row in records:
             seen.update(row)
             for column, bucket in values.items():
@@ -78,10 +78,10 @@ def _line(number: int) -> str:
     return f"line {number:,}"
 
 
-def _line_records(stream: BinaryIO, name: str) -> Records:
+def _line_records(stream: BinaryIO, name: str, reopen: Callable[[], BinaryIO]) -> Records:
     # parse_int/parse_float keep numbers exactly as written: ids stay strings.
     decode = json.JSONDecoder(parse_int=str, parse_float=str).decode
-    for number, text in lines(stream, name):
+    for number, text in lines(stream, name, reopen):
         if not text.strip():
             continue
         try:

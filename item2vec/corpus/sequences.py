@@ -89,7 +89,7 @@ def _read_lines(sources: list[Source], kind: str, min_length: int, stats: Corpus
     encoder, lengths, tokens = Encoder(), list[int](), list[str]()
     for source in sources:
         with source.open() as stream:
-            for _, line in lines(stream, source.name):  # UTF-8 or refused, naming the line
+            for _, line in lines(stream, source.name, source.open):  # UTF-8 or refused, naming the line
                 stats.events_read += 1
                 words = _WORD.findall(line.lower()) if split is None else [t for t in split(line) if t]
                 if len(words) >= min_length:

@@ -12,7 +12,7 @@ import re
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from item2vec.corpus.text import lines as text_lines
 from item2vec.errors import EmptyResultError, InputError
@@ -40,9 +40,13 @@ def _lookup(embeddings: Embeddings) -> Callable[[str], int | None]:
 
 def _read_lines(path: Path, what: str) -> list[tuple[int, str]]:
     """Numbered lines of a UTF-8 file (a BOM dropped; other encodings refused naming the line)."""
+
+    def reopen() -> BinaryIO:
+        return open(path, "rb")
+
     try:
-        with open(path, "rb") as handle:
-            found = [(n, line.strip()) for n, line in text_lines(handle, str(path))]
+        with reopen() as handle:
+            found = [(n, line.strip()) for n, line in text_lines(handle, str(path), reopen)]
     except FileNotFoundError:
         raise InputError(f"{what} file {str(path)!r} does not exist") from None
     except OSError as exc:
