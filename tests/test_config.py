@@ -94,7 +94,7 @@ def train_with_config(tmp_path: Path, toml: str, *flags: str) -> tuple[int, str]
         ("dim = 32.9", "dim = 32.9 is invalid: use a whole number, as --dim takes"),
         ("[train]\nepochs = 1.5", "epochs = 1.5 is invalid: use a whole number, as --epochs takes"),
         ("dim = true", "dim = true is invalid: use a value, not true or false, as --dim takes"),
-        ('alpha = "fast"', 'alpha = "fast" is invalid: use a number, as --alpha takes'),
+        ('alpha = "fast"', "alpha = \"fast\" is invalid: 'fast' is not a valid float."),
         (
             'drop-repeats = "yes"',
             'drop-repeats = "yes" is invalid: use true or false, as --drop-repeats takes',
@@ -117,7 +117,7 @@ def test_config_values_are_checked_like_flags(tmp_path: Path, toml: str, message
 def test_config_values_as_the_command_line_would_take_them(tmp_path: Path) -> None:
     import json
 
-    toml = 'dim = 8\nepochs = 1\nalpha = 1\nsession-gap = 1800\ntime-col = "ts"\nwhere = "item_id!=i6"\n'
+    toml = 'dim = "8"\nepochs = 1\nalpha = 1\nsession-gap = 1800\ntime-col = "ts"\nwhere = "item_id!=i6"\n'
     code, output = train_with_config(tmp_path, toml)
     assert code == 0, output
     meta = json.loads((tmp_path / "m" / "model.json").read_text())

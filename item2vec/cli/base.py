@@ -117,9 +117,14 @@ def _config_one(ctx: click.Context, param: click.Parameter, value: Any, path: st
 
 
 def _config_type(param: click.Parameter, value: Any) -> str | None:
-    """What ``value`` should have been, when it is not of the type the option takes."""
+    """What ``value`` should have been, when it is not of the type the option takes.
+
+    A string is converted as the command line converts it (``dim = "64"`` is ``--dim 64``).
+    """
     if isinstance(param, click.Option) and param.is_flag and not param.count:
         return None if isinstance(value, bool) else "true or false"
+    if isinstance(value, str):
+        return None
     if isinstance(value, (list, dict)):
         return "one value, not a list or table"
     if isinstance(value, bool):
