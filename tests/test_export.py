@@ -208,15 +208,23 @@ def test_projector_refuses_other_directory_even_with_force(tmp_path: Path) -> No
 
 
 @pytest.mark.parametrize("fmt", ["word2vec", "word2vec-binary"])
-@pytest.mark.parametrize("bad", ["red apple", "tab\tid", "line\nid", ""])
-def test_word2vec_refuses_ids_with_whitespace(tmp_path: Path, fmt: str, bad: str) -> None:
+@pytest.mark.parametrize(
+    ("bad", "why", "fix"),
+    [
+        ("red apple", "it contains whitespace", "parquet or npy"),
+        ("tab\tid", "it contains whitespace", "parquet or npy"),
+        ("line\nid", "it contains a line break", "parquet"),
+        ("cr\rid", "it contains a line break", "parquet"),
+        ("", "it is empty", "parquet"),
+    ],
+)
+def test_word2vec_refuses_ids_with_whitespace(tmp_path: Path, fmt: str, bad: str, why: str, fix: str) -> None:
     embeddings = tiny_embeddings()
     embeddings.ids = [*embeddings.ids[:-1], bad]
     with pytest.raises(InputError) as info:
         export(embeddings, fmt, tmp_path / "v.txt")
-    assert str(info.value) == (
-        f"item id {bad!r} cannot be written to a word2vec file (it contains whitespace): "
-        "use --format parquet or npy"
+    assert (
+        str(info.value) == f"item id {bad!r} cannot be written to a word2vec file ({why}): use --format {fix}"
     )
     assert list(tmp_path.iterdir()) == []
 
@@ -226,6 +234,19 @@ def test_npy_refuses_ids_with_newlines(tmp_path: Path) -> None:
     embeddings.ids = [*embeddings.ids[:-1], "line\nid"]
     with pytest.raises(InputError, match="cannot be written to a npy ids file"):
         export(embeddings, "npy", tmp_path / "v.npy")
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(("fmt", "what"), [("npy", "npy ids file"), ("projector", "projector metadata file")])
+@pytest.mark.parametrize("bad", ["cr\rid", "line\nid"])
+def test_line_breaks_in_ids_are_refused_naming_parquet(tmp_path: Path, fmt: str, what: str, bad: str) -> None:
+    embeddings = tiny_embeddings()
+    embeddings.ids = [*embeddings.ids[:-1], bad]
+    with pytest.raises(InputError) as info:
+        export(embeddings, fmt, output_for(fmt, tmp_path))
+    assert str(info.value) == (
+        f"item id {bad!r} cannot be written to a {what} (it contains a line break): use --format parquet"
+    )
     assert list(tmp_path.iterdir()) == []
 
 

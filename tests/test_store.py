@@ -70,6 +70,30 @@ def test_round_trip_awkward_ids_and_names(tmp_path: Path) -> None:
     assert_same(load(tmp_path / "m"), original)
 
 
+@pytest.mark.parametrize("cr", ["a\rb", "\r", "end\r", "crlf\r\ninside", '"\r"'])
+def test_round_trip_carriage_returns(tmp_path: Path, cr: str) -> None:
+    ids = ["plain", cr, "tab\there", "new\nline"]
+    original = Embeddings(
+        ids=ids,
+        vectors=np.eye(4, dtype=np.float32),
+        counts=np.array([4, 3, 2, 1], dtype=np.int64),
+        names={cr: f"name {cr}", "plain": "carriage\rreturn"},
+        dropped={cr + "x": 1},
+    )
+    save(original, tmp_path / "m", tables={"extra": (("id", "value"), [(cr, "a\rb")])})
+    assert_same(load(tmp_path / "m"), original)
+    assert store.read_tsv(tmp_path / "m" / "extra.tsv") == [[cr, "a\rb"]]
+
+
+def test_vocab_with_line_breaks_is_read_back_by_other_tools(tmp_path: Path) -> None:
+    import pandas as pd
+
+    ids = ["a\rb", "c\nd", "e\tf", 'g"h', "plain"]
+    save(Embeddings(ids=ids, vectors=np.eye(5, dtype=np.float32), counts=np.arange(5, 0, -1)), tmp_path / "m")
+    frame = pd.read_csv(tmp_path / "m" / "vocab.tsv", sep="\t", dtype=str, keep_default_na=False)
+    assert frame["id"].tolist() == ids
+
+
 def test_round_trip_without_names_or_dropped(tmp_path: Path) -> None:
     original = tiny_embeddings(names=False)
     original.dropped = {}

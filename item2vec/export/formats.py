@@ -89,12 +89,17 @@ def _refuse_existing(paths: list[Path], force: bool, *, directory: bool) -> None
 
 
 def _check_ids(embeddings: Embeddings, forbidden: str, what: str) -> None:
+    """Refuse an id the format cannot hold, naming a format that can (parquet holds any id)."""
     for item in embeddings.ids:
-        if any(ch in item for ch in forbidden) or not item:
-            raise InputError(
-                f"item id {item!r} cannot be written to a {what} (it contains whitespace): "
-                "use --format parquet or npy"
-            )
+        if item and not any(ch in item for ch in forbidden):
+            continue
+        if not item:
+            why, fix = "it is empty", "parquet"
+        elif "\n" in item or "\r" in item:
+            why, fix = "it contains a line break", "parquet"
+        else:
+            why, fix = "it contains whitespace", "parquet or npy"
+        raise InputError(f"item id {item!r} cannot be written to a {what} ({why}): use --format {fix}")
 
 
 def _word2vec(embeddings: Embeddings, path: Path, *, binary: bool) -> None:

@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 from item2vec.errors import ModelError, OutputExistsError
 from item2vec.files import replace_dir, temporary_dir
 from item2vec.model.embeddings import Embeddings
+from item2vec.render import delimited_line
 
 if TYPE_CHECKING:
     import numpy as np
@@ -111,10 +112,10 @@ def save(
 
 
 def _write_tsv(path: Path, header: tuple[str, str], rows: Iterable[tuple[Any, Any]]) -> None:
+    """A TSV file that reads back exactly: fields with a tab, quote, ``\\n`` or ``\\r`` are quoted."""
     with open(path, "w", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle, delimiter="\t", lineterminator="\n")
-        writer.writerow(header)
-        writer.writerows(rows)
+        handle.write(delimited_line(header, "\t"))
+        handle.writelines(delimited_line(row, "\t") for row in rows)
 
 
 def _read_tsv(path: Path) -> list[list[str]]:
@@ -132,9 +133,10 @@ def _read_vocab(path: Path) -> tuple[list[str], NDArray[np.int64]]:
     """Ids and counts of vocab.tsv; a fast split when nothing is quoted (a million rows in ~0.3 s)."""
     import numpy as np
 
-    text = path.read_text(encoding="utf-8")
+    with open(path, encoding="utf-8", newline="") as handle:
+        text = handle.read()
     body = text.partition("\n")[2]
-    if '"' not in text and body.count("\t") == body.count("\n"):
+    if '"' not in text and "\r" not in text and body.count("\t") == body.count("\n"):
         cells = body.replace("\n", "\t").split("\t")
         return cells[0:-1:2], np.array(cells[1::2], dtype=np.int64)
     rows = _read_tsv(path)
