@@ -41,3 +41,7 @@ class MissingDependencyError(Item2VecError):
 
 class BelowThresholdError(Item2VecError):
     """An evaluation metric is below the bar set with ``--fail-under``."""
+
+
+class OutputError(Item2VecError):
+    """An output cannot be written: no permission, a read-only file system, or no space left."""
