@@ -42,3 +42,26 @@ def test_quoted_carriage_return_in_csv_round_trips(tmp_path: Path) -> None:
     result = run("similar", tmp_path / "m", "a\rb", "-k", "1", "-f", "jsonl")
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["query"] == "a\rb"
+
+
+# --- multi-file exports (item 2) -----------------------------------------------------------------
+
+
+def test_ctrl_c_during_npy_export_with_force_keeps_the_old_pair(
+    tiny_model: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from item2vec.export import formats
+
+    out = tmp_path / "v.npy"
+    assert run("export", tiny_model, "-f", "npy", "-o", out).exit_code == 0
+    before = {p.name: p.read_bytes() for p in tmp_path.glob("v.*")}
+
+    def interrupted(*_args: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(formats, "_npy_vectors", interrupted)
+    result = run("export", tiny_model, "-f", "npy", "-o", out, "--force")
+    assert result.exit_code == 130
+    assert "Interrupted: nothing was written." in result.stderr
+    assert {p.name: p.read_bytes() for p in tmp_path.glob("v.*")} == before
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]

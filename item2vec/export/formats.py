@@ -13,12 +13,13 @@ from typing import TYPE_CHECKING, Any
 
 from item2vec.errors import InputError, OutputExistsError
 from item2vec.export.options import check_options, prepare
-from item2vec.files import atomic_dir, atomic_file
+from item2vec.files import atomic_dir, atomic_file, atomic_files, check_writable
 from item2vec.model.embeddings import Embeddings
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray
 
+_PROJECTOR_FILES = ("vectors.tsv", "metadata.tsv")
 EXPORT_FORMATS = ("word2vec", "word2vec-binary", "npy", "parquet", "projector", "torch", "safetensors")
 
 
@@ -64,19 +65,24 @@ def export(
         ids_path = output.with_suffix(".ids.txt")
         _refuse_existing([output, ids_path], force, directory=False)
         _check_ids(embeddings, "\n\r", "npy ids file")
-        atomic_file(ids_path, lambda p: _ids_file(embeddings, p))
-        atomic_file(output, lambda p: _npy_vectors(embeddings, p))
+        pair = {output: lambda p: _npy_vectors(embeddings, p), ids_path: lambda p: _ids_file(embeddings, p)}
+        atomic_files(pair, replace=force)  # both files or neither
         return [output, ids_path]
     _refuse_existing([output], force, directory=fmt == "projector")
     if fmt == "projector":
-        atomic_dir(output, lambda p: _projector(embeddings, p))
+        atomic_dir(output, lambda p: _projector(embeddings, p), replace=force)
     else:
-        atomic_file(output, lambda p: writers[fmt](embeddings, p))
+        atomic_file(output, lambda p: writers[fmt](embeddings, p), replace=force)
     return [output]
 
 
 def _refuse_existing(paths: list[Path], force: bool, *, directory: bool) -> None:
-    """Existing outputs need ``force``; never replace a directory with a file or a foreign directory."""
+    """Existing outputs need ``force``; never replace a directory with a file or a foreign directory.
+
+    A projector directory is replaced whole, so one holding anything but the two projector
+    files is refused (never delete a file we did not write). The directory written to must be
+    writable: checked here, before any work.
+    """
     for path in paths:
         if path.is_dir() and not directory:
             raise OutputExistsError(f"{str(path)!r} is a directory: give a file name")
@@ -84,8 +90,20 @@ def _refuse_existing(paths: list[Path], force: bool, *, directory: bool) -> None
             raise OutputExistsError(f"{str(path)!r} is a file: give a directory name for the projector files")
         if path.exists() and not force:
             raise OutputExistsError(f"{str(path)!r} already exists: use --force to overwrite it")
-        if path.is_dir() and not (path / "vectors.tsv").exists() and any(path.iterdir()):
-            raise OutputExistsError(f"{str(path)!r} is a directory with other files: choose another path")
+        if path.is_dir():
+            _refuse_foreign_files(path)
+        check_writable(path.parent)
+
+
+def _refuse_foreign_files(path: Path) -> None:
+    others = sorted(p.name + "/" * p.is_dir() for p in path.iterdir() if p.name not in _PROJECTOR_FILES)
+    if others and not (path / "vectors.tsv").exists():
+        raise OutputExistsError(f"{str(path)!r} is a directory with other files: choose another path")
+    if others:
+        raise OutputExistsError(
+            f"{str(path)!r} also holds files the projector export did not write ({', '.join(others)}): "
+            "move them out or choose another path (--force replaces only vectors.tsv and metadata.tsv)"
+        )
 
 
 def _check_ids(embeddings: Embeddings, forbidden: str, what: str) -> None:
