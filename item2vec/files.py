@@ -61,20 +61,22 @@ def write_errors(path: Path) -> Iterator[None]:
         raise error from None
 
 
-def check_writable(directory: Path) -> None:
-    """Refuse early an output ``directory`` (or the ancestor it will be made in) we cannot write.
+def check_writable(path: Path, *, inside: bool = False) -> None:
+    """Refuse early an output ``path`` that cannot be written (read-only, no permission, disk full).
 
-    A cheap probe, run before reading or training: create and remove an empty directory there.
+    A cheap probe, run before reading or training: create and remove an empty directory where
+    the output will be made: beside ``path``, or in it with ``inside`` (a directory the output
+    files go into), or in the nearest ancestor that exists.
 
     Raises:
         OutputError: no permission, a read-only file system, a full disk, or a file in the way.
     """
-    existing = directory
+    existing = path if inside else path.parent
     while not existing.exists() and existing != existing.parent:
         existing = existing.parent
     if not existing.is_dir():
-        raise OutputError(f"cannot create {str(directory)!r}: {str(existing)!r} is a file, not a directory")
-    with write_errors(directory):
+        raise OutputError(f"cannot create {str(path)!r}: {str(existing)!r} is a file, not a directory")
+    with write_errors(path):
         os.rmdir(tempfile.mkdtemp(prefix=".item2vec-probe-", dir=existing))
 
 

@@ -200,7 +200,7 @@ def test_check_writable_refuses_before_any_work(
 
 def test_check_writable_leaves_nothing_and_refuses_a_file_in_the_way(tmp_path: Path) -> None:
     check_writable(tmp_path / "a" / "b")
-    check_writable(tmp_path)
+    check_writable(tmp_path, inside=True)
     assert list(tmp_path.iterdir()) == []
     (tmp_path / "file").write_text("x", encoding="utf-8")
     with pytest.raises(OutputError) as info:

@@ -147,7 +147,7 @@ def _check_output(output: Path, names: Any, *, force: bool) -> None:
         raise OutputExistsError(
             f"{str(output)!r} already holds {', '.join(existing)}: use --force to replace them"
         )
-    check_writable(output)
+    check_writable(output, inside=True)
 
 
 @dataclass

@@ -92,7 +92,7 @@ def _refuse_existing(paths: list[Path], force: bool, *, directory: bool) -> None
             raise OutputExistsError(f"{str(path)!r} already exists: use --force to overwrite it")
         if path.is_dir():
             _refuse_foreign_files(path)
-        check_writable(path.parent)
+        check_writable(path)
 
 
 def _refuse_foreign_files(path: Path) -> None:
