@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
+from item2vec.model.embeddings import Embeddings
 from tests.test_cli import FAST, planted_rows, run
 
 # --- ids that hold line breaks (issue 15, item 1) -------------------------------------------------
@@ -51,7 +53,11 @@ def test_ctrl_c_during_npy_export_with_force_keeps_the_old_pair(
     tiny_model: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from item2vec.export import formats
+    from item2vec.model.store import save
 
+    other = tmp_path / "other"
+    ids = [f"sku-{i}" for i in range(200)]
+    save(Embeddings(ids=ids, vectors=np.ones((200, 3), np.float32), counts=np.ones(200, np.int64)), other)
     out = tmp_path / "v.npy"
     assert run("export", tiny_model, "-f", "npy", "-o", out).exit_code == 0
     before = {p.name: p.read_bytes() for p in tmp_path.glob("v.*")}
@@ -60,8 +66,94 @@ def test_ctrl_c_during_npy_export_with_force_keeps_the_old_pair(
         raise KeyboardInterrupt
 
     monkeypatch.setattr(formats, "_npy_vectors", interrupted)
-    result = run("export", tiny_model, "-f", "npy", "-o", out, "--force")
+    result = run("export", other, "-f", "npy", "-o", out, "--force")
     assert result.exit_code == 130
     assert "Interrupted: nothing was written." in result.stderr
     assert {p.name: p.read_bytes() for p in tmp_path.glob("v.*")} == before
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
+# --- train into a directory that holds other files (item 5) --------------------------------------
+
+
+@pytest.fixture
+def events_csv(tmp_path: Path) -> Path:
+    path = tmp_path / "events.csv"
+    path.write_text("user_id,item_id,ts\n" + "".join(f"{u},{i},{t}\n" for u, i, t in planted_rows(users=60)))
+    return path
+
+
+def never_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make reading the input fail the test: refusals must come before any work."""
+    import item2vec.training.pipeline
+
+    def read(*_args: object, **_kwargs: object) -> None:
+        raise AssertionError("the input was read before the output was checked")
+
+    monkeypatch.setattr(item2vec.training.pipeline, "load_corpus", read)
+
+
+def test_train_force_keeps_files_it_did_not_write(
+    tmp_path: Path, events_csv: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    model = tmp_path / "m"
+    assert run("train", events_csv, "-o", model, *FAST).exit_code == 0
+    (model / "NOTES.md").write_text("why this model", encoding="utf-8")
+    (model / "plots").mkdir()
+    (model / "plots" / "map.png").write_bytes(b"png")
+    never_read(monkeypatch)
+    result = run("train", events_csv, "-o", model, "--force", *FAST)
+    assert result.exit_code == 1
+    assert result.stderr == (
+        f"Error: model directory '{model}' also holds files item2vec did not write (NOTES.md, plots/): "
+        "move them out or choose another output (--force replaces only a model's own files)\n"
+    )
+    assert (model / "NOTES.md").read_text(encoding="utf-8") == "why this model"
+    assert (model / "plots" / "map.png").read_bytes() == b"png"
+
+
+@pytest.mark.parametrize("kind", ["file", "directory"])
+def test_train_force_onto_a_file_or_other_directory_is_refused(
+    tmp_path: Path, events_csv: Path, monkeypatch: pytest.MonkeyPatch, kind: str
+) -> None:
+    target = tmp_path / "out"
+    if kind == "file":
+        target.write_text("precious", encoding="utf-8")
+    else:
+        target.mkdir()
+        (target / "keep.txt").write_text("precious", encoding="utf-8")
+    never_read(monkeypatch)
+    result = run("train", events_csv, "-o", target, "--force", *FAST)
+    assert result.exit_code == 1
+    described = "a file" if kind == "file" else "a directory with other files"
+    assert result.stderr == (
+        f"Error: output '{target}' is {described}, not an item2vec model: choose another path "
+        "(--force only replaces a model)\n"
+    )
+    assert (target if kind == "file" else target / "keep.txt").read_text(encoding="utf-8") == "precious"
+
+
+# --- two runs with the same -o (item 6) ----------------------------------------------------------
+
+
+def test_concurrent_train_to_the_same_output_one_fails(
+    tmp_path: Path, events_csv: Path, tiny: Embeddings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The other run renames its model into place while ours writes its files: ours must fail."""
+    from item2vec.model import store
+
+    model = tmp_path / "m"
+    real = store._write_tsv
+
+    def other_run_finishes_first(*args: object) -> None:
+        if not model.exists():
+            monkeypatch.setattr(store, "_write_tsv", real)
+            store.save(tiny, model)
+        real(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(store, "_write_tsv", other_run_finishes_first)
+    result = run("train", events_csv, "-o", model, *FAST)
+    assert result.exit_code == 1
+    assert result.stderr == f"Error: model directory '{model}' already exists: use --force to replace it\n"
+    assert store.load(model).ids == tiny.ids
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["events.csv", "m"]
