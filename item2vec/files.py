@@ -33,9 +33,14 @@ def _umask() -> int:
     return mask
 
 
+def no_space(exc: OSError) -> bool:
+    """Whether ``exc`` says the disk (or the user's quota) is full."""
+    return exc.errno in _NO_ROOM
+
+
 def output_error(exc: OSError, path: Path) -> OutputError | None:
     """The one-line error for a full disk or a refused write to ``path``; None for other errors."""
-    if exc.errno in _NO_ROOM:
+    if no_space(exc):
         return OutputError(
             f"no space left on the device writing {str(path)!r}: free some space or choose another "
             "output path (nothing was written)"

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import errno
 import json
+import os
+import tempfile
 from pathlib import Path
 
 import numpy as np
 import pytest
+from click.testing import Result
 
 from item2vec.model.embeddings import Embeddings
 from tests.test_cli import FAST, planted_rows, run
@@ -157,3 +161,145 @@ def test_concurrent_train_to_the_same_output_one_fails(
     assert result.stderr == f"Error: model directory '{model}' already exists: use --force to replace it\n"
     assert store.load(model).ids == tiny.ids
     assert sorted(p.name for p in tmp_path.iterdir()) == ["events.csv", "m"]
+
+
+# --- read-only outputs and full disks (item 11) --------------------------------------------------
+
+
+def refuse_probe(monkeypatch: pytest.MonkeyPatch, code: int = errno.EACCES) -> None:
+    """Every new directory is refused, as on a read-only or permission-less output directory."""
+
+    def refused(**_kwargs: object) -> str:
+        raise OSError(code, os.strerror(code))
+
+    monkeypatch.setattr(tempfile, "mkdtemp", refused)
+
+
+def one_error_line(result: Result, start: str) -> None:
+    assert result.exit_code == 1, result.output
+    assert result.stderr.startswith(start), result.stderr
+    assert len(result.stderr.splitlines()) == 1, result.stderr
+
+
+def full_disk(*_args: object, **_kwargs: object) -> None:
+    raise OSError(errno.ENOSPC, "No space left on device")
+
+
+@pytest.mark.parametrize(
+    ("code", "reason"), [(errno.EACCES, "permission denied"), (errno.EROFS, "read-only file system")]
+)
+def test_train_into_a_read_only_directory_fails_before_reading(
+    tmp_path: Path, events_csv: Path, monkeypatch: pytest.MonkeyPatch, code: int, reason: str
+) -> None:
+    refuse_probe(monkeypatch, code)
+    never_read(monkeypatch)
+    result = run("train", events_csv, "-o", tmp_path / "out" / "m", *FAST)
+    one_error_line(
+        result, f"Error: cannot write '{tmp_path / 'out' / 'm'}' ({reason}): choose another output path"
+    )
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root ignores directory permissions")
+def test_train_into_a_real_read_only_directory(tmp_path: Path, events_csv: Path) -> None:
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o555)
+    try:
+        result = run("train", events_csv, "-o", locked / "m", *FAST)
+    finally:
+        locked.chmod(0o755)
+    one_error_line(result, f"Error: cannot write '{locked / 'm'}' (permission denied)")
+    assert list(locked.iterdir()) == []
+
+
+def test_full_disk_while_saving_the_model(
+    tmp_path: Path, events_csv: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from item2vec.model import store
+
+    monkeypatch.setattr(store, "_write_tsv", full_disk)
+    result = run("train", events_csv, "-o", tmp_path / "m", *FAST)
+    one_error_line(result, f"Error: no space left on the device writing '{tmp_path / 'm'}': free some space")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["events.csv"]
+
+
+def test_full_disk_for_the_temporary_corpus_file(
+    tmp_path: Path, events_csv: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from item2vec.corpus.packed import Packed
+
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    monkeypatch.setattr(Packed, "write_codes", full_disk)
+    result = run("train", events_csv, "-o", tmp_path / "m", "--corpus-mode", "file", *FAST)
+    one_error_line(
+        result,
+        f"Error: no space left on the device for the temporary corpus file in '{scratch}' (",
+    )
+    assert "set TMPDIR to a disk with room, or use --corpus-mode stream" in result.stderr
+    assert list(scratch.iterdir()) == []
+    assert not (tmp_path / "m").exists()
+
+
+def test_full_disk_during_export(tiny_model: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from item2vec.export import formats
+
+    monkeypatch.setattr(formats, "_ids_file", full_disk)
+    result = run("export", tiny_model, "-f", "npy", "-o", tmp_path / "v.npy")
+    one_error_line(result, f"Error: no space left on the device writing '{tmp_path / 'v.ids.txt'}'")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["tiny"]
+
+
+@pytest.mark.parametrize("command", ["similar", "recommend"])
+def test_full_disk_writing_a_table(
+    tiny_model: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: str
+) -> None:
+    from item2vec.corpus import tables
+
+    events = tmp_path / "events.csv"
+    events.write_text("user_id,item_id\nu1,king\nu1,queen\nu2,apple\n", encoding="utf-8")
+    out = tmp_path / "table.parquet"
+    args = ["--all"] if command == "similar" else ["--events", events]
+    assert run(command, tiny_model, *args, "-o", out).exit_code == 0
+    before = out.read_bytes()
+    monkeypatch.setattr(tables, "_write", full_disk)
+    result = run(command, tiny_model, *args, "-o", out, "--force")
+    one_error_line(result, f"Error: no space left on the device writing '{out}'")
+    assert out.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["events.csv", "table.parquet", "tiny"]
+
+
+@pytest.mark.parametrize("command", ["similar", "recommend", "export", "split", "plot"])
+def test_read_only_output_is_refused_before_the_work(
+    tiny_model: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: str
+) -> None:
+    events = tmp_path / "events.csv"
+    events.write_text("user_id,item_id\nu1,king\nu1,queen\nu1,man\nu1,woman\n", encoding="utf-8")
+    out = tmp_path / "out" / {"export": "v.npy", "split": "split", "plot": "map.html"}.get(command, "t.csv")
+    args = {
+        "similar": ["similar", tiny_model, "--all", "-o", out],
+        "recommend": ["recommend", tiny_model, "--events", events, "-o", out],
+        "export": ["export", tiny_model, "-f", "npy", "-o", out],
+        "split": ["split", events, "-o", out],
+        "plot": ["plot", tiny_model, "-o", out],
+    }[command]
+    refuse_probe(monkeypatch)
+    result = run(*args)
+    one_error_line(result, f"Error: cannot write '{out}' (permission denied)")
+    assert not (tmp_path / "out").exists()
+
+
+def test_tune_checks_its_config_output_before_searching(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import item2vec.evaluation.tune
+
+    def never(*_args: object, **_kwargs: object) -> None:
+        raise AssertionError("searched before checking the output")
+
+    monkeypatch.setattr(item2vec.evaluation.tune, "read_sequences", never)
+    refuse_probe(monkeypatch)
+    out = tmp_path / "out" / "best.toml"
+    result = run("tune", tmp_path / "train.csv", tmp_path / "valid.csv", "-c", out)
+    one_error_line(result, f"Error: cannot write '{out}' (permission denied)")

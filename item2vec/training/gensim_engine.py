@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from item2vec.corpus.packed import Packed
-from item2vec.errors import ConfigError, EmptyResultError
+from item2vec.errors import ConfigError, EmptyResultError, OutputError
+from item2vec.files import no_space
 from item2vec.training.config import TrainConfig
 
 if TYPE_CHECKING:
@@ -260,8 +261,16 @@ def _train_from_file(
     if progress is not None:
         callbacks = [*callbacks, _file_progress(progress, config.epochs, packed.tokens)]
     with tempfile.NamedTemporaryFile(prefix="item2vec-corpus-", suffix=".txt") as handle:
-        packed.write_codes(handle)  # type: ignore[arg-type]
-        handle.flush()
+        try:
+            packed.write_codes(handle)  # type: ignore[arg-type]
+            handle.flush()
+        except OSError as exc:
+            if not no_space(exc):
+                raise
+            raise OutputError(
+                f"no space left on the device for the temporary corpus file in {tempfile.gettempdir()!r} "
+                f"({packed.tokens:,} tokens): set TMPDIR to a disk with room, or use --corpus-mode stream"
+            ) from None
         _, items_trained = model.train(
             corpus_file=handle.name,
             total_words=packed.tokens,
