@@ -5,7 +5,11 @@ from __future__ import annotations
 import errno
 import json
 import os
+import signal
+import subprocess
+import sys
 import tempfile
+import time
 from pathlib import Path
 
 import numpy as np
@@ -303,3 +307,54 @@ def test_tune_checks_its_config_output_before_searching(
     out = tmp_path / "out" / "best.toml"
     result = run("tune", tmp_path / "train.csv", tmp_path / "valid.csv", "-c", out)
     one_error_line(result, f"Error: cannot write '{out}' (permission denied)")
+
+
+# --- SIGTERM cleans up like Ctrl-C (item 19) -----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("signum", "code", "word"), [(signal.SIGTERM, 143, "Terminated"), (signal.SIGINT, 130, "Interrupted")]
+)
+def test_signal_during_training_removes_the_temporary_corpus_file(
+    tmp_path: Path, events_csv: Path, signum: int, code: int, word: str
+) -> None:
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    command = [
+        sys.executable, "-m", "item2vec", "train", str(events_csv), "-o", str(tmp_path / "m"),
+        "--corpus-mode", "file", "--epochs", "1000000", "--workers", "1", "--dim", "8", "--min-count", "1",
+    ]  # fmt: skip
+    proc = subprocess.Popen(command, env={**os.environ, "TMPDIR": str(scratch)}, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 120  # a generous bound for a slow machine, not a wait we rely on
+        while not list(scratch.glob("item2vec-corpus-*")):
+            assert proc.poll() is None, proc.communicate()[1].decode()
+            assert time.monotonic() < deadline, "the temporary corpus file never appeared"
+            time.sleep(0.02)
+        proc.send_signal(signum)
+        _, err = proc.communicate(timeout=120)
+    finally:
+        proc.kill()  # never leave a million-epoch run behind if an assertion fails
+    assert proc.returncode == code, err.decode()
+    assert err.decode().endswith(f"{word}: nothing was written.\n")
+    assert list(scratch.iterdir()) == []
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["events.csv", "scratch"]
+
+
+def test_terminated_exits_143_and_the_handler_is_restored(
+    tmp_path: Path, events_csv: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import item2vec.training.pipeline
+    from item2vec.cli.base import Terminated
+
+    def terminated(*_args: object, **_kwargs: object) -> None:
+        assert signal.getsignal(signal.SIGTERM) not in (signal.SIG_DFL, before)
+        raise Terminated
+
+    before = signal.getsignal(signal.SIGTERM)
+    monkeypatch.setattr(item2vec.training.pipeline, "train", terminated)
+    result = run("train", events_csv, "-o", tmp_path / "m", *FAST)
+    assert result.exit_code == 143
+    assert result.stderr == "\nTerminated: nothing was written.\n"
+    assert signal.getsignal(signal.SIGTERM) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["events.csv"]
