@@ -19,6 +19,7 @@ import tempfile
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any, BinaryIO
 
 from item2vec.errors import OutputError, OutputExistsError
 
@@ -33,14 +34,47 @@ def _umask() -> int:
     return mask
 
 
-def no_space(exc: OSError) -> bool:
-    """Whether ``exc`` says the disk (or the user's quota) is full."""
-    return exc.errno in _NO_ROOM
+def no_space(exc: OSError, path: Path | None = None) -> bool:
+    """Whether ``exc`` says the disk (or the user's quota) is full.
+
+    Some writers lose the errno of a short write (numpy's ``tofile``: "N requested and M
+    written"); for those, a file system with no block left beside ``path`` says it.
+    """
+    if exc.errno in _NO_ROOM:
+        return True
+    if exc.errno is not None or path is None:
+        return False
+    existing = path
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    try:
+        return os.statvfs(existing).f_bavail == 0
+    except (OSError, AttributeError):  # no statvfs on Windows
+        return False
+
+
+def save_array(path: Path, array: Any) -> None:
+    """``np.save`` without pickle, through ``write`` so that a full disk raises ENOSPC.
+
+    To a real file numpy writes with ``tofile``, whose short write on a full disk is an
+    OSError without an errno; through a plain writer it writes in chunks with ``write``.
+    """
+    import numpy as np
+
+    with open(path, "wb") as handle:
+        np.save(_Writer(handle), array, allow_pickle=False)
+
+
+class _Writer:
+    """Only ``write``: numpy does not take it for a real file."""
+
+    def __init__(self, handle: BinaryIO) -> None:
+        self.write = handle.write
 
 
 def output_error(exc: OSError, path: Path) -> OutputError | None:
     """The one-line error for a full disk or a refused write to ``path``; None for other errors."""
-    if no_space(exc):
+    if no_space(exc, path):
         return OutputError(
             f"no space left on the device writing {str(path)!r}: free some space or choose another "
             "output path (nothing was written)"

@@ -54,6 +54,23 @@ def test_quoted_carriage_return_in_csv_round_trips(tmp_path: Path) -> None:
     assert json.loads(result.stdout)["query"] == "a\rb"
 
 
+def test_neighbour_tables_with_a_carriage_return_id(tmp_path: Path) -> None:
+    import pandas as pd
+
+    from item2vec.model.store import save
+
+    ids = ["a\rb", "plain", "other"]
+    vectors = np.array([[1, 0], [0.9, 0.1], [0, 1]], dtype=np.float32)
+    save(Embeddings(ids=ids, vectors=vectors, counts=np.ones(3, np.int64)), tmp_path / "m")
+    tsv = run("similar", tmp_path / "m", "--all", "-k", "1", "-o", tmp_path / "n.tsv")
+    assert tsv.exit_code == 1
+    assert "unquoted TSV cannot hold: write .csv or .parquet" in tsv.stderr
+    assert not (tmp_path / "n.tsv").exists()
+    assert run("similar", tmp_path / "m", "--all", "-k", "1", "-o", tmp_path / "n.csv").exit_code == 0
+    frame = pd.read_csv(tmp_path / "n.csv", dtype=str, keep_default_na=False)
+    assert frame["query"].tolist() == ids and frame["item"].tolist() == ["plain", "a\rb", "plain"]
+
+
 # --- multi-file exports (item 2) -----------------------------------------------------------------
 
 

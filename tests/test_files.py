@@ -221,3 +221,34 @@ def test_check_writable_on_a_real_read_only_directory(tmp_path: Path) -> None:
             check_writable(locked / "model")
     finally:
         locked.chmod(0o755)
+
+
+def test_a_short_write_without_errno_on_a_full_disk_is_no_space(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """numpy's tofile says only "76800 requested and 14304 written"; the file system says why."""
+
+    class Full:
+        f_bavail = 0
+
+    def numpy_short_write(tmp: Path) -> None:
+        raise OSError("76800 requested and 14304 written")
+
+    monkeypatch.setattr(os, "statvfs", lambda _path: Full())
+    with pytest.raises(OutputError, match="no space left on the device writing"):
+        atomic_file(tmp_path / "v.npy", numpy_short_write)
+    monkeypatch.undo()
+    with pytest.raises(OSError, match="requested and") as info:
+        atomic_file(tmp_path / "v.npy", numpy_short_write)  # room left: not a full disk
+    assert not isinstance(info.value, OutputError)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_save_array_writes_what_np_save_writes(tmp_path: Path) -> None:
+    import numpy as np
+
+    array = np.arange(12, dtype=np.float32).reshape(3, 4)
+    files.save_array(tmp_path / "a.npy", array)
+    np.save(tmp_path / "b.npy", array)
+    assert (tmp_path / "a.npy").read_bytes() == (tmp_path / "b.npy").read_bytes()
+    assert np.array_equal(np.load(tmp_path / "a.npy", allow_pickle=False), array)

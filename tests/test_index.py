@@ -190,6 +190,24 @@ def test_interrupted_store_keeps_the_previous_index_pair(
     assert load_index(tiny_model, embeddings).info["kind"] == "flat"
 
 
+def test_full_disk_while_storing_an_index(tiny_model: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    before = sorted(p.name for p in tiny_model.iterdir())
+
+    def full(*_args: object) -> None:
+        raise RuntimeError(
+            "Error: 'ret == (size * 4)' failed: write error in x: 8147 != 38400 (No space left on device)"
+        )
+
+    monkeypatch.setattr(faiss, "write_index", full)
+    result = run("index", tiny_model, "--kind", "flat")
+    assert result.exit_code == 1
+    assert result.stderr.endswith(
+        f"Error: no space left on the device writing '{tiny_model / 'index.faiss'}': "
+        "free some space or choose another output path (nothing was written)\n"
+    )
+    assert sorted(p.name for p in tiny_model.iterdir()) == before
+
+
 def test_missing_faiss_names_the_extra(tiny_model: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "faiss", None)
     with pytest.raises(MissingDependencyError, match=r"pip install 'item2vec\[ann\]'"):

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from item2vec.errors import InputError, OutputExistsError
 from item2vec.export.options import check_options, prepare
-from item2vec.files import atomic_dir, atomic_file, atomic_files, check_writable
+from item2vec.files import atomic_dir, atomic_file, atomic_files, check_writable, save_array
 from item2vec.model.embeddings import Embeddings
 
 if TYPE_CHECKING:
@@ -139,10 +139,7 @@ def _ids_file(embeddings: Embeddings, path: Path) -> None:
 
 
 def _npy_vectors(embeddings: Embeddings, path: Path) -> None:
-    import numpy as np
-
-    with open(path, "wb") as handle:
-        np.save(handle, _float_vectors(embeddings), allow_pickle=False)
+    save_array(path, _float_vectors(embeddings))
 
 
 def _parquet(embeddings: Embeddings, path: Path) -> None:

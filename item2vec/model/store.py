@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from item2vec.errors import ModelError, OutputExistsError
-from item2vec.files import check_writable, replace_dir, temporary_dir, write_errors
+from item2vec.files import check_writable, replace_dir, save_array, temporary_dir, write_errors
 from item2vec.model.embeddings import Embeddings
 from item2vec.render import delimited_line
 
@@ -132,9 +132,9 @@ def _write_files(
 ) -> None:
     import numpy as np
 
-    np.save(tmp / "vectors.npy", np.ascontiguousarray(embeddings.vectors, dtype=np.float32))
+    save_array(tmp / "vectors.npy", np.ascontiguousarray(embeddings.vectors, dtype=np.float32))
     for name, array in (extra or {}).items():
-        np.save(tmp / f"{name}.npy", np.ascontiguousarray(array, dtype=np.float32))
+        save_array(tmp / f"{name}.npy", np.ascontiguousarray(array, dtype=np.float32))
     _write_tsv(tmp / "vocab.tsv", ("id", "count"), zip(embeddings.ids, (int(c) for c in embeddings.counts)))
     for name, (header, rows) in (tables or {}).items():
         _write_tsv(tmp / f"{name}.tsv", header, rows)

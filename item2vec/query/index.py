@@ -11,7 +11,9 @@ every score it reports is the true cosine, and the order is the exact order of t
 
 from __future__ import annotations
 
+import errno
 import json
+import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -260,7 +262,12 @@ def store(index: AnnIndex, path: Path) -> int:
     faiss = _faiss()
 
     def write_index(tmp: Path) -> None:
-        faiss.write_index(index.faiss_index, str(tmp))
+        try:
+            faiss.write_index(index.faiss_index, str(tmp))
+        except RuntimeError as exc:  # faiss reports a failed write in the message only
+            if os.strerror(errno.ENOSPC) not in str(exc):
+                raise
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC)) from None
         index.info["bytes"] = tmp.stat().st_size
 
     def write_params(tmp: Path) -> None:
