@@ -158,15 +158,8 @@ def _commit(temps: dict[Path, Path], *, replace: bool) -> None:
         for path, tmp in temps.items():
             with write_errors(path):
                 if replace and (path.exists() or path.is_symlink()):
-                    old = _temp_beside(path, ".old")
-                    try:
-                        with _signals_held():  # a rename and its record: both or neither
-                            os.replace(path, old)
-                            aside[path] = old
-                    finally:
-                        if path not in aside:
-                            old.unlink(missing_ok=True)
-                with _signals_held():
+                    _move_aside(path, aside)
+                with _signals_held():  # a rename and its record: both or neither
                     _place(tmp, path, replace=replace)
                     placed.append(path)
     except BaseException:
@@ -178,6 +171,18 @@ def _commit(temps: dict[Path, Path], *, replace: bool) -> None:
         raise
     for old in aside.values():
         old.unlink(missing_ok=True)
+
+
+def _move_aside(path: Path, aside: dict[Path, Path]) -> None:
+    """Rename ``path`` to a temporary name beside it, recorded in ``aside`` (both or neither)."""
+    old = _temp_beside(path, ".old")
+    try:
+        with _signals_held():
+            os.replace(path, old)
+            aside[path] = old
+    finally:
+        if path not in aside:
+            old.unlink(missing_ok=True)
 
 
 def _place(tmp: Path, path: Path, *, replace: bool) -> None:
@@ -242,7 +247,7 @@ def atomic_dir(path: Path, write: Callable[[Path], None], *, replace: bool = Tru
     try:
         with write_errors(path):
             write(tmp)
-        replace_dir(tmp, path, replace=replace)
+            replace_dir(tmp, path, replace=replace)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

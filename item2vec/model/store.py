@@ -61,9 +61,16 @@ def is_model_dir(path: Path) -> bool:
 
 
 def check_output(path: Path, *, force: bool) -> None:
-    """Refuse an output path that holds something we must not replace.
+    """Refuse an output path that holds something we must not replace, or cannot be written.
 
-    An empty directory is fine; an existing model needs ``force``; anything else is refused.
+    An empty directory is fine; an existing model needs ``force`` and must hold only the files
+    item2vec writes (``MODEL_FILES``: ``--force`` never deletes anything else); anything else is
+    refused. Run before reading any input, so a refusal comes at once.
+
+    Raises:
+        OutputExistsError: a model without ``force``, a model directory with other files in it,
+            a file, or a directory that is not a model.
+        OutputError: the directory the model goes into is read-only or not ours to write.
     """
     if (not path.exists() and not path.is_symlink()) or (path.is_dir() and not any(path.iterdir())):
         check_writable(path)
@@ -118,7 +125,7 @@ def save(
     try:
         with write_errors(path):
             _write_files(tmp, embeddings, extra, tables)
-        _move_into_place(tmp, path, force=force)
+            _move_into_place(tmp, path, force=force)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
