@@ -220,6 +220,16 @@ def test_train_into_a_read_only_directory_fails_before_reading(
     )
 
 
+def test_train_below_a_file_fails_before_reading(
+    tmp_path: Path, events_csv: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    never_read(monkeypatch)
+    result = run("train", events_csv, "-o", events_csv / "m", *FAST)
+    one_error_line(
+        result, f"Error: cannot create '{events_csv / 'm'}': '{events_csv}' is a file, not a directory"
+    )
+
+
 @pytest.mark.skipif(os.geteuid() == 0, reason="root ignores directory permissions")
 def test_train_into_a_real_read_only_directory(tmp_path: Path, events_csv: Path) -> None:
     locked = tmp_path / "locked"
