@@ -288,7 +288,9 @@ def test_options_that_do_not_apply_are_refused(sequences_txt: Path) -> None:
         item2vec.train(pd.DataFrame({"user_id": ["1"], "item_id": ["a"]}), input_format="csv")
     with pytest.raises(TypeError, match=r"^id_col and title_col name the columns of an items table"):
         item2vec.train([["a", "b"]], title_col="name")
-    with pytest.raises(TypeError, match=r"^items must be a mapping of item id to name, a DataFrame or a path"):
+    with pytest.raises(
+        TypeError, match=r"^items must be a mapping of item id to name, a DataFrame or a path"
+    ):
         item2vec.train([["a", "b"]], items=42, **FAST)
     with pytest.raises(TypeError, match=r"^item must be a column name \(str\), not list"):
         item2vec.train([["a", "b"]], item=["sku"])  # type: ignore[arg-type]

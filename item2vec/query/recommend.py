@@ -86,15 +86,9 @@ class HistoryQuery:
 def history_query(
     embeddings: Embeddings, history: list[str], *, decay: float = DECAY, history_size: int = HISTORY_SIZE
 ) -> HistoryQuery:
-    """The decayed mean of a history (oldest first): the user vector ``recommend`` queries with.
-
-    The unit vectors of the last ``history_size`` known items, weighted ``decay ** age`` (age 0
-    = the most recent), summed and divided by the sum of the weights. Unknown items are skipped
-    with a note.
-
-    Raises:
-        EmptyResultError: no item of the history is in the model.
-        ConfigError: ``decay`` outside (0, 1] or ``history_size`` below 1.
+    """The user vector ``recommend`` queries with: the decayed mean of a history (oldest first),
+    as the module docstring defines it, divided by the sum of the weights. Unknown items are
+    skipped with a note. Raises as :func:`recommend` does.
     """
     import numpy as np
 
