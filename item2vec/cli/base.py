@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import signal
 import sys
 import threading
@@ -95,6 +96,8 @@ def cli() -> None:
     item2vec train events.csv --user-col user --item-col item -o model
     item2vec similar model 85123A -k 5
     """
+    # gensim's log lines are not for the command line; the Python API leaves gensim's logging alone.
+    logging.getLogger("gensim").setLevel(logging.ERROR)
 
 
 def load_config(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:

@@ -121,17 +121,25 @@ def _check_ids(embeddings: Embeddings, forbidden: str, what: str) -> None:
 
 
 def _word2vec(embeddings: Embeddings, path: Path, *, binary: bool) -> None:
+    _check_ids(embeddings, " \t\n\r\v\f", "word2vec file")
+    keyed_vectors(embeddings).save_word2vec_format(str(path), binary=binary, write_header=True)
+
+
+def keyed_vectors(embeddings: Embeddings) -> Any:
+    """A gensim ``KeyedVectors`` of the embeddings: ids in row order, vectors, ``count`` per id.
+
+    What ``--format word2vec`` writes (float16 vectors stay float16).
+    """
     import numpy as np
     from gensim.models import KeyedVectors
 
-    _check_ids(embeddings, " \t\n\r\v\f", "word2vec file")
     vectors = np.asarray(embeddings.vectors)
     dtype = np.float16 if vectors.dtype == np.float16 else np.float32
     kv = KeyedVectors(vector_size=embeddings.dim, dtype=dtype)
     kv.add_vectors(embeddings.ids, vectors.astype(dtype, copy=False))
     for item, count in zip(embeddings.ids, embeddings.counts):
         kv.set_vecattr(item, "count", int(count))
-    kv.save_word2vec_format(str(path), binary=binary, write_header=True)
+    return kv
 
 
 def _ids_file(embeddings: Embeddings, path: Path) -> None:

@@ -5,7 +5,6 @@
 
 from __future__ import annotations
 
-import logging
 import random
 import time
 from collections.abc import Callable, Iterator
@@ -155,7 +154,6 @@ def train(
     """
     from gensim.models import Word2Vec
 
-    logging.getLogger("gensim").setLevel(logging.ERROR)
     feed = choose_feed(config, sequences)
     if feed == "file" and not isinstance(sequences, Packed):
         sequences = Packed.from_lists(sequences)
