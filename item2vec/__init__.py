@@ -1,42 +1,70 @@
 """item2vec: item embeddings from behaviour logs (skip-gram with negative sampling via gensim).
 
-The public API imports nothing heavy::
+The public Python API; importing it loads nothing heavy (no numpy, pandas, pyarrow or gensim)::
 
-    from item2vec import load
-    emb = load("model/")
-    emb.similar(["85123A"], k=5)
+    import item2vec
+
+    model = item2vec.train(events_df, session="InvoiceNo", item="StockCode", context="set")
+    model.similar("85123A", k=5)
+    model.save("retail-model")
+    model = item2vec.load("retail-model")
+
+``train`` and ``load`` return a :class:`Model` (``item2vec.api``); answers are
+:class:`ItemScore` ``(item, score)`` pairs with a ``name``. Errors are :class:`Item2VecError`
+subclasses (an unknown item is :class:`ItemNotFoundError`, also a ``KeyError``). docs/python.md
+has worked examples.
 """
 
 from __future__ import annotations
 
+import importlib
 from typing import TYPE_CHECKING, Any
 
 from item2vec.version import __version__
 
-__all__ = ["Embeddings", "TrainConfig", "__version__", "load", "train"]
+__all__ = [
+    "Embeddings",
+    "Item2VecError",
+    "Item2VecWarning",
+    "ItemNotFoundError",
+    "ItemScore",
+    "Model",
+    "TrainConfig",
+    "__version__",
+    "load",
+    "train",
+]
 
 if TYPE_CHECKING:
+    from item2vec.api.errors import Item2VecWarning, ItemNotFoundError
+    from item2vec.api.model import Model
+    from item2vec.api.records import ItemScore
+    from item2vec.api.training import load, train
+    from item2vec.errors import Item2VecError
     from item2vec.model.embeddings import Embeddings
-    from item2vec.model.store import load
     from item2vec.training.config import TrainConfig
-    from item2vec.training.gensim_engine import train
+
+# Public name → the module that defines it, imported on first use.
+_LAZY = {
+    "train": "item2vec.api.training",
+    "load": "item2vec.api.training",
+    "Model": "item2vec.api.model",
+    "ItemScore": "item2vec.api.records",
+    "Item2VecWarning": "item2vec.api.errors",
+    "ItemNotFoundError": "item2vec.api.errors",
+    "Item2VecError": "item2vec.errors",
+    "TrainConfig": "item2vec.training.config",
+    "Embeddings": "item2vec.model.embeddings",
+}
 
 
 def __getattr__(name: str) -> Any:
-    if name == "TrainConfig":
-        from item2vec.training.config import TrainConfig
+    if name not in _LAZY:
+        raise AttributeError(f"module 'item2vec' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_LAZY[name]), name)
+    globals()[name] = value  # later lookups skip __getattr__
+    return value
 
-        return TrainConfig
-    if name == "Embeddings":
-        from item2vec.model.embeddings import Embeddings
 
-        return Embeddings
-    if name == "load":
-        from item2vec.model.store import load
-
-        return load
-    if name == "train":
-        from item2vec.training.gensim_engine import train
-
-        return train
-    raise AttributeError(f"module 'item2vec' has no attribute {name!r}")
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -43,6 +43,10 @@ class BelowThresholdError(Item2VecError):
     """An evaluation metric is below the bar set with ``--fail-under``."""
 
 
+class OutputError(Item2VecError):
+    """An output cannot be written: no permission, a read-only file system, or no space left."""
+
+
 def cut(text: str, limit: int = 80) -> str:
     """``text`` cut to at most ``limit`` characters (an ellipsis marks the cut), for messages."""
     return text if len(text) <= limit else text[: limit - 1] + "…"

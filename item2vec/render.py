@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 FORMATS = ("table", "json", "jsonl", "csv", "tsv")
@@ -26,11 +24,10 @@ def render(
     if fmt == "jsonl":
         return "".join(json.dumps({c: r.get(c) for c in cols}, ensure_ascii=False) + "\n" for r in rows)
     if fmt in ("csv", "tsv"):
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, delimiter="," if fmt == "csv" else "\t", lineterminator="\n")
-        writer.writerow(cols)
-        writer.writerows([[_plain(r.get(c)) for c in cols] for r in rows])
-        return buffer.getvalue()
+        sep = "," if fmt == "csv" else "\t"
+        return delimited_line(cols, sep) + "".join(
+            delimited_line([_plain(r.get(c)) for c in cols], sep) for r in rows
+        )
     if fmt == "table":
         return _blocks(rows, cols, group)
     raise ValueError(f"unknown format {fmt!r}")
@@ -38,6 +35,23 @@ def render(
 
 def _plain(value: Any) -> Any:
     return "" if value is None else value
+
+
+def delimited_line(fields: Iterable[Any], delimiter: str) -> str:
+    """One CSV/TSV line, ``\\n``-terminated, that any CSV reader splits back into ``fields``.
+
+    A field is quoted (quotes doubled) when it holds the delimiter, a quote, ``\\n`` or ``\\r``:
+    Python's csv writer leaves a bare ``\\r`` unquoted, and every reader then ends the row there.
+    """
+    cells = ["" if f is None else str(f) for f in fields]
+    line = delimiter.join(_quoted(c, delimiter) for c in cells)
+    return ('""' if cells == [""] else line) + "\n"
+
+
+def _quoted(cell: str, delimiter: str) -> str:
+    if delimiter in cell or any(ch in cell for ch in '"\r\n'):
+        return '"' + cell.replace('"', '""') + '"'
+    return cell
 
 
 def _blocks(rows: Sequence[Row], cols: list[str], group: str | None) -> str:

@@ -204,19 +204,42 @@ def test_projector_refuses_other_directory_even_with_force(tmp_path: Path) -> No
     assert [p.name for p in (tmp_path / "proj").iterdir()] == ["keep.txt"]
 
 
+def test_projector_force_keeps_files_it_did_not_write(tmp_path: Path) -> None:
+    export(tiny_embeddings(), "projector", tmp_path / "proj")
+    (tmp_path / "proj" / "projector_config.json").write_text("{}", encoding="utf-8")
+    (tmp_path / "proj" / "notes").mkdir()
+    before = sorted(p.name for p in (tmp_path / "proj").iterdir())
+    with pytest.raises(OutputExistsError) as info:
+        export(random_embeddings(), "projector", tmp_path / "proj", force=True)
+    assert str(info.value) == (
+        f"{str(tmp_path / 'proj')!r} also holds files the projector export did not write "
+        "(notes/, projector_config.json): move them out or choose another path "
+        "(--force replaces only vectors.tsv and metadata.tsv)"
+    )
+    assert sorted(p.name for p in (tmp_path / "proj").iterdir()) == before
+
+
 # bad ids and failures ------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("fmt", ["word2vec", "word2vec-binary"])
-@pytest.mark.parametrize("bad", ["red apple", "tab\tid", "line\nid", ""])
-def test_word2vec_refuses_ids_with_whitespace(tmp_path: Path, fmt: str, bad: str) -> None:
+@pytest.mark.parametrize(
+    ("bad", "why", "fix"),
+    [
+        ("red apple", "it contains whitespace", "parquet or npy"),
+        ("tab\tid", "it contains whitespace", "parquet or npy"),
+        ("line\nid", "it contains a line break", "parquet"),
+        ("cr\rid", "it contains a line break", "parquet"),
+        ("", "it is empty", "parquet"),
+    ],
+)
+def test_word2vec_refuses_ids_with_whitespace(tmp_path: Path, fmt: str, bad: str, why: str, fix: str) -> None:
     embeddings = tiny_embeddings()
     embeddings.ids = [*embeddings.ids[:-1], bad]
     with pytest.raises(InputError) as info:
         export(embeddings, fmt, tmp_path / "v.txt")
-    assert str(info.value) == (
-        f"item id {bad!r} cannot be written to a word2vec file (it contains whitespace): "
-        "use --format parquet or npy"
+    assert (
+        str(info.value) == f"item id {bad!r} cannot be written to a word2vec file ({why}): use --format {fix}"
     )
     assert list(tmp_path.iterdir()) == []
 
@@ -226,6 +249,19 @@ def test_npy_refuses_ids_with_newlines(tmp_path: Path) -> None:
     embeddings.ids = [*embeddings.ids[:-1], "line\nid"]
     with pytest.raises(InputError, match="cannot be written to a npy ids file"):
         export(embeddings, "npy", tmp_path / "v.npy")
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(("fmt", "what"), [("npy", "npy ids file"), ("projector", "projector metadata file")])
+@pytest.mark.parametrize("bad", ["cr\rid", "line\nid"])
+def test_line_breaks_in_ids_are_refused_naming_parquet(tmp_path: Path, fmt: str, what: str, bad: str) -> None:
+    embeddings = tiny_embeddings()
+    embeddings.ids = [*embeddings.ids[:-1], bad]
+    with pytest.raises(InputError) as info:
+        export(embeddings, fmt, output_for(fmt, tmp_path))
+    assert str(info.value) == (
+        f"item id {bad!r} cannot be written to a {what} (it contains a line break): use --format parquet"
+    )
     assert list(tmp_path.iterdir()) == []
 
 
@@ -262,9 +298,7 @@ def test_failure_leaves_nothing_half_written(
     monkeypatch.setattr(export_module, name.get(fmt, f"_{fmt}"), half)
     with pytest.raises(type(error)):
         export(tiny_embeddings(), fmt, output_for(fmt, tmp_path))
-    # npy writes the ids file first; everything else leaves nothing at all
-    left = sorted(p.name for p in tmp_path.iterdir())
-    assert left == (["vectors.ids.txt"] if fmt == "npy" else [])
+    assert list(tmp_path.iterdir()) == []  # npy too: no lone ids file
 
 
 @pytest.mark.parametrize("fmt", EXPORT_FORMATS)
@@ -286,6 +320,77 @@ def test_failure_with_force_keeps_previous_output(
         export(tiny_embeddings(), fmt, path, force=True)
     assert {p: p.read_bytes() for p in sorted(tmp_path.rglob("*")) if p.is_file()} == before
     assert sorted(tmp_path.rglob("*")) == sorted([*before, *([path] if fmt == "projector" else [])])
+
+
+@pytest.mark.parametrize("failing", ["_npy_vectors", "_ids_file"])
+def test_npy_pair_is_replaced_together_or_not_at_all(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, failing: str
+) -> None:
+    export(tiny_embeddings(), "npy", tmp_path / "v.npy")
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+
+    def interrupted(*_args: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(export_module, failing, interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        export(random_embeddings(200), "npy", tmp_path / "v.npy", force=True)
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
+
+
+def test_npy_pair_interrupted_while_renaming_keeps_the_old_pair(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+
+    export(tiny_embeddings(), "npy", tmp_path / "v.npy")
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    real = os.replace
+    calls: list[object] = []
+
+    def replace(src: object, dst: object) -> None:
+        calls.append(dst)
+        if len(calls) == 4:  # the second file's rename into place
+            raise KeyboardInterrupt
+        real(src, dst)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(os, "replace", replace)
+    with pytest.raises(KeyboardInterrupt):
+        export(random_embeddings(200), "npy", tmp_path / "v.npy", force=True)
+    monkeypatch.undo()
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
+    loaded = np.load(tmp_path / "v.npy")
+    assert len(loaded) == len((tmp_path / "v.ids.txt").read_text(encoding="utf-8").splitlines()) == 8
+
+
+def test_export_without_force_never_replaces_an_output_made_meanwhile(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = export_module._npy_vectors
+
+    def other_run_first(embeddings: Embeddings, path: Path) -> None:
+        (tmp_path / "v.ids.txt").write_text("theirs\n", encoding="utf-8")
+        real(embeddings, path)
+
+    monkeypatch.setattr(export_module, "_npy_vectors", other_run_first)
+    with pytest.raises(OutputExistsError, match=r"v\.ids\.txt' already exists: use --force"):
+        export(tiny_embeddings(), "npy", tmp_path / "v.npy")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["v.ids.txt"]
+    assert (tmp_path / "v.ids.txt").read_text(encoding="utf-8") == "theirs\n"
+
+
+def test_full_disk_during_export_is_one_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import errno
+
+    from item2vec.errors import OutputError
+
+    def full(*_args: object, **_kwargs: object) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(export_module, "_parquet", full)
+    with pytest.raises(OutputError, match=r"no space left on the device writing .*v\.parquet"):
+        export(tiny_embeddings(), "parquet", tmp_path / "v.parquet")
+    assert list(tmp_path.iterdir()) == []
 
 
 @pytest.mark.parametrize("fmt", ["word2vec", "npy", "parquet"])

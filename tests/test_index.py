@@ -169,6 +169,45 @@ def test_attach_answers_batches_through_the_index(tiny_model: Path) -> None:
     assert [n.as_row(True) for n in embeddings.similar(["king", "queen"], 3, combine=True)] == expected
 
 
+def test_interrupted_store_keeps_the_previous_index_pair(
+    tiny_model: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    embeddings = load(tiny_model)
+    store(build(embeddings, IndexParams(kind="flat")), tiny_model)
+    before = {p.name: p.read_bytes() for p in tiny_model.iterdir()}
+    real = Path.write_text
+
+    def interrupted(self: Path, *args: object, **kwargs: object) -> int:
+        if self.name.startswith(".index.json."):
+            raise KeyboardInterrupt  # index.faiss written, index.json not yet
+        return real(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Path, "write_text", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        store(build(embeddings, IndexParams(kind="hnsw")), tiny_model)
+    monkeypatch.undo()
+    assert {p.name: p.read_bytes() for p in tiny_model.iterdir()} == before
+    assert load_index(tiny_model, embeddings).info["kind"] == "flat"
+
+
+def test_full_disk_while_storing_an_index(tiny_model: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    before = sorted(p.name for p in tiny_model.iterdir())
+
+    def full(*_args: object) -> None:
+        raise RuntimeError(
+            "Error: 'ret == (size * 4)' failed: write error in x: 8147 != 38400 (No space left on device)"
+        )
+
+    monkeypatch.setattr(faiss, "write_index", full)
+    result = run("index", tiny_model, "--kind", "flat")
+    assert result.exit_code == 1
+    assert result.stderr.endswith(
+        f"Error: no space left on the device writing '{tiny_model / 'index.faiss'}': "
+        "free some space or choose another output path (nothing was written)\n"
+    )
+    assert sorted(p.name for p in tiny_model.iterdir()) == before
+
+
 def test_missing_faiss_names_the_extra(tiny_model: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "faiss", None)
     with pytest.raises(MissingDependencyError, match=r"pip install 'item2vec\[ann\]'"):

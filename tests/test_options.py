@@ -167,7 +167,7 @@ def test_a_given_delimiter_is_refused_for_other_formats_an_inherited_one_ignored
         ),
         (
             ["--item-features", "ITEMS", "--feature-cols", "item_id,cat"],
-            "--feature-cols names the id column 'item_id' (--feature-id-col)",
+            "--feature-cols has the id column 'item_id': list attributes only",
         ),
     ],
 )

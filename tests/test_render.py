@@ -153,6 +153,19 @@ def test_tsv_quoting_and_none() -> None:
     assert render(rows, "tsv") == 'id\tname\tscore\na,b\t"tab\there"\t\n"q"""\tx\t2.25\n'
 
 
+@pytest.mark.parametrize("fmt", ["csv", "tsv"])
+def test_carriage_returns_are_quoted_and_read_back(fmt: str) -> None:
+    import csv
+    import io
+
+    rows = [{"id": "a\rb", "name": "end\r"}, {"id": "crlf\r\n", "name": ""}]
+    text = render(rows, fmt)
+    sep = "," if fmt == "csv" else "\t"
+    assert text == f'id{sep}name\n"a\rb"{sep}"end\r"\n"crlf\r\n"{sep}\n'
+    read = list(csv.DictReader(io.StringIO(text, newline=""), delimiter=sep))
+    assert read == rows
+
+
 def test_csv_columns_with_missing_values() -> None:
     assert render([{"a": 1}], "csv", columns=["a", "b"]) == "a,b\n1,\n"
     assert render([], "csv", columns=["a", "b"]) == "a,b\n"

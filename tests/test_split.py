@@ -188,3 +188,112 @@ def test_split_refuses_non_tables_and_files_as_output(tmp_path: Path) -> None:
     events = write_events(tmp_path / "events.csv", ROWS)
     with pytest.raises(OutputExistsError, match="is a file"):
         split_events(str(events), seqs, session=SESSION)
+
+
+# all three files or none (issue 15, item 3) --------------------------------------------------------
+
+
+def failing_second_write(
+    monkeypatch: pytest.MonkeyPatch, error: BaseException, parquet: bool = False
+) -> None:
+    """Fail the second of the three part writes (valid), after train was written."""
+    import pyarrow.parquet as pq_module
+
+    owner, name = (pq_module, "write_table") if parquet else (gzip.GzipFile, "write")
+    real = getattr(owner, name)
+    calls = []
+
+    def write(*args: object, **kwargs: object) -> object:
+        calls.append(args)
+        if len(calls) == 2:
+            raise error
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(owner, name, write)
+
+
+def split_dir_state(directory: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(directory.iterdir())}
+
+
+@pytest.mark.parametrize("parquet", [False, True])
+@pytest.mark.parametrize("error", [KeyboardInterrupt(), OSError(28, "No space left on device")])
+def test_interrupted_split_with_force_keeps_all_three_old_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, error: BaseException, parquet: bool
+) -> None:
+    from item2vec.errors import OutputError
+
+    def write(rows: list[tuple[str, str, int]]) -> Path:
+        if not parquet:
+            return write_events(tmp_path / "events.csv.gz", rows, gz=True)
+        users, items, times = zip(*rows)
+        table = pa.table({"user_id": list(users), "item_id": list(items), "ts": list(times)})
+        pq.write_table(table, tmp_path / "events.parquet")
+        return tmp_path / "events.parquet"
+
+    split_events(str(write(ROWS)), tmp_path / "s", session=SESSION)
+    before = split_dir_state(tmp_path / "s")
+    events = write(ROWS + history("u5", "p q r s"))  # new files would differ from the old ones
+    failing_second_write(monkeypatch, error, parquet)
+    expected = OutputError if isinstance(error, OSError) else KeyboardInterrupt
+    with pytest.raises(expected) as info:
+        split_events(str(events), tmp_path / "s", session=SESSION, force=True)
+    monkeypatch.undo()
+    assert split_dir_state(tmp_path / "s") == before  # no new train beside the old test, no .tmp
+    if expected is OutputError:
+        valid = tmp_path / "s" / ("valid.parquet" if parquet else "valid.csv.gz")
+        assert str(info.value) == (
+            f"no space left on the device writing {str(valid)!r}: free some space or choose another "
+            "output path (nothing was written)"
+        )
+
+
+def test_split_full_disk_is_one_error_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    events = write_events(tmp_path / "events.csv.gz", ROWS, gz=True)
+    failing_second_write(monkeypatch, OSError(28, "No space left on device"))
+    result = run("split", events, "-o", tmp_path / "s", "--time-col", "ts")
+    assert result.exit_code == 1
+    assert result.stderr.startswith("Error: no space left on the device writing ")
+    assert len(result.stderr.splitlines()) == 1
+    assert not (tmp_path / "s").exists()
+
+
+def test_split_without_force_keeps_a_file_made_meanwhile(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    events = write_events(tmp_path / "events.csv", ROWS)
+    import item2vec.corpus.split as split_module
+
+    real = split_module.read_table
+
+    def other_run_writes_test(*args: object, **kwargs: object) -> object:
+        (tmp_path / "s").mkdir()
+        (tmp_path / "s" / "test.csv").write_text("theirs")
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(split_module, "read_table", other_run_writes_test)
+    with pytest.raises(OutputExistsError, match=r"test\.csv' already exists"):
+        split_events(str(events), tmp_path / "s", session=SESSION)
+    assert split_dir_state(tmp_path / "s") == {"test.csv": b"theirs"}
+
+
+def test_split_checks_the_output_is_writable_before_reading(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import tempfile
+
+    import item2vec.corpus.split as split_module
+    from item2vec.errors import OutputError
+
+    events = write_events(tmp_path / "events.csv", ROWS)
+
+    def read_only(**_kwargs: object) -> str:
+        raise PermissionError(13, "Permission denied")
+
+    def never(*_args: object, **_kwargs: object) -> None:
+        raise AssertionError("read the input before checking the output")
+
+    monkeypatch.setattr(tempfile, "mkdtemp", read_only)
+    monkeypatch.setattr(split_module, "read_table", never)
+    with pytest.raises(OutputError, match="permission denied"):
+        split_events(str(events), tmp_path / "s", session=SESSION)

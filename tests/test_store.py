@@ -70,6 +70,30 @@ def test_round_trip_awkward_ids_and_names(tmp_path: Path) -> None:
     assert_same(load(tmp_path / "m"), original)
 
 
+@pytest.mark.parametrize("cr", ["a\rb", "\r", "end\r", "crlf\r\ninside", '"\r"'])
+def test_round_trip_carriage_returns(tmp_path: Path, cr: str) -> None:
+    ids = ["plain", cr, "tab\there", "new\nline"]
+    original = Embeddings(
+        ids=ids,
+        vectors=np.eye(4, dtype=np.float32),
+        counts=np.array([4, 3, 2, 1], dtype=np.int64),
+        names={cr: f"name {cr}", "plain": "carriage\rreturn"},
+        dropped={cr + "x": 1},
+    )
+    save(original, tmp_path / "m", tables={"extra": (("id", "value"), [(cr, "a\rb")])})
+    assert_same(load(tmp_path / "m"), original)
+    assert store.read_tsv(tmp_path / "m" / "extra.tsv") == [[cr, "a\rb"]]
+
+
+def test_vocab_with_line_breaks_is_read_back_by_other_tools(tmp_path: Path) -> None:
+    import pandas as pd
+
+    ids = ["a\rb", "c\nd", "e\tf", 'g"h', "plain"]
+    save(Embeddings(ids=ids, vectors=np.eye(5, dtype=np.float32), counts=np.arange(5, 0, -1)), tmp_path / "m")
+    frame = pd.read_csv(tmp_path / "m" / "vocab.tsv", sep="\t", dtype=str, keep_default_na=False)
+    assert frame["id"].tolist() == ids
+
+
 def test_round_trip_without_names_or_dropped(tmp_path: Path) -> None:
     original = tiny_embeddings(names=False)
     original.dropped = {}
@@ -274,6 +298,102 @@ def test_file_refused(tmp_path: Path, force: bool) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
 
 
+def test_force_refuses_a_model_directory_holding_other_files(tiny_model: Path) -> None:
+    (tiny_model / "NOTES.md").write_text("my notes", encoding="utf-8")
+    (tiny_model / "plots").mkdir()
+    (tiny_model / "plots" / "map.png").write_bytes(b"png")
+    before = sorted(p.name for p in tiny_model.iterdir())
+    with pytest.raises(OutputExistsError) as info:
+        save(tiny_embeddings(names=False), tiny_model, force=True)
+    assert str(info.value) == (
+        f"model directory {str(tiny_model)!r} also holds files item2vec did not write (NOTES.md, plots/): "
+        "move them out or choose another output (--force replaces only a model's own files)"
+    )
+    assert sorted(p.name for p in tiny_model.iterdir()) == before
+    assert (tiny_model / "plots" / "map.png").read_bytes() == b"png"
+    assert load(tiny_model).names == TINY_NAMES
+
+
+def test_foreign_files_are_listed_up_to_five(tiny_model: Path) -> None:
+    for n in range(7):
+        (tiny_model / f"note{n}.txt").write_text("x", encoding="utf-8")
+    with pytest.raises(
+        OutputExistsError, match=r"\(note0.txt, note1.txt, note2.txt, note3.txt, note4.txt and 2 more\)"
+    ):
+        check_output(tiny_model, force=True)
+
+
+def test_force_replaces_every_file_item2vec_writes(tmp_path: Path) -> None:
+    path = tmp_path / "m"
+    save(tiny_embeddings(), path, extra={"syn1neg": np.ones((8, 4), dtype=np.float32)})
+    for name in sorted(store.MODEL_FILES - {p.name for p in path.iterdir()}):
+        (path / name).write_bytes(b"from an earlier version of this model")
+    save(tiny_embeddings(names=False), path, force=True)
+    assert sorted(p.name for p in path.iterdir()) == ["dropped.tsv", "model.json", "vectors.npy", "vocab.tsv"]
+
+
+def test_save_without_force_refuses_a_model_made_meanwhile(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two runs with the same -o: the one that finishes second fails instead of replacing the first."""
+    path = tmp_path / "m"
+    real = store._write_tsv
+    other = tiny_embeddings(names=False)
+    other.ids = [f"other-{i}" for i in other.ids]
+
+    def other_run_finishes_first(*args: object) -> None:
+        if not path.exists():
+            monkeypatch.setattr(store, "_write_tsv", real)
+            save(other, path)  # between our check and our rename
+        real(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(store, "_write_tsv", other_run_finishes_first)
+    with pytest.raises(OutputExistsError) as info:
+        save(tiny_embeddings(), path)
+    assert str(info.value) == f"model directory {str(path)!r} already exists: use --force to replace it"
+    assert load(path).ids == other.ids
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m"]
+
+
+def test_save_into_an_empty_directory_made_meanwhile_is_fine(tmp_path: Path) -> None:
+    (tmp_path / "m").mkdir()
+    save(tiny_embeddings(), tmp_path / "m")
+    assert load(tmp_path / "m").ids == list(TINY_VECTORS)
+
+
+def test_full_disk_during_save_is_one_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import errno
+
+    from item2vec.errors import OutputError
+
+    def full(*_args: object, **_kwargs: object) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(np, "save", full)
+    with pytest.raises(OutputError) as info:
+        save(tiny_embeddings(), tmp_path / "m")
+    assert str(info.value) == (
+        f"no space left on the device writing {str(tmp_path / 'm')!r}: free some space or choose another "
+        "output path (nothing was written)"
+    )
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_check_output_probes_that_the_parent_is_writable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import tempfile
+
+    from item2vec.errors import OutputError
+
+    def read_only(**_kwargs: object) -> str:
+        raise OSError(30, "Read-only file system")
+
+    monkeypatch.setattr(tempfile, "mkdtemp", read_only)
+    with pytest.raises(OutputError, match=r"cannot write '.*/m' \(read-only file system\)"):
+        check_output(tmp_path / "m", force=False)
+
+
 # atomic save ---------------------------------------------------------------------------------------
 
 
@@ -313,7 +433,7 @@ def test_interrupted_save_keeps_previous_model(
 
 
 def test_interrupted_meta_write_leaves_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    def fail(*args: object) -> None:
+    def fail(*args: object, **kwargs: object) -> None:
         raise KeyboardInterrupt
 
     monkeypatch.setattr(store, "replace_dir", fail)

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import logging
+import signal
 import sys
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -26,17 +30,44 @@ TRAIN_PARAMS = (
 )  # fmt: skip
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised in the main thread like Ctrl-C, so that the same clean-up runs."""
+
+
+@contextmanager
+def sigterm_raises() -> Iterator[None]:
+    """While a command runs, SIGTERM raises ``Terminated``; repeats wait for the clean-up."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(_signum: int, _frame: object) -> None:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # one is enough: let the clean-up finish
+        raise Terminated
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous if previous is not None else signal.SIG_DFL)
+
+
 class Item2VecGroup(click.Group):
-    """Turns Item2VecError into ``Error: ...`` (exit 1) and Ctrl-C into exit 130."""
+    """Turns Item2VecError into ``Error: ...`` (exit 1), Ctrl-C into exit 130, SIGTERM into 143."""
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        with sigterm_raises():
+            return super().main(*args, **kwargs)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except Item2VecError as exc:
             raise click.ClickException(str(exc)) from None
-        except KeyboardInterrupt:
-            click.echo("\nInterrupted: nothing was written.", err=True)
-            ctx.exit(130)
+        except KeyboardInterrupt as exc:
+            word, code = ("Terminated", 143) if isinstance(exc, Terminated) else ("Interrupted", 130)
+            click.echo(f"\n{word}: nothing was written.", err=True)
+            ctx.exit(code)
 
 
 def output_format(func: F) -> F:
@@ -65,6 +96,8 @@ def cli() -> None:
     item2vec train events.csv --user-col user --item-col item -o model
     item2vec similar model 85123A -k 5
     """
+    # gensim's log lines are not for the command line; the Python API leaves gensim's logging alone.
+    logging.getLogger("gensim").setLevel(logging.ERROR)
 
 
 def load_config(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:

@@ -158,19 +158,24 @@ def analogy(model: Path, expression: str | None, positive: tuple[str, ...], nega
 @click.option(
     "-o", "--output", type=click.Path(path_type=Path), help="--events: .parquet, .csv or .tsv file to write."
 )
+@click.option("--user-vectors", is_flag=True,
+              help="--events: write every user's vector (the decayed mean it queries with), not candidates.")  # fmt: skip
 @click.option("--force", is_flag=True, help="Overwrite an existing -o file.")
 @output_format
 def recommend(model: Path, items: tuple[str, ...], history: tuple[str, ...], events: tuple[str, ...], decay: float,
-              history_size: int, keep_seen: bool, k: int, approx: bool, output: Path | None, force: bool,
-              fmt: str, **cols: Any) -> None:  # fmt: skip
+              history_size: int, keep_seen: bool, k: int, approx: bool, output: Path | None, user_vectors: bool,
+              force: bool, fmt: str, **cols: Any) -> None:  # fmt: skip
     """Recommend items from a history: the decayed mean of the user's recent items.
 
     Items already in the history are left out unless --keep-seen. With --events, every user of
-    an event log gets k candidates, written as a table (user, rank, item, score) in batches.
+    an event log gets k candidates, written as a table (user, rank, item, score) in batches;
+    with --user-vectors, every user's vector instead (Parquet: user, vector; CSV/TSV: user,
+    v0, v1, ...), for two-tower recall or an ANN index over the item vectors.
 
     \b
     item2vec recommend model --history 22423 85123A 47566 -k 5
     item2vec recommend model --events events.csv --user-col CustomerID -k 100 -o candidates.parquet
+    item2vec recommend model --events events.csv --user-col CustomerID --user-vectors -o users.parquet
     """
     from item2vec.model.store import load
     from item2vec.query.recommend import event_columns, recommend_events
@@ -182,12 +187,20 @@ def recommend(model: Path, items: tuple[str, ...], history: tuple[str, ...], eve
         )
     if not events and not history and not items:
         raise click.UsageError("give the history: --history ITEM... ('-' reads stdin), or --events FILE")
+    if user_vectors:
+        _check_user_vectors(bool(events), keep_seen=keep_seen, approx=approx)
     if cols["delimiter"] and not events:
         raise click.UsageError("--delimiter applies to --events FILE (the event log's CSV delimiter)")
     embeddings = approx_index(load(model), model, approx)
     if events:
         input_format = cols.pop("input_format")
         columns = event_columns(embeddings.meta, where=tuple(cols.pop("where")), **cols)
+        if user_vectors:
+            from item2vec.query.users import write_user_vectors
+
+            summary = write_user_vectors(embeddings, list(events), output, columns=columns, decay=decay,  # type: ignore[arg-type]
+                                         history_size=history_size, input_format=input_format, force=force)  # fmt: skip
+            return click.echo(summary.line("users"), err=True)
         summary = recommend_events(embeddings, list(events), output, columns=columns, k=k, decay=decay,  # type: ignore[arg-type]
                                    history_size=history_size, keep_seen=keep_seen, input_format=input_format,
                                    force=force)  # fmt: skip
@@ -198,6 +211,21 @@ def recommend(model: Path, items: tuple[str, ...], history: tuple[str, ...], eve
         click.echo(note, err=True)
     rows = [n.as_row(bool(embeddings.names)) for n in found.neighbours]
     click.echo(render(rows, fmt, columns=[c for c in rows[0] if c != "query"] if rows else None), nl=False)
+
+
+def _check_user_vectors(events: bool, *, keep_seen: bool, approx: bool) -> None:
+    """--user-vectors needs --events; the options for ranking candidates do not apply to it."""
+    if not events:
+        raise click.UsageError(
+            "--user-vectors needs --events FILE (and -o FILE): it writes every user's vector"
+        )
+    given_k = click.get_current_context().get_parameter_source("k") is not click.core.ParameterSource.DEFAULT
+    unused = [name for name, on in (("-k", given_k), ("--keep-seen", keep_seen), ("--approx", approx)) if on]
+    if unused:
+        verb = "does" if len(unused) == 1 else "do"
+        raise click.UsageError(
+            f"--user-vectors writes vectors, not candidates: {', '.join(unused)} {verb} not apply"
+        )
 
 
 @cli.command("index")

@@ -9,6 +9,7 @@ per event. Sessionizing then runs on those arrays (:func:`item2vec.corpus.sequen
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -94,17 +95,36 @@ def read_event_codes(
     Raises:
         InputError: unreadable input, missing columns, or times that cannot be parsed.
     """
+    encode = list(dict.fromkeys([options.item_col, *options.group_cols]))
+    return code_events(
+        [
+            (s, iter_batches(s, fmt, options.columns, encode=encode, delimiter=options.delimiter))
+            for s in sources
+        ],
+        options,
+        stats,
+    )
+
+
+def code_events(
+    inputs: Iterable[tuple[Source, Iterable[pa.Table]]], options: SessionOptions, stats: CorpusStats
+) -> EventCodes:
+    """Code the batches of every input (as :func:`item2vec.corpus.events.iter_batches` yields them).
+
+    Files and in-memory tables (:mod:`item2vec.corpus.frames`) go through this one path.
+
+    Raises:
+        InputError: times that cannot be parsed.
+    """
     import numpy as np
 
     from item2vec.corpus.options import TimeKind
 
     encoders = {col: Encoder() for col in [options.item_col, *options.group_cols]}
     times: list[NDArray[np.float64]] = []
-    for source in sources:
+    for source, batches in inputs:
         first_row, kind = 0, TimeKind()  # one kind of time (epoch s, ms, ISO) in all of a file's batches
-        for batch in iter_batches(
-            source, fmt, options.columns, encode=list(encoders), delimiter=options.delimiter
-        ):
+        for batch in batches:
             rows = batch.num_rows
             batch = prepare_batch(batch, source, options, stats, first_row, kind)
             first_row += rows

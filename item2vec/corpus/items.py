@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from item2vec.corpus.events import TABLE_FORMATS, detect_format, open_source, read_table
 from item2vec.errors import ConfigError, InputError, cut
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 
 @dataclass(frozen=True)
@@ -33,8 +37,13 @@ def read_names(options: ItemsOptions) -> dict[str, str]:
             "give a CSV/TSV/Parquet/JSONL file and name its columns with --id-col/--title-col"
         )
     table = read_table(source, fmt, [options.id_col, options.title_col])
+    return names_from_table(table, options.id_col, options.title_col)
+
+
+def names_from_table(table: pa.Table, id_col: str, title_col: str) -> dict[str, str]:
+    """Item id → name from two string columns of a table (first name wins for repeated ids)."""
     names: dict[str, str] = {}
-    for item, name in zip(table[options.id_col].to_pylist(), table[options.title_col].to_pylist()):
+    for item, name in zip(table[id_col].to_pylist(), table[title_col].to_pylist()):
         if item is not None and name is not None and item not in names:
             names[item] = name.strip()
     return names

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING
 
 from item2vec.corpus.events import Source, detect_format, open_source
@@ -25,7 +26,17 @@ if TYPE_CHECKING:
 
     from item2vec.corpus.ingest import EventCodes
 
-__all__ = ["item_counts", "load_corpus", "prepare_table", "read_sequences", "sessionize_codes"]
+__all__ = [
+    "item_counts",
+    "load_corpus",
+    "pack_lists",
+    "prepare_frame",
+    "prepare_table",
+    "read_sequences",
+    "sequence_corpus",
+    "sessionize_codes",
+    "table_corpus",
+]
 _LINE_BLOCK = 1 << 20  # tokens read from sequence/text files before they are encoded
 _SEQ_SPLIT = re.compile(r"[\s,]+")
 _WORD = re.compile(r"[^\W_]+")
@@ -54,10 +65,41 @@ def load_corpus(sources: list[Source], fmt: str | None, options: SessionOptions)
         from item2vec.corpus.ingest import read_event_codes
 
         packed = sessionize_codes(read_event_codes(sources, kind, options, stats), options, stats)
+    return _finish(packed, stats, options.min_length)
+
+
+def table_corpus(table: pa.Table, name: str, options: SessionOptions) -> Corpus:
+    """Sessionize an in-memory event table (:mod:`item2vec.corpus.frames`) exactly as a file.
+
+    Raises:
+        InputError: missing columns, ids that are not values, or times that cannot be parsed.
+        EmptyResultError: no sequence is left; the message names the step that removed them.
+    """
+    from item2vec.corpus.frames import frame_batches
+    from item2vec.corpus.ingest import code_events
+
+    stats = CorpusStats(input_format="table", inputs=[name])
+    encode = list(dict.fromkeys([options.item_col, *options.group_cols]))
+    batches = frame_batches(table, name, options.columns, encode=encode, time_col=options.time_col)
+    events = code_events([(Source(name), batches)], options, stats)
+    return _finish(sessionize_codes(events, options, stats), stats, options.min_length)
+
+
+def sequence_corpus(sequences: Iterable[list[str]], name: str, min_length: int) -> Corpus:
+    """Pack sequences of item ids, read once, exactly as a sequence file's lines are packed.
+
+    Raises:
+        EmptyResultError: no sequence has ``min_length`` items.
+    """
+    stats = CorpusStats(input_format="sequences", inputs=[name])
+    return _finish(pack_lists(sequences, min_length, stats), stats, min_length)
+
+
+def _finish(packed: Packed, stats: CorpusStats, min_length: int) -> Corpus:
     stats.sessions = len(packed)
     stats.tokens = packed.tokens
     if not len(packed):
-        raise EmptyResultError(empty_message(stats, options.min_length))
+        raise EmptyResultError(empty_message(stats, min_length))
     return Corpus(packed.split_long(MAX_SEQUENCE), stats)
 
 
@@ -80,26 +122,38 @@ def empty_message(stats: CorpusStats, min_length: int) -> str:
 
 
 def _read_lines(sources: list[Source], kind: str, min_length: int, stats: CorpusStats) -> Packed:
+    split = _SEQ_SPLIT.split if kind == "sequences" else None
+
+    def read() -> Iterator[list[str]]:
+        for source in sources:
+            with source.open() as stream:
+                for _, line in lines(stream, source.name, source.open):  # UTF-8 or refused, naming the line
+                    yield _WORD.findall(line.lower()) if split is None else [t for t in split(line) if t]
+
+    return pack_lists(read(), min_length, stats)
+
+
+def pack_lists(sequences: Iterable[list[str]], min_length: int, stats: CorpusStats) -> Packed:
+    """Pack sequences in one pass: ids coded in order of first appearance, shorter ones counted out.
+
+    Every sequence counts as one line read; empty ones are skipped, short ones dropped.
+    """
     import numpy as np
     import pyarrow as pa
 
     from item2vec.corpus.ingest import Encoder
 
-    split = _SEQ_SPLIT.split if kind == "sequences" else None
     encoder, lengths, tokens = Encoder(), list[int](), list[str]()
-    for source in sources:
-        with source.open() as stream:
-            for _, line in lines(stream, source.name, source.open):  # UTF-8 or refused, naming the line
-                stats.events_read += 1
-                words = _WORD.findall(line.lower()) if split is None else [t for t in split(line) if t]
-                if len(words) >= min_length:
-                    tokens.extend(words)
-                    lengths.append(len(words))
-                elif words:
-                    stats.sessions_dropped_short += 1
-                if len(tokens) >= _LINE_BLOCK:
-                    encoder.add(pa.chunked_array([pa.array(tokens, type=pa.string()).dictionary_encode()]))
-                    tokens = []
+    for words in sequences:
+        stats.events_read += 1
+        if len(words) >= min_length:
+            tokens.extend(words)
+            lengths.append(len(words))
+        elif words:
+            stats.sessions_dropped_short += 1
+        if len(tokens) >= _LINE_BLOCK:
+            encoder.add(pa.chunked_array([pa.array(tokens, type=pa.string()).dictionary_encode()]))
+            tokens = []
     if tokens:
         encoder.add(pa.chunked_array([pa.array(tokens, type=pa.string()).dictionary_encode()]))
     codes, names = encoder.finish()
@@ -119,6 +173,20 @@ def prepare_table(source: Source, fmt: str, options: SessionOptions, stats: Corp
     batches, first_row, kind = [], 0, TimeKind()
     for batch in iter_batches(source, fmt, options.columns, encode=[], delimiter=options.delimiter):
         batches.append(prepare_batch(batch, source, options, stats, first_row, kind))
+        first_row += batch.num_rows
+    return pa.concat_tables(batches)
+
+
+def prepare_frame(table: pa.Table, name: str, options: SessionOptions, stats: CorpusStats) -> pa.Table:
+    """An in-memory table (:mod:`item2vec.corpus.frames`) as :func:`prepare_table` leaves a file."""
+    import pyarrow as pa
+
+    from item2vec.corpus.frames import frame_batches
+    from item2vec.corpus.ingest import prepare_batch
+
+    batches, first_row, source = [], 0, Source(name)
+    for batch in frame_batches(table, name, options.columns, encode=[], time_col=options.time_col):
+        batches.append(prepare_batch(batch, source, options, stats, first_row))
         first_row += batch.num_rows
     return pa.concat_tables(batches)
 

@@ -25,8 +25,9 @@ CSV, TSV and JSON Lines rows are copied byte for byte; Parquet is rewritten with
 
 from __future__ import annotations
 
+import contextlib
 import gzip
-import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, Literal
@@ -35,6 +36,7 @@ from item2vec.corpus.events import TABLE_FORMATS, Source, detect_format, open_so
 from item2vec.corpus.jsonl import is_array
 from item2vec.corpus.options import SessionOptions, column_codes, group_codes, parse_times
 from item2vec.errors import ConfigError, EmptyResultError, InputError, OutputExistsError
+from item2vec.files import atomic_files, check_writable
 
 if TYPE_CHECKING:
     import numpy as np
@@ -118,9 +120,8 @@ def split_events(
     }
     if not cases["test"]:
         raise EmptyResultError(_empty_message(by, cutoff, session, len(ordered.rows)))
-    output.mkdir(parents=True, exist_ok=True)
     files = {part: output / names[part] for part in PARTS}
-    _write_parts(source, fmt, table.num_rows, {files[p]: masks[p] for p in PARTS})
+    _write_parts(source, fmt, table.num_rows, {files[p]: masks[p] for p in PARTS}, replace=force)
     rows = {part: int(mask.sum()) for part, mask in masks.items()}
     return SplitSummary(files, rows, cases, table.num_rows, dropped)
 
@@ -153,6 +154,7 @@ def _check_output(output: Path, names: Any, *, force: bool) -> None:
         raise OutputExistsError(
             f"{str(output)!r} already holds {', '.join(existing)}: use --force to replace them"
         )
+    check_writable(output, inside=True)
 
 
 @dataclass
@@ -296,22 +298,31 @@ def _empty_message(by: str, cutoff: str | None, session: SessionOptions, usable:
     )
 
 
-def _write_parts(source: Source, fmt: str, total: int, parts: dict[Path, NDArray[np.bool_]]) -> None:
-    compress = not source.is_stdin and _is_gzip_file(source.name)
+def _write_parts(
+    source: Source, fmt: str, total: int, parts: dict[Path, NDArray[np.bool_]], *, replace: bool
+) -> None:
+    """Write the three files as one set: all of them replace the old ones, or none does."""
     if fmt == "parquet":
-        _write_parquet(source, parts)
-        return
-    header, lines = _raw_lines(source, fmt)
-    if len(lines) != total:
-        raise InputError(
-            f"{source.name}: {len(lines):,} non-empty lines but {total:,} rows (quoted line breaks?): "
-            "convert it to Parquet to split it"
-        )
-    for path, mask in parts.items():
-        import numpy as np
-
-        chosen = [lines[i] for i in np.flatnonzero(mask)]
-        _atomic_write(path, b"".join([*header, *chosen]), compress)
+        table = _parquet_table(source)
+        writers = {path: _parquet_writer(table, mask) for path, mask in parts.items()}
+    else:
+        header, lines = _raw_lines(source, fmt)
+        if len(lines) != total:
+            raise InputError(
+                f"{source.name}: {len(lines):,} non-empty lines but {total:,} rows (quoted line breaks?): "
+                "convert it to Parquet to split it"
+            )
+        compress = not source.is_stdin and _is_gzip_file(source.name)
+        writers = {path: _lines_writer(header, lines, mask, compress) for path, mask in parts.items()}
+    output = next(iter(parts)).parent
+    made = not output.exists()
+    try:
+        atomic_files(writers, replace=replace)
+    except BaseException:
+        if made:  # the directory this run made, if it is still empty
+            with contextlib.suppress(OSError):
+                output.rmdir()
+        raise
 
 
 def _raw_lines(source: Source, fmt: str) -> tuple[list[bytes], list[bytes]]:
@@ -323,17 +334,22 @@ def _raw_lines(source: Source, fmt: str) -> tuple[list[bytes], list[bytes]]:
     return header, [line for line in body if line.strip(b"\r\n") and (fmt != "jsonl" or line.strip())]
 
 
-def _write_parquet(source: Source, parts: dict[Path, NDArray[np.bool_]]) -> None:
+def _parquet_table(source: Source) -> pa.Table:
     import io
 
-    import numpy as np
     import pyarrow.parquet as pq
 
-    table = pq.read_table(io.BytesIO(source.data) if source.data is not None else source.name)
-    for path, mask in parts.items():
-        tmp = path.with_name(f".{path.name}.tmp")
+    return pq.read_table(io.BytesIO(source.data) if source.data is not None else source.name)
+
+
+def _parquet_writer(table: pa.Table, mask: NDArray[np.bool_]) -> Callable[[Path], None]:
+    def write(tmp: Path) -> None:
+        import numpy as np
+        import pyarrow.parquet as pq
+
         pq.write_table(table.take(np.flatnonzero(mask)), tmp)
-        os.replace(tmp, path)
+
+    return write
 
 
 def _is_gzip_file(name: str) -> bool:
@@ -341,11 +357,17 @@ def _is_gzip_file(name: str) -> bool:
         return handle.read(2) == b"\x1f\x8b"
 
 
-def _atomic_write(path: Path, data: bytes, compress: bool) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    if compress:
-        with open(tmp, "wb") as raw, gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0) as gz:
-            gz.write(data)
-    else:
-        tmp.write_bytes(data)
-    os.replace(tmp, path)
+def _lines_writer(
+    header: list[bytes], lines: list[bytes], mask: NDArray[np.bool_], compress: bool
+) -> Callable[[Path], None]:
+    def write(tmp: Path) -> None:
+        import numpy as np
+
+        data = b"".join([*header, *(lines[i] for i in np.flatnonzero(mask))])
+        if compress:
+            with open(tmp, "wb") as raw, gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0) as gz:
+                gz.write(data)
+        else:
+            tmp.write_bytes(data)
+
+    return write

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from item2vec.errors import ConfigError, EmptyResultError, OutputExistsError
-from item2vec.files import atomic_file
+from item2vec.files import atomic_file, check_writable
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -20,7 +20,10 @@ TABLE_SUFFIXES = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv", ".tsv"
 
 
 def check_table_output(path: Path, *, force: bool) -> str:
-    """The table format for ``path`` (by suffix); refuses an existing file without ``force``."""
+    """The table format for ``path`` (by suffix); refuses an existing file without ``force``.
+
+    Also checks that ``path`` can be written, before any work (``item2vec.files.check_writable``).
+    """
     fmt = TABLE_SUFFIXES.get(path.suffix.lower())
     if fmt is None:
         raise ConfigError(
@@ -30,6 +33,7 @@ def check_table_output(path: Path, *, force: bool) -> str:
         raise OutputExistsError(f"output {str(path)!r} is a directory: give a file name")
     if path.exists() and not force:
         raise OutputExistsError(f"output {str(path)!r} already exists: use --force to overwrite it")
+    check_writable(path)
     return fmt
 
 

@@ -28,6 +28,7 @@ from item2vec.evaluation.evaluate import RANK_METRICS, parse_metric, rank_model
 from item2vec.evaluation.heldout import MERGED, merge_validation, sample_sequences
 from item2vec.evaluation.ranking import Cases, Query
 from item2vec.extras import require
+from item2vec.files import atomic_bytes, check_writable
 from item2vec.model.embeddings import Embeddings
 from item2vec.training.config import PRESETS, TrainConfig
 from item2vec.training.gensim_engine import ProgressCallback, train
@@ -296,6 +297,8 @@ def run_tune(
         from item2vec.model.store import check_output
 
         check_output(output, force=force)
+    if config_out is not None:
+        check_writable(config_out)  # before the search, not after it
     started = time.perf_counter()
     train_corpus = read_sequences([train_input], session, input_format)
     valid_corpus = read_sequences([valid_input], session, input_format)
@@ -307,7 +310,7 @@ def run_tune(
         report=report,
     )
     if config_out is not None:
-        config_out.write_text(config_toml(result, session, valid_input), encoding="utf-8")
+        atomic_bytes(config_out, config_toml(result, session, valid_input).encode("utf-8"))
     if output is not None:
         merged = merge_validation(train_corpus.sequences, valid_corpus.sequences)
         stats = CorpusStats(
@@ -353,7 +356,7 @@ def train_values(config: TrainConfig) -> dict[str, Any]:
 def config_toml(result: TuneResult, session: SessionOptions, valid_name: str) -> str:
     """The best configuration as a ``[train]`` table that ``item2vec train --config`` reads."""
     values = train_values(result.config)
-    for key in ("item_col", "user_col", "session_col", "time_col"):
+    for key in ("item_col", "user_col", "session_col", "time_col", "delimiter"):
         if getattr(session, key):
             values[key.replace("_", "-")] = getattr(session, key)
     if session.session_gap is not None:
@@ -362,8 +365,6 @@ def config_toml(result: TuneResult, session: SessionOptions, valid_name: str) ->
     values["min-length"] = session.min_length
     if session.where:
         values["where"] = [str(w) for w in session.where]
-    if session.delimiter:
-        values["delimiter"] = session.delimiter
     head = (
         f"# item2vec tune: best {result.metric} = {result.best_value:.4f} on {valid_name} "
         f"({len(result.trials)} trials)\n# item2vec train TRAIN --config THIS_FILE -o MODEL\n[train]\n"

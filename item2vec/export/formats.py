@@ -13,12 +13,13 @@ from typing import TYPE_CHECKING, Any
 
 from item2vec.errors import InputError, OutputExistsError
 from item2vec.export.options import check_options, prepare
-from item2vec.files import atomic_dir, atomic_file
+from item2vec.files import atomic_dir, atomic_file, atomic_files, check_writable, save_array
 from item2vec.model.embeddings import Embeddings
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray
 
+_PROJECTOR_FILES = ("vectors.tsv", "metadata.tsv")
 EXPORT_FORMATS = ("word2vec", "word2vec-binary", "npy", "parquet", "projector", "torch", "safetensors")
 
 
@@ -64,19 +65,24 @@ def export(
         ids_path = output.with_suffix(".ids.txt")
         _refuse_existing([output, ids_path], force, directory=False)
         _check_ids(embeddings, "\n\r", "npy ids file")
-        atomic_file(ids_path, lambda p: _ids_file(embeddings, p))
-        atomic_file(output, lambda p: _npy_vectors(embeddings, p))
+        pair = {output: lambda p: _npy_vectors(embeddings, p), ids_path: lambda p: _ids_file(embeddings, p)}
+        atomic_files(pair, replace=force)  # both files or neither
         return [output, ids_path]
     _refuse_existing([output], force, directory=fmt == "projector")
     if fmt == "projector":
-        atomic_dir(output, lambda p: _projector(embeddings, p))
+        atomic_dir(output, lambda p: _projector(embeddings, p), replace=force)
     else:
-        atomic_file(output, lambda p: writers[fmt](embeddings, p))
+        atomic_file(output, lambda p: writers[fmt](embeddings, p), replace=force)
     return [output]
 
 
 def _refuse_existing(paths: list[Path], force: bool, *, directory: bool) -> None:
-    """Existing outputs need ``force``; never replace a directory with a file or a foreign directory."""
+    """Existing outputs need ``force``; never replace a directory with a file or a foreign directory.
+
+    A projector directory is replaced whole, so one holding anything but the two projector
+    files is refused (never delete a file we did not write). The directory written to must be
+    writable: checked here, before any work.
+    """
     for path in paths:
         if path.is_dir() and not directory:
             raise OutputExistsError(f"{str(path)!r} is a directory: give a file name")
@@ -84,31 +90,56 @@ def _refuse_existing(paths: list[Path], force: bool, *, directory: bool) -> None
             raise OutputExistsError(f"{str(path)!r} is a file: give a directory name for the projector files")
         if path.exists() and not force:
             raise OutputExistsError(f"{str(path)!r} already exists: use --force to overwrite it")
-        if path.is_dir() and not (path / "vectors.tsv").exists() and any(path.iterdir()):
-            raise OutputExistsError(f"{str(path)!r} is a directory with other files: choose another path")
+        if path.is_dir():
+            _refuse_foreign_files(path)
+        check_writable(path)
+
+
+def _refuse_foreign_files(path: Path) -> None:
+    others = sorted(p.name + "/" * p.is_dir() for p in path.iterdir() if p.name not in _PROJECTOR_FILES)
+    if others and not (path / "vectors.tsv").exists():
+        raise OutputExistsError(f"{str(path)!r} is a directory with other files: choose another path")
+    if others:
+        raise OutputExistsError(
+            f"{str(path)!r} also holds files the projector export did not write ({', '.join(others)}): "
+            "move them out or choose another path (--force replaces only vectors.tsv and metadata.tsv)"
+        )
 
 
 def _check_ids(embeddings: Embeddings, forbidden: str, what: str) -> None:
+    """Refuse an id the format cannot hold, naming a format that can (parquet holds any id)."""
     for item in embeddings.ids:
-        if any(ch in item for ch in forbidden) or not item:
-            raise InputError(
-                f"item id {item!r} cannot be written to a {what} (it contains whitespace): "
-                "use --format parquet or npy"
-            )
+        if item and not any(ch in item for ch in forbidden):
+            continue
+        if not item:
+            why, fix = "it is empty", "parquet"
+        elif "\n" in item or "\r" in item:
+            why, fix = "it contains a line break", "parquet"
+        else:
+            why, fix = "it contains whitespace", "parquet or npy"
+        raise InputError(f"item id {item!r} cannot be written to a {what} ({why}): use --format {fix}")
 
 
 def _word2vec(embeddings: Embeddings, path: Path, *, binary: bool) -> None:
+    _check_ids(embeddings, " \t\n\r\v\f", "word2vec file")
+    keyed_vectors(embeddings).save_word2vec_format(str(path), binary=binary, write_header=True)
+
+
+def keyed_vectors(embeddings: Embeddings) -> Any:
+    """A gensim ``KeyedVectors`` of the embeddings: ids in row order, vectors, ``count`` per id.
+
+    What ``--format word2vec`` writes (float16 vectors stay float16).
+    """
     import numpy as np
     from gensim.models import KeyedVectors
 
-    _check_ids(embeddings, " \t\n\r\v\f", "word2vec file")
     vectors = np.asarray(embeddings.vectors)
     dtype = np.float16 if vectors.dtype == np.float16 else np.float32
     kv = KeyedVectors(vector_size=embeddings.dim, dtype=dtype)
     kv.add_vectors(embeddings.ids, vectors.astype(dtype, copy=False))
     for item, count in zip(embeddings.ids, embeddings.counts):
         kv.set_vecattr(item, "count", int(count))
-    kv.save_word2vec_format(str(path), binary=binary, write_header=True)
+    return kv
 
 
 def _ids_file(embeddings: Embeddings, path: Path) -> None:
@@ -116,10 +147,7 @@ def _ids_file(embeddings: Embeddings, path: Path) -> None:
 
 
 def _npy_vectors(embeddings: Embeddings, path: Path) -> None:
-    import numpy as np
-
-    with open(path, "wb") as handle:
-        np.save(handle, _float_vectors(embeddings), allow_pickle=False)
+    save_array(path, _float_vectors(embeddings))
 
 
 def _parquet(embeddings: Embeddings, path: Path) -> None:

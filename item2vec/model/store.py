@@ -33,9 +33,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from item2vec.errors import ModelError, OutputExistsError
-from item2vec.files import replace_dir, temporary_dir
+from item2vec.files import check_writable, replace_dir, save_array, temporary_dir, write_errors
 from item2vec.model.checks import check_finite, check_meta
 from item2vec.model.embeddings import Embeddings
+from item2vec.render import delimited_line
 
 if TYPE_CHECKING:
     import numpy as np
@@ -44,6 +45,15 @@ if TYPE_CHECKING:
 FORMAT_VERSION = 1
 MODEL_FILE = "model.json"
 _REQUIRED = ("model.json", "vectors.npy", "vocab.tsv")
+# Every name item2vec writes into a model directory (add new ones here): ``--force`` replaces a
+# model directory only when it holds nothing else, so it never deletes a file we did not write.
+MODEL_FILES = frozenset(
+    {
+        *_REQUIRED, "items.tsv", "dropped.tsv", "syn1neg.npy",
+        "features.npy", "features.tsv", "features_syn1neg.npy", "item_features.tsv", "inferred.tsv",
+        "index.faiss", "index.json",
+    }
+)  # fmt: skip
 csv.field_size_limit(1 << 24)
 
 
@@ -52,23 +62,43 @@ def is_model_dir(path: Path) -> bool:
 
 
 def check_output(path: Path, *, force: bool) -> None:
-    """Refuse an output path that holds something we must not replace.
+    """Refuse an output path that holds something we must not replace, or cannot be written.
 
-    An empty directory is fine; an existing model needs ``force``; anything else is refused.
+    An empty directory is fine; an existing model needs ``force`` and must hold only the files
+    item2vec writes (``MODEL_FILES``: ``--force`` never deletes anything else); anything else is
+    refused. Run before reading any input, so a refusal comes at once.
+
+    Raises:
+        OutputExistsError: a model without ``force``, a model directory with other files in it,
+            a file, or a directory that is not a model.
+        OutputError: the directory the model goes into is read-only or not ours to write.
     """
-    if not path.exists() and not path.is_symlink():
-        return
-    if path.is_dir() and not any(path.iterdir()):
+    if (not path.exists() and not path.is_symlink()) or (path.is_dir() and not any(path.iterdir())):
+        check_writable(path)
         return
     if path.is_dir() and is_model_dir(path):
-        if force:
-            return
-        raise OutputExistsError(f"model directory {str(path)!r} already exists: use --force to replace it")
+        if not force:
+            raise OutputExistsError(
+                f"model directory {str(path)!r} already exists: use --force to replace it"
+            )
+        _refuse_foreign_files(path)
+        check_writable(path)
+        return
     kind = "a file" if not path.is_dir() else "a directory with other files"
     raise OutputExistsError(
         f"output {str(path)!r} is {kind}, not an item2vec model: choose another path "
         "(--force only replaces a model)"
     )
+
+
+def _refuse_foreign_files(path: Path) -> None:
+    others = sorted(p.name + "/" * p.is_dir() for p in path.iterdir() if p.name not in MODEL_FILES)
+    if others:
+        shown = ", ".join(others[:5]) + (f" and {len(others) - 5} more" if len(others) > 5 else "")
+        raise OutputExistsError(
+            f"model directory {str(path)!r} also holds files item2vec did not write ({shown}): "
+            "move them out or choose another output (--force replaces only a model's own files)"
+        )
 
 
 def save(
@@ -82,40 +112,63 @@ def save(
     """Write the model to a temporary directory beside ``path``, then rename it into place.
 
     ``extra`` arrays are saved as ``NAME.npy`` and ``tables`` as ``NAME.tsv`` (header, rows).
-    An interrupted save leaves no half-written model; ``path`` is replaced only at the end.
-    """
-    import numpy as np
+    An interrupted save leaves no half-written model; ``path`` is replaced only at the end, and
+    without ``force`` never replaces a model another run saved there meanwhile.
 
+    Raises:
+        OutputExistsError: ``path`` holds a model (without ``force``), files item2vec did not
+            write, or something that is not a model.
+        OutputError: the disk is full, or the directory is read-only.
+    """
     check_output(path, force=force)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = temporary_dir(path, "tmp")
+    with write_errors(path):
+        tmp = temporary_dir(path, "tmp")
     try:
-        np.save(tmp / "vectors.npy", np.ascontiguousarray(embeddings.vectors, dtype=np.float32))
-        for name, array in (extra or {}).items():
-            np.save(tmp / f"{name}.npy", np.ascontiguousarray(array, dtype=np.float32))
-        _write_tsv(
-            tmp / "vocab.tsv", ("id", "count"), zip(embeddings.ids, (int(c) for c in embeddings.counts))
-        )
-        for name, (header, rows) in (tables or {}).items():
-            _write_tsv(tmp / f"{name}.tsv", header, rows)
-        if embeddings.names:
-            _write_tsv(tmp / "items.tsv", ("id", "name"), sorted(embeddings.names.items()))
-        if embeddings.dropped:
-            ranked = sorted(embeddings.dropped.items(), key=lambda kv: (-kv[1], kv[0]))
-            _write_tsv(tmp / "dropped.tsv", ("id", "count"), ranked)
-        meta = dict(embeddings.meta, format_version=FORMAT_VERSION, items=len(embeddings), dim=embeddings.dim)
-        (tmp / MODEL_FILE).write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-        replace_dir(tmp, path)
+        with write_errors(path):
+            _write_files(tmp, embeddings, extra, tables)
+            _move_into_place(tmp, path, force=force)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
 
 
+def _write_files(
+    tmp: Path,
+    embeddings: Embeddings,
+    extra: dict[str, NDArray[np.float32]] | None,
+    tables: dict[str, tuple[tuple[str, str], list[tuple[Any, Any]]]] | None,
+) -> None:
+    import numpy as np
+
+    save_array(tmp / "vectors.npy", np.ascontiguousarray(embeddings.vectors, dtype=np.float32))
+    for name, array in (extra or {}).items():
+        save_array(tmp / f"{name}.npy", np.ascontiguousarray(array, dtype=np.float32))
+    _write_tsv(tmp / "vocab.tsv", ("id", "count"), zip(embeddings.ids, (int(c) for c in embeddings.counts)))
+    for name, (header, rows) in (tables or {}).items():
+        _write_tsv(tmp / f"{name}.tsv", header, rows)
+    if embeddings.names:
+        _write_tsv(tmp / "items.tsv", ("id", "name"), sorted(embeddings.names.items()))
+    if embeddings.dropped:
+        ranked = sorted(embeddings.dropped.items(), key=lambda kv: (-kv[1], kv[0]))
+        _write_tsv(tmp / "dropped.tsv", ("id", "count"), ranked)
+    meta = dict(embeddings.meta, format_version=FORMAT_VERSION, items=len(embeddings), dim=embeddings.dim)
+    (tmp / MODEL_FILE).write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+
+
+def _move_into_place(tmp: Path, path: Path, *, force: bool) -> None:
+    """Rename the finished model to ``path``; without ``force`` never onto a model made meanwhile."""
+    try:
+        replace_dir(tmp, path, replace=force)
+    except OutputExistsError:
+        check_output(path, force=force)  # what is there now, in the usual words
+        raise
+
+
 def _write_tsv(path: Path, header: tuple[str, str], rows: Iterable[tuple[Any, Any]]) -> None:
+    """A TSV file that reads back exactly: fields with a tab, quote, ``\\n`` or ``\\r`` are quoted."""
     with open(path, "w", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle, delimiter="\t", lineterminator="\n")
-        writer.writerow(header)
-        writer.writerows(rows)
+        handle.write(delimited_line(header, "\t"))
+        handle.writelines(delimited_line(row, "\t") for row in rows)
 
 
 def _read_tsv(path: Path) -> list[list[str]]:
@@ -133,9 +186,10 @@ def _read_vocab(path: Path) -> tuple[list[str], NDArray[np.int64]]:
     """Ids and counts of vocab.tsv; a fast split when nothing is quoted (a million rows in ~0.3 s)."""
     import numpy as np
 
-    text = path.read_text(encoding="utf-8")
+    with open(path, encoding="utf-8", newline="") as handle:
+        text = handle.read()
     body = text.partition("\n")[2]
-    if '"' not in text and body.count("\t") == body.count("\n"):
+    if '"' not in text and "\r" not in text and body.count("\t") == body.count("\n"):
         cells = body.replace("\n", "\t").split("\t")
         return cells[0:-1:2], np.array(cells[1::2], dtype=np.int64)
     rows = _read_tsv(path)

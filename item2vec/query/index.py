@@ -11,6 +11,7 @@ every score it reports is the true cosine, and the order is the exact order of t
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import time
@@ -22,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from item2vec.errors import ConfigError, ModelError
 from item2vec.extras import require
+from item2vec.files import atomic_files
 from item2vec.model.embeddings import Embeddings, Neighbour, unit_rows
 from item2vec.query.topk import neighbours, rescore
 
@@ -255,28 +257,24 @@ def _set_search_params(index: Any, params: IndexParams) -> None:
 def store(index: AnnIndex, path: Path) -> int:
     """Write ``index.faiss`` and ``index.json`` into the model directory; returns the file size.
 
-    Each file is written beside its final name and renamed into place.
+    Both are written beside their final names and renamed into place together (or neither).
     """
     faiss = _faiss()
-    tmp = _temp_path(path, INDEX_FILE)
-    try:
-        faiss.write_index(index.faiss_index, str(tmp))
-        size = tmp.stat().st_size
-        os.replace(tmp, path / INDEX_FILE)
-    finally:
-        tmp.unlink(missing_ok=True)
-    index.info["bytes"] = size
-    tmp = _temp_path(path, PARAMS_FILE)
-    try:
+
+    def write_index(tmp: Path) -> None:
+        try:
+            faiss.write_index(index.faiss_index, str(tmp))
+        except RuntimeError as exc:  # faiss reports a failed write in the message only
+            if os.strerror(errno.ENOSPC) not in str(exc):
+                raise
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC)) from None
+        index.info["bytes"] = tmp.stat().st_size
+
+    def write_params(tmp: Path) -> None:
         tmp.write_text(json.dumps(index.info, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-        os.replace(tmp, path / PARAMS_FILE)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return size
 
-
-def _temp_path(path: Path, name: str) -> Path:
-    return path / f".{name}.tmp-{os.getpid()}"
+    atomic_files({path / INDEX_FILE: write_index, path / PARAMS_FILE: write_params})
+    return int(index.info["bytes"])
 
 
 def load_index(path: Path | str, embeddings: Embeddings) -> AnnIndex:

@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from item2vec.files import check_writable
 from item2vec.model.embeddings import Embeddings
 from item2vec.query.index import INDEX_FILE, AnnIndex, IndexParams, build, single_threaded, store
 from item2vec.query.topk import top_k
@@ -33,6 +34,7 @@ def build_and_store(path: Path | str, params: IndexParams, *, check: int = 0, k:
 
     path = Path(path)
     embeddings = load(path)
+    check_writable(path / INDEX_FILE)  # before a build that may take minutes
     index = build(embeddings, params)
     size = store(index, path)
     report: dict[str, Any] = {

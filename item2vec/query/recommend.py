@@ -67,6 +67,29 @@ def recommend(
         EmptyResultError: no item of the history is in the model.
         ConfigError: ``decay`` outside (0, 1] or ``history_size`` below 1.
     """
+    query = history_query(embeddings, history, decay=decay, history_size=history_size)
+    exclude = set() if keep_seen else {embeddings.position(item) for item in query.known}
+    answer = embeddings._answer(["history"], query.vector[None, :], [exclude], k)
+    return Recommendation(answer, query.notes, query.used)
+
+
+@dataclass(frozen=True)
+class HistoryQuery:
+    """A history's query vector, the items it is made of, every known item, and notes."""
+
+    vector: NDArray[np.float32]
+    used: list[str]
+    known: list[str]
+    notes: list[str]
+
+
+def history_query(
+    embeddings: Embeddings, history: list[str], *, decay: float = DECAY, history_size: int = HISTORY_SIZE
+) -> HistoryQuery:
+    """The user vector ``recommend`` queries with: the decayed mean of a history (oldest first),
+    as the module docstring defines it, divided by the sum of the weights. Unknown items are
+    skipped with a note. Raises as :func:`recommend` does.
+    """
     import numpy as np
 
     _check_decay(decay, history_size)
@@ -74,10 +97,8 @@ def recommend(
     recent = known[-history_size:]
     rows = np.array([embeddings.position(item) for item in recent], dtype=np.int64)
     weights = decay ** np.arange(len(rows) - 1, -1, -1, dtype=np.float64)
-    query = (weights[:, None] * unit_rows(embeddings.vectors[rows])).sum(axis=0, keepdims=True)
-    exclude = set() if keep_seen else {embeddings.position(item) for item in known}
-    answer = embeddings._answer(["history"], query.astype(np.float32), [exclude], k)
-    return Recommendation(answer, notes, recent)
+    total = (weights[:, None] * unit_rows(embeddings.vectors[rows])).sum(axis=0) / weights.sum()
+    return HistoryQuery(total.astype(np.float32), recent, known, notes)
 
 
 # --- batch: every user of an event log -------------------------------------------------------------
@@ -104,8 +125,7 @@ def event_columns(
     where: tuple[str, ...] = (),
     delimiter: str | None = None,
 ) -> EventColumns:
-    """Columns for ``--events``: unset item and time columns (and the delimiter) are the ones the
-    model was trained with."""
+    """Columns for ``--events``: unset item and time columns and delimiter are the model's."""
     session = meta.get("input", {}).get("session") or {}
     return EventColumns(
         user_col=user_col,
@@ -151,14 +171,15 @@ class Histories:
 
 def read_histories(
     embeddings: Embeddings,
-    inputs: list[str],
+    inputs: list[str] | pa.Table,
     columns: EventColumns,
     *,
     decay: float = DECAY,
     history_size: int = HISTORY_SIZE,
     input_format: str | None = None,
 ) -> Histories:
-    """Read an event log and build every user's query, vectorised (no loop over users).
+    """Read an event log (files, or a table already in memory) and build every user's query,
+    vectorised (no loop over users).
 
     Rows are ordered by time within a user (file order without a time column). Items not in the
     model are ignored; users left with none are counted in ``skipped``.
@@ -179,6 +200,8 @@ def read_histories(
     weighted = unit_rows(np.asarray(embeddings.vectors[rows[recent]])) * weights[:, None]
     firsts = np.concatenate([[0], np.cumsum(np.minimum(counts, history_size))[:-1]])
     queries = np.add.reduceat(weighted, firsts, axis=0) if len(weighted) else weighted
+    if len(weighted):  # the decayed mean, as history_query makes it
+        queries /= np.add.reduceat(weights.astype(np.float64), firsts)[:, None]
     local = np.repeat(np.arange(len(present), dtype=np.int64), counts)
     names = users.dictionary.to_pylist()
     return Histories(
@@ -191,7 +214,9 @@ def read_histories(
     )
 
 
-def _read_events(inputs: list[str], columns: EventColumns, input_format: str | None) -> tuple[Any, Any, int]:
+def _read_events(
+    inputs: list[str] | pa.Table, columns: EventColumns, input_format: str | None
+) -> tuple[Any, Any, int]:
     """Dictionary-encoded user and item columns, sorted by user then time (stable)."""
     import numpy as np
     import pyarrow as pa
@@ -213,6 +238,11 @@ def _read_events(inputs: list[str], columns: EventColumns, input_format: str | N
     )
     stats = CorpusStats()
     tables = []
+    if not isinstance(inputs, list):  # an in-memory table (item2vec.corpus.frames), read as a file is
+        from item2vec.corpus.sequences import prepare_frame
+
+        tables.append(prepare_frame(inputs, "<table>", options, stats))
+        inputs = []
     for name in inputs:
         source = open_source(name)
         fmt = input_format or detect_format(source, columns.item_col, columns.delimiter)

@@ -51,10 +51,7 @@ class FeatureOptions:
 
     def __post_init__(self) -> None:
         if self.id_col in self.columns:
-            raise ConfigError(
-                f"--feature-cols names the id column {cut(self.id_col)!r} (--feature-id-col): an attribute "
-                "shared by no two items teaches nothing; list only attribute columns"
-            )
+            raise ConfigError(f"--feature-cols has the id column {cut(self.id_col)!r}: list attributes only")
 
 
 def parse_columns(text: str) -> tuple[str, ...]:
@@ -332,9 +329,8 @@ def load_space(path: Path, meta: dict[str, Any]) -> FeatureSpace | None:
         raise ModelError(
             f"model {str(path)!r}: its feature files are missing or corrupt ({exc}); retrain it"
         ) from None
-    dim = meta.get("dim")
+    dim, syn = meta.get("dim"), path / "features_syn1neg.npy"
     vectors = load_array(path, "features.npy", len(rows), dim)  # rows as features.tsv lists
-    syn = path / "features_syn1neg.npy"
     syn1neg = load_array(path, syn.name, len(rows), dim) if syn.is_file() else None
     return FeatureSpace(
         prefix=str(record["prefix"]),

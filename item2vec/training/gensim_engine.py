@@ -5,7 +5,6 @@
 
 from __future__ import annotations
 
-import logging
 import random
 import time
 from collections.abc import Callable, Iterator
@@ -13,7 +12,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from item2vec.corpus.packed import Packed
-from item2vec.errors import ConfigError, EmptyResultError
+from item2vec.errors import ConfigError, EmptyResultError, OutputError
+from item2vec.files import no_space
 from item2vec.training.config import TrainConfig
 
 if TYPE_CHECKING:
@@ -158,7 +158,6 @@ def train(
     from item2vec.training.memory import check_memory
 
     check_memory(sequences, config)  # before gensim allocates the vectors
-    logging.getLogger("gensim").setLevel(logging.ERROR)
     feed = choose_feed(config, sequences)
     if feed == "file" and not isinstance(sequences, Packed):
         sequences = Packed.from_lists(sequences)
@@ -264,8 +263,16 @@ def _train_from_file(
     if progress is not None:
         callbacks = [*callbacks, _file_progress(progress, config.epochs, packed.tokens)]
     with tempfile.NamedTemporaryFile(prefix="item2vec-corpus-", suffix=".txt") as handle:
-        packed.write_codes(handle)  # type: ignore[arg-type]
-        handle.flush()
+        try:
+            packed.write_codes(handle)  # type: ignore[arg-type]
+            handle.flush()
+        except OSError as exc:
+            if not no_space(exc):
+                raise
+            raise OutputError(
+                f"no space left on the device for the temporary corpus file in {tempfile.gettempdir()!r} "
+                f"({packed.tokens:,} tokens): set TMPDIR to a disk with room, or use --corpus-mode stream"
+            ) from None
         _, items_trained = model.train(
             corpus_file=handle.name,
             total_words=packed.tokens,

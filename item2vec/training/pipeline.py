@@ -7,14 +7,15 @@ import resource
 import sys
 import threading
 import time
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from item2vec.corpus.events import open_source
 from item2vec.corpus.items import ItemsOptions, read_names
 from item2vec.corpus.options import SessionOptions
-from item2vec.corpus.packed import Corpus, Packed
+from item2vec.corpus.packed import Corpus, CorpusStats, Packed
 from item2vec.corpus.sequences import load_corpus
 from item2vec.errors import ConfigError, InputError
 from item2vec.model.embeddings import Embeddings
@@ -26,6 +27,10 @@ from item2vec.training.spark_io import SparkOptions
 from item2vec.training.summary import TrainSummary
 from item2vec.training.walks import WalkOptions, walk_corpus
 from item2vec.version import __version__
+
+if TYPE_CHECKING:
+    import numpy as np
+    from numpy.typing import NDArray
 
 
 def run_training(
@@ -108,6 +113,63 @@ def train_and_save(
     its second input is a validation file merged into the first). ``features`` adds item
     attributes to training and infers vectors for cold items (item2vec.training.features).
     """
+    built = build_model(
+        corpus, config=config, session=session, names=names, read_seconds=read_seconds, progress=progress,
+        input_extra=input_extra, features=features, walks=walks,
+    )  # fmt: skip
+    save(built.embeddings, output, force=force, extra=built.extra, tables=built.tables)
+    return built.summary(output)
+
+
+@dataclass
+class BuiltModel:
+    """A trained model in memory: what ``save`` writes, and what the run did."""
+
+    embeddings: Embeddings
+    extra: dict[str, NDArray[np.float32]]  # syn1neg and feature arrays, saved as NAME.npy
+    tables: dict[str, tuple[tuple[str, str], list[tuple[Any, Any]]]] | None
+    stats: CorpusStats
+    config: TrainConfig
+    read_seconds: float
+    train_seconds: float
+    items_per_second: float
+    peak_rss_mb: float
+    inferred_items: int = 0
+    feed: str = "stream"
+    walks: dict[str, Any] | None = None
+
+    def summary(self, output: Path) -> TrainSummary:
+        """The run's summary, once saved to ``output``."""
+        return TrainSummary(
+            stats=self.stats,
+            config=self.config,
+            items_kept=len(self.embeddings),
+            items_dropped=len(self.embeddings.dropped),
+            named_items=len(self.embeddings.names),
+            read_seconds=self.read_seconds,
+            train_seconds=self.train_seconds,
+            items_per_second=self.items_per_second,
+            peak_rss_mb=self.peak_rss_mb,
+            output=output,
+            inferred_items=self.inferred_items,
+            feed=self.feed,
+            walks=self.walks,
+        )
+
+
+def build_model(
+    corpus: Corpus,
+    *,
+    config: TrainConfig,
+    session: SessionOptions,
+    names: dict[str, str] | None = None,
+    read_seconds: float = 0.0,
+    progress: ProgressCallback | None = None,
+    input_extra: dict[str, Any] | None = None,
+    features: FeatureOptions | None = None,
+    walks: WalkOptions | None = None,
+) -> BuiltModel:
+    """Train on a corpus and make the model in memory (:func:`train_and_save` without the save)."""
     import numpy as np
 
     names = names or {}
@@ -153,19 +215,16 @@ def train_and_save(
     )
     if space:
         embeddings.meta["features"] = space.meta()
-    extra = {"syn1neg": trained.syn1neg, **(space.arrays() if space else {})}
-    save(embeddings, output, force=force, extra=extra, tables=space.tables() if space else None)
-    return TrainSummary(
+    return BuiltModel(
+        embeddings=embeddings,
+        extra={"syn1neg": trained.syn1neg, **(space.arrays() if space else {})},
+        tables=space.tables() if space else None,
         stats=corpus.stats,
         config=config,
-        items_kept=len(trained.ids),
-        items_dropped=len(trained.dropped),
-        named_items=len(embeddings.names),
         read_seconds=read_seconds,
         train_seconds=trained.seconds,
         items_per_second=trained.items_per_second,
         peak_rss_mb=peak,
-        output=output,
         inferred_items=len(space.inferred) if space else 0,
         feed=trained.feed,
         walks=walked.record if walked else None,

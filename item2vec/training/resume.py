@@ -10,7 +10,6 @@ output weights), adds the new counts to the old ones and rebuilds the negative-s
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -54,7 +53,6 @@ def resume(
     import numpy as np
     from gensim.models import Word2Vec
 
-    logging.getLogger("gensim").setLevel(logging.ERROR)
     model = Word2Vec(
         sg=1,
         hs=0,

@@ -10,7 +10,7 @@ from typing import Any
 
 from item2vec.errors import InputError, OutputExistsError
 from item2vec.extras import require
-from item2vec.files import atomic_bytes
+from item2vec.files import atomic_bytes, check_writable
 from item2vec.model.embeddings import Embeddings
 from item2vec.visual.itemmap import ItemMap, item_map
 
@@ -55,11 +55,12 @@ def plot(
 
 
 def check_file(path: Path, *, force: bool) -> None:
-    """Refuse a directory, and an existing file unless ``force``."""
+    """Refuse a directory, an existing file unless ``force``, and a place we cannot write."""
     if path.is_dir():
         raise OutputExistsError(f"{str(path)!r} is a directory: give a file name")
     if path.exists() and not force:
         raise OutputExistsError(f"{str(path)!r} already exists: use --force to overwrite it")
+    check_writable(path)
 
 
 def colours(points: ItemMap) -> dict[str, str]:
