@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
-from item2vec.errors import InputError
+from item2vec.errors import InputError, MissingColumnsError
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -153,12 +153,8 @@ def read_table(source: Source, fmt: str, columns: list[str]) -> pa.Table:
 
 def _missing(source: Source, wanted: list[str], existing: list[str]) -> None:
     missing = [c for c in wanted if c not in existing]
-    if missing:
-        names = ", ".join(repr(c) for c in missing)
-        raise InputError(
-            f"{source.name}: no {'columns' if len(missing) > 1 else 'column'} {names}; the columns are: {', '.join(existing)} "
-            "(choose them with --user-col/--session-col/--item-col/--time-col)"
-        )
+    if missing:  # the caller that knows which option named each column adds that (column_roles)
+        raise MissingColumnsError(source.name, missing, existing)
 
 
 def _fmt_name(delimiter: str) -> str:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from item2vec.corpus.events import Source, iter_batches
+from item2vec.errors import column_roles
 
 if TYPE_CHECKING:
     import numpy as np
@@ -100,14 +101,15 @@ def read_event_codes(
     times: list[NDArray[np.float64]] = []
     for source in sources:
         first_row = 0
-        for batch in iter_batches(source, fmt, options.columns, encode=list(encoders)):
-            rows = batch.num_rows
-            batch = prepare_batch(batch, source, options, stats, first_row)
-            first_row += rows
-            for col, encoder in encoders.items():
-                encoder.add(batch[col])
-            if options.time_col:
-                times.append(batch[TIME].to_numpy())
+        with column_roles(options.roles()):
+            for batch in iter_batches(source, fmt, options.columns, encode=list(encoders)):
+                rows = batch.num_rows
+                batch = prepare_batch(batch, source, options, stats, first_row)
+                first_row += rows
+                for col, encoder in encoders.items():
+                    encoder.add(batch[col])
+                if options.time_col:
+                    times.append(batch[TIME].to_numpy())
     items, item_names = encoders[options.item_col].finish()
     groups: NDArray[np.int64] | NDArray[np.int32] = np.zeros(len(items), dtype=np.int32)
     for col in options.group_cols:

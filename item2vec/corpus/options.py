@@ -84,6 +84,12 @@ class SessionOptions:
             cols.append(self.time_col)
         return cols + [w.column for w in self.where]
 
+    def roles(self) -> list[tuple[str, str]]:
+        """(column, option) pairs, for a missing-column message (:class:`MissingColumnsError`)."""
+        named = [(self.user_col, "user_col"), (self.session_col, "session_col"), (self.item_col, "item_col")]
+        named.append((self.time_col, "time_col"))
+        return [(c, role) for c, role in named if c] + [(w.column, "where") for w in self.where]
+
     def as_record(self) -> dict[str, Any]:
         """model.json's ``input.session`` record (read back by :func:`session_from_meta`)."""
         return {

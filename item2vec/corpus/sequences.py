@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from item2vec.corpus.events import Source, detect_format, open_source
 from item2vec.corpus.options import SessionOptions
 from item2vec.corpus.packed import MAX_SEQUENCE, Corpus, CorpusStats, Packed
-from item2vec.errors import EmptyResultError, InputError
+from item2vec.errors import EmptyResultError, InputError, column_roles
 
 if TYPE_CHECKING:
     import numpy as np
@@ -116,9 +116,10 @@ def prepare_table(source: Source, fmt: str, options: SessionOptions, stats: Corp
     from item2vec.corpus.ingest import prepare_batch
 
     batches, first_row = [], 0
-    for batch in iter_batches(source, fmt, options.columns, encode=[]):
-        batches.append(prepare_batch(batch, source, options, stats, first_row))
-        first_row += batch.num_rows
+    with column_roles(options.roles()):
+        for batch in iter_batches(source, fmt, options.columns, encode=[]):
+            batches.append(prepare_batch(batch, source, options, stats, first_row))
+            first_row += batch.num_rows
     return pa.concat_tables(batches)
 
 

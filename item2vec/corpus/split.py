@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO, Literal
 
 from item2vec.corpus.events import TABLE_FORMATS, Source, detect_format, open_source, read_table
 from item2vec.corpus.options import SessionOptions, column_codes, group_codes, parse_times
-from item2vec.errors import ConfigError, EmptyResultError, InputError, OutputExistsError
+from item2vec.errors import ConfigError, EmptyResultError, InputError, OutputExistsError, column_roles
 
 if TYPE_CHECKING:
     import numpy as np
@@ -100,7 +100,8 @@ def split_events(
         )
     names = _output_names(source, fmt)
     _check_output(output, names.values(), force=force)
-    table = read_table(source, fmt, session.columns)
+    with column_roles(session.roles()):
+        table = read_table(source, fmt, session.columns)
     dropped: dict[str, int] = {}
     ordered = _order(table, session, _usable(table, session, dropped))
     labels = _labels(table.num_rows, ordered, session, by, _cutoff_seconds(cutoff) if cutoff else None)

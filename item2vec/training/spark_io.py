@@ -17,14 +17,15 @@ files that can tie in time as separate inputs when that order matters.
 from __future__ import annotations
 
 import os
+import sys
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from item2vec.corpus.events import EXTENSIONS
 from item2vec.corpus.options import SessionOptions
 from item2vec.corpus.packed import CorpusStats
-from item2vec.errors import ConfigError, InputError
+from item2vec.errors import ConfigError, InputError, MissingColumnsError
 from item2vec.extras import require
 
 if TYPE_CHECKING:
@@ -46,6 +47,7 @@ class SparkOptions:
     master: str | None = None
     conf: tuple[tuple[str, str], ...] = ()
     partitions: int = 1
+    quiet: bool = False  # -q: Spark's logging and progress bars kept off stderr (not in model.json)
 
     def __post_init__(self) -> None:
         if self.partitions < 1:
@@ -101,13 +103,45 @@ def spark_session(options: SparkOptions) -> SparkSession:
         builder = builder.master(master)
     for key, value in options.conf:
         builder = builder.config(key, value)
-    spark = builder.getOrCreate()
+    spark = _quiet_start(builder) if options.quiet else builder.getOrCreate()
     # Naive ISO times are UTC, as in the local path.
     spark.conf.set("spark.sql.session.timeZone", "UTC")
     given = {key for key, _ in options.conf}
     if (spark.sparkContext.master or "").startswith("local") and _SHUFFLE not in given:
         # 200 shuffle partitions (Spark's default, sized for clusters) cost minutes in local mode.
         spark.conf.set(_SHUFFLE, str(2 * spark.sparkContext.defaultParallelism))
+    return spark
+
+
+def _quiet_start(builder: Any) -> SparkSession:
+    """Start Spark with nothing on stderr: the JVM it launches writes its stderr to a temporary file.
+
+    log4j's warnings, the JVM's own notes and native libraries' messages all go to the JVM's
+    stderr, so they are kept out at the source; the file is copied to stderr if Spark fails to
+    start. An already running JVM (spark-submit) only has its log level lowered to ERROR.
+    """
+    import logging
+    import tempfile
+    import warnings
+
+    logging.getLogger("py4j").setLevel(logging.ERROR)
+    warnings.filterwarnings("ignore", category=FutureWarning, module="pyspark")
+    builder = builder.config("spark.ui.showConsoleProgress", "false")
+    with tempfile.TemporaryFile() as log:
+        sys.stderr.flush()
+        saved = os.dup(2)
+        os.dup2(log.fileno(), 2)
+        try:
+            spark: SparkSession = builder.getOrCreate()
+        except BaseException:
+            os.dup2(saved, 2)
+            log.seek(0)
+            sys.stderr.write(log.read().decode("utf-8", errors="replace"))
+            raise
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+    spark.sparkContext.setLogLevel("ERROR")
     return spark
 
 
@@ -191,11 +225,7 @@ def _read_one(
     wanted = list(dict.fromkeys(options.columns))
     missing = [c for c in wanted if c not in frame.columns]
     if missing:
-        names = ", ".join(repr(c) for c in missing)
-        raise InputError(
-            f"{name}: no {'columns' if len(missing) > 1 else 'column'} {names}; the columns are: "
-            f"{', '.join(frame.columns)} (choose them with --user-col/--session-col/--item-col/--time-col)"
-        )
+        raise MissingColumnsError(name, missing, frame.columns, options.roles())
     cells = [_string(F.col(f"`{c}`")).alias(c) for c in wanted]
     return frame.select(*cells, F.lit(index).alias(FILE), F.monotonically_increasing_id().alias(ROW))
 
