@@ -131,6 +131,15 @@ CASES = {
     "no-time-keep-repeats-min3": (["a", "b"], dict(drop_repeats=False, min_length=3)),
     "iso": (["iso"], dict(time_col="ts", session_gap=1800.0, min_length=1)),
     "epoch-ms-and-s": (["ms", "a"], dict(time_col="ts", session_gap=1800.0)),
+    # --where comparisons (rows without a number fail them) and lists, after an equality
+    "number-and-list-where": (
+        ["a", "b"],
+        dict(
+            time_col="ts",
+            where=(Where.parse("kind=buy"), Where.parse("ts>=60"), Where.parse("item not in x,w")),
+        ),
+    ),
+    "in-where": (["a"], dict(where=(Where.parse("item in a,b,y"), Where.parse("ts<200")))),
 }
 
 
@@ -153,9 +162,29 @@ def test_spark_sessions_match_the_local_path(spark: Any, tmp_path: Path, case: s
         "tokens",
     )
     assert {k: getattr(remote_stats, k) for k in keys} == {k: getattr(local_stats, k) for k in keys}
+    if case == "number-and-list-where":
+        assert local_stats.rows_dropped["--where ts>=60"] == 4  # 50, 5, 10 and the empty one
     if case == "ties-gap-where":
         # Ties in time keep file order, then input order: u1 at 100 is a b c (a.csv) k m (b.csv).
         assert remote[("a", "b", "c", "k", "m", "d", "a")] == 1
+
+
+def test_a_comparison_on_text_is_the_same_error_in_spark(spark: Any, tmp_path: Path) -> None:
+    inputs = [write(tmp_path, "a.csv", EVENTS_A)]
+    options = SessionOptions(user_col="user", item_col="item", where=(Where.parse("kind>1"),))
+    message = "--where 'kind>1': column 'kind' holds 'buy', which is not a number"
+    with pytest.raises(InputError, match=message):
+        local_sequences(inputs, options)
+    with pytest.raises(InputError, match=message):
+        spark_sequences(spark, inputs, options)
+    # rows an earlier filter drops are not compared, on both paths
+    only_views = SessionOptions(
+        user_col="user",
+        item_col="item",
+        min_length=1,
+        where=(Where.parse("kind=view"), Where.parse("ts>100")),
+    )
+    assert spark_sequences(spark, inputs, only_views)[0] == local_sequences(inputs, only_views)[0]
 
 
 def test_long_sequences_are_split_not_truncated(spark: Any) -> None:

@@ -165,8 +165,10 @@ def _usable(table: pa.Table, session: SessionOptions, dropped: dict[str, int]) -
 
     keep = np.ones(table.num_rows, dtype=bool)
     for where in session.where:
-        mask = pc.fill_null(pc.equal(table[where.column], where.value), False).to_numpy(zero_copy_only=False)
-        mask = ~mask if where.negate else mask
+        # on the rows still kept, so a comparison sees only them (as the streaming reader does)
+        rows = np.flatnonzero(keep)
+        mask = np.zeros(table.num_rows, dtype=bool)
+        mask[rows] = where.mask(table[where.column].take(rows)).to_numpy(zero_copy_only=False)
         _count(dropped, f"--where {where}", keep & ~mask)
         keep &= mask
     cols = [*session.group_cols, session.item_col] + ([session.time_col] if session.time_col else [])

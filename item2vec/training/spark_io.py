@@ -23,7 +23,7 @@ from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 from item2vec.corpus.events import EXTENSIONS
-from item2vec.corpus.options import SessionOptions
+from item2vec.corpus.options import SessionOptions, Where
 from item2vec.corpus.packed import CorpusStats
 from item2vec.errors import ConfigError, InputError, MissingColumnsError
 from item2vec.extras import require
@@ -191,8 +191,8 @@ def read_events(
     stats = CorpusStats(input_format=spark_format(inputs[0], fmt), inputs=list(inputs))
     steps: list[tuple[str, Column]] = []
     for where in options.where:
-        equal = F.coalesce(F.col(where.column) == F.lit(where.value), F.lit(False))
-        steps.append((f"--where {where}", ~equal if where.negate else equal))
+        _check_numbers(raw, where, [keep for _, keep in steps])
+        steps.append((f"--where {where}", where_column(where)))
     for col in [*options.group_cols, options.item_col]:
         steps.append((f"missing {col}", F.col(col).isNotNull()))
     if options.time_col:
@@ -202,6 +202,36 @@ def read_events(
         events = events.withColumn(TIME, parse_times(events, options.time_col, per_file))
     keep = [*options.group_cols, options.item_col, *([TIME] if options.time_col else []), FILE, ROW]
     return SparkInput(events.select(*keep), raw, stats)
+
+
+def where_column(where: Where) -> Column:
+    """The Spark condition of a ``--where`` filter, as :meth:`Where.mask` keeps rows locally."""
+    from pyspark.sql import functions as F
+
+    cell = F.col(where.column)
+    if where.op in (">", ">=", "<", "<="):
+        number, bar = cell.try_cast("double"), F.lit(where.number)
+        compared = {">": number > bar, ">=": number >= bar, "<": number < bar, "<=": number <= bar}[where.op]
+        return F.coalesce(compared, F.lit(False))
+    kept = cell.isin(list(where.values)) if where.op == "in" else cell == F.lit(where.value)
+    kept = F.coalesce(kept, F.lit(False))
+    return ~kept if where.negate else kept
+
+
+def _check_numbers(raw: DataFrame, where: Where, earlier: list[Column]) -> None:
+    """A comparison's column must hold numbers in the rows the earlier filters keep (as locally)."""
+    from functools import reduce
+
+    from pyspark.sql import functions as F
+
+    if where.op not in (">", ">=", "<", "<="):
+        return
+    cell = F.col(where.column)
+    bad = cell.isNotNull() & cell.try_cast("double").isNull()
+    rows = raw.filter(reduce(lambda a, b: a & b, earlier, bad)).orderBy(FILE, ROW).select(where.column)
+    first = rows.first()
+    if first is not None:
+        raise InputError(where.not_a_number(str(first[0])))
 
 
 def _read_one(
