@@ -259,7 +259,9 @@ def test_bad_numbers_are_a_json_422(client: TestClient) -> None:
         assert response.status_code == 422, body
         assert response.json()["detail"][0]["loc"][0] == "body"
     detail = client.post(
-        "/recommend", content='{"history": ["apple"], "decay": NaN}', headers={"content-type": "application/json"}
+        "/recommend",
+        content='{"history": ["apple"], "decay": NaN}',
+        headers={"content-type": "application/json"},
     ).json()["detail"][0]
     assert (detail["loc"], detail["input"]) == (["body", "decay"], "nan")
     assert client.get("/similar", params={"item": "apple", "k": "nan"}).status_code == 422
