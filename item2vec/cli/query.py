@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -44,6 +42,7 @@ from item2vec.cli.base import (
     say,
     top_k,
 )
+from item2vec.cli.tables import check_table_format, stdout_table
 
 
 @cli.command()
@@ -106,49 +105,12 @@ def _similar_all(model: Path, k: int, *, approx: bool, output: Path | None, forc
     from item2vec.model.store import load
     from item2vec.query.recommend import neighbour_table
 
-    _check_table_format(output, force)
-    with _stdout_table(output, fmt, "query") as sink:
+    check_table_format(output, force)
+    with stdout_table(output, fmt, "query") as sink:
         summary = neighbour_table(
             approx_index(load(model), model, approx), output, k=k, force=force, sink=sink
         )
     say(summary.line("items"))
-
-
-def _check_table_format(output: Path | None, force: bool) -> None:
-    """-f must agree with the -o file's suffix (which decides its format); --force needs -o."""
-    from item2vec.corpus.tables import TABLE_SUFFIXES
-
-    ctx = click.get_current_context()
-    if output is None:
-        if force:
-            raise click.UsageError("--force applies to -o FILE only")
-        return
-    fmt = ctx.params["fmt"]
-    written = TABLE_SUFFIXES.get(output.suffix.lower())
-    explicit = ctx.get_parameter_source("fmt") == click.core.ParameterSource.COMMANDLINE
-    if explicit and written is not None and fmt != written:
-        raise click.UsageError(
-            f"-f {fmt} does not match -o {output} (written as {written}, by its suffix): drop -f, "
-            "or name the file .parquet, .csv, .tsv or .jsonl"
-        )
-
-
-@contextmanager
-def _stdout_table(output: Path | None, fmt: str, group: str) -> Iterator[Callable[[Any], None] | None]:
-    """Without -o: a sink that renders each record batch to stdout in ``fmt``, as one document."""
-    if output is not None:
-        yield None
-        return
-    from item2vec.render import StreamRenderer
-
-    renderer = StreamRenderer(fmt, group=group)
-
-    def sink(batch: Any) -> None:
-        rows = [{**row, "score": round(row["score"], 6)} for row in batch.to_pylist()]
-        click.echo(renderer.block(rows), nl=False)
-
-    yield sink
-    click.echo(renderer.end(), nl=False)
 
 
 class _AnalogyCommand(click.Command):
@@ -292,10 +254,10 @@ def _recommend_events(embeddings: Any, events: list[str], output: Path | None, *
                       cols: dict[str, Any], **params: Any) -> None:  # fmt: skip
     from item2vec.query.recommend import event_columns, recommend_events
 
-    _check_table_format(output, force)
+    check_table_format(output, force)
     input_format = cols.pop("input_format")
     columns = event_columns(embeddings.meta, where=tuple(cols.pop("where")), **cols)
-    with _stdout_table(output, fmt, columns.label) as sink:
+    with stdout_table(output, fmt, columns.label) as sink:
         summary = recommend_events(embeddings, events, output, columns=columns, input_format=input_format,
                                    force=force, sink=sink, **params)  # fmt: skip
     say(summary.line(columns.label + "s"))
