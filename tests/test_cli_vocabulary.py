@@ -172,6 +172,11 @@ def test_old_spellings_still_work_with_a_note(tiny_model: Path, tmp_path: Path) 
     assert both.exit_code == 2 and "give -k or --top, not both" in both.stderr
 
 
+def test_queries_needs_check(tiny_model: Path) -> None:
+    result = run("index", tiny_model, "--queries", "5")
+    assert result.exit_code == 2 and "--queries applies to --check: add --check" in result.stderr
+
+
 def test_k_is_given_once_on_queries(tiny_model: Path) -> None:
     result = run("similar", tiny_model, "king", "-k", "1", "-k", "3")
     assert result.exit_code == 2

@@ -251,6 +251,12 @@ def test_serve_ctrl_c_stops_with_130(tiny_model: Path) -> None:
     assert "Traceback" not in rest
 
 
+def test_an_analogy_that_cancels_is_a_422(client: TestClient) -> None:
+    response = client.get("/analogy", params={"positive": ["king", "queen"], "negative": ["king"]})
+    assert response.status_code == 422
+    assert "adds and subtracts 'king', so the terms cancel" in response.json()["detail"]
+
+
 def test_bad_numbers_are_a_json_422(client: TestClient) -> None:
     for body in ('{"history": ["apple"], "decay": NaN}', '{"history": ["apple"], "decay": Infinity}',
                  '{"history": ["apple"], "k": 1e400}', '{"history": ["apple"], "history_size": -Infinity}',

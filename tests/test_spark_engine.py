@@ -216,8 +216,9 @@ def test_bad_time_and_missing_column_are_input_errors(spark: Any, tmp_path: Path
     bad = write(tmp_path, "bad.csv", "user,item,ts\nu,a,2024-01-01\nu,b,yesterday\n")
     with pytest.raises(InputError, match="ts 'yesterday' is not a time: use epoch seconds"):
         spark_sequences(spark, [bad], SessionOptions(user_col="user", item_col="item", time_col="ts"))
-    with pytest.raises(InputError, match="no column 'sku'; the columns are: user, item, ts"):
+    with pytest.raises(InputError, match="no column 'sku'; the columns are: user, item, ts") as info:
         spark_sequences(spark, [bad], SessionOptions(user_col="user", item_col="sku"))
+    assert str(info.value).endswith("(named by --item-col: choose one that exists)")  # as the local reader
 
 
 # --- options Spark cannot honour (no Spark needed) ------------------------------------------------

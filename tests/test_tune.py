@@ -150,6 +150,8 @@ def test_tune_toml_feeds_evaluate_update_split_and_recommend(split_dir: Path, tm
     recommended = run("recommend", model, "--events", test, "--config", config, "-k", "1", "-f", "csv")
     assert recommended.exit_code == 0, recommended.output
     assert recommended.stdout.splitlines()[0] == "user,rank,item,score"
+    history = run("recommend", model, "--history", "00", "--config", config, "-k", "1")  # columns unused
+    assert history.exit_code == 0, history.output
     # A key that no command has is still an error, naming the table it is in.
     config.write_text("[train]\nitem-column = 'sku'\n")
     wrong = run("evaluate", model, test, "--config", config)

@@ -229,9 +229,15 @@ def recommend(model: Path, items: tuple[str, ...], history: tuple[str, ...], eve
     if not events and not history and not items:
         raise click.UsageError("give the history: --history ITEM... ('-' reads stdin), or --events FILE")
     if not events:
-        given = [f"--{name.replace('_', '-')}" for name, value in cols.items() if value] + (
-            ["-o"] if output else []
-        )
+        ctx = click.get_current_context()
+        typed = [
+            name
+            for name in [*cols, "output"]
+            if ctx.get_parameter_source(name) is ParameterSource.COMMANDLINE
+        ]
+        given = [
+            f"--{name.replace('_', '-')}" if name != "output" else "-o" for name in typed
+        ]  # not --config's
         if given:
             raise click.UsageError(
                 f"{', '.join(given)} {'applies' if len(given) == 1 else 'apply'} to --events only"

@@ -212,7 +212,9 @@ def where_column(where: Where) -> Column:
     if where.op in (">", ">=", "<", "<="):
         number, bar = cell.try_cast("double"), F.lit(where.number)
         compared = {">": number > bar, ">=": number >= bar, "<": number < bar, "<=": number <= bar}[where.op]
-        return F.coalesce(compared, F.lit(False))
+        return F.coalesce(
+            ~F.isnan(number) & compared, F.lit(False)
+        )  # Spark orders NaN above all; arrow fails it
     kept = cell.isin(list(where.values)) if where.op == "in" else cell == F.lit(where.value)
     kept = F.coalesce(kept, F.lit(False))
     return ~kept if where.negate else kept
