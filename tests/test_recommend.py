@@ -12,7 +12,7 @@ from item2vec.cli import cli
 from item2vec.errors import ConfigError, EmptyResultError, InputError, OutputExistsError
 from item2vec.model.embeddings import Embeddings
 from item2vec.model.store import load
-from item2vec.query.recommend import EventColumns, neighbour_table, recommend, recommend_events
+from item2vec.query.recommend import EventColumns, event_columns, neighbour_table, recommend, recommend_events
 from tests.conftest import TINY_VECTORS
 
 
@@ -201,6 +201,17 @@ def test_batch_errors(tiny_model: Path, tmp_path: Path, events: Path) -> None:
     (tmp_path / "dir.csv").mkdir()
     with pytest.raises(OutputExistsError, match="is a directory"):
         recommend_events(embeddings, [str(events)], tmp_path / "dir.csv", columns=EventColumns())
+
+
+def test_event_columns_need_one_group_column() -> None:
+    with pytest.raises(ConfigError, match="--events needs the column of users"):
+        EventColumns(user_col=None)
+    with pytest.raises(ConfigError, match="give --user-col u or --session-col s, not both"):
+        EventColumns(user_col="u", session_col="s")
+    meta = {"input": {"session": {"user_col": None, "session_col": "InvoiceNo", "item_col": "sku"}}}
+    assert event_columns(meta) == EventColumns(user_col=None, session_col="InvoiceNo", item_col="sku")
+    assert event_columns(meta, user_col="c").user_col == "c"
+    assert event_columns({}) == EventColumns()
 
 
 def test_item_column_defaults_to_the_models(trained_like: Path, tmp_path: Path) -> None:

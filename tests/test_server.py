@@ -231,6 +231,64 @@ def test_serve_refuses_a_port_in_use(tiny_model: Path, runs: list[dict[str, Any]
     assert runs == []
 
 
+def test_serve_refuses_a_host_it_cannot_bind(tiny_model: Path, runs: list[dict[str, Any]]) -> None:
+    result = CliRunner().invoke(cli, ["serve", str(tiny_model), "--host", "256.0.0.1", "--port", "0"])
+    assert result.exit_code == 1
+    assert result.stderr.startswith("Error: cannot listen on 256.0.0.1:0 (")
+    assert result.stderr.endswith("): check --host and --port\n")
+    assert runs == []
+
+
+def test_run_server_reports_startup_failures_and_ctrl_c(monkeypatch: pytest.MonkeyPatch) -> None:
+    """uvicorn's outcomes as errors: a server that never started, a worker that failed, Ctrl-C."""
+    import socket
+
+    import uvicorn
+    import uvicorn.supervisors
+
+    from item2vec.errors import ConfigError
+    from item2vec.query.server import run_server
+
+    class NeverStarts:
+        started = False
+
+        def __init__(self, config: Any) -> None:
+            self.config = config
+
+        def run(self, sockets: Any = None) -> None:
+            return None
+
+    monkeypatch.setattr(uvicorn, "Server", NeverStarts)
+    with socket.socket() as sock, pytest.raises(ConfigError, match="the server did not start"):
+        run_server(None, sock, processes=1, log_level="info")
+
+    class Worker:
+        def __init__(self, exitcode: int | None) -> None:
+            self.exitcode = exitcode
+
+    class Supervisor:
+        def __init__(self, config: Any, sockets: Any) -> None:
+            self.processes: list[Worker] = []
+
+        def handle_int(self) -> None:
+            pass
+
+        def run(self) -> None:
+            self.processes = [Worker(3)]  # uvicorn's STARTUP_FAILURE
+
+    monkeypatch.setattr(uvicorn.supervisors, "Multiprocess", Supervisor)
+    with socket.socket() as sock, pytest.raises(ConfigError, match="a worker process failed to start"):
+        run_server("x:y", sock, processes=2, log_level="info")
+
+    class Interrupted(Supervisor):
+        def run(self) -> None:
+            self.handle_int()
+
+    monkeypatch.setattr(uvicorn.supervisors, "Multiprocess", Interrupted)
+    with socket.socket() as sock, pytest.raises(KeyboardInterrupt):
+        run_server("x:y", sock, processes=2, log_level="info")
+
+
 def test_serve_ctrl_c_stops_with_130(tiny_model: Path) -> None:
     """A real server process: the banner after the model loads, then SIGINT ends it with 130."""
     import os
