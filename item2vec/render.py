@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import textwrap
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -31,6 +32,40 @@ def render(
     if fmt == "table":
         return _blocks(rows, cols, group)
     raise ValueError(f"unknown format {fmt!r}")
+
+
+class StreamRenderer:
+    """Rows that arrive in blocks (a batch job's output) rendered as one document in ``fmt``.
+
+    CSV/TSV get one header, JSON one array, a table one titled block per ``group`` value
+    (separated as :func:`render` separates them); nothing is held beyond one block.
+    """
+
+    def __init__(self, fmt: str, *, group: str | None = None) -> None:
+        if fmt not in FORMATS:
+            raise ValueError(f"unknown format {fmt!r}")
+        self.fmt, self.group, self.started = fmt, group, False
+
+    def block(self, rows: Sequence[Row]) -> str:
+        """The text for the next block of rows."""
+        if not rows:
+            return ""
+        first, self.started = not self.started, True
+        if self.fmt == "json":
+            body = ",\n".join(
+                textwrap.indent(json.dumps(dict(r), indent=2, ensure_ascii=False), "  ") for r in rows
+            )
+            return ("[\n" if first else ",\n") + body
+        if self.fmt in ("csv", "tsv"):
+            text = render(rows, self.fmt)
+            return text if first else text.partition("\n")[2]
+        return ("" if first or self.fmt == "jsonl" else "\n") + render(rows, self.fmt, group=self.group)
+
+    def end(self) -> str:
+        """What closes the document (JSON's bracket)."""
+        if self.fmt == "json":
+            return "\n]\n" if self.started else "[]\n"
+        return ""
 
 
 def _plain(value: Any) -> Any:

@@ -129,4 +129,4 @@ def test_recommend_events_reuses_the_delimiter(model: Path, tmp_path: Path) -> N
 def test_recommend_delimiter_needs_events(model: Path) -> None:
     result = run("recommend", model, "--history", "a1", "--delimiter", ";")
     assert result.exit_code == 2
-    assert "--delimiter applies to --events FILE" in result.output
+    assert "--delimiter applies to --events only" in result.output

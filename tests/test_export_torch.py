@@ -161,7 +161,7 @@ def test_prepare_normalize_and_float16() -> None:
 def test_prepare_errors() -> None:
     with pytest.raises(UnknownItemError, match=r"item 'kiwi' is not in the model \(8 items"):
         prepare(tiny_embeddings(), items=["apple", "kiwi"])
-    with pytest.raises(EmptyResultError, match="--items lists no ids"):
+    with pytest.raises(EmptyResultError, match="--ids lists no ids"):
         prepare(tiny_embeddings(), items=[])
     huge = tiny_embeddings()
     huge.vectors = huge.vectors * 1e5
@@ -261,7 +261,7 @@ def test_cli_export_subset_from_stdin(tmp_path: Path, tiny_model: Path) -> None:
 
     out = tmp_path / "sub.pt"
     result = run(
-        "export", tiny_model, "-f", "torch", "-o", out, "--items", "-", "--normalize", input="pear\n\nking\n"
+        "export", tiny_model, "-f", "torch", "-o", out, "--ids", "-", "--normalize", input="pear\n\nking\n"
     )
     assert result.exit_code == 0, result.output
     assert result.output == f"wrote {out}\n"
@@ -273,7 +273,7 @@ def test_cli_export_subset_from_stdin(tmp_path: Path, tiny_model: Path) -> None:
 def test_cli_export_unknown_subset_item(tmp_path: Path, tiny_model: Path) -> None:
     ids = tmp_path / "ids.txt"
     ids.write_text("apple\nduke\n", encoding="utf-8")
-    result = run("export", tiny_model, "-f", "safetensors", "-o", tmp_path / "t.st", "--items", ids)
+    result = run("export", tiny_model, "-f", "safetensors", "-o", tmp_path / "t.st", "--ids", ids)
     assert result.exit_code == 1
     assert result.output == (
         "Error: item 'duke' is not in the model (8 items; it occurred 3 times, below --min-count 5): "

@@ -153,7 +153,7 @@ def test_cli_report_with_test_set_has_evaluation_against_baselines(tmp_path: Pat
     model = tmp_path / "model"
     assert run("train", train, "-o", model, "--time-col", "ts", *FAST).exit_code == 0
     out = tmp_path / "report.html"
-    result = run("report", model, "--test", test, "-k", "5,10", "-o", out, "--no-map", "--popular", "2")
+    result = run("report", model, "--test", test, "--ks", "5,10", "-o", out, "--no-map", "--popular", "2")
     assert result.exit_code == 0, result.output
     assert result.output == f"wrote {out}\n"
     text = out.read_text(encoding="utf-8")

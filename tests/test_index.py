@@ -74,7 +74,7 @@ def test_index_stores_the_faiss_file_and_its_parameters(tiny_model: Path) -> Non
 
 
 def test_flat_index_check_reports_full_recall(tiny_model: Path) -> None:
-    result = run("index", tiny_model, "--kind", "flat", "--check", "--sample", "8", "-f", "json")
+    result = run("index", tiny_model, "--kind", "flat", "--check", "--queries", "8", "-f", "json")
     assert result.exit_code == 0, result.output
     check = json.loads(result.stdout)["check"]
     assert check["queries"] == 8 and check["recall@10"] == 1.0

@@ -138,7 +138,7 @@ def test_map_errors() -> None:
         item_map(tiny_embeddings(), color_by="Category")
     assert str(info.value) == (
         "--color-by 'Category' is not one of cluster, frequency, none: "
-        "to colour by a column, give --items FILE with that column"
+        "to colour by a column, give --color-table FILE with that column"
     )
     small = tiny_embeddings()
     small.ids, small.vectors, small.counts = small.ids[:2], small.vectors[:2], small.counts[:2]
@@ -244,7 +244,7 @@ def test_plot_colours_by_a_column_of_an_items_table(tmp_path: Path) -> None:
     table.write_text("sku,kind\nking,royal\nqueen,royal\napple,fruit\npear,fruit\nplum,fruit\n")
     points = item_map(tiny_embeddings(), color_by="kind", items_file=str(table), id_col="sku")
     assert points.legend == ["fruit (3)", "royal (2)", "(not in table) (3)"]
-    with pytest.raises(InputError, match="--items is used only with --color-by COLUMN"):
+    with pytest.raises(InputError, match="--color-table is used only with --color-by COLUMN"):
         item_map(tiny_embeddings(), color_by="cluster", items_file=str(table), id_col="sku")
     with pytest.raises(InputError, match="'colour'"):
         item_map(tiny_embeddings(), color_by="colour", items_file=str(table), id_col="sku")
@@ -255,7 +255,7 @@ def test_plot_colours_by_a_column_of_an_items_table(tmp_path: Path) -> None:
 
 def test_cli_plot(tmp_path: Path, tiny_model: Path) -> None:
     out = tmp_path / "map.png"
-    result = run("plot", tiny_model, "-o", out, "--color-by", "frequency", "--sample", "5")
+    result = run("plot", tiny_model, "-o", out, "--color-by", "frequency", "--max-items", "5")
     assert result.exit_code == 0, result.output
     assert result.output == f"wrote {out} (5 of 8 items)\n"
     assert out.read_bytes()[:4] == b"\x89PNG"

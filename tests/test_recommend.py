@@ -12,7 +12,7 @@ from item2vec.cli import cli
 from item2vec.errors import ConfigError, EmptyResultError, InputError, OutputExistsError
 from item2vec.model.embeddings import Embeddings
 from item2vec.model.store import load
-from item2vec.query.recommend import EventColumns, neighbour_table, recommend, recommend_events
+from item2vec.query.recommend import EventColumns, event_columns, neighbour_table, recommend, recommend_events
 from tests.conftest import TINY_VECTORS
 
 
@@ -131,7 +131,7 @@ def test_batch_matches_one_history_at_a_time(tiny_model: Path, events: Path, tmp
     summary = recommend_events(embeddings, [str(events)], out, columns=columns, k=3, decay=0.5)
     assert (summary.queries, summary.rows, summary.skipped, summary.events) == (2, 6, 1, 6)
     rows = read_rows(out)
-    assert pq.read_table(out).schema.names == ["user", "rank", "item", "score"]
+    assert pq.read_table(out).schema.names == ["user", "rank", "item", "score", "name"]
     for user, history in (("u1", ["man", "king", "woman"]), ("u2", ["apple"])):
         want = recommend(embeddings, history, 3, decay=0.5)
         got = [r for r in rows if r["user"] == user]
@@ -171,18 +171,21 @@ def test_cli_batch_writes_csv_and_reports(tiny_model: Path, events: Path, tmp_pa
     assert result.exit_code == 0, result.output
     assert f"wrote 4 rows for 2 users to {out}" in result.stderr
     assert "1 users had no item in the model and got no rows" in result.stderr
-    assert out.read_text().splitlines()[0] == '"user","rank","item","score"'
+    assert out.read_text().splitlines()[0] == '"user","rank","item","score","name"'
     again = run(*args)
     assert again.exit_code == 1 and "already exists: use --force to overwrite it" in again.output
     assert run(*args, "--force").exit_code == 0
 
 
 def test_cli_batch_usage_errors(tiny_model: Path, events: Path) -> None:
-    result = run("recommend", tiny_model, "--events", events)
-    assert result.exit_code == 2 and "needs -o FILE" in result.output
+    result = run("recommend", tiny_model, "--events", events, "--history", "king")
+    assert result.exit_code == 2 and "--events takes no ITEM or --history" in result.output
     bad = run("recommend", tiny_model, "--events", events, "-o", "x.txt")
     assert bad.exit_code == 1
-    assert "has no table suffix: name it .parquet, .csv or .tsv" in bad.output
+    assert "has no table suffix: name it .parquet, .csv, .tsv or .jsonl" in bad.output
+    alone = run("recommend", tiny_model, "--history", "king", "--user-col", "u", "-o", "x.csv")
+    assert alone.exit_code == 2
+    assert "Error: --user-col, -o apply to --events only" in alone.output
 
 
 def test_batch_errors(tiny_model: Path, tmp_path: Path, events: Path) -> None:
@@ -200,13 +203,24 @@ def test_batch_errors(tiny_model: Path, tmp_path: Path, events: Path) -> None:
         recommend_events(embeddings, [str(events)], tmp_path / "dir.csv", columns=EventColumns())
 
 
+def test_event_columns_need_one_group_column() -> None:
+    with pytest.raises(ConfigError, match="--events needs the column of users"):
+        EventColumns(user_col=None)
+    with pytest.raises(ConfigError, match="give --user-col u or --session-col s, not both"):
+        EventColumns(user_col="u", session_col="s")
+    meta = {"input": {"session": {"user_col": None, "session_col": "InvoiceNo", "item_col": "sku"}}}
+    assert event_columns(meta) == EventColumns(user_col=None, session_col="InvoiceNo", item_col="sku")
+    assert event_columns(meta, user_col="c").user_col == "c"
+    assert event_columns({}) == EventColumns()
+
+
 def test_item_column_defaults_to_the_models(trained_like: Path, tmp_path: Path) -> None:
     log = tmp_path / "log.csv"
     log.write_text("customer,sku\nc1,apple\n")
     out = tmp_path / "o.tsv"
     result = run("recommend", trained_like, "--events", log, "--user-col", "customer", "-k", "1", "-o", out)
     assert result.exit_code == 0, result.output
-    assert out.read_text() == "user\trank\titem\tscore\nc1\t1\tpear\t0.9805807\n"
+    assert out.read_text() == "user\trank\titem\tscore\tname\nc1\t1\tpear\t0.9805807\tGreen Pear\n"
 
 
 @pytest.fixture
@@ -244,16 +258,20 @@ def test_cli_similar_all_exact_and_approx_agree(tiny_model: Path, tmp_path: Path
     assert run("similar", tiny_model, "--all", "-k", "2", "-o", approx, "--approx").exit_code == 0
     assert [r["item"] for r in read_rows(exact)] == [r["item"] for r in read_rows(approx)]
     assert read_rows(exact)[:2] == [
-        {"query": "king", "rank": "1", "item": "prince", "score": "0.95618284"},
-        {"query": "king", "rank": "2", "item": "man", "score": "0.70710677"},
+        {"query": "king", "rank": "1", "item": "prince", "score": "0.95618284", "name": ""},
+        {"query": "king", "rank": "2", "item": "man", "score": "0.70710677", "name": ""},
     ]
 
 
 def test_cli_similar_all_usage(tiny_model: Path) -> None:
-    result = run("similar", tiny_model, "--all", "-k", "2")
-    assert result.exit_code == 2 and "--all takes no ITEM or --title, and needs -o FILE" in result.output
     result = run("similar", tiny_model, "king", "--all", "-o", "x.csv")
+    assert result.exit_code == 2 and "--all takes no ITEM or --title" in result.output
+    result = run("similar", tiny_model, "king", "-o", "x.csv")
     assert result.exit_code == 2
+    assert "-o applies to --all only: for ITEM queries redirect stdout" in result.output
+    result = run("similar", tiny_model, "--all", "-o", "x.parquet", "-f", "csv")
+    assert result.exit_code == 2
+    assert "-f csv does not match -o x.parquet (written as parquet, by its suffix)" in result.output
 
 
 def test_batch_with_an_index_matches_exact(tiny_model: Path, events: Path, tmp_path: Path) -> None:

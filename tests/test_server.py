@@ -159,36 +159,176 @@ def test_missing_fastapi_names_the_extra(tiny_model: Path, monkeypatch: pytest.M
         make_app(load_for_serving(tiny_model))
 
 
-def test_serve_command_runs_uvicorn_on_loopback(tiny_model: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import uvicorn
+@pytest.fixture
+def runs(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
+    """serve's uvicorn runs, recorded instead of serving (the socket is already bound then)."""
+    from item2vec.query import server
 
-    calls: list[tuple[Any, dict[str, Any]]] = []
-    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: calls.append((app, kw)))
-    for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    calls: list[dict[str, Any]] = []
+
+    def record(app: Any, sock: Any, **kw: Any) -> None:
+        calls.append({"app": app, "port": sock.getsockname()[1], **kw})
+
+    monkeypatch.setattr(server, "run_server", record)
+    for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "ITEM2VEC_SERVE_MODEL"):
         monkeypatch.delenv(name, raising=False)  # serve sets them; restore them afterwards
-    result = CliRunner().invoke(cli, ["serve", str(tiny_model), "--port", "8123"])
-    assert result.exit_code == 0, result.output
-    assert f"serving {tiny_model} at http://127.0.0.1:8123" in result.stderr
-    app, options = calls[0]
-    assert options == {"host": "127.0.0.1", "port": 8123}
-    assert TestClient(app).get("/health").json()["items"] == 8
-    monkeypatch.delenv("ITEM2VEC_SERVE_MODEL", raising=False)
     monkeypatch.delenv("ITEM2VEC_SERVE_APPROX", raising=False)
-    result = CliRunner().invoke(cli, ["serve", str(tiny_model), "--workers", "2"])
+    return calls
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_serve_command_runs_uvicorn_on_loopback(tiny_model: Path, runs: list[dict[str, Any]]) -> None:
+    port = free_port()
+    result = CliRunner().invoke(cli, ["serve", str(tiny_model), "--port", str(port)])
     assert result.exit_code == 0, result.output
-    assert calls[1] == (
-        "item2vec.query.server:app_from_env",
-        {"factory": True, "host": "127.0.0.1", "port": 8000, "workers": 2},
-    )
+    assert result.stderr == f"serving {tiny_model} at http://127.0.0.1:{port} (docs: /docs); Ctrl-C stops\n"
+    assert runs[0]["port"] == port and runs[0]["processes"] == 1 and runs[0]["log_level"] == "info"
+    assert TestClient(runs[0]["app"]).get("/health").json()["items"] == 8
+    result = CliRunner().invoke(cli, ["serve", str(tiny_model), "--processes", "2", "--port", "0", "-q"])
+    assert result.exit_code == 0, result.output
+    assert result.stderr == ""
+    assert runs[1]["app"] == "item2vec.query.server:app_from_env"
+    assert (runs[1]["processes"], runs[1]["log_level"]) == (2, "warning")
     from item2vec.query.server import app_from_env
 
     assert TestClient(app_from_env()).get("/health").json()["items"] == 8
 
 
-def test_serve_checks_the_model_before_starting(tmp_path: Path) -> None:
+def test_serve_workers_is_the_old_spelling_of_processes(tiny_model: Path, runs: list[dict[str, Any]]) -> None:
+    result = CliRunner().invoke(cli, ["serve", str(tiny_model), "--workers", "2", "--port", "0"])
+    assert result.exit_code == 0, result.output
+    assert result.stderr.startswith("--workers is deprecated here: use --processes\n")
+    assert runs[0]["processes"] == 2
+    assert "--workers" not in CliRunner().invoke(cli, ["serve", "--help"]).output
+
+
+def test_serve_checks_the_model_before_starting(tmp_path: Path, runs: list[dict[str, Any]]) -> None:
     result = CliRunner().invoke(cli, ["serve", str(tmp_path / "missing")])
     assert result.exit_code == 1
-    assert "does not exist: train one with 'item2vec train'" in result.output
+    assert result.stderr == (
+        f"Error: model directory '{tmp_path / 'missing'}' does not exist: train one with 'item2vec train'\n"
+    )  # nothing announced before the model is checked
+    assert runs == []
+
+
+def test_serve_refuses_a_port_in_use(tiny_model: Path, runs: list[dict[str, Any]]) -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        result = CliRunner().invoke(cli, ["serve", str(tiny_model), "--port", str(port)])
+    assert result.exit_code == 1
+    assert result.stderr == f"Error: port {port} on 127.0.0.1 is in use: pick another with --port\n"
+    assert runs == []
+
+
+def test_serve_refuses_a_host_it_cannot_bind(tiny_model: Path, runs: list[dict[str, Any]]) -> None:
+    result = CliRunner().invoke(cli, ["serve", str(tiny_model), "--host", "256.0.0.1", "--port", "0"])
+    assert result.exit_code == 1
+    assert result.stderr.startswith("Error: cannot listen on 256.0.0.1:0 (")
+    assert result.stderr.endswith("): check --host and --port\n")
+    assert runs == []
+
+
+def test_run_server_reports_startup_failures_and_ctrl_c(monkeypatch: pytest.MonkeyPatch) -> None:
+    """uvicorn's outcomes as errors: a server that never started, a worker that failed, Ctrl-C."""
+    import socket
+
+    import uvicorn
+    import uvicorn.supervisors
+
+    from item2vec.errors import ConfigError
+    from item2vec.query.server import run_server
+
+    class NeverStarts:
+        started = False
+
+        def __init__(self, config: Any) -> None:
+            self.config = config
+
+        def run(self, sockets: Any = None) -> None:
+            return None
+
+    monkeypatch.setattr(uvicorn, "Server", NeverStarts)
+    with socket.socket() as sock, pytest.raises(ConfigError, match="the server did not start"):
+        run_server(None, sock, processes=1, log_level="info")
+
+    class Worker:
+        def __init__(self, exitcode: int | None) -> None:
+            self.exitcode = exitcode
+
+    class Supervisor:
+        def __init__(self, config: Any, sockets: Any) -> None:
+            self.processes: list[Worker] = []
+
+        def handle_int(self) -> None:
+            pass
+
+        def run(self) -> None:
+            self.processes = [Worker(3)]  # uvicorn's STARTUP_FAILURE
+
+    monkeypatch.setattr(uvicorn.supervisors, "Multiprocess", Supervisor)
+    with socket.socket() as sock, pytest.raises(ConfigError, match="a worker process failed to start"):
+        run_server("x:y", sock, processes=2, log_level="info")
+
+    class Interrupted(Supervisor):
+        def run(self) -> None:
+            self.handle_int()
+
+    monkeypatch.setattr(uvicorn.supervisors, "Multiprocess", Interrupted)
+    with socket.socket() as sock, pytest.raises(KeyboardInterrupt):
+        run_server("x:y", sock, processes=2, log_level="info")
+
+
+def test_serve_ctrl_c_stops_with_130(tiny_model: Path) -> None:
+    """A real server process: the banner after the model loads, then SIGINT ends it with 130."""
+    import os
+    import signal
+
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    command = [sys.executable, "-m", "item2vec", "serve", str(tiny_model), "--port", "0"]
+    with subprocess.Popen(command, stderr=subprocess.PIPE, text=True, env=env) as proc:
+        assert proc.stderr is not None
+        banner = proc.stderr.readline()
+        assert banner.startswith(f"serving {tiny_model} at http://127.0.0.1:")
+        for line in proc.stderr:  # uvicorn logs that it runs once it accepts connections
+            if "Uvicorn running" in line or "Application startup complete" in line:
+                break
+        proc.send_signal(signal.SIGINT)
+        rest = proc.stderr.read()
+        assert proc.wait(timeout=60) == 130, rest
+    assert "Traceback" not in rest
+
+
+def test_an_analogy_that_cancels_is_a_422(client: TestClient) -> None:
+    response = client.get("/analogy", params={"positive": ["king", "queen"], "negative": ["king"]})
+    assert response.status_code == 422
+    assert "adds and subtracts 'king', so the terms cancel" in response.json()["detail"]
+
+
+def test_bad_numbers_are_a_json_422(client: TestClient) -> None:
+    for body in ('{"history": ["apple"], "decay": NaN}', '{"history": ["apple"], "decay": Infinity}',
+                 '{"history": ["apple"], "k": 1e400}', '{"history": ["apple"], "history_size": -Infinity}',
+                 '{"history": [NaN]}', '{"history": ["apple"], "decay": 2}'):  # fmt: skip
+        response = client.post("/recommend", content=body, headers={"content-type": "application/json"})
+        assert response.status_code == 422, body
+        assert response.json()["detail"][0]["loc"][0] == "body"
+    detail = client.post(
+        "/recommend",
+        content='{"history": ["apple"], "decay": NaN}',
+        headers={"content-type": "application/json"},
+    ).json()["detail"][0]
+    assert (detail["loc"], detail["input"]) == (["body", "decay"], "nan")
+    assert client.get("/similar", params={"item": "apple", "k": "nan"}).status_code == 422
 
 
 def test_cli_import_loads_no_optional_extra() -> None:

@@ -132,6 +132,15 @@ CASES = {
     "iso": (["iso"], dict(time_col="ts", session_gap=1800.0, min_length=1)),
     "epoch-ms-and-s": (["ms", "a"], dict(time_col="ts", session_gap=1800.0)),
     "semicolons": (["semi"], dict(time_col="ts", delimiter=";")),
+    # --where comparisons (rows without a number fail them) and lists, after an equality
+    "number-and-list-where": (
+        ["a", "b"],
+        dict(
+            time_col="ts",
+            where=(Where.parse("kind=buy"), Where.parse("ts>=60"), Where.parse("item not in x,w")),
+        ),
+    ),
+    "in-where": (["a"], dict(where=(Where.parse("item in a,b,y"), Where.parse("ts<200")))),
 }
 
 
@@ -160,9 +169,29 @@ def test_spark_sessions_match_the_local_path(spark: Any, tmp_path: Path, case: s
         "tokens",
     )
     assert {k: getattr(remote_stats, k) for k in keys} == {k: getattr(local_stats, k) for k in keys}
+    if case == "number-and-list-where":
+        assert local_stats.rows_dropped["--where ts>=60"] == 4  # 50, 5, 10 and the empty one
     if case == "ties-gap-where":
         # Ties in time keep file order, then input order: u1 at 100 is a b c (a.csv) k m (b.csv).
         assert remote[("a", "b", "c", "k", "m", "d", "a")] == 1
+
+
+def test_a_comparison_on_text_is_the_same_error_in_spark(spark: Any, tmp_path: Path) -> None:
+    inputs = [write(tmp_path, "a.csv", EVENTS_A)]
+    options = SessionOptions(user_col="user", item_col="item", where=(Where.parse("kind>1"),))
+    message = "--where 'kind>1': column 'kind' holds 'buy', which is not a number"
+    with pytest.raises(InputError, match=message):
+        local_sequences(inputs, options)
+    with pytest.raises(InputError, match=message):
+        spark_sequences(spark, inputs, options)
+    # rows an earlier filter drops are not compared, on both paths
+    only_views = SessionOptions(
+        user_col="user",
+        item_col="item",
+        min_length=1,
+        where=(Where.parse("kind=view"), Where.parse("ts>100")),
+    )
+    assert spark_sequences(spark, inputs, only_views)[0] == local_sequences(inputs, only_views)[0]
 
 
 def test_long_sequences_are_split_not_truncated(spark: Any) -> None:
@@ -194,8 +223,9 @@ def test_bad_time_and_missing_column_are_input_errors(spark: Any, tmp_path: Path
     bad = write(tmp_path, "bad.csv", "user,item,ts\nu,a,2024-01-01\nu,b,yesterday\n")
     with pytest.raises(InputError, match="ts 'yesterday' is not a time: use epoch seconds"):
         spark_sequences(spark, [bad], SessionOptions(user_col="user", item_col="item", time_col="ts"))
-    with pytest.raises(InputError, match="no column 'sku'; the columns are: user, item, ts"):
+    with pytest.raises(InputError, match="no column 'sku'; the columns are: user, item, ts") as info:
         spark_sequences(spark, [bad], SessionOptions(user_col="user", item_col="sku"))
+    assert str(info.value).endswith("(named by --item-col: choose one that exists)")  # as the local reader
 
 
 # --- options Spark cannot honour (no Spark needed) ------------------------------------------------

@@ -101,12 +101,78 @@ def test_ctrl_c_keeps_the_best_so_far() -> None:
     )  # trial 0: the preset
 
 
+def test_cli_ctrl_c_writes_the_best_and_exits_130(
+    split_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from item2vec.evaluation import tune as tune_module
+
+    trained = tune_module.train
+    calls = []
+
+    def second_interrupts(*args: object, **kwargs: object) -> object:
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt  # Ctrl-C in the middle of trial 1
+        return trained(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(tune_module, "train", second_interrupts)
+    config = tmp_path / "best.toml"
+    result = run(
+        "tune", split_dir / "train.csv", split_dir / "valid.csv", "--time-col", "ts", "--trials", "4",
+        *QUICK, "-c", config, "-q", "-f", "json",
+    )  # fmt: skip
+    assert result.exit_code == 130
+    assert result.stderr == "Interrupted: kept the best trial so far.\n"  # no optuna traceback, even with -q
+    assert json.loads(result.stdout)["interrupted"] is True
+    assert "[train]" in config.read_text()
+
+
+def test_tune_toml_feeds_evaluate_update_split_and_recommend(split_dir: Path, tmp_path: Path) -> None:
+    """The [train] table tune writes: each command takes the options it has and skips train's own."""
+    config = tmp_path / "best.toml"
+    config.write_text(
+        '[train]\nitem-col = "sku"\nuser-col = "customer"\ntime-col = "when"\ndim = 8\nepochs = 2\n'
+        "min-count = 1\nseed = 3\nsample = 0.0\nwindow = 2\n"
+    )
+    renamed = tmp_path / "renamed.csv"
+    text = (split_dir / "train.csv").read_text().replace("user_id,item_id,ts", "customer,sku,when")
+    renamed.write_text(text)
+    model = tmp_path / "m"
+    assert run("train", renamed, "--config", config, "-o", model, "--workers", "1", "-q").exit_code == 0
+    test = tmp_path / "test.csv"
+    test.write_text((split_dir / "test.csv").read_text().replace("user_id,item_id,ts", "customer,sku,when"))
+    evaluated = run("evaluate", model, test, "--config", config, "--no-baselines", "-f", "json")
+    assert evaluated.exit_code == 0, evaluated.output
+    updated = run("update", model, test, "--config", config, "-o", tmp_path / "m2", "--workers", "1", "-q")
+    assert updated.exit_code == 0, updated.output
+    parts = run("split", renamed, "--config", config, "-o", tmp_path / "parts", "-q")
+    assert parts.exit_code == 0, parts.output
+    recommended = run("recommend", model, "--events", test, "--config", config, "-k", "1", "-f", "csv")
+    assert recommended.exit_code == 0, recommended.output
+    assert recommended.stdout.splitlines()[0] == "user,rank,item,score"
+    history = run("recommend", model, "--history", "00", "--config", config, "-k", "1")  # columns unused
+    assert history.exit_code == 0, history.output
+    # A key that no command has is still an error, naming the table it is in.
+    config.write_text("[train]\nitem-column = 'sku'\n")
+    wrong = run("evaluate", model, test, "--config", config)
+    assert wrong.exit_code == 2
+    assert "[train] unknown option 'item-column'" in wrong.output
+    config.write_text("[evaluate]\ndim = 8\n")  # in evaluate's own table, train's options are errors
+    assert "[evaluate] unknown option 'dim'" in run("evaluate", model, test, "--config", config).output
+    config.write_text("[evaluate]\nks = '1,5'\nhistory-size = 3\nquery = 'history'\n[tune]\ntrials = 2\n")
+    own = run("evaluate", model, test, "--config", config, "--no-baselines", "-f", "json")
+    assert own.exit_code == 0, own.output
+    assert "hr@5" in json.loads(own.stdout)["next-item"][0]
+    config.write_text("[evalute]\nks = '1,5'\n")
+    assert "unknown table [evalute]" in run("evaluate", model, test, "--config", config).output
+
+
 def test_tune_errors() -> None:
     with pytest.raises(
         ConfigError, match="metric 'coverage@10' does not exist: use one of hr@K, ndcg@K, mrr@K"
     ):
         TuneOptions(metric="coverage@10")
-    with pytest.raises(ConfigError, match="--sample 0 is invalid"):
+    with pytest.raises(ConfigError, match="--fraction 0 is invalid"):
         TuneOptions(sample=0)
     with pytest.raises(
         ConfigError, match="--fix 'size=3' is invalid: use NAME=VALUE with NAME one of dim, window"

@@ -6,7 +6,7 @@ import logging
 import signal
 import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from item2vec.corpus.events import INPUT_FORMATS
-from item2vec.errors import Item2VecError
+from item2vec.errors import Item2VecError, MissingColumnsError
 from item2vec.render import FORMATS
 from item2vec.version import __version__
 
@@ -28,6 +28,9 @@ TRAIN_PARAMS = (
     "dim", "window", "negative", "ns_exponent", "sample", "epochs",
     "min_count", "max_vocab", "alpha", "workers", "seed", "context", "corpus_mode",
 )  # fmt: skip
+EXIT_INTERRUPTED = 130
+EXIT_TERMINATED = 143  # SIGTERM: 128 + 15, as shells report it
+_QUIET = "item2vec.quiet"
 
 
 class Terminated(KeyboardInterrupt):
@@ -53,7 +56,7 @@ def sigterm_raises() -> Iterator[None]:
 
 
 class Item2VecGroup(click.Group):
-    """Turns Item2VecError into ``Error: ...`` (exit 1), Ctrl-C into exit 130, SIGTERM into 143."""
+    """Turns Item2VecError into ``Error: ...`` (exit 1; 3 for --fail-under), Ctrl-C into exit 130, SIGTERM into 143."""
 
     def main(self, *args: Any, **kwargs: Any) -> Any:
         with sigterm_raises():
@@ -62,12 +65,85 @@ class Item2VecGroup(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except MissingColumnsError as exc:
+            command = self.get_command(ctx, ctx.invoked_subcommand or "")
+            raise _error(exc.message(command_flags(command)), exc.exit_code) from None
         except Item2VecError as exc:
-            raise click.ClickException(str(exc)) from None
+            raise _error(str(exc), exc.exit_code) from None
         except KeyboardInterrupt as exc:
-            word, code = ("Terminated", 143) if isinstance(exc, Terminated) else ("Interrupted", 130)
+            word, code = (
+                ("Terminated", EXIT_TERMINATED)
+                if isinstance(exc, Terminated)
+                else ("Interrupted", EXIT_INTERRUPTED)
+            )
             click.echo(f"\n{word}: nothing was written.", err=True)
             ctx.exit(code)
+
+
+def _error(message: str, code: int) -> click.ClickException:
+    """``Error: message`` on stderr and exit status ``code`` (click reads it from the class)."""
+    kind = type(f"ExitStatus{code}", (click.ClickException,), {"exit_code": code})
+    error: click.ClickException = kind(message)
+    return error
+
+
+def command_flags(command: click.Command | None) -> dict[str, str]:
+    """Parameter name → its long flag, for the options ``command`` shows in its help."""
+    if command is None:
+        return {}
+    options = [p for p in command.params if isinstance(p, click.Option) and not p.hidden and p.name]
+    return {p.name: max(p.opts, key=len) for p in options if p.name}
+
+
+class Option(click.Option):
+    """A click option that can refuse being repeated (``once``) and keep ``old`` spellings.
+
+    An old spelling still works for one release, with a note on stderr naming the new one,
+    and is hidden from --help. ``once`` refuses a repeated option, which click would silently
+    resolve to its last value.
+    """
+
+    def __init__(self, *args: Any, old: Sequence[str] = (), once: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.old = tuple(old)
+        self.once = once
+
+    @property
+    def flag(self) -> str:
+        return self.opts[0]
+
+    def add_to_parser(self, parser: Any, ctx: click.Context) -> None:
+        if self.once and not self.multiple and not self.is_flag:
+            parser.add_option(obj=self, opts=self.opts, dest=self.name, action="append", nargs=self.nargs)
+        else:
+            super().add_to_parser(parser, ctx)
+        if self.old:
+            parser.add_option(
+                obj=self, opts=self.old, dest=f"{self.name}.old", action="append", nargs=self.nargs
+            )
+
+    def consume_value(self, ctx: click.Context, opts: Mapping[str, Any]) -> tuple[Any, Any]:
+        values = dict(opts)  # the parser holds only the options given on the command line
+        old = values.pop(f"{self.name}.old", None)
+        if old is not None:
+            if self.name in values:
+                raise click.UsageError(f"give {self.flag} or {'/'.join(self.old)}, not both", ctx)
+            click.echo(f"{'/'.join(self.old)} is deprecated here: use {self.flag}", err=True)
+            values[self.name] = old if self.multiple or self.once else old[-1]
+        given = values.get(self.name)
+        if isinstance(given, list) and not self.multiple:
+            if len(given) > 1:
+                shown = " ".join(f"{self.opts[0]} {v}" for v in given)
+                raise click.UsageError(
+                    f"{self.opts[0]} is given {len(given)} times ({shown}): give it once", ctx
+                )
+            values[self.name] = given[0]
+        return super().consume_value(ctx, values)
+
+
+def renamed(*decls: str, old: str, **kwargs: Any) -> Callable[[F], F]:
+    """``click.option(*decls)`` that still accepts its ``old`` spelling for one release."""
+    return click.option(*decls, cls=Option, old=(old,), **kwargs)
 
 
 def output_format(func: F) -> F:
@@ -80,11 +156,80 @@ def output_format(func: F) -> F:
 
 
 def top_k(func: F) -> F:
+    """``-k/--k N``: how many results; given once (click would silently keep the last)."""
     option = click.option(
-        "-k", "--top", "k", type=click.IntRange(1, 100_000), default=10, show_default=True,
-        help="How many results per query.",
+        "-k", "--k", "k", cls=Option, old=("--top",), once=True, type=click.IntRange(1, 100_000), default=10,
+        show_default=True, help="How many results per query.",
     )  # fmt: skip
     return option(func)
+
+
+class _Cutoff(click.ParamType):  # type: ignore[type-arg]
+    """One cut-off (``-k 10``); the old comma list (``-k 10,20``) still works, with a note."""
+
+    name = "K"
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> tuple[int, ...]:
+        from item2vec.evaluation.evaluate import parse_ks
+
+        if isinstance(value, tuple):
+            return value
+        text = str(value)
+        try:
+            ks = parse_ks(text, option="-k")
+        except Item2VecError as exc:
+            self.fail(str(exc), param, ctx)
+        if "," in text:
+            click.echo(f"-k {text} is deprecated: use --ks {text} (or -k once per cut-off)", err=True)
+        return ks
+
+
+def cutoff_options(func: F) -> F:
+    """``-k K`` (repeatable) and ``--ks K,K``: the cut-offs of evaluate and report."""
+    options = [
+        click.option("-k", "--k", "k", type=_Cutoff(), multiple=True,
+                     help="A cut-off for the metrics (default 10); repeatable: -k 10 -k 20."),
+        click.option("--ks", metavar="K,K...", help="Cut-offs as one list: --ks 10,20,50."),
+    ]  # fmt: skip
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def cutoffs(k: tuple[tuple[int, ...], ...], ks: str | None) -> tuple[int, ...]:
+    """The sorted cut-offs of ``-k`` and ``--ks`` (10 when neither is given)."""
+    from item2vec.evaluation.evaluate import parse_ks
+
+    chosen = {value for values in k for value in values}
+    if ks is not None:
+        chosen.update(parse_ks(ks, option="--ks"))
+    return tuple(sorted(chosen)) or (10,)
+
+
+def _set_quiet(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    ctx.meta[_QUIET] = bool(value)
+
+
+def quiet_option(func: F) -> F:
+    """``-q/--quiet``: nothing on stderr but errors (and deprecation notes)."""
+    option = click.option(
+        "-q", "--quiet", is_flag=True, expose_value=False, is_eager=True, callback=_set_quiet,
+        help="Nothing on stderr but errors: no progress, notes or summary.",
+    )  # fmt: skip
+    return option(func)
+
+
+def is_quiet() -> bool:
+    ctx = click.get_current_context(silent=True)
+    return bool(ctx is not None and ctx.meta.get(_QUIET))
+
+
+def say(text: str) -> None:
+    """A line on stderr (a note, a summary), unless -q."""
+    if not is_quiet():
+        click.echo(text, err=True)
 
 
 @click.group(cls=Item2VecGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -100,18 +245,46 @@ def cli() -> None:
     logging.getLogger("gensim").setLevel(logging.ERROR)
 
 
+# Options a command never takes from another command's table of a --config file.
+_NOT_SHARED = frozenset({"output", "force", "quiet"})
+
+
 def load_config(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
     if value is None:
         return
     from item2vec.training.config import load_config_file
 
-    params = {p.name: p for p in ctx.command.params if p.name and p.name not in ("config", "inputs")}
+    command = ctx.command.name or ""
+    params = {
+        p.name: p for p in ctx.command.params if isinstance(p, click.Option) and p.name and p.name != "config"
+    }
+    allowed = set(params)
+    group = ctx.parent.command if ctx.parent is not None else None
+    commands = getattr(group, "commands", {})
+    train = commands.get("train")
+    shared = _option_names(train) if train is not None else set()
     try:
-        values = load_config_file(Path(value), set(params))
-        checked = {name: config_value(ctx, params[name], raw, value) for name, raw in values.items()}
-        ctx.default_map = {**(ctx.default_map or {}), **checked}
+        raw = load_config_file(
+            Path(value), allowed, command=command, commands=set(commands) | {"train"},
+            borrowed=allowed - _NOT_SHARED, ignored=shared | _NOT_SHARED,
+        )  # fmt: skip
+        defaults = {name: config_value(ctx, params[name], item, value) for name, item in raw.items()}
     except Item2VecError as exc:
         raise click.BadParameter(str(exc)) from None
+    ctx.default_map = {**(ctx.default_map or {}), **defaults}
+
+
+def _option_names(command: click.Command) -> set[str]:
+    return {p.name for p in command.params if isinstance(p, click.Option) and p.name and p.name != "config"}
+
+
+def config_option(func: F) -> F:
+    """``--config FILE.toml``: option defaults from a file; flags override it."""
+    option = click.option(
+        "--config", type=click.Path(dir_okay=False), is_eager=True, expose_value=False, callback=load_config,
+        help="TOML file of option defaults (top level, [train] or [COMMAND]); flags override it.",
+    )  # fmt: skip
+    return option(func)
 
 
 def config_value(ctx: click.Context, param: click.Parameter, value: Any, path: str) -> Any:
@@ -231,6 +404,17 @@ def progress_line(progress: Progress) -> None:
     click.echo(text, err=True, nl=progress.fraction >= 1.0)
 
 
+def progress_callback() -> Callable[[Progress], None] | None:
+    """The progress line, on a terminal and without -q."""
+    return None if is_quiet() or not sys.stderr.isatty() else progress_line
+
+
+WHERE_HELP = (
+    "Keep rows where COL=VALUE, COL!=VALUE, a number comparison (COL>N, COL>=N, COL<N, COL<=N) "
+    "or 'COL in A,B' / 'COL not in A,B'; repeatable (all must hold). Quote it in a shell: --where 'Quantity>0'."
+)
+
+
 def session_options(*, inherit: bool) -> Callable[[F], F]:
     """train's user/session/time options; with ``inherit``, unset ones come from the model."""
     was = " (default: as the model was trained)" if inherit else ""
@@ -250,8 +434,8 @@ def session_options(*, inherit: bool) -> Callable[[F], F]:
                          show_default=not inherit, help="Drop consecutive repeats of an item" + was + "."),
             click.option("--min-length", type=click.IntRange(1), default=None if inherit else 2,
                          show_default=not inherit, help="Drop shorter sequences" + was + "."),
-            click.option("--where", multiple=True, metavar="COL=VALUE",
-                         help="Keep rows where COL=VALUE (or COL!=VALUE); repeatable."),
+            click.option("--where", multiple=True, metavar="FILTER", help=WHERE_HELP + (
+                " Default: the model's filters." if inherit else "")),
             delimiter_option(inherit=inherit),
         ]  # fmt: skip
         for option in reversed(options):

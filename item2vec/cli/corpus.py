@@ -28,7 +28,15 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     pass
 
-from item2vec.cli.base import cli, output_format, session_from_options, session_options
+from item2vec.cli.base import (
+    cli,
+    config_option,
+    output_format,
+    quiet_option,
+    say,
+    session_from_options,
+    session_options,
+)
 
 
 @cli.command()
@@ -50,9 +58,11 @@ from item2vec.cli.base import cli, output_format, session_from_options, session_
 @click.option(
     "--cutoff", metavar="DATE", help="With --by time: the first held-out time (ISO 8601 or epoch s)."
 )
+@config_option
 @session_options(inherit=False)
 @click.option("--force", is_flag=True, help="Replace split files already in the directory.")
 @output_format
+@quiet_option
 def split(events: str, output: Path, by: str, cutoff: str | None, force: bool, fmt: str, **opts: Any) -> None:  # fmt: skip
     """Split events into train, validation and test files, in the input's own format.
 
@@ -74,5 +84,5 @@ def split(events: str, output: Path, by: str, cutoff: str | None, force: bool, f
         input_format=input_format, force=force,
     )  # fmt: skip
     for reason, count in summary.rows_dropped.items():
-        click.echo(f"dropped {count:,} of {summary.rows_read:,} rows: {reason}", err=True)
+        say(f"dropped {count:,} of {summary.rows_read:,} rows: {reason}")
     click.echo(render(summary.as_rows(), fmt), nl=False)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -30,10 +29,17 @@ if TYPE_CHECKING:
     pass
 
 from item2vec.cli.base import (
+    EXIT_INTERRUPTED,
     cli,
+    config_option,
+    cutoff_options,
+    cutoffs,
     duration_option,
     output_format,
-    progress_line,
+    progress_callback,
+    quiet_option,
+    renamed,
+    say,
     session_from_options,
     session_options,
     session_values,
@@ -43,19 +49,18 @@ from item2vec.cli.base import (
 @cli.command()
 @click.argument("model", type=click.Path(path_type=Path))
 @click.argument("tests", nargs=-1, metavar="[TEST]...")
-@click.option(
-    "-k", "ks", default="10", show_default=True, metavar="K[,K...]", help="Cut-offs, e.g. 10,20,50."
-)
+@cutoff_options
 @click.option(
     "--query",
     type=click.Choice(["last", "history"]),
     default="last",
     show_default=True,
-    help="Query with the last item, or the decayed mean of the last --history items.",
+    help="Query with the last item, or the decayed mean of the last --history-size items.",
 )
-@click.option(
-    "--history", type=click.IntRange(1), default=5, show_default=True, help="Items in a --query history."
-)
+@renamed(
+    "--history-size", old="--history", type=click.IntRange(1), default=5, show_default=True, metavar="N",
+    help="Items in a --query history.",
+)  # fmt: skip
 @click.option(
     "--train",
     "train_files",
@@ -83,13 +88,15 @@ from item2vec.cli.base import (
     "--fail-under",
     multiple=True,
     metavar="METRIC=VALUE",
-    help="Exit 1 when the model's METRIC is below VALUE (hr@10=0.2); repeatable.",
+    help="Exit 3 (after the table) when the model's METRIC is below VALUE (hr@10=0.2); repeatable.",
 )
+@config_option
 @session_options(inherit=True)
 @output_format
-def evaluate(model: Path, tests: tuple[str, ...], ks: str, query: str, history: int, train_files: tuple[str, ...],
-             baselines: bool, analogies: Path | None, pairs: Path | None, fail_under: tuple[str, ...],
-             fmt: str, **opts: Any) -> None:  # fmt: skip
+@quiet_option
+def evaluate(model: Path, tests: tuple[str, ...], k: tuple[tuple[int, ...], ...], ks: str | None, query: str,
+             history_size: int, train_files: tuple[str, ...], baselines: bool, analogies: Path | None,
+             pairs: Path | None, fail_under: tuple[str, ...], fmt: str, **opts: Any) -> None:  # fmt: skip
     """Measure a model: next-item accuracy against baselines, analogies, word pairs.
 
     Each TEST sequence's last item is the target and the items before it the history (the
@@ -97,28 +104,29 @@ def evaluate(model: Path, tests: tuple[str, ...], ks: str, query: str, history: 
     case; most-popular and co-occurrence, counted on the model's own training data, are
     scored the same way. HR, NDCG and MRR at each cut-off, catalogue coverage, and the share
     of cold targets (not in the model). Test files are read as the model's training data was.
+    Exit status: 0, 3 when a --fail-under bar is missed, 1 on an error.
 
     \b
-    item2vec evaluate model split/test.csv.gz -k 10,20
+    item2vec evaluate model split/test.csv.gz --ks 10,20
     item2vec evaluate model split/test.csv.gz --fail-under hr@10=0.2 -f json
     item2vec evaluate text-model --analogies questions-words.txt --pairs wordsim353.tsv
     """
-    from item2vec.evaluation.evaluate import parse_ks, parse_threshold
+    from item2vec.evaluation.evaluate import parse_threshold
     from item2vec.evaluation.heldout import run_evaluation, thresholds_met
     from item2vec.model.store import load
 
     if not tests and analogies is None and pairs is None:
         raise click.UsageError("give TEST files, --analogies FILE or --pairs FILE")
-    cutoffs = parse_ks(ks)
-    bars = [parse_threshold(text, cutoffs) for text in fail_under]
+    chosen = cutoffs(k, ks)
+    bars = [parse_threshold(text, chosen) for text in fail_under]
     input_format = opts.pop("input_format")
     evaluation = run_evaluation(
         load(model), list(tests), session_overrides=session_values(opts), input_format=input_format,
-        train_files=list(train_files) or None, baselines=baselines, ks=cutoffs, query=query,  # type: ignore[arg-type]
-        history=history, analogies=analogies, pairs=pairs,
+        train_files=list(train_files) or None, baselines=baselines, ks=chosen, query=query,  # type: ignore[arg-type]
+        history=history_size, analogies=analogies, pairs=pairs,
     )  # fmt: skip
     for note in evaluation.notes:
-        click.echo(f"note: {note}", err=True)
+        say(f"note: {note}")
     click.echo(render_sections(evaluation.sections, fmt), nl=False)
     thresholds_met(evaluation, bars)
 
@@ -132,13 +140,10 @@ def evaluate(model: Path, tests: tuple[str, ...], ks: str, query: str, history: 
 @click.option("--trials", type=click.IntRange(1), default=30, show_default=True, help="How many trials.")
 @click.option("--timeout", callback=duration_option, help="Start no trial after this long (20m, 1h).")
 @click.option("--seed", type=int, default=1, show_default=True, help="Seed of the search and of training.")
-@click.option(
-    "--sample",
-    type=click.FloatRange(0, 1, min_open=True),
-    default=1.0,
-    show_default=True,
-    help="Tune on this share of the sequences; the final model uses all.",
-)
+@renamed(
+    "--fraction", old="--sample", type=click.FloatRange(0, 1, min_open=True), default=1.0, show_default=True,
+    metavar="F", help="Tune on this share of the sequences; the final model uses all.",
+)  # fmt: skip
 @click.option(
     "--query",
     type=click.Choice(["last", "history"]),
@@ -146,9 +151,10 @@ def evaluate(model: Path, tests: tuple[str, ...], ks: str, query: str, history: 
     show_default=True,
     help="How validation cases are queried (as in evaluate).",
 )
-@click.option(
-    "--history", type=click.IntRange(1), default=5, show_default=True, help="Items in a --query history."
-)
+@renamed(
+    "--history-size", old="--history", type=click.IntRange(1), default=5, show_default=True, metavar="N",
+    help="Items in a --query history.",
+)  # fmt: skip
 @click.option(
     "--preset",
     type=click.Choice(["recsys", "text"]),
@@ -181,22 +187,23 @@ def evaluate(model: Path, tests: tuple[str, ...], ks: str, query: str, history: 
     help="Also train the final model on TRAIN + VALID into this directory.",
 )
 @click.option("--force", is_flag=True, help="Replace an existing --save-config file and model directory.")
+@config_option
 @session_options(inherit=False)
-@click.option("-q", "--quiet", is_flag=True, help="No live table of trials on stderr.")
+@quiet_option
 @output_format
 def tune(train_file: str, valid_file: str, metric: str, trials: int, timeout: float | None, seed: int,
-         sample: float, query: str, history: int, preset: str, fix: tuple[str, ...], min_count: int | None,
-         workers: int | None, save_config: Path, output: Path | None, force: bool, quiet: bool, fmt: str,
+         fraction: float, query: str, history_size: int, preset: str, fix: tuple[str, ...], min_count: int | None,
+         workers: int | None, save_config: Path, output: Path | None, force: bool, fmt: str,
          **opts: Any) -> None:  # fmt: skip
     """Search training parameters that maximise a next-item metric on validation data.
 
     Optuna's TPE sampler searches dim, window, negative, ns-exponent, sample, epochs, alpha
     and context, training on TRAIN and scoring VALID (never the test data); trial 0 is the
-    preset; hopeless trials are pruned. Ctrl-C stops the search and keeps the best so far.
-    Needs the tune extra: pip install 'item2vec[tune]'.
+    preset; hopeless trials are pruned. Ctrl-C stops the search, writes the best so far and
+    exits 130. Needs the tune extra: pip install 'item2vec[tune]'.
 
     \b
-    item2vec tune split/train.csv.gz split/valid.csv.gz --trials 30 --sample 0.2 \\
+    item2vec tune split/train.csv.gz split/valid.csv.gz --trials 30 --fraction 0.2 \\
         --user-col CustomerID --item-col StockCode --time-col InvoiceDate -o model
     item2vec train events.csv --config best.toml -o model
     """
@@ -205,23 +212,21 @@ def tune(train_file: str, valid_file: str, metric: str, trials: int, timeout: fl
     if save_config.exists() and not force:
         raise click.UsageError(f"{save_config} exists: use --force to replace it, or --save-config FILE")
     fixed = {**parse_fixed(list(fix)), "min_count": min_count, "workers": workers}
-    options = TuneOptions(metric=metric, trials=trials, timeout=timeout, seed=seed, sample=sample,
-                          query=query, history=history, preset=preset,  # type: ignore[arg-type]
+    options = TuneOptions(metric=metric, trials=trials, timeout=timeout, seed=seed, sample=fraction,
+                          query=query, history=history_size, preset=preset,  # type: ignore[arg-type]
                           fixed={k: v for k, v in fixed.items() if v is not None})  # fmt: skip
     lines = iter([trial_header(metric)])
 
     def report(trial: Any) -> None:
-        if not quiet:
-            click.echo("".join(f"{head}\n" for head in lines) + trial_line(trial), err=True)
+        say("".join(f"{head}\n" for head in lines) + trial_line(trial))
 
     input_format = opts.pop("input_format")
     result = run_tune(
         train_file, valid_file, session=session_from_options(opts), options=options, input_format=input_format,
-        config_out=save_config, output=output, force=force, report=report,
-        progress=None if quiet or not sys.stderr.isatty() else progress_line,
+        config_out=save_config, output=output, force=force, report=report, progress=progress_callback(),
     )  # fmt: skip
+    say(f"wrote {save_config}" + (f" and model {output}" if output else ""))
+    click.echo(render_record(result.as_record(), fmt), nl=False)
     if result.interrupted:
         click.echo("Interrupted: kept the best trial so far.", err=True)
-    if not quiet:
-        click.echo(f"wrote {save_config}" + (f" and model {output}" if output else ""), err=True)
-    click.echo(render_record(result.as_record(), fmt), nl=False)
+        click.get_current_context().exit(EXIT_INTERRUPTED)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -28,7 +29,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     pass
 
-from item2vec.cli.base import cli
+from item2vec.cli.base import cli, quiet_option, renamed, say
 
 
 @cli.command()
@@ -41,11 +42,12 @@ from item2vec.cli.base import cli
     "--output",
     type=click.Path(path_type=Path),
     required=True,
-    help="File (or directory for projector).",
+    help="File (or directory for projector); .gz gzips word2vec files; '-' writes word2vec to stdout.",
 )
-@click.option(
-    "--items",
-    "items_file",
+@renamed(
+    "--ids",
+    "ids_file",
+    old="--items",
     type=click.File("r", encoding="utf-8"),
     metavar="FILE",
     help="Export only these ids, in this order (one a line; '-' for stdin).",
@@ -60,7 +62,8 @@ from item2vec.cli.base import cli
 )
 @click.option("--no-padding", is_flag=True, help="torch/safetensors: no all-zero padding row 0.")
 @click.option("--force", is_flag=True, help="Overwrite an existing output.")
-def export(model: Path, fmt: str, output: Path, items_file: TextIO | None, normalize: bool, dtype: str,
+@quiet_option
+def export(model: Path, fmt: str, output: Path, ids_file: TextIO | None, normalize: bool, dtype: str,
            no_padding: bool, force: bool) -> None:  # fmt: skip
     """Write the vectors for other tools.
 
@@ -74,13 +77,24 @@ def export(model: Path, fmt: str, output: Path, items_file: TextIO | None, norma
     item2vec export model -f word2vec -o vectors.txt
     item2vec export model -f projector -o projector/
     item2vec export model -f torch -o items.pt --normalize
-    item2vec export model -f safetensors -o items.safetensors --items ids.txt --dtype float16
+    item2vec export model -f safetensors -o items.safetensors --ids ids.txt --dtype float16
+    item2vec export model -f word2vec -o - | head -3
     """
     from item2vec.export.formats import export as write
+    from item2vec.export.formats import export_stream as write_stream
     from item2vec.model.store import load
 
-    items = [line.strip() for line in items_file if line.strip()] if items_file else None
+    items = [line.strip() for line in ids_file if line.strip()] if ids_file else None
+    if str(output) == "-":
+        if force:
+            raise click.UsageError("--force does not apply to -o - (stdout)")
+        sys.stdout.flush()
+        stdout = sys.stdout.buffer
+        write_stream(load(model), fmt, stdout, items=items, normalize=normalize, dtype=dtype,
+                     padding=not no_padding)  # fmt: skip
+        stdout.flush()
+        return
     written = write(load(model), fmt, output, force=force, items=items, normalize=normalize, dtype=dtype,
                     padding=not no_padding)  # fmt: skip
     for path in written:
-        click.echo(f"wrote {path}", err=True)
+        say(f"wrote {path}")

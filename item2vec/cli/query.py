@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
+from click.core import ParameterSource
 
 if TYPE_CHECKING:
     pass
@@ -28,7 +29,21 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     pass
 
-from item2vec.cli.base import approx_index, cli, delimiter_option, output_format, read_items, top_k
+from item2vec.cli.base import (
+    WHERE_HELP,
+    approx_index,
+    cli,
+    config_option,
+    delimiter_option,
+    is_quiet,
+    output_format,
+    quiet_option,
+    read_items,
+    renamed,
+    say,
+    top_k,
+)
+from item2vec.cli.tables import check_table_format, stdout_table
 
 
 @cli.command()
@@ -43,19 +58,22 @@ from item2vec.cli.base import approx_index, cli, delimiter_option, output_format
 @click.option(
     "--approx", is_flag=True, help="Search the index built by 'item2vec index' (fast, approximate)."
 )
-@click.option("--all", "all_items", is_flag=True, help="Every item's neighbours, as a table written to -o.")
+@click.option("--all", "all_items", is_flag=True,
+              help="Every item's neighbours: a table streamed to -o FILE, or to stdout in -f format.")  # fmt: skip
 @click.option(
-    "-o", "--output", type=click.Path(path_type=Path), help="With --all: .parquet, .csv or .tsv file."
-)
+    "-o", "--output", type=click.Path(path_type=Path),
+    help="With --all: a .parquet, .csv, .tsv or .jsonl file (default: stdout).",
+)  # fmt: skip
 @click.option("--force", is_flag=True, help="With --all: overwrite an existing -o file.")
 @output_format
+@quiet_option
 def similar(model: Path, items: tuple[str, ...], k: int, combine: bool, titles: tuple[str, ...],
             skip_unknown: bool, approx: bool, all_items: bool, output: Path | None, force: bool,
             fmt: str) -> None:  # fmt: skip
     """Find the items most similar to ITEM (cosine), with their names.
 
     Give several items for one block each, or '-' to read ids from stdin (one a line).
-    --all writes the item-to-item table (query, rank, item, score) in batches.
+    --all writes the item-to-item table (query, rank, item, score, name) in batches.
 
     \b
     item2vec similar model 85123A -k 5
@@ -66,28 +84,53 @@ def similar(model: Path, items: tuple[str, ...], k: int, combine: bool, titles: 
     from item2vec.model.store import load
 
     if all_items:
-        return _similar_all(model, k, approx=approx, output=output, force=force, extra=bool(items or titles))
+        if items or titles:
+            raise click.UsageError("--all takes no ITEM or --title: it answers for every item")
+        return _similar_all(model, k, approx=approx, output=output, force=force, fmt=fmt)
+    if output is not None or force:
+        raise click.UsageError(
+            f"{'-o' if output is not None else '--force'} applies to --all only: "
+            "for ITEM queries redirect stdout (item2vec similar MODEL ITEM -f csv > FILE)"
+        )
     if not items and not titles:
         raise click.UsageError("give ITEM ids, '-' to read them from stdin, or --title TEXT")
     embeddings = approx_index(load(model), model, approx)
     query, notes = embeddings.resolve(read_items(items), titles, skip_unknown=skip_unknown)
     for note in notes:
-        click.echo(note, err=True)
+        say(note)
     rows = [n.as_row(bool(embeddings.names)) for n in embeddings.similar(query, k, combine=combine)]
     click.echo(render(rows, fmt, group="query"), nl=False)
 
 
-def _similar_all(model: Path, k: int, *, approx: bool, output: Path | None, force: bool, extra: bool) -> None:
+def _similar_all(model: Path, k: int, *, approx: bool, output: Path | None, force: bool, fmt: str) -> None:
     from item2vec.model.store import load
     from item2vec.query.recommend import neighbour_table
 
-    if extra or output is None:
-        raise click.UsageError("--all takes no ITEM or --title, and needs -o FILE (.parquet, .csv or .tsv)")
-    summary = neighbour_table(approx_index(load(model), model, approx), output, k=k, force=force)
-    click.echo(summary.line("items"), err=True)
+    check_table_format(output, force)
+    with stdout_table(output, fmt, "query") as sink:
+        summary = neighbour_table(
+            approx_index(load(model), model, approx), output, k=k, force=force, sink=sink
+        )
+    say(summary.line("items"))
 
 
-@cli.command()
+class _AnalogyCommand(click.Command):
+    """An EXPRESSION that starts with a sign ('- man + king') is an argument, not an option."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        end = args.index("--") if "--" in args else len(args)
+        signed = [a for a in args[:end] if a[:1] == "-" and any(ch.isspace() for ch in a)]
+        if signed:  # an option never holds whitespace: move the expression behind '--'
+            rest = [a for a in args[:end] if a not in signed]
+            args = [*rest, "--", *signed, *args[end + 1 :]]
+        try:
+            return super().parse_args(ctx, args)
+        except click.NoSuchOption as exc:
+            hint = "an EXPRESSION that starts with '-' goes after --: item2vec analogy MODEL -- '-a + b'"
+            raise click.UsageError(f"{exc.format_message()} ({hint})", ctx) from None
+
+
+@cli.command(cls=_AnalogyCommand)
 @click.argument("model", type=click.Path(path_type=Path))
 @click.argument("expression", required=False)
 @click.option("-p", "--positive", multiple=True, help="Item to add (repeatable).")
@@ -106,6 +149,9 @@ def analogy(model: Path, expression: str | None, positive: tuple[str, ...], nega
             method: str, k: int, approx: bool, fmt: str) -> None:  # fmt: skip
     """Answer A - B + C: the items closest to the combination, inputs excluded.
 
+    Write EXPRESSION with spaces around each sign, so ids with hyphens stay whole; a leading
+    sign subtracts the first term ('- man + king').
+
     \b
     item2vec analogy text-model "king - man + woman" -k 3
     item2vec analogy text-model -p king -p woman -n man --method mul
@@ -117,8 +163,8 @@ def analogy(model: Path, expression: str | None, positive: tuple[str, ...], nega
         raise click.UsageError("give either EXPRESSION or --positive/--negative, not both")
     if not expression and not positive:
         raise click.UsageError("give an EXPRESSION such as 'king - man + woman', or --positive items")
-    pos, neg = parse_analogy(expression) if expression else (list(positive), list(negative))
     embeddings = approx_index(load(model), model, approx)
+    pos, neg = parse_analogy(expression, embeddings) if expression else (list(positive), list(negative))
     label = " ".join(expression.split()) if expression else None
     answer = embeddings.analogy(pos, neg, k, method=method, label=label)  # type: ignore[arg-type]
     rows = [n.as_row(bool(embeddings.names)) for n in answer]
@@ -131,7 +177,7 @@ def analogy(model: Path, expression: str | None, positive: tuple[str, ...], nega
 @click.option("--history", multiple=True, metavar="ITEM",
               help="The user's items, oldest first: --history A B C ('-' reads stdin, one a line).")  # fmt: skip
 @click.option("--events", multiple=True, metavar="FILE",
-              help="Event log: candidates for every user in it, written to -o.")  # fmt: skip
+              help="Event log: candidates for every user in it, to -o FILE or stdout.")  # fmt: skip
 @click.option("--decay", type=click.FloatRange(0, 1, min_open=True), default=0.7, show_default=True,
               help="Weight per step back in the history (1: plain mean).")  # fmt: skip
 @click.option("--history-size", type=click.IntRange(1), default=5, show_default=True,
@@ -141,7 +187,12 @@ def analogy(model: Path, expression: str | None, positive: tuple[str, ...], nega
 @click.option(
     "--approx", is_flag=True, help="Search the index built by 'item2vec index' (fast, approximate)."
 )
-@click.option("--user-col", default="user_id", show_default=True, help="--events: column of user ids.")
+@config_option
+@click.option(
+    "--user-col", help="--events: column of user ids (default: as the model was trained, else user_id)."
+)
+@click.option("--session-col",
+              help="--events: candidates per session of this column (default: the model's, if it had no user column).")  # fmt: skip
 @click.option("--item-col", help="--events: column of item ids (default: as the model was trained).")
 @click.option(
     "--time-col", help="--events: column of times (default: as the model was trained; else file order)."
@@ -151,26 +202,27 @@ def analogy(model: Path, expression: str | None, positive: tuple[str, ...], nega
     type=click.Choice(["csv", "tsv", "parquet", "jsonl"]),
     help="--events: override format detection.",
 )
+@click.option("--where", multiple=True, metavar="FILTER", help="--events: " + WHERE_HELP)
 @click.option(
-    "--where", multiple=True, metavar="COL=VALUE", help="--events: keep rows where COL=VALUE (or COL!=VALUE)."
-)
+    "-o", "--output", type=click.Path(path_type=Path),
+    help="--events: a .parquet, .csv, .tsv or .jsonl file (default: stdout, in -f format).",
+)  # fmt: skip
 @delimiter_option(inherit=True, prefix="--events: ")
-@click.option(
-    "-o", "--output", type=click.Path(path_type=Path), help="--events: .parquet, .csv or .tsv file to write."
-)
 @click.option("--user-vectors", is_flag=True,
               help="--events: write every user's vector (the decayed mean it queries with), not candidates.")  # fmt: skip
 @click.option("--force", is_flag=True, help="Overwrite an existing -o file.")
 @output_format
+@quiet_option
 def recommend(model: Path, items: tuple[str, ...], history: tuple[str, ...], events: tuple[str, ...], decay: float,
               history_size: int, keep_seen: bool, k: int, approx: bool, output: Path | None, user_vectors: bool,
               force: bool, fmt: str, **cols: Any) -> None:  # fmt: skip
     """Recommend items from a history: the decayed mean of the user's recent items.
 
     Items already in the history are left out unless --keep-seen. With --events, every user of
-    an event log gets k candidates, written as a table (user, rank, item, score) in batches;
-    with --user-vectors, every user's vector instead (Parquet: user, vector; CSV/TSV: user,
-    v0, v1, ...), for two-tower recall or an ANN index over the item vectors.
+    an event log gets k candidates, streamed as a table (user, rank, item, score, name); its
+    columns default to the ones the model was trained with. With --user-vectors, every user's
+    vector instead (Parquet: user, vector; CSV/TSV: user, v0, v1, ...), for two-tower recall
+    or an ANN index over the item vectors.
 
     \b
     item2vec recommend model --history 22423 85123A 47566 -k 5
@@ -178,47 +230,52 @@ def recommend(model: Path, items: tuple[str, ...], history: tuple[str, ...], eve
     item2vec recommend model --events events.csv --user-col CustomerID --user-vectors -o users.parquet
     """
     from item2vec.model.store import load
-    from item2vec.query.recommend import event_columns, recommend_events
-    from item2vec.query.recommend import recommend as from_history
 
-    if events and (history or items or output is None):
-        raise click.UsageError(
-            "--events takes no ITEM or --history, and needs -o FILE (.parquet, .csv or .tsv)"
-        )
+    if events and (history or items):
+        raise click.UsageError("--events takes no ITEM or --history")
     if not events and not history and not items:
         raise click.UsageError("give the history: --history ITEM... ('-' reads stdin), or --events FILE")
     if user_vectors:
-        _check_user_vectors(bool(events), keep_seen=keep_seen, approx=approx)
-    if cols["delimiter"] and not events:
-        raise click.UsageError("--delimiter applies to --events FILE (the event log's CSV delimiter)")
+        _check_user_vectors(bool(events), keep_seen=keep_seen, approx=approx, output=output)
+    if not events:
+        ctx = click.get_current_context()
+        typed = [
+            name
+            for name in [*cols, "output"]
+            if ctx.get_parameter_source(name) is ParameterSource.COMMANDLINE
+        ]
+        given = [
+            f"--{name.replace('_', '-')}" if name != "output" else "-o" for name in typed
+        ]  # not --config's
+        if given:
+            raise click.UsageError(
+                f"{', '.join(given)} {'applies' if len(given) == 1 else 'apply'} to --events only"
+            )
     embeddings = approx_index(load(model), model, approx)
+    if events and user_vectors:
+        return _user_vectors(embeddings, list(events), output, force=force, decay=decay,  # type: ignore[arg-type]
+                             history_size=history_size, cols=cols)  # fmt: skip
     if events:
-        input_format = cols.pop("input_format")
-        columns = event_columns(embeddings.meta, where=tuple(cols.pop("where")), **cols)
-        if user_vectors:
-            from item2vec.query.users import write_user_vectors
+        return _recommend_events(embeddings, list(events), output, fmt=fmt, force=force, k=k, decay=decay,
+                                 history_size=history_size, keep_seen=keep_seen, cols=cols)  # fmt: skip
+    from item2vec.query.recommend import recommend as from_history
 
-            summary = write_user_vectors(embeddings, list(events), output, columns=columns, decay=decay,  # type: ignore[arg-type]
-                                         history_size=history_size, input_format=input_format, force=force)  # fmt: skip
-            return click.echo(summary.line("users"), err=True)
-        summary = recommend_events(embeddings, list(events), output, columns=columns, k=k, decay=decay,  # type: ignore[arg-type]
-                                   history_size=history_size, keep_seen=keep_seen, input_format=input_format,
-                                   force=force)  # fmt: skip
-        return click.echo(summary.line("users"), err=True)
     found = from_history(embeddings, read_items(history + items), k, decay=decay, history_size=history_size,
                          keep_seen=keep_seen)  # fmt: skip
     for note in found.notes:
-        click.echo(note, err=True)
+        say(note)
     rows = [n.as_row(bool(embeddings.names)) for n in found.neighbours]
     click.echo(render(rows, fmt, columns=[c for c in rows[0] if c != "query"] if rows else None), nl=False)
 
 
-def _check_user_vectors(events: bool, *, keep_seen: bool, approx: bool) -> None:
+def _check_user_vectors(events: bool, *, keep_seen: bool, approx: bool, output: Path | None) -> None:
     """--user-vectors needs --events; the options for ranking candidates do not apply to it."""
     if not events:
         raise click.UsageError(
             "--user-vectors needs --events FILE (and -o FILE): it writes every user's vector"
         )
+    if output is None:
+        raise click.UsageError("--user-vectors needs -o FILE (.parquet, .csv or .tsv)")
     given_k = click.get_current_context().get_parameter_source("k") is not click.core.ParameterSource.DEFAULT
     unused = [name for name, on in (("-k", given_k), ("--keep-seen", keep_seen), ("--approx", approx)) if on]
     if unused:
@@ -226,6 +283,31 @@ def _check_user_vectors(events: bool, *, keep_seen: bool, approx: bool) -> None:
         raise click.UsageError(
             f"--user-vectors writes vectors, not candidates: {', '.join(unused)} {verb} not apply"
         )
+
+
+def _user_vectors(embeddings: Any, events: list[str], output: Path, *, force: bool, cols: dict[str, Any],
+                  **params: Any) -> None:  # fmt: skip
+    from item2vec.query.recommend import event_columns
+    from item2vec.query.users import write_user_vectors
+
+    input_format = cols.pop("input_format")
+    columns = event_columns(embeddings.meta, where=tuple(cols.pop("where")), **cols)
+    summary = write_user_vectors(embeddings, events, output, columns=columns, input_format=input_format,
+                                 force=force, **params)  # fmt: skip
+    say(summary.line(columns.label + "s"))
+
+
+def _recommend_events(embeddings: Any, events: list[str], output: Path | None, *, fmt: str, force: bool,
+                      cols: dict[str, Any], **params: Any) -> None:  # fmt: skip
+    from item2vec.query.recommend import event_columns, recommend_events
+
+    check_table_format(output, force)
+    input_format = cols.pop("input_format")
+    columns = event_columns(embeddings.meta, where=tuple(cols.pop("where")), **cols)
+    with stdout_table(output, fmt, columns.label) as sink:
+        summary = recommend_events(embeddings, events, output, columns=columns, input_format=input_format,
+                                   force=force, sink=sink, **params)  # fmt: skip
+    say(summary.line(columns.label + "s"))
 
 
 @cli.command("index")
@@ -274,11 +356,13 @@ def _check_user_vectors(events: bool, *, keep_seen: bool, approx: bool) -> None:
     is_flag=True,
     help="Report recall@10 against exact search and query latency on sampled items.",
 )
-@click.option(
-    "--sample", type=click.IntRange(1), default=1000, show_default=True, help="Queries for --check."
-)
+@renamed(
+    "--queries", old="--sample", type=click.IntRange(1), default=1000, show_default=True, metavar="N",
+    help="Sampled items queried by --check.",
+)  # fmt: skip
 @output_format
-def index_command(model: Path, check: bool, sample: int, fmt: str, **params: Any) -> None:
+@quiet_option
+def index_command(model: Path, check: bool, queries: int, fmt: str, **params: Any) -> None:
     """Build a Faiss index over the vectors, for fast approximate search (--approx).
 
     The index and its parameters are stored in the model directory (index.faiss, index.json),
@@ -293,24 +377,32 @@ def index_command(model: Path, check: bool, sample: int, fmt: str, **params: Any
     from item2vec.query.index import IndexParams
     from item2vec.query.index_check import build_and_store
 
-    click.echo(f"building a {params['kind']} index of {model}", err=True)
-    report = build_and_store(model, IndexParams(**params), check=sample if check else 0)
+    if (
+        not check
+        and click.get_current_context().get_parameter_source("queries") is ParameterSource.COMMANDLINE
+    ):
+        raise click.UsageError("--queries applies to --check: add --check")
+    say(f"building a {params['kind']} index of {model}")
+    report = build_and_store(model, IndexParams(**params), check=queries if check else 0)
     click.echo(render_record(report, fmt), nl=False)
 
 
 @cli.command()
 @click.argument("model", type=click.Path(path_type=Path))
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to bind (0.0.0.0: all).")
-@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True, help="TCP port.")
-@click.option("--workers", type=click.IntRange(1), default=1, show_default=True,
-              help="Worker processes; each maps the same model files.")  # fmt: skip
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True,
+              help="TCP port (0: any free one).")  # fmt: skip
+@renamed("--processes", old="--workers", type=click.IntRange(1), default=1, show_default=True, metavar="N",
+         help="Server processes; each maps the same model files.")  # fmt: skip
 @click.option("--approx", is_flag=True, help="Answer from the index built by 'item2vec index'.")
-def serve(model: Path, host: str, port: int, workers: int, approx: bool) -> None:
+@quiet_option
+def serve(model: Path, host: str, port: int, processes: int, approx: bool) -> None:
     """Serve similar items, analogies and recommendations over HTTP.
 
     GET /similar?item=ID&k=10, GET /analogy?positive=A&negative=B, POST /recommend with
     {"history": [...]}, GET /items/ID, GET /health; OpenAPI docs at /docs. The model is
-    memory-mapped and never written. Needs the serve extra: pip install 'item2vec[serve]'.
+    memory-mapped and never written. The model is checked and the port bound before anything
+    is served; Ctrl-C stops it (exit 130). Needs the serve extra: pip install 'item2vec[serve]'.
 
     \b
     item2vec serve model --port 8000
@@ -318,5 +410,7 @@ def serve(model: Path, host: str, port: int, workers: int, approx: bool) -> None
     """
     from item2vec.query.server import serve as run
 
-    click.echo(f"serving {model} at http://{host}:{port} (docs: /docs); Ctrl-C stops", err=True)
-    run(model, host=host, port=port, workers=workers, approx=approx)
+    def ready(url: str) -> None:
+        say(f"serving {model} at {url} (docs: /docs); Ctrl-C stops")
+
+    run(model, host=host, port=port, processes=processes, approx=approx, quiet=is_quiet(), ready=ready)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -12,7 +11,6 @@ if TYPE_CHECKING:
     pass
 from typing import TYPE_CHECKING
 
-from item2vec.corpus.events import INPUT_FORMATS
 from item2vec.render import render
 
 if TYPE_CHECKING:
@@ -35,12 +33,15 @@ if TYPE_CHECKING:
 from item2vec.cli.base import (
     TRAIN_PARAMS,
     cli,
-    delimiter_option,
-    duration_option,
-    load_config,
+    config_option,
+    is_quiet,
     output_format,
-    progress_line,
+    progress_callback,
+    quiet_option,
+    say,
     session_from_options,
+    session_options,
+    session_values,
 )
 
 
@@ -49,40 +50,8 @@ from item2vec.cli.base import (
 @click.option(
     "-o", "--output", type=click.Path(path_type=Path), required=True, help="Model directory to write."
 )
-@click.option(
-    "--config",
-    type=click.Path(dir_okay=False),
-    is_eager=True,
-    expose_value=False,
-    callback=load_config,
-    help="TOML file of option defaults; flags override it.",
-)
-@click.option("--input-format", type=click.Choice(INPUT_FORMATS), help="Override format detection.")
-@click.option("--user-col", help="Column of user ids (default: user_id, unless --session-col is given).")
-@click.option("--session-col", help="Column of session/basket ids (e.g. InvoiceNo).")
-@click.option("--item-col", default="item_id", show_default=True, help="Column of item ids.")
-@click.option("--time-col", help="Column of times: epoch s/ms or ISO 8601.")
-@click.option(
-    "--session-gap",
-    callback=duration_option,
-    help="Split a user's events on gaps longer than this (30m, 2h).",
-)
-@click.option(
-    "--drop-repeats/--keep-repeats",
-    default=True,
-    show_default=True,
-    help="Drop consecutive repeats of an item.",
-)
-@click.option(
-    "--min-length", type=click.IntRange(1), default=2, show_default=True, help="Drop shorter sequences."
-)
-@click.option(
-    "--where",
-    multiple=True,
-    metavar="COL=VALUE",
-    help="Keep rows where COL=VALUE (or COL!=VALUE); repeatable.",
-)
-@delimiter_option(inherit=False)
+@config_option
+@session_options(inherit=False)
 @click.option("--items", "items_file", type=click.Path(dir_okay=False), help="Item metadata table (names).")
 @click.option("--id-col", help="Id column in --items (default: --item-col).")
 @click.option("--title-col", default="title", show_default=True, help="Name column in --items.")
@@ -147,7 +116,7 @@ from item2vec.cli.base import (
 @click.option("--spark-conf", multiple=True, metavar="KEY=VALUE", help="Spark setting; repeatable.")
 @click.option("--spark-partitions", type=click.IntRange(1), help="Word2Vec numPartitions (default 1).")
 @click.option("--force", is_flag=True, help="Replace an existing model directory.")
-@click.option("-q", "--quiet", is_flag=True, help="No progress or summary on stderr.")
+@quiet_option
 def train(inputs: tuple[str, ...], output: Path, **opts: Any) -> None:
     """Train item embeddings from event logs, sequences or text.
 
@@ -163,7 +132,7 @@ def train(inputs: tuple[str, ...], output: Path, **opts: Any) -> None:
     from item2vec.corpus.items import ItemsOptions
     from item2vec.training.pipeline import run_training
 
-    quiet = opts.pop("quiet")
+    quiet = is_quiet()
     # The same session options as split/evaluate/tune (from a copy: opts is read again below).
     session = session_from_options(dict(opts))
     items = None
@@ -181,12 +150,11 @@ def train(inputs: tuple[str, ...], output: Path, **opts: Any) -> None:
         input_format=opts["input_format"],
         items=items,
         force=opts["force"],
-        progress=None if quiet or not sys.stderr.isatty() else progress_line,
+        progress=progress_callback(),
     )
-    if not quiet:
-        from item2vec.training.summary import summary_lines
+    from item2vec.training.summary import summary_lines
 
-        click.echo("\n".join(summary_lines(summary)), err=True)
+    say("\n".join(summary_lines(summary)))
 
 
 def _walk_options(opts: dict[str, Any]) -> WalkOptions | None:
@@ -229,7 +197,10 @@ def _spark_options(opts: dict[str, Any], quiet: bool) -> SparkOptions | None:
     if note and not quiet:
         click.echo(f"Warning: {note}", err=True)
     return SparkOptions(
-        opts["spark_master"], SparkOptions.parse_conf(opts["spark_conf"]), opts["spark_partitions"] or 1
+        opts["spark_master"],
+        SparkOptions.parse_conf(opts["spark_conf"]),
+        opts["spark_partitions"] or 1,
+        quiet,
     )
 
 
@@ -242,14 +213,8 @@ def _spark_options(opts: dict[str, Any], quiet: bool) -> SparkOptions | None:
     type=click.Path(path_type=Path),
     help="New model directory (default: MODEL, with --force).",
 )
-@click.option("--input-format", type=click.Choice(INPUT_FORMATS), help="Override format detection.")
-@click.option("--user-col", help="Column of user ids (default: as the model was trained).")
-@click.option("--session-col", help="Column of session/basket ids (default: as trained).")
-@click.option("--item-col", help="Column of item ids (default: as trained).")
-@click.option("--time-col", help="Column of times (default: as trained).")
-@click.option("--session-gap", callback=duration_option, help="Split sessions on gaps longer than this.")
-@click.option("--min-length", type=click.IntRange(1), help="Drop shorter sequences (default: as trained).")
-@delimiter_option(inherit=True)
+@config_option
+@session_options(inherit=True)
 @click.option("--epochs", type=int, help="Passes over the new data (default: as trained).")
 @click.option(
     "--min-count", type=int, help="Occurrences a new item needs, old and new (default: as trained)."
@@ -258,7 +223,7 @@ def _spark_options(opts: dict[str, Any], quiet: bool) -> SparkOptions | None:
 @click.option("--workers", type=int, help="Training threads (default: all cores).")
 @click.option("--seed", type=int, help="Random seed (default: as trained).")
 @click.option("--force", is_flag=True, help="Replace an existing model (needed to update MODEL in place).")
-@click.option("-q", "--quiet", is_flag=True, help="No progress or summary on stderr.")
+@quiet_option
 def update(model: Path, inputs: tuple[str, ...], output: Path | None, **opts: Any) -> None:
     """Continue training a model on new event logs, adding new items.
 
@@ -273,29 +238,19 @@ def update(model: Path, inputs: tuple[str, ...], output: Path | None, **opts: An
     """
     from item2vec.training.update import run_update
 
-    quiet = opts.pop("quiet")
-    session_keys = (
-        "user_col",
-        "session_col",
-        "item_col",
-        "time_col",
-        "session_gap",
-        "min_length",
-        "delimiter",
-    )
     summary = run_update(
         model,
         list(inputs),
         output=output,
         force=opts["force"],
-        session_overrides={k: opts[k] for k in session_keys},
+        session_overrides=session_values(opts),
         overrides={k: opts[k] for k in ("epochs", "min_count", "alpha", "workers", "seed")},
         input_format=opts["input_format"],
-        progress=None if quiet or not sys.stderr.isatty() else progress_line,
+        progress=progress_callback(),
     )
-    if not quiet:
-        click.echo("".join(f"Warning: {note}\n" for note in summary.notes), err=True, nl=False)
-        click.echo("\n".join(summary.lines()), err=True)
+    for note in summary.notes:
+        say(f"Warning: {note}")
+    say("\n".join(summary.lines()))
 
 
 @cli.command()
@@ -313,6 +268,7 @@ def update(model: Path, inputs: tuple[str, ...], output: Path | None, **opts: An
     "--force", is_flag=True, help="Replace an existing model (needed to embed into MODEL in place)."
 )
 @output_format
+@quiet_option
 def embed(
     model: Path, items_file: str, output: Path | None, id_col: str | None, feature_cols: str | None,
     force: bool, fmt: str,
@@ -333,6 +289,4 @@ def embed(
     columns = parse_columns(feature_cols) if feature_cols else None
     result = embed_items(model, items_file, id_col=id_col, columns=columns, output=output, force=force)
     click.echo(render(result.rows, fmt), nl=False)
-    click.echo(
-        f"Embedded {result.added:,} of {len(result.rows):,} items; model saved to {result.output}", err=True
-    )
+    say(f"Embedded {result.added:,} of {len(result.rows):,} items; model saved to {result.output}")

@@ -10,7 +10,7 @@ import click
 if TYPE_CHECKING:
     pass
 
-from item2vec.cli.base import F, cli
+from item2vec.cli.base import F, cli, cutoff_options, cutoffs, quiet_option, renamed, say
 
 # --- into other tools: plot, report ------------------------------------------------------------
 
@@ -21,15 +21,15 @@ def _map_options(func: F) -> F:
         click.option("--method", type=click.Choice(["pca", "tsne", "umap"]), default="pca", show_default=True,
                      help="2-D projection: PCA, t-SNE (scikit-learn) or UMAP (item2vec[umap])."),
         click.option("--color-by", default="cluster", show_default=True, metavar="cluster|frequency|none|COLUMN",
-                     help="k-means clusters, count bands, one colour, or a COLUMN of --items."),
+                     help="k-means clusters, count bands, one colour, or a COLUMN of --color-table."),
         click.option("--clusters", type=click.IntRange(2, 10), default=8, show_default=True,
                      help="Clusters for --color-by cluster."),
-        click.option("--sample", type=click.IntRange(0), default=5000, show_default=True,
-                     help="Map at most N items, drawn at random (0: all)."),
+        renamed("--max-items", old="--sample", type=click.IntRange(0), default=5000, show_default=True,
+                metavar="N", help="Map at most N items, drawn at random (0: all)."),
         click.option("--seed", type=int, default=0, show_default=True, help="Seed of the sample and projection."),
-        click.option("--items", "items_file", type=click.Path(dir_okay=False),
-                     help="Item table holding the --color-by COLUMN."),
-        click.option("--id-col", help="Id column in --items (default: the model's --item-col)."),
+        renamed("--color-table", old="--items", type=click.Path(dir_okay=False), metavar="FILE",
+                help="Item table holding the --color-by COLUMN."),
+        click.option("--id-col", help="Id column in --color-table (default: the model's --item-col)."),
     ]  # fmt: skip
     for option in reversed(options):
         func = option(func)
@@ -37,8 +37,12 @@ def _map_options(func: F) -> F:
 
 
 def _map_kwargs(opts: dict[str, Any]) -> dict[str, Any]:
-    keys = ("method", "color_by", "clusters", "seed", "items_file", "id_col")
-    return {**{k: opts[k] for k in keys}, "sample": opts["sample"] or None}
+    keys = ("method", "color_by", "clusters", "seed", "id_col")
+    return {
+        **{k: opts[k] for k in keys},
+        "items_file": opts["color_table"],
+        "sample": opts["max_items"] or None,
+    }
 
 
 @cli.command()
@@ -49,6 +53,7 @@ def _map_kwargs(opts: dict[str, Any]) -> dict[str, Any]:
 @click.option("--labels", type=click.IntRange(0), default=25, show_default=True,
               help="Images: name up to N popular items (overlapping names are left out).")  # fmt: skip
 @click.option("--force", is_flag=True, help="Overwrite an existing output.")
+@quiet_option
 def plot(model: Path, output: Path, labels: int, force: bool, **opts: Any) -> None:
     """Draw a 2-D map of the items, coloured by cluster, popularity or a column.
 
@@ -57,13 +62,13 @@ def plot(model: Path, output: Path, labels: int, force: bool, **opts: Any) -> No
     \b
     item2vec plot model -o map.html
     item2vec plot model -o map.png --method tsne --color-by frequency
-    item2vec plot model -o map.png --items catalogue.csv --id-col sku --color-by category
+    item2vec plot model -o map.png --color-table catalogue.csv --id-col sku --color-by category
     """
     from item2vec.model.store import load
     from item2vec.visual.plot import plot as draw
 
     path, points = draw(load(model), output, force=force, labels=labels, **_map_kwargs(opts))
-    click.echo(f"wrote {path} ({len(points.ids):,} of {points.total:,} items)", err=True)
+    say(f"wrote {path} ({len(points.ids):,} of {points.total:,} items)")
 
 
 @cli.command()
@@ -75,7 +80,7 @@ def plot(model: Path, output: Path, labels: int, force: bool, **opts: Any) -> No
               help="The model's training data, for the baselines (default: the inputs in model.json).")  # fmt: skip
 @click.option("--baselines/--no-baselines", default=True, show_default=True,
               help="Score most-popular and co-occurrence beside the model.")  # fmt: skip
-@click.option("-k", "ks", default="10", show_default=True, metavar="K[,K...]", help="Evaluation cut-offs.")
+@cutoff_options
 @click.option("--popular", type=click.IntRange(0), default=8, show_default=True,
               help="Show the neighbours of the N most frequent items.")  # fmt: skip
 @click.option("--neighbours", type=click.IntRange(1, 100), default=8, show_default=True,
@@ -84,9 +89,10 @@ def plot(model: Path, output: Path, labels: int, force: bool, **opts: Any) -> No
 @_map_options
 @click.option("--title", help="Page title (default: the model directory's name).")
 @click.option("--force", is_flag=True, help="Overwrite an existing output.")
+@quiet_option
 def report(model: Path, output: Path, tests: tuple[str, ...], train_files: tuple[str, ...], baselines: bool,
-           ks: str, popular: int, neighbours: int, with_map: bool, title: str | None, force: bool,
-           **opts: Any) -> None:  # fmt: skip
+           k: tuple[tuple[int, ...], ...], ks: str | None, popular: int, neighbours: int, with_map: bool,
+           title: str | None, force: bool, **opts: Any) -> None:  # fmt: skip
     """Write one self-contained HTML page about a model.
 
     The training summary, next-item metrics against baselines (with --test), an interactive
@@ -95,15 +101,14 @@ def report(model: Path, output: Path, tests: tuple[str, ...], train_files: tuple
 
     \b
     item2vec report model -o report.html
-    item2vec report model --test split/test.csv.gz -k 10,20 -o report.html
+    item2vec report model --test split/test.csv.gz --ks 10,20 -o report.html
     """
-    from item2vec.evaluation.evaluate import parse_ks
     from item2vec.model.store import load
     from item2vec.visual.html_report import make_report
 
     path = make_report(
         load(model), output, title=title or f"Model {model.resolve().name}", tests=tests,
-        train_files=train_files, baselines=baselines, ks=parse_ks(ks), popular=popular,
+        train_files=train_files, baselines=baselines, ks=cutoffs(k, ks), popular=popular,
         neighbours=neighbours, map_options=_map_kwargs(opts) if with_map else None, force=force,
     )  # fmt: skip
-    click.echo(f"wrote {path}", err=True)
+    say(f"wrote {path}")

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, BinaryIO
 
 from item2vec.corpus.jsonl import is_array, json_batches
 from item2vec.corpus.text import check_utf8, first_line, reading
-from item2vec.errors import InputError, cut, listing
+from item2vec.errors import InputError, MissingColumnsError, cut, listing
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -168,12 +168,8 @@ def read_table(source: Source, fmt: str, columns: list[str], delimiter: str | No
 
 def _missing(source: Source, wanted: list[str], existing: list[str], hint: str = "") -> None:
     missing = [c for c in wanted if c not in existing]
-    if missing:
-        names = listing([repr(c) for c in missing])
-        raise InputError(
-            f"{source.name}: no {'columns' if len(missing) > 1 else 'column'} {names}; the columns are: {listing(existing)} "
-            + (hint or "(choose them with --user-col/--session-col/--item-col/--time-col)")
-        )
+    if missing:  # the caller that knows which option named each column adds that (column_roles)
+        raise MissingColumnsError(source.name, missing, existing, hint=hint)
 
 
 def _duplicated(source: Source, wanted: list[str], header: list[str]) -> None:

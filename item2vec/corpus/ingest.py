@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from item2vec.corpus.events import Source, iter_batches
+from item2vec.errors import column_roles
 
 if TYPE_CHECKING:
     import numpy as np
@@ -124,14 +125,15 @@ def code_events(
     times: list[NDArray[np.float64]] = []
     for source, batches in inputs:
         first_row, kind = 0, TimeKind()  # one kind of time (epoch s, ms, ISO) in all of a file's batches
-        for batch in batches:
-            rows = batch.num_rows
-            batch = prepare_batch(batch, source, options, stats, first_row, kind)
-            first_row += rows
-            for col, encoder in encoders.items():
-                encoder.add(batch[col])
-            if options.time_col:
-                times.append(batch[TIME].to_numpy())
+        with column_roles(options.roles()):
+            for batch in batches:
+                rows = batch.num_rows
+                batch = prepare_batch(batch, source, options, stats, first_row, kind)
+                first_row += rows
+                for col, encoder in encoders.items():
+                    encoder.add(batch[col])
+                if options.time_col:
+                    times.append(batch[TIME].to_numpy())
     items, item_names = encoders[options.item_col].finish()
     groups: NDArray[np.int64] | NDArray[np.int32] = np.zeros(len(items), dtype=np.int32)
     for col in options.group_cols:
@@ -164,10 +166,7 @@ def prepare_batch(
         seconds = parse_times(batch[options.time_col], source.name, options.time_col, first_row, kind)
         batch = batch.append_column(TIME, seconds)
     for where in options.where:
-        mask = pc.fill_null(pc.equal(_plain(batch[where.column]), where.value), False)
-        if where.negate:
-            mask = pc.invert(mask)
-        batch = _keep(batch, mask, f"--where {where}", stats)
+        batch = _keep(batch, where.mask(_plain(batch[where.column])), f"--where {where}", stats)
     keep = [*options.group_cols, options.item_col]
     for col in keep + ([options.time_col] if options.time_col else []):
         batch = _keep(batch, pc.is_valid(batch[col]), f"missing {col}", stats)

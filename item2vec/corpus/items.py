@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from item2vec.corpus.events import TABLE_FORMATS, detect_format, open_source, read_table
-from item2vec.errors import ConfigError, InputError, cut
+from item2vec.errors import ConfigError, InputError, column_roles, cut
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -36,7 +36,8 @@ def read_names(options: ItemsOptions) -> dict[str, str]:
             f"--items {options.path!r} is not a table with a {options.id_col!r} column: "
             "give a CSV/TSV/Parquet/JSONL file and name its columns with --id-col/--title-col"
         )
-    table = read_table(source, fmt, [options.id_col, options.title_col])
+    with column_roles([(options.id_col, "id_col"), (options.title_col, "title_col")]):
+        table = read_table(source, fmt, [options.id_col, options.title_col])
     return names_from_table(table, options.id_col, options.title_col)
 
 

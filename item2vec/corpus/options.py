@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from numpy.typing import NDArray
 
 __all__ = [
+    "WHERE_SYNTAX",
     "SessionOptions",
     "TimeKind",
     "Where",
@@ -36,25 +37,118 @@ MS_THRESHOLD = 1e11
 _KINDS = {"s": "epoch seconds", "ms": "epoch milliseconds", "iso": "ISO 8601 times"}
 
 
+_WHERE_OPERATOR = re.compile(r"!=|>=|<=|=|>|<")
+_WHERE_LIST = re.compile(r"\s+(not\s+in|in)\s+")
+_COMPARE = (">", ">=", "<", "<=")
+WHERE_SYNTAX = "COL=VALUE, COL!=VALUE, COL>N, COL>=N, COL<N, COL<=N, 'COL in A,B' or 'COL not in A,B'"
+
+
 @dataclass(frozen=True)
 class Where:
-    """A row filter: ``COL=VALUE`` keeps equal rows, ``COL!=VALUE`` keeps the others."""
+    """A row filter on one column: text equality or a list (``negate``: the others), or a number comparison.
+
+    ``COL=VALUE`` / ``COL!=VALUE`` compare text (rows without a value pass ``!=``); ``COL>N``,
+    ``>=``, ``<``, ``<=`` compare numbers (rows without a value fail); ``COL in A,B`` keeps rows
+    whose value is one of the list, ``COL not in A,B`` the others.
+    """
 
     column: str
     value: str
     negate: bool = False
+    op: str = "="  # "=", ">", ">=", "<", "<=" or "in"
 
     @classmethod
     def parse(cls, text: str) -> Where:
-        """Parse ``COL=VALUE`` or ``COL!=VALUE``."""
-        negate = "!=" in text
-        column, sep, value = text.partition("!=" if negate else "=")
-        if not sep or not column.strip():
-            raise ConfigError(f"--where {text!r} is invalid: use COL=VALUE or COL!=VALUE")
-        return cls(column.strip(), value, negate)
+        """Parse a ``--where`` filter (see :data:`WHERE_SYNTAX`).
+
+        Raises:
+            ConfigError: no operator, no column, an empty list, or a comparison with a non-number.
+        """
+        listed, compared = _WHERE_LIST.search(text), _WHERE_OPERATOR.search(text)
+        if listed and (compared is None or listed.start() < compared.start()):
+            column, op, value = text[: listed.start()], "in", text[listed.end() :]
+            negate = listed.group(1) != "in"
+        elif compared:
+            column, op, value = text[: compared.start()], compared.group(), text[compared.end() :]
+            negate, op = op == "!=", "=" if op == "!=" else op
+        else:
+            column = ""
+        if not column.strip():
+            raise ConfigError(
+                f"--where {text!r} is invalid: use {WHERE_SYNTAX} (quote it in a shell: --where 'Quantity>0')"
+            )
+        if op == "in":
+            value = ",".join(v.strip() for v in value.split(",") if v.strip())
+        where = cls(column.strip(), value, negate, op)
+        where.check()
+        return where
+
+    def check(self) -> None:
+        if self.op == "in" and not self.values:
+            raise ConfigError(f"--where {str(self)!r} lists no value: use 'COL in A,B'")
+        if self.op in _COMPARE and self.number is None:
+            raise ConfigError(
+                f"--where {str(self)!r}: {self.value!r} is not a number; {self.op} compares numbers "
+                "(use = or != for text)"
+            )
+
+    @property
+    def values(self) -> tuple[str, ...]:
+        """The list of an ``in`` filter."""
+        return tuple(v.strip() for v in self.value.split(",") if v.strip())
+
+    @property
+    def number(self) -> float | None:
+        """The number a comparison compares with (None if the value is not one)."""
+        try:
+            return float(self.value)
+        except ValueError:
+            return None
+
+    def not_a_number(self, cell: str) -> str:
+        """The message for a cell of a compared column that is not a number."""
+        return (
+            f"--where {str(self)!r}: column {self.column!r} holds {cell!r}, which is not a number: "
+            "compare it with = or != (text), or filter another column"
+        )
+
+    def mask(self, column: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray | pa.Array:
+        """Which rows of ``column`` (strings) the filter keeps.
+
+        Raises:
+            InputError: a comparison meets a value that is not a number.
+        """
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        if self.op in _COMPARE:
+            try:
+                numbers = pc.cast(pc.utf8_trim_whitespace(column), pa.float64())  # " 5" is 5, as in Spark
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+                raise InputError(self.not_a_number(_first_non_number(column))) from None
+            compare = {">": pc.greater, ">=": pc.greater_equal, "<": pc.less, "<=": pc.less_equal}[self.op]
+            return pc.fill_null(compare(numbers, self.number), False)
+        if self.op == "in":
+            kept = pc.fill_null(pc.is_in(column, value_set=pa.array(self.values, type=pa.string())), False)
+        else:
+            kept = pc.fill_null(pc.equal(column, self.value), False)
+        return pc.invert(kept) if self.negate else kept
 
     def __str__(self) -> str:
-        return f"{self.column}{'!=' if self.negate else '='}{self.value}"
+        if self.op == "in":
+            return f"{self.column} {'not in' if self.negate else 'in'} {','.join(self.values)}"
+        return f"{self.column}{'!=' if self.negate else self.op}{self.value}"
+
+
+def _first_non_number(column: pa.ChunkedArray | pa.Array) -> str:
+    for cell in column.to_pylist():
+        if cell is None:
+            continue
+        try:
+            float(cell)
+        except ValueError:
+            return str(cell)
+    return ""
 
 
 @dataclass(frozen=True)
@@ -122,6 +216,12 @@ class SessionOptions:
         if self.time_col:
             cols.append(self.time_col)
         return cols + [w.column for w in self.where]
+
+    def roles(self) -> list[tuple[str, str]]:
+        """(column, option) pairs, for a missing-column message (:class:`MissingColumnsError`)."""
+        named = [(self.user_col, "user_col"), (self.session_col, "session_col"), (self.item_col, "item_col")]
+        named.append((self.time_col, "time_col"))
+        return [(c, role) for c, role in named if c] + [(w.column, "where") for w in self.where]
 
     def as_record(self) -> dict[str, Any]:
         """model.json's ``input.session`` record (read back by :func:`session_from_meta`)."""

@@ -41,7 +41,19 @@ class CorpusStats:
             self.rows_dropped[reason] = self.rows_dropped.get(reason, 0) + int(rows)
 
     def as_dict(self) -> dict[str, Any]:
-        return {k: v for k, v in self.__dict__.items() if v is not None}
+        """model.json's ``input`` record: ``inputs`` as given (for display), ``input_paths`` absolute."""
+        record = {k: v for k, v in self.__dict__.items() if v is not None}
+        record["input_paths"] = [absolute_input(name) for name in self.inputs]
+        return record
+
+
+def absolute_input(name: str) -> str:
+    """A local input path made absolute (so ``evaluate`` finds it from any directory); stdin and URIs as given."""
+    import os
+
+    if name in ("-", "<stdin>") or "://" in name:
+        return name
+    return os.path.abspath(name)
 
 
 @dataclass

@@ -17,7 +17,7 @@ from item2vec.corpus.events import Source, detect_format, open_source
 from item2vec.corpus.options import SessionOptions
 from item2vec.corpus.packed import MAX_SEQUENCE, Corpus, CorpusStats, Packed
 from item2vec.corpus.text import lines
-from item2vec.errors import EmptyResultError, InputError, listing
+from item2vec.errors import EmptyResultError, InputError, column_roles, listing
 
 if TYPE_CHECKING:
     import numpy as np
@@ -171,9 +171,10 @@ def prepare_table(source: Source, fmt: str, options: SessionOptions, stats: Corp
     from item2vec.corpus.options import TimeKind
 
     batches, first_row, kind = [], 0, TimeKind()
-    for batch in iter_batches(source, fmt, options.columns, encode=[], delimiter=options.delimiter):
-        batches.append(prepare_batch(batch, source, options, stats, first_row, kind))
-        first_row += batch.num_rows
+    with column_roles(options.roles()):
+        for batch in iter_batches(source, fmt, options.columns, encode=[], delimiter=options.delimiter):
+            batches.append(prepare_batch(batch, source, options, stats, first_row, kind))
+            first_row += batch.num_rows
     return pa.concat_tables(batches)
 
 
@@ -185,9 +186,10 @@ def prepare_frame(table: pa.Table, name: str, options: SessionOptions, stats: Co
     from item2vec.corpus.ingest import prepare_batch
 
     batches, first_row, source = [], 0, Source(name)
-    for batch in frame_batches(table, name, options.columns, encode=[], time_col=options.time_col):
-        batches.append(prepare_batch(batch, source, options, stats, first_row))
-        first_row += batch.num_rows
+    with column_roles(options.roles()):
+        for batch in frame_batches(table, name, options.columns, encode=[], time_col=options.time_col):
+            batches.append(prepare_batch(batch, source, options, stats, first_row))
+            first_row += batch.num_rows
     return pa.concat_tables(batches)
 
 

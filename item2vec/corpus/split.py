@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO, Literal
 from item2vec.corpus.events import TABLE_FORMATS, Source, detect_format, open_source, read_table
 from item2vec.corpus.jsonl import is_array
 from item2vec.corpus.options import SessionOptions, column_codes, group_codes, parse_times
-from item2vec.errors import ConfigError, EmptyResultError, InputError, OutputExistsError
+from item2vec.errors import ConfigError, EmptyResultError, InputError, OutputExistsError, column_roles
 from item2vec.files import atomic_files, check_writable
 
 if TYPE_CHECKING:
@@ -109,7 +109,8 @@ def split_events(
             f"{source.name} is a JSON array: split copies JSON Lines row by row; convert it first "
             f"(jq -c '.[]' {source.name} > events.jsonl)"
         )
-    table = read_table(source, fmt, session.columns, session.delimiter)
+    with column_roles(session.roles()):
+        table = read_table(source, fmt, session.columns, session.delimiter)
     dropped: dict[str, int] = {}
     ordered = _order(table, session, _usable(table, session, dropped), source.name)
     labels = _labels(table.num_rows, ordered, session, by, _cutoff_seconds(cutoff) if cutoff else None)
@@ -173,8 +174,10 @@ def _usable(table: pa.Table, session: SessionOptions, dropped: dict[str, int]) -
 
     keep = np.ones(table.num_rows, dtype=bool)
     for where in session.where:
-        mask = pc.fill_null(pc.equal(table[where.column], where.value), False).to_numpy(zero_copy_only=False)
-        mask = ~mask if where.negate else mask
+        # on the rows still kept, so a comparison sees only them (as the streaming reader does)
+        rows = np.flatnonzero(keep)
+        mask = np.zeros(table.num_rows, dtype=bool)
+        mask[rows] = where.mask(table[where.column].take(rows)).to_numpy(zero_copy_only=False)
         _count(dropped, f"--where {where}", keep & ~mask)
         keep &= mask
     cols = [*session.group_cols, session.item_col] + ([session.time_col] if session.time_col else [])

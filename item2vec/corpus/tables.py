@@ -1,4 +1,4 @@
-"""Tables written in batches: Parquet, CSV or TSV chosen by the file's suffix.
+"""Tables written in batches: Parquet, CSV, TSV or JSON Lines chosen by the file's suffix.
 
 Record batches are streamed to a file beside the target and renamed into place at the end, so
 memory stays bounded by one batch and an interrupted run leaves no half table.
@@ -16,7 +16,7 @@ from item2vec.files import atomic_file, check_writable
 if TYPE_CHECKING:
     import pyarrow as pa
 
-TABLE_SUFFIXES = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv", ".tsv": "tsv"}
+TABLE_SUFFIXES = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv", ".tsv": "tsv", ".jsonl": "jsonl"}
 
 
 def check_table_output(path: Path, *, force: bool) -> str:
@@ -27,7 +27,8 @@ def check_table_output(path: Path, *, force: bool) -> str:
     fmt = TABLE_SUFFIXES.get(path.suffix.lower())
     if fmt is None:
         raise ConfigError(
-            f"output {str(path)!r} has no table suffix: name it .parquet, .csv or .tsv (-o candidates.parquet)"
+            f"output {str(path)!r} has no table suffix: name it .parquet, .csv, .tsv or .jsonl "
+            "(-o candidates.parquet)"
         )
     if path.is_dir():
         raise OutputExistsError(f"output {str(path)!r} is a directory: give a file name")
@@ -38,7 +39,7 @@ def check_table_output(path: Path, *, force: bool) -> str:
 
 
 def write_table(path: Path, batches: Iterator[pa.RecordBatch]) -> int:
-    """Stream record batches to Parquet/CSV/TSV beside ``path``, then rename; returns rows written."""
+    """Stream record batches to Parquet/CSV/TSV/JSON Lines beside ``path``, then rename; returns rows written."""
     import pyarrow.csv as pacsv
     import pyarrow.parquet as pq
 
@@ -50,7 +51,9 @@ def write_table(path: Path, batches: Iterator[pa.RecordBatch]) -> int:
         writer: Any = None
         try:
             for batch in batches:
-                if writer is None:
+                if writer is None and fmt == "jsonl":
+                    writer = _JsonLines(tmp)
+                elif writer is None:
                     writer = (
                         pq.ParquetWriter(tmp, batch.schema)
                         if fmt == "parquet"
@@ -66,6 +69,23 @@ def write_table(path: Path, batches: Iterator[pa.RecordBatch]) -> int:
 
     atomic_file(path, write)
     return written
+
+
+class _JsonLines:
+    """One JSON object a row (floats to 6 decimals, as the query commands print them)."""
+
+    def __init__(self, path: Path) -> None:
+        self.handle = open(path, "w", encoding="utf-8")  # noqa: SIM115 - closed by close()
+
+    def write_batch(self, batch: pa.RecordBatch) -> None:
+        import json
+
+        for row in batch.to_pylist():
+            cells = {k: round(v, 6) if isinstance(v, float) else v for k, v in row.items()}
+            self.handle.write(json.dumps(cells, ensure_ascii=False) + "\n")
+
+    def close(self) -> None:
+        self.handle.close()
 
 
 def _csv_options(fmt: str) -> Any:

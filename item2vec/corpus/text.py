@@ -10,6 +10,7 @@ naming the file.
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import io
 import zlib
@@ -133,7 +134,8 @@ def lines(
                 f"{name}: not UTF-8 ({exc}): convert it first (iconv -f latin1 -t utf-8)"
             ) from None
         finally:
-            text.detach()  # the caller closes the stream
+            with contextlib.suppress(ValueError):  # already closed when the caller stops early
+                text.detach()  # the caller closes the stream
 
 
 def check_utf8(stream: Iterable[bytes], name: str) -> None:

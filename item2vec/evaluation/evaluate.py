@@ -40,14 +40,14 @@ _METRIC = re.compile(r"^\s*([a-z]+)\s*@\s*(\d+)\s*$", re.IGNORECASE)
 # --- metric names --------------------------------------------------------------------------------
 
 
-def parse_ks(text: str) -> tuple[int, ...]:
-    """``"10,20,50"`` → (10, 20, 50), sorted and unique."""
+def parse_ks(text: str, *, option: str = "--ks") -> tuple[int, ...]:
+    """``"10,20,50"`` → (10, 20, 50), sorted and unique; ``option`` names the flag in a message."""
     try:
         ks = sorted({int(part) for part in text.split(",") if part.strip()})
     except ValueError:
-        raise ConfigError(f"-k {text!r} is invalid: give cut-offs such as 10 or 10,20,50") from None
+        raise ConfigError(f"{option} {text!r} is invalid: give cut-offs such as 10 or 10,20,50") from None
     if not ks or ks[0] < 1:
-        raise ConfigError(f"-k {text!r} is invalid: give cut-offs of 1 or more, such as 10,20,50")
+        raise ConfigError(f"{option} {text!r} is invalid: give cut-offs of 1 or more, such as 10,20,50")
     return tuple(ks)
 
 
@@ -72,7 +72,9 @@ def parse_threshold(text: str, ks: tuple[int, ...] | None = None) -> tuple[str, 
     metric, k = parse_metric(name)
     if ks is not None and k not in ks:
         cutoffs = ",".join(str(c) for c in ks)
-        raise ConfigError(f"--fail-under {text!r}: cut-off {k} is not computed (-k {cutoffs}); add it to -k")
+        raise ConfigError(
+            f"--fail-under {text!r}: cut-off {k} is not computed ({cutoffs}); add it with -k {k}"
+        )
     return f"{metric}@{k}", bar
 
 
@@ -213,7 +215,7 @@ def check_thresholds(row: dict[str, Any], thresholds: list[tuple[str, float]]) -
         if name not in row:
             computed = ", ".join(k for k in row if "@" in k)
             raise ConfigError(
-                f"--fail-under {name} was not computed: add its cut-off to -k (computed: {computed})"
+                f"--fail-under {name} was not computed: add its cut-off with -k (computed: {computed})"
             )
         if float(row[name]) < bar:
             failed.append(f"{name} {float(row[name]):.4f} is below {bar:g}")

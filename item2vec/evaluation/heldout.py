@@ -75,10 +75,16 @@ def model_training_sequences(embeddings: Embeddings, train_files: list[str] | No
     session = session_from_meta(embeddings.meta, {})
     if train_files:
         return read_sequences(train_files, session).sequences
-    inputs = list(record.get("inputs") or [])
-    missing = [name for name in inputs if name == "<stdin>" or not Path(name).is_file()]
+    shown = list(record.get("inputs") or [])
+    inputs = list(record.get("input_paths") or shown)  # absolute since issue 15; older models: as given
+    missing = [i for i, name in enumerate(inputs) if name == "<stdin>" or not Path(name).is_file()]
     if not inputs or missing:
-        what = f"its input {missing[0]!r} is not readable here" if missing else "it names no input"
+        where = ""
+        if missing and inputs[missing[0]] != shown[missing[0]]:
+            where = f" ({inputs[missing[0]]})"
+        what = (
+            f"its input {shown[missing[0]]!r}{where} is not readable here" if missing else "it names no input"
+        )
         raise InputError(
             f"the baselines need the model's training data, but {what}: pass it with --train FILE "
             "(or --no-baselines)"

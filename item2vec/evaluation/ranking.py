@@ -51,7 +51,7 @@ class Cases:
         if query not in ("last", "history"):
             raise ConfigError(f"--query {query!r} is unknown: use 'last' or 'history'")
         if history < 1:
-            raise ConfigError(f"--history {history} is invalid: use 1 or more items")
+            raise ConfigError(f"--history-size {history} is invalid: use 1 or more items")
         keep = 1 if query == "last" else history
         queries, targets = [], []
         for seq in sequences:

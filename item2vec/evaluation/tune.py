@@ -72,7 +72,7 @@ class TuneOptions:
         if self.trials < 1:
             raise ConfigError(f"--trials {self.trials} is invalid: use 1 or more")
         if not 0 < self.sample <= 1:
-            raise ConfigError(f"--sample {self.sample} is invalid: use a fraction in (0, 1], e.g. 0.1")
+            raise ConfigError(f"--fraction {self.sample} is invalid: use a fraction in (0, 1], e.g. 0.1")
         if self.preset not in PRESETS:
             raise ConfigError(f"--preset {self.preset!r} is unknown: use one of {', '.join(PRESETS)}")
         TrainConfig.from_preset(self.preset, **{**self.fixed, "seed": self.seed})  # validates them
@@ -149,9 +149,22 @@ def parse_fixed(texts: list[str]) -> dict[str, Any]:
 
 
 def _optuna() -> Any:
+    import logging
+
     optuna = require("optuna", "tune")
     optuna.logging.set_verbosity(optuna.logging.WARNING)
+    for handler in logging.getLogger("optuna").handlers:
+        if not any(isinstance(f, _NoInterrupt) for f in handler.filters):
+            handler.addFilter(_NoInterrupt())
     return optuna
+
+
+class _NoInterrupt:
+    """Drops optuna's "trial failed" warning (and traceback) for a Ctrl-C: the search stops on purpose."""
+
+    def filter(self, record: Any) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        return not isinstance(error, KeyboardInterrupt) and "KeyboardInterrupt()" not in str(record.msg)
 
 
 def search(
@@ -172,7 +185,7 @@ def search(
     if not len(cases):
         raise EmptyResultError(
             f"the validation data has no sequence of 2+ items ({len(valid_seqs):,} sequences): "
-            "give the valid file written by 'item2vec split', or raise --sample"
+            "give the valid file written by 'item2vec split', or raise --fraction"
         )
     name, k = parse_metric(options.metric, allowed=RANK_METRICS)
     searched = {p: v for p, v in SEARCH_SPACE.items() if p not in options.fixed}

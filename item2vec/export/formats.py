@@ -2,14 +2,15 @@
 PyTorch (``.pt``) and safetensors embedding tables.
 
 Every export is written to a temporary name and renamed into place; an existing output is
-replaced only with ``force``.
+replaced only with ``force``. The word2vec formats are gzipped when the output ends in ``.gz``
+(gensim and the C tools read them so) and can be written to a stream instead (``-o -``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from item2vec.errors import InputError, OutputExistsError
 from item2vec.export.options import check_options, prepare
@@ -21,6 +22,8 @@ if TYPE_CHECKING:
 
 _PROJECTOR_FILES = ("vectors.tsv", "metadata.tsv")
 EXPORT_FORMATS = ("word2vec", "word2vec-binary", "npy", "parquet", "projector", "torch", "safetensors")
+STREAM_FORMATS = ("word2vec",)  # text: can go to stdout
+GZIP_FORMATS = ("word2vec", "word2vec-binary")
 
 
 def export(
@@ -47,9 +50,10 @@ def export(
             options do not fit the format.
         UnknownItemError: an id in ``items`` is not in the model.
     """
+    gz = output.suffix.lower() == ".gz"
     writers: dict[str, Callable[[Embeddings, Path], None]] = {
-        "word2vec": lambda e, p: _word2vec(e, p, binary=False),
-        "word2vec-binary": lambda e, p: _word2vec(e, p, binary=True),
+        "word2vec": lambda e, p: _word2vec(e, p, binary=False, compress=gz),
+        "word2vec-binary": lambda e, p: _word2vec(e, p, binary=True, compress=gz),
         "npy": _npy_vectors,
         "parquet": _parquet,
         "projector": _projector,
@@ -59,6 +63,11 @@ def export(
     if fmt not in writers:
         raise InputError(f"export format {fmt!r} is unknown: use one of {', '.join(EXPORT_FORMATS)}")
     check_options(fmt, dtype=dtype, padding=padding)
+    if gz and fmt not in GZIP_FORMATS:
+        raise InputError(
+            f"{str(output)!r}: --format {fmt} cannot be gzipped; only {' and '.join(GZIP_FORMATS)} can "
+            "(drop the .gz)"
+        )
     if items is not None or normalize or dtype != "float32":
         embeddings = prepare(embeddings, items=items, normalize=normalize, dtype=dtype)
     if fmt == "npy":
@@ -74,6 +83,33 @@ def export(
     else:
         atomic_file(output, lambda p: writers[fmt](embeddings, p), replace=force)
     return [output]
+
+
+def export_stream(
+    embeddings: Embeddings,
+    fmt: str,
+    stream: BinaryIO,
+    *,
+    items: list[str] | None = None,
+    normalize: bool = False,
+    dtype: str = "float32",
+    padding: bool = True,
+) -> None:
+    """Write a text format (word2vec) to ``stream`` (``-o -``: stdout).
+
+    Raises:
+        InputError: ``fmt`` is not a text format, or as :func:`export`.
+    """
+    if fmt not in STREAM_FORMATS:
+        raise InputError(
+            f"--format {fmt} writes a binary file or a directory, not text: give -o FILE "
+            f"(only {', '.join(STREAM_FORMATS)} can go to stdout with -o -)"
+        )
+    check_options(fmt, dtype=dtype, padding=padding)
+    if items is not None or normalize or dtype != "float32":
+        embeddings = prepare(embeddings, items=items, normalize=normalize, dtype=dtype)
+    _check_ids(embeddings, " \t\n\r\v\f", "word2vec file")
+    write_word2vec(embeddings, stream, binary=False)
 
 
 def _refuse_existing(paths: list[Path], force: bool, *, directory: bool) -> None:
@@ -120,9 +156,41 @@ def _check_ids(embeddings: Embeddings, forbidden: str, what: str) -> None:
         raise InputError(f"item id {item!r} cannot be written to a {what} ({why}): use --format {fix}")
 
 
-def _word2vec(embeddings: Embeddings, path: Path, *, binary: bool) -> None:
+def _word2vec(embeddings: Embeddings, path: Path, *, binary: bool, compress: bool = False) -> None:
+    import gzip
+
     _check_ids(embeddings, " \t\n\r\v\f", "word2vec file")
-    keyed_vectors(embeddings).save_word2vec_format(str(path), binary=binary, write_header=True)
+    with open(path, "wb") as raw:
+        if not compress:
+            write_word2vec(embeddings, raw, binary=binary)
+            return
+        with gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as stream:
+            write_word2vec(embeddings, stream, binary=binary)  # type: ignore[arg-type]
+
+
+def write_word2vec(embeddings: Embeddings, stream: BinaryIO, *, binary: bool) -> None:
+    """The word2vec format exactly as gensim's ``save_word2vec_format`` writes it.
+
+    A ``count words dim`` header, then the most frequent item first (stable for ties), as the
+    C tools do: text rows of ``id v1 v2 ...``, or binary ``id `` plus the float32 bytes.
+    """
+    import numpy as np
+
+    vectors = np.asarray(embeddings.vectors)
+    dtype = np.float16 if vectors.dtype == np.float16 and not binary else np.float32
+    counts = np.asarray(embeddings.counts)
+    order = sorted(range(len(embeddings)), key=lambda r: -int(counts[r]))
+    stream.write(f"{len(embeddings)} {embeddings.dim}\n".encode())
+    for start in range(0, len(order), 4096):
+        rows = order[start : start + 4096]
+        block = vectors[rows].astype(dtype, copy=False)
+        if binary:
+            data = b"".join(f"{embeddings.ids[r]} ".encode() + v.tobytes() for r, v in zip(rows, block))
+        else:
+            data = "".join(
+                f"{embeddings.ids[r]} {' '.join(str(x) for x in v)}\n" for r, v in zip(rows, block)
+            ).encode()
+        stream.write(data)
 
 
 def keyed_vectors(embeddings: Embeddings) -> Any:

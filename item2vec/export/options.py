@@ -57,7 +57,7 @@ def prepare(
     if items is not None:
         rows = [embeddings.position(i) for i in dict.fromkeys(items)]
         if not rows:
-            raise EmptyResultError("--items lists no ids: give a file with one item id a line")
+            raise EmptyResultError("--ids lists no ids: give a file with one item id a line")
     vectors: NDArray[np.floating] = np.asarray(embeddings.vectors)
     if rows is not None:
         vectors = vectors[rows]

@@ -239,13 +239,24 @@ class Embeddings:
 
         if not positive:
             raise EmptyResultError("an analogy needs at least one positive item, e.g. 'king - man + woman'")
+        label = label or format_analogy(positive, negative)
+        both = [item for item in dict.fromkeys(positive) if item in set(negative)]
+        if both:
+            raise EmptyResultError(
+                f"analogy {label!r} adds and subtracts {both[0]!r}, so the terms cancel: "
+                "give each item once, e.g. 'king - man + woman'"
+            )
         pos = [self.position(i) for i in positive]
         neg = [self.position(i) for i in negative]
-        label = label or format_analogy(positive, negative)
         exclude = set(pos) | set(neg)
         if method == "add":
             added, taken = unit_rows(self.vectors[pos]), unit_rows(self.vectors[neg])
             query = (added.sum(axis=0) - taken.sum(axis=0))[None, :]
+            if float(np.linalg.norm(query)) <= 1e-6:
+                raise EmptyResultError(
+                    f"analogy {label!r} adds up to the zero vector, to which every item is equally "
+                    "close: change the terms (or try --method mul)"
+                )
             return self._answer([label], query.astype(np.float32), [exclude], k)
         if self.searcher is not None:
             raise ConfigError("--method mul scores every item, so it cannot use an index: use --method add")
@@ -269,11 +280,17 @@ def unit_rows(matrix: NDArray[Any]) -> NDArray[np.float32]:
     return result
 
 
-def parse_analogy(expression: str) -> tuple[list[str], list[str]]:
+def parse_analogy(expression: str, embeddings: Embeddings | None = None) -> tuple[list[str], list[str]]:
     """``"king - man + woman"`` → (["king", "woman"], ["man"]).
 
     Terms are separated by `` + `` or `` - `` with spaces around the sign, so ids that contain
-    a hyphen (``sku-9``) stay whole. A leading ``-`` makes the first term negative.
+    a hyphen (``sku-9``) stay whole. A leading ``-`` makes the first term negative. With
+    ``embeddings``, a term that is not an item but holds a sign or a space (``"king-man+woman"``,
+    ``"king woman"``) is refused with the syntax, and the rewrite when its parts are items.
+
+    Raises:
+        EmptyResultError: a term is empty.
+        UnknownItemError: a term that is not an item looks like a mis-written expression.
     """
     text = expression.strip()
     sign = "+"
@@ -285,7 +302,34 @@ def parse_analogy(expression: str) -> tuple[list[str], list[str]]:
     negative = [t.strip() for s, t in terms if s == "-" and t.strip()]
     if not text or len(positive) + len(negative) < len(terms):
         raise EmptyResultError(f"analogy {expression!r} has an empty term: write it as 'king - man + woman'")
+    if embeddings is not None:
+        for term in positive + negative:
+            if embeddings.row(term) is None and _LOOKS_COMBINED.search(term):
+                raise UnknownItemError(_syntax_message(embeddings, term))
     return positive, negative
+
+
+_LOOKS_COMBINED = re.compile(r"[\s+-]")
+_PIECES = re.compile(r"[+-]|[^\s+-]+")
+
+
+def _syntax_message(embeddings: Embeddings, term: str) -> str:
+    """Why ``term`` is read as one item, how to write the analogy, and its rewrite if that works."""
+    sign, words = "+", []
+    for piece in _PIECES.findall(term):
+        if piece in "+-":
+            sign = piece
+        else:
+            words.append((sign, piece))
+            sign = "+"
+    syntax = "an analogy's terms are separated by ' + ' and ' - ' with spaces around each sign"
+    rewritable = len(words) > 1 or (len(words) == 1 and words[0][0] == "-")
+    if rewritable and all(embeddings.row(w) is not None for _, w in words):
+        rewrite = "".join(
+            (f"{'- ' if s == '-' else ''}{w}" if i == 0 else f" {s} {w}") for i, (s, w) in enumerate(words)
+        )
+        return f"item {term!r} is not in the model; did you mean {rewrite!r}? ({syntax})"
+    return f"{embeddings._unknown_message(term)} ({syntax}, as in 'king - man + woman')"
 
 
 def format_analogy(positive: list[str], negative: list[str]) -> str:

@@ -13,7 +13,7 @@ or CSV file as they are made, so memory stays bounded however many rows are writ
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -30,8 +30,12 @@ if TYPE_CHECKING:
 
 DECAY = 0.7
 HISTORY_SIZE = 5
+STDOUT = "<stdout>"
 CELLS = 1 << 24  # scores held at once (queries x catalogue): 64 MB of float32
 MOST_SEEN = 1000  # with an index, the shortlist widens by at most this many seen items
+
+
+Sink = Callable[["pa.RecordBatch"], None]
 
 
 @dataclass(frozen=True)
@@ -106,29 +110,62 @@ def history_query(
 
 @dataclass(frozen=True)
 class EventColumns:
-    """Which columns of an event log hold the user, the item and (optionally) the time."""
+    """Which columns of an event log hold the user (or session), the item and (optionally) the time.
 
-    user_col: str = "user_id"
+    Candidates are made per user, or per session when there is no user column.
+    """
+
+    user_col: str | None = "user_id"
     item_col: str = "item_id"
     time_col: str | None = None
     where: tuple[str, ...] = ()
     delimiter: str | None = None  # CSV/TSV field separator
     delimiter_inherited: bool = False  # from the model: ignored for inputs that are not CSV/TSV
+    session_col: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.user_col and self.session_col:
+            raise ConfigError(
+                f"--events groups by one column: give --user-col {self.user_col} or "
+                f"--session-col {self.session_col}, not both"
+            )
+        if not self.user_col and not self.session_col:
+            raise ConfigError(
+                "--events needs the column of users (--user-col) or of sessions (--session-col)"
+            )
+
+    @property
+    def group_col(self) -> str:
+        return self.user_col or self.session_col or ""
+
+    @property
+    def label(self) -> str:
+        """The output column of the query: ``user``, or ``session`` for a session column."""
+        return "user" if self.user_col else "session"
 
 
 def event_columns(
     meta: dict[str, Any],
     *,
-    user_col: str,
+    user_col: str | None = None,
+    session_col: str | None = None,
     item_col: str | None = None,
     time_col: str | None = None,
     where: tuple[str, ...] = (),
     delimiter: str | None = None,
 ) -> EventColumns:
-    """Columns for ``--events``: unset item and time columns and delimiter are the model's."""
+    """Columns for ``--events``; unset ones (and the delimiter) are the ones the model was trained with.
+
+    The group is the model's user column (its session column when it had none), unless
+    ``user_col`` or ``session_col`` is given; without either anywhere it is ``user_id``.
+    """
     session = meta.get("input", {}).get("session") or {}
+    if not user_col and not session_col:
+        user_col = session.get("user_col") or (None if session.get("session_col") else "user_id")
+        session_col = None if user_col else session.get("session_col")
     return EventColumns(
         user_col=user_col,
+        session_col=session_col,
         item_col=item_col or session.get("item_col") or "item_id",
         time_col=time_col or session.get("time_col"),
         where=where,
@@ -230,6 +267,7 @@ def _read_events(
     options = SessionOptions(
         item_col=columns.item_col,
         user_col=columns.user_col,
+        session_col=columns.session_col,
         time_col=columns.time_col,
         min_length=1,
         where=tuple(Where.parse(w) for w in columns.where),
@@ -254,12 +292,12 @@ def _read_events(
             )
         tables.append(prepare_table(source, fmt, options, stats))
     table = pa.concat_tables(tables)
-    users = pc.dictionary_encode(table[columns.user_col].combine_chunks())
+    users = pc.dictionary_encode(table[columns.group_col].combine_chunks())
     order_keys = [users.indices.to_numpy(zero_copy_only=False)]
     if columns.time_col:
         order_keys.insert(0, table["__time"].to_numpy())
     order = np.lexsort(order_keys) if columns.time_col else np.argsort(order_keys[0], kind="stable")
-    users = pc.dictionary_encode(table[columns.user_col].combine_chunks().take(pa.array(order)))
+    users = pc.dictionary_encode(table[columns.group_col].combine_chunks().take(pa.array(order)))
     items = pc.dictionary_encode(table[columns.item_col].combine_chunks().take(pa.array(order)))
     return users, items, stats.events_read
 
@@ -267,7 +305,7 @@ def _read_events(
 def recommend_events(
     embeddings: Embeddings,
     inputs: list[str],
-    output: Path,
+    output: Path | None,
     *,
     columns: EventColumns,
     k: int = 10,
@@ -277,15 +315,19 @@ def recommend_events(
     input_format: str | None = None,
     force: bool = False,
     cells: int = CELLS,
+    sink: Sink | None = None,
 ) -> BatchSummary:
-    """Top-``k`` candidates for every user of an event log, written to ``output``.
+    """Top-``k`` candidates for every user of an event log, written to ``output`` (or given to ``sink``).
 
-    One row per user and rank: ``user, rank, item, score``. When an index is attached to
-    ``embeddings`` (``item2vec.query.index.attach``), candidates come from it (re-scored exactly);
-    otherwise every item is scored.
+    One row per user and rank: ``user, rank, item, score`` (and ``name`` when the model has
+    names; ``session`` instead of ``user`` when the log is grouped by sessions). When an index is
+    attached to ``embeddings`` (``item2vec.query.index.attach``), candidates come from it
+    (re-scored exactly); otherwise every item is scored. With ``output`` None every record batch
+    goes to ``sink`` as it is made.
     """
     started = time.perf_counter()
-    check_table_output(output, force=force)
+    if output is not None:
+        check_table_output(output, force=force)
     histories = read_histories(
         embeddings, inputs, columns, decay=decay, history_size=history_size, input_format=input_format
     )
@@ -296,9 +338,9 @@ def recommend_events(
         )
     seen = None if keep_seen else (histories.seen_users, histories.seen_items)
     batches = _ranked(embeddings, histories.queries, k, seen=seen, cells=cells)
-    written = write_table(output, _rows(embeddings, histories.users, batches, "user"))
+    written = _emit(output, _rows(embeddings, histories.users, batches, columns.label), sink)
     return BatchSummary(
-        output=str(output),
+        output=str(output) if output is not None else STDOUT,
         queries=len(histories.users),
         rows=written,
         seconds=time.perf_counter() - started,
@@ -312,22 +354,41 @@ def recommend_events(
 
 def neighbour_table(
     embeddings: Embeddings,
-    output: Path,
+    output: Path | None,
     *,
     k: int = 10,
     force: bool = False,
     cells: int = CELLS,
+    sink: Sink | None = None,
 ) -> BatchSummary:
-    """The item-to-item table: each item's ``k`` nearest items, ``query, rank, item, score``."""
+    """The item-to-item table: each item's ``k`` nearest items, ``query, rank, item, score`` (``name``).
+
+    Written to ``output``, or with ``output`` None given to ``sink`` batch by batch.
+    """
     import numpy as np
 
     started = time.perf_counter()
-    check_table_output(output, force=force)
+    if output is not None:
+        check_table_output(output, force=force)
     n = len(embeddings)
     self_pairs = (np.arange(n, dtype=np.int64), np.arange(n, dtype=np.int64))
     batches = _ranked(embeddings, None, k, seen=self_pairs, cells=cells)
-    written = write_table(output, _rows(embeddings, embeddings.ids, batches, "query"))
-    return BatchSummary(output=str(output), queries=n, rows=written, seconds=time.perf_counter() - started)
+    written = _emit(output, _rows(embeddings, embeddings.ids, batches, "query"), sink)
+    shown = str(output) if output is not None else STDOUT
+    return BatchSummary(output=shown, queries=n, rows=written, seconds=time.perf_counter() - started)
+
+
+def _emit(output: Path | None, batches: Iterator[pa.RecordBatch], sink: Sink | None) -> int:
+    """Write ``batches`` to ``output``, or hand each to ``sink``; the rows written."""
+    if output is not None:
+        return write_table(output, batches)
+    if sink is None:
+        raise ValueError("give an output file or a sink")
+    rows = 0
+    for batch in batches:
+        sink(batch)
+        rows += batch.num_rows
+    return rows
 
 
 # --- shared batch machinery ------------------------------------------------------------------------
@@ -391,17 +452,24 @@ def _rows(
     import pyarrow as pa
 
     ids = pa.array(embeddings.ids, type=pa.string())
+    item_names = (
+        pa.array([embeddings.names.get(i, "") for i in embeddings.ids], type=pa.string())
+        if embeddings.names
+        else None
+    )
     names = pa.array(labels, type=pa.string())
+    columns = [label_col, "rank", "item", "score"] + (["name"] if item_names is not None else [])
     for start, rows, scores in batches:
         keep = rows >= 0
         owner = np.repeat(np.arange(len(rows)), keep.sum(axis=1)) + start
         ranks = (np.cumsum(keep, axis=1)[keep]).astype(np.int32)
-        yield pa.RecordBatch.from_arrays(
-            [
-                names.take(pa.array(owner)),
-                pa.array(ranks),
-                ids.take(pa.array(rows[keep])),
-                pa.array(scores[keep].astype(np.float32)),
-            ],
-            names=[label_col, "rank", "item", "score"],
-        )
+        picked = pa.array(rows[keep])
+        arrays = [
+            names.take(pa.array(owner)),
+            pa.array(ranks),
+            ids.take(picked),
+            pa.array(scores[keep].astype(np.float32)),
+        ]
+        if item_names is not None:
+            arrays.append(item_names.take(picked))
+        yield pa.RecordBatch.from_arrays(arrays, names=columns)

@@ -7,16 +7,24 @@ worker holds only the ids and one norm per item besides them.
 
 Endpoints: ``GET /similar``, ``GET /analogy``, ``POST /recommend``, ``GET /items/{id}``,
 ``GET /health``; OpenAPI docs at ``/docs``. An unknown item is a 404 naming it; k outside
-1…1000, a history over 1,000 items or an otherwise bad request is a 422.
+1…1000, a history over 1,000 items, a number that is not finite (``NaN``, ``Infinity``) or an
+otherwise bad request is a 422 with a JSON body.
+
+``serve`` loads and checks the model and binds the port before anything is announced, so a bad
+model or a port in use is a one-line error; uvicorn then serves on that socket.
 """
 
 # No ``from __future__ import annotations`` here: FastAPI reads the endpoints' annotations,
 # which name classes defined inside make_app.
 
+import math
 import os
+import socket
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from item2vec.errors import ConfigError
 from item2vec.extras import require
 from item2vec.model.embeddings import Embeddings, Neighbour
 from item2vec.version import __version__
@@ -53,6 +61,8 @@ def make_app(embeddings: Embeddings, *, title: str = "item2vec") -> "FastAPI":
     """
     require("fastapi", _PURPOSE)
     from fastapi import FastAPI
+    from fastapi.encoders import jsonable_encoder
+    from fastapi.exceptions import RequestValidationError
     from fastapi.responses import JSONResponse
 
     from item2vec.errors import Item2VecError
@@ -76,6 +86,11 @@ def make_app(embeddings: Embeddings, *, title: str = "item2vec") -> "FastAPI":
     def invalid(_request: Any, exc: Item2VecError) -> Any:
         return JSONResponse(status_code=422, content={"detail": str(exc)})
 
+    @app.exception_handler(RequestValidationError)
+    def malformed(_request: Any, exc: RequestValidationError) -> Any:
+        # FastAPI's own handler echoes the input, which cannot be JSON when it is NaN or Infinity.
+        return JSONResponse(status_code=422, content={"detail": _json_safe(jsonable_encoder(exc.errors()))})
+
     @app.get("/health", summary="Liveness, model size and search mode")
     def health() -> dict[str, Any]:
         return {"status": "ok", "items": len(embeddings), "dim": embeddings.dim, "approx": index_kind is not None,
@@ -84,6 +99,17 @@ def make_app(embeddings: Embeddings, *, title: str = "item2vec") -> "FastAPI":
     _query_routes(app, embeddings)
     _item_routes(app, embeddings)
     return app
+
+
+def _json_safe(value: Any) -> Any:
+    """``value`` with non-finite floats spelled as strings (JSON has no NaN or Infinity)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return repr(value)
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(v) for v in value]
+    return value
 
 
 class UnknownItems(Exception):
@@ -130,7 +156,9 @@ def _query_routes(app: "FastAPI", embeddings: Embeddings) -> None:
     class History(BaseModel):
         history: list[str] = Field(min_length=1, max_length=MAX_HISTORY, description="Items, oldest first.")
         k: int = Field(10, ge=1, le=MAX_K)
-        decay: float = Field(DECAY, gt=0, le=1, description="Weight per step back (1: plain mean).")
+        decay: float = Field(
+            DECAY, gt=0, le=1, allow_inf_nan=False, description="Weight per step back (1: plain mean)."
+        )
         history_size: int = Field(
             HISTORY_SIZE, ge=1, le=MAX_HISTORY, description="Use the last N known items."
         )
@@ -192,25 +220,113 @@ def _item_routes(app: "FastAPI", embeddings: Embeddings) -> None:
 
 
 def app_from_env() -> "FastAPI":
-    """uvicorn factory for ``--workers`` above 1: each worker loads the model named in the environment."""
+    """uvicorn factory for ``--processes`` above 1: each process loads the model named in the environment."""
     model = os.environ[ENV_MODEL]
     return make_app(
         load_for_serving(model, approx=os.environ.get(ENV_APPROX) == "1"), title=f"item2vec: {model}"
     )
 
 
+def listen(host: str, port: int) -> socket.socket:
+    """A socket bound to ``host:port`` (not yet listening), or a one-line error.
+
+    Raises:
+        ConfigError: the port is in use or needs privileges, or the host cannot be bound.
+    """
+    import errno
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn: a TIME_WAIT port is free
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise ConfigError(f"port {port} on {host} is in use: pick another with --port") from None
+        if exc.errno == errno.EACCES:
+            raise ConfigError(
+                f"port {port} on {host} needs privileges: pick one above 1023 with --port"
+            ) from None
+        reason = exc.strerror or str(exc)
+        raise ConfigError(f"cannot listen on {host}:{port} ({reason}): check --host and --port") from None
+    sock.set_inheritable(True)  # worker processes serve on it
+    return sock
+
+
 def serve(
-    model: Path | str, *, host: str = "127.0.0.1", port: int = 8000, workers: int = 1, approx: bool = False
+    model: Path | str,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    processes: int = 1,
+    approx: bool = False,
+    quiet: bool = False,
+    ready: Callable[[str], None] | None = None,
 ) -> None:
-    """Run the service with uvicorn until interrupted."""
-    uvicorn = require("uvicorn", _PURPOSE)
+    """Check the model, bind the port, call ``ready(url)``, then serve with uvicorn until interrupted.
+
+    Ctrl-C stops the server gracefully and then raises KeyboardInterrupt, as anywhere else.
+
+    Raises:
+        ModelError: the model (or its index, with ``approx``) cannot be loaded.
+        ConfigError: the port is in use (see :func:`listen`), or a worker process failed to start.
+        MissingDependencyError: fastapi or uvicorn is not installed.
+    """
+    require("uvicorn", _PURPOSE)
     require("fastapi", _PURPOSE)
     for name in _BLAS_THREADS:  # before numpy loads: one thread per request, not per request x cores
         os.environ.setdefault(name, "1")
     embeddings = load_for_serving(model, approx=approx)  # fail fast on a bad model or index
-    if workers == 1:
-        uvicorn.run(make_app(embeddings, title=f"item2vec: {model}"), host=host, port=port)
+    sock = listen(host, port)
+    try:
+        if ready is not None:
+            ready(f"http://{host}:{sock.getsockname()[1]}")
+        if processes == 1:
+            app: Any = make_app(embeddings, title=f"item2vec: {model}")
+        else:
+            os.environ[ENV_MODEL] = str(model)
+            os.environ[ENV_APPROX] = "1" if approx else "0"
+            app = "item2vec.query.server:app_from_env"
+        run_server(app, sock, processes=processes, log_level="warning" if quiet else "info")
+    finally:
+        sock.close()
+
+
+def run_server(app: Any, sock: socket.socket, *, processes: int, log_level: str) -> None:
+    """uvicorn on ``sock``: in this process, or ``processes`` worker processes loading ``app`` (a factory path).
+
+    Raises:
+        KeyboardInterrupt: after a graceful stop on Ctrl-C.
+        ConfigError: the server or a worker process failed to start (uvicorn logged why).
+    """
+    import inspect
+
+    import uvicorn
+    from uvicorn.config import STARTUP_FAILURE
+    from uvicorn.supervisors import Multiprocess
+
+    if processes == 1:
+        server = uvicorn.Server(uvicorn.Config(app, log_level=log_level))
+        server.run(sockets=[sock])  # on Ctrl-C it stops, then raises SIGINT again: KeyboardInterrupt
+        if not server.started:
+            raise ConfigError("the server did not start: see uvicorn's log above")
         return
-    os.environ[ENV_MODEL] = str(model)
-    os.environ[ENV_APPROX] = "1" if approx else "0"
-    uvicorn.run("item2vec.query.server:app_from_env", factory=True, host=host, port=port, workers=workers)
+
+    class Supervisor(Multiprocess):
+        interrupted = False
+
+        def handle_int(self) -> None:
+            self.interrupted = True
+            super().handle_int()
+
+    config = uvicorn.Config(app, factory=True, workers=processes, log_level=log_level)
+    older = "target" in inspect.signature(Multiprocess.__init__).parameters  # uvicorn < 0.30
+    supervisor = Supervisor(
+        config, sockets=[sock], **({"target": uvicorn.Server(config).run} if older else {})
+    )
+    supervisor.run()
+    if supervisor.interrupted:
+        raise KeyboardInterrupt
+    if any(process.exitcode == STARTUP_FAILURE for process in supervisor.processes):
+        raise ConfigError("a worker process failed to start: see uvicorn's log above")

@@ -6,6 +6,7 @@ import dataclasses
 import math
 import os
 import sys
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -128,15 +129,53 @@ def _check_int(name: str, value: int, minimum: int, maximum: int | None = None) 
         raise ConfigError(f"--{name} {value!r} is invalid: use a whole number {bound}")
 
 
-def load_config_file(path: Path, allowed: set[str]) -> dict[str, Any]:
-    """Read a ``--config`` TOML file into option defaults.
+def load_config_file(
+    path: Path,
+    allowed: set[str],
+    *,
+    command: str = "train",
+    commands: Collection[str] = ("train",),
+    borrowed: Collection[str] | None = None,
+    ignored: Collection[str] = (),
+) -> dict[str, Any]:
+    """Read a ``--config`` TOML file into option defaults for ``command``.
 
-    Keys may sit at the top level or under a ``[train]`` table, spelled as the options are
-    (``min-count`` or ``min_count``). ``allowed`` is the set of option names (underscored).
+    Keys are spelled as the options are (``min-count`` or ``min_count``; ``allowed`` is the set
+    of the command's option names, underscored) and sit at the top level, under ``[train]``
+    (what ``tune`` writes) or under ``[COMMAND]``; the command's own table wins over ``[train]``,
+    which wins over the top level. For a command other than train, the top level and ``[train]``
+    are shared: a key of ``borrowed`` (default: ``allowed``) is taken, one of ``ignored`` (another
+    command's option, such as train's ``dim`` for ``evaluate``) is skipped. Tables named after other
+    ``commands`` are skipped.
 
     Raises:
-        ConfigError: the file is missing, is not valid TOML, or names an unknown option.
+        ConfigError: the file is missing, is not valid TOML, names an unknown table, or names an
+            option that neither this command nor (in a shared table) train has.
     """
+    data = _read_toml(path)
+    tables = {name: data.pop(name) for name in [k for k, v in data.items() if isinstance(v, dict)]}
+    unknown = sorted(set(tables) - set(commands))
+    if unknown:
+        known = ", ".join(f"[{c}]" for c in sorted(commands))
+        raise ConfigError(f"config file {str(path)!r}: unknown table [{unknown[0]}]; use one of {known}")
+    own = command == "train"
+    result: dict[str, Any] = {}
+    for table, values in (("", data), ("train", tables.get("train", {})), (command, tables.get(command, {}))):
+        shared = not own and table in ("", "train")
+        for key, value in values.items():
+            name = key.replace("-", "_")
+            if name in (allowed if not shared else set(borrowed if borrowed is not None else allowed)):
+                result[name] = value
+            elif not shared or name not in ignored:
+                valid = ", ".join(sorted(k.replace("_", "-") for k in allowed))
+                where = f"[{table}] " if table else ""
+                raise ConfigError(
+                    f"config file {str(path)!r}: {where}unknown option {key!r}; valid options: {valid}"
+                )
+    return result
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -144,18 +183,6 @@ def load_config_file(path: Path, allowed: set[str]) -> dict[str, Any]:
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"config file {str(path)!r} cannot be read: {exc}") from None
     try:
-        data = tomllib.loads(text)
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"config file {str(path)!r} is not valid TOML: {exc}") from None
-    table = data.pop("train", {})
-    if not isinstance(table, dict):
-        raise ConfigError(f"config file {str(path)!r}: [train] must be a table")
-    merged = {**data, **table}
-    result: dict[str, Any] = {}
-    for key, value in merged.items():
-        name = key.replace("-", "_")
-        if name not in allowed:
-            valid = ", ".join(sorted(k.replace("_", "-") for k in allowed))
-            raise ConfigError(f"config file {str(path)!r}: unknown option {key!r}; valid options: {valid}")
-        result[name] = value
-    return result

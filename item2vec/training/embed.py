@@ -59,7 +59,9 @@ def embed_items(
     if target.resolve() == model.resolve() and not force:
         raise OutputExistsError(f"embed would replace model {str(model)!r}: use --force, or -o NEW_MODEL")
     check_output(target, force=force)
-    table = read_features(FeatureOptions(path, id_col or space.id_col, columns or space.columns))
+    table = read_features(
+        FeatureOptions(path, id_col or space.id_col, columns or space.columns), id_role="id_col"
+    )
     embeddings = load(model, mmap=False)
     present = {item for item in table if embeddings.row(item) is not None}
     learned = len(embeddings) - len(space.inferred)

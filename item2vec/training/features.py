@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from item2vec.corpus.events import TABLE_FORMATS, detect_format, open_source, read_table
-from item2vec.errors import ConfigError, InputError, ModelError, cut
+from item2vec.errors import ConfigError, InputError, ModelError, column_roles, cut
 
 if TYPE_CHECKING:
     import numpy as np
@@ -62,11 +62,12 @@ def parse_columns(text: str) -> tuple[str, ...]:
     return columns
 
 
-def read_features(options: FeatureOptions) -> dict[str, tuple[str, ...]]:
+def read_features(options: FeatureOptions, *, id_role: str = "feature_id_col") -> dict[str, tuple[str, ...]]:
     """Item id → its attribute tokens ``column=value`` (unprefixed; empty cells skipped).
 
     A repeated id gathers the attributes of all its rows (so a multi-valued attribute can be
-    given one row per value).
+    given one row per value). ``id_role`` is the option that names the id column, for the
+    message when it is missing (``embed`` calls it ``id_col``).
 
     Raises:
         InputError: the file is missing, not a table, or lacks a column.
@@ -78,7 +79,9 @@ def read_features(options: FeatureOptions) -> dict[str, tuple[str, ...]]:
             f"--item-features {options.path!r} is not a table with a {options.id_col!r} column: "
             "give a CSV/TSV/Parquet/JSONL file and name its id column with --feature-id-col"
         )
-    table = read_table(source, fmt, [options.id_col, *options.columns])
+    roles = [(options.id_col, id_role), *((c, "feature_cols") for c in options.columns)]
+    with column_roles(roles):
+        table = read_table(source, fmt, [options.id_col, *options.columns])
     ids = table[options.id_col].to_pylist()
     gathered: dict[str, dict[str, None]] = {}
     for column in options.columns:

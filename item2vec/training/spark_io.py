@@ -17,14 +17,15 @@ files that can tie in time as separate inputs when that order matters.
 from __future__ import annotations
 
 import os
+import sys
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from item2vec.corpus.events import EXTENSIONS
-from item2vec.corpus.options import SessionOptions
+from item2vec.corpus.options import SessionOptions, Where
 from item2vec.corpus.packed import CorpusStats
-from item2vec.errors import ConfigError, InputError, listing
+from item2vec.errors import ConfigError, InputError, MissingColumnsError
 from item2vec.extras import require
 
 if TYPE_CHECKING:
@@ -46,6 +47,7 @@ class SparkOptions:
     master: str | None = None
     conf: tuple[tuple[str, str], ...] = ()
     partitions: int = 1
+    quiet: bool = False  # -q: Spark's logging and progress bars kept off stderr (not in model.json)
 
     def __post_init__(self) -> None:
         if self.partitions < 1:
@@ -101,13 +103,45 @@ def spark_session(options: SparkOptions) -> SparkSession:
         builder = builder.master(master)
     for key, value in options.conf:
         builder = builder.config(key, value)
-    spark = builder.getOrCreate()
+    spark = _quiet_start(builder) if options.quiet else builder.getOrCreate()
     # Naive ISO times are UTC, as in the local path.
     spark.conf.set("spark.sql.session.timeZone", "UTC")
     given = {key for key, _ in options.conf}
     if (spark.sparkContext.master or "").startswith("local") and _SHUFFLE not in given:
         # 200 shuffle partitions (Spark's default, sized for clusters) cost minutes in local mode.
         spark.conf.set(_SHUFFLE, str(2 * spark.sparkContext.defaultParallelism))
+    return spark
+
+
+def _quiet_start(builder: Any) -> SparkSession:
+    """Start Spark with nothing on stderr: the JVM it launches writes its stderr to a temporary file.
+
+    log4j's warnings, the JVM's own notes and native libraries' messages all go to the JVM's
+    stderr, so they are kept out at the source; the file is copied to stderr if Spark fails to
+    start. An already running JVM (spark-submit) only has its log level lowered to ERROR.
+    """
+    import logging
+    import tempfile
+    import warnings
+
+    logging.getLogger("py4j").setLevel(logging.ERROR)
+    warnings.filterwarnings("ignore", category=FutureWarning, module="pyspark")
+    builder = builder.config("spark.ui.showConsoleProgress", "false")
+    with tempfile.TemporaryFile() as log:
+        sys.stderr.flush()
+        saved = os.dup(2)
+        os.dup2(log.fileno(), 2)
+        try:
+            spark: SparkSession = builder.getOrCreate()
+        except BaseException:
+            os.dup2(saved, 2)
+            log.seek(0)
+            sys.stderr.write(log.read().decode("utf-8", errors="replace"))
+            raise
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+    spark.sparkContext.setLogLevel("ERROR")
     return spark
 
 
@@ -157,8 +191,8 @@ def read_events(
     stats = CorpusStats(input_format=spark_format(inputs[0], fmt), inputs=list(inputs))
     steps: list[tuple[str, Column]] = []
     for where in options.where:
-        equal = F.coalesce(F.col(where.column) == F.lit(where.value), F.lit(False))
-        steps.append((f"--where {where}", ~equal if where.negate else equal))
+        _check_numbers(raw, where, [keep for _, keep in steps])
+        steps.append((f"--where {where}", where_column(where)))
     for col in [*options.group_cols, options.item_col]:
         steps.append((f"missing {col}", F.col(col).isNotNull()))
     if options.time_col:
@@ -168,6 +202,38 @@ def read_events(
         events = events.withColumn(TIME, parse_times(events, options.time_col, per_file))
     keep = [*options.group_cols, options.item_col, *([TIME] if options.time_col else []), FILE, ROW]
     return SparkInput(events.select(*keep), raw, stats)
+
+
+def where_column(where: Where) -> Column:
+    """The Spark condition of a ``--where`` filter, as :meth:`Where.mask` keeps rows locally."""
+    from pyspark.sql import functions as F
+
+    cell = F.col(where.column)
+    if where.op in (">", ">=", "<", "<="):
+        number, bar = cell.try_cast("double"), F.lit(where.number)
+        compared = {">": number > bar, ">=": number >= bar, "<": number < bar, "<=": number <= bar}[where.op]
+        return F.coalesce(
+            ~F.isnan(number) & compared, F.lit(False)
+        )  # Spark orders NaN above all; arrow fails it
+    kept = cell.isin(list(where.values)) if where.op == "in" else cell == F.lit(where.value)
+    kept = F.coalesce(kept, F.lit(False))
+    return ~kept if where.negate else kept
+
+
+def _check_numbers(raw: DataFrame, where: Where, earlier: list[Column]) -> None:
+    """A comparison's column must hold numbers in the rows the earlier filters keep (as locally)."""
+    from functools import reduce
+
+    from pyspark.sql import functions as F
+
+    if where.op not in (">", ">=", "<", "<="):
+        return
+    cell = F.col(where.column)
+    bad = cell.isNotNull() & cell.try_cast("double").isNull()
+    rows = raw.filter(reduce(lambda a, b: a & b, earlier, bad)).orderBy(FILE, ROW).select(where.column)
+    first = rows.first()
+    if first is not None:
+        raise InputError(where.not_a_number(str(first[0])))
 
 
 def _read_one(
@@ -193,11 +259,7 @@ def _read_one(
     wanted = list(dict.fromkeys(options.columns))
     missing = [c for c in wanted if c not in frame.columns]
     if missing:
-        names = listing([repr(c) for c in missing])
-        raise InputError(
-            f"{name}: no {'columns' if len(missing) > 1 else 'column'} {names}; the columns are: "
-            f"{listing(list(frame.columns))} (choose them with --user-col/--session-col/--item-col/--time-col)"
-        )
+        raise MissingColumnsError(name, missing, frame.columns, options.roles())
     cells = [_string(F.col(f"`{c}`")).alias(c) for c in wanted]
     return frame.select(*cells, F.lit(index).alias(FILE), F.monotonically_increasing_id().alias(ROW))
 

@@ -12,7 +12,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from item2vec.errors import EmptyResultError, InputError
+from item2vec.errors import EmptyResultError, InputError, column_roles
 from item2vec.extras import require
 from item2vec.model.embeddings import Embeddings, unit_rows
 
@@ -91,10 +91,10 @@ def item_map(
     if color_by not in BUILTIN_COLORS and items_file is None:
         raise InputError(
             f"--color-by {color_by!r} is not one of {', '.join(BUILTIN_COLORS)}: "
-            "to colour by a column, give --items FILE with that column"
+            "to colour by a column, give --color-table FILE with that column"
         )
     if color_by in BUILTIN_COLORS and items_file is not None:
-        raise InputError(f"--items is used only with --color-by COLUMN, not with --color-by {color_by}")
+        raise InputError(f"--color-table is used only with --color-by COLUMN, not with --color-by {color_by}")
     if len(embeddings) < 3:
         raise EmptyResultError(f"the model has {len(embeddings)} items: a map needs at least 3")
     rows = sample_rows(len(embeddings), sample, seed)
@@ -273,10 +273,11 @@ def read_column(path: str, id_col: str, column: str) -> dict[str, str]:
     fmt = detect_format(source, id_col)
     if fmt not in TABLE_FORMATS:
         raise InputError(
-            f"--items {path!r} is not a table: give a CSV/TSV/Parquet/JSONL file with an id column "
+            f"--color-table {path!r} is not a table: give a CSV/TSV/Parquet/JSONL file with an id column "
             f"(--id-col) and {column!r}"
         )
-    table = read_table(source, fmt, [id_col, column])
+    with column_roles([(id_col, "id_col"), (column, "color_by")]):
+        table = read_table(source, fmt, [id_col, column])
     out: dict[str, str] = {}
     for item, value in zip(table[id_col].to_pylist(), table[column].to_pylist()):
         if item is not None and value is not None and item not in out:
