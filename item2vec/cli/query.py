@@ -11,10 +11,12 @@ if TYPE_CHECKING:
     pass
 from typing import TYPE_CHECKING
 
+from item2vec.model.modes import RECOMMEND_SCORE
 from item2vec.render import render, render_record
 
 if TYPE_CHECKING:
-    pass
+    from item2vec.model.embeddings import Embeddings
+    from item2vec.query.scoring import Scorer
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -28,7 +30,12 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     pass
 
-from item2vec.cli.base import approx_index, cli, output_format, read_items, top_k
+from item2vec.cli.base import approx_index, cli, output_format, read_items, score_options, top_k
+
+SCORE_HELP = (
+    "similar: items alike (cosine of input vectors); next: what follows or goes with it (input · "
+    "output vectors); hybrid: an embedding score plus the model's transition counts."
+)
 
 
 @cli.command()
@@ -48,42 +55,59 @@ from item2vec.cli.base import approx_index, cli, output_format, read_items, top_
     "-o", "--output", type=click.Path(path_type=Path), help="With --all: .parquet, .csv or .tsv file."
 )
 @click.option("--force", is_flag=True, help="With --all: overwrite an existing -o file.")
+@score_options(SCORE_HELP, default="similar")
 @output_format
 def similar(model: Path, items: tuple[str, ...], k: int, combine: bool, titles: tuple[str, ...],
             skip_unknown: bool, approx: bool, all_items: bool, output: Path | None, force: bool,
-            fmt: str) -> None:  # fmt: skip
+            fmt: str, **scoring: Any) -> None:  # fmt: skip
     """Find the items most similar to ITEM (cosine), with their names.
 
     Give several items for one block each, or '-' to read ids from stdin (one a line).
-    --all writes the item-to-item table (query, rank, item, score) in batches.
+    --all writes the item-to-item table (query, rank, item, score) in batches. --score next
+    ranks what follows ITEM instead; hybrid adds the counted transitions (its scores are
+    standardised, not cosines).
 
     \b
     item2vec similar model 85123A -k 5
     item2vec similar model --title "hanging heart"
+    item2vec similar model 85123A --score next
     cut -f1 ids.txt | item2vec similar model - -f jsonl
     item2vec similar model --all -k 50 -o neighbours.parquet
     """
     from item2vec.model.store import load
 
     if all_items:
-        return _similar_all(model, k, approx=approx, output=output, force=force, extra=bool(items or titles))
+        return _similar_all(model, k, approx=approx, output=output, force=force, extra=bool(items or titles),
+                            scoring=scoring)  # fmt: skip
     if not items and not titles:
         raise click.UsageError("give ITEM ids, '-' to read them from stdin, or --title TEXT")
     embeddings = approx_index(load(model), model, approx)
+    scorer = _scorer(embeddings, model, approx, scoring)
     query, notes = embeddings.resolve(read_items(items), titles, skip_unknown=skip_unknown)
     for note in notes:
         click.echo(note, err=True)
-    rows = [n.as_row(bool(embeddings.names)) for n in embeddings.similar(query, k, combine=combine)]
+    rows = [n.as_row(bool(embeddings.names)) for n in scorer.similar(query, k, combine=combine)]
     click.echo(render(rows, fmt, group="query"), nl=False)
 
 
-def _similar_all(model: Path, k: int, *, approx: bool, output: Path | None, force: bool, extra: bool) -> None:
+def _scorer(embeddings: Embeddings, model: Path, approx: bool, scoring: dict[str, Any]) -> Scorer:
+    """The scorer that --score, --hybrid-weight and --hybrid-base ask for."""
+    from item2vec.query.scoring import make_scorer, open_parts
+
+    return make_scorer(open_parts(embeddings, model, approx=approx), scoring["score"],
+                       hybrid_weight=scoring["hybrid_weight"], hybrid_base=scoring["hybrid_base"])  # fmt: skip
+
+
+def _similar_all(model: Path, k: int, *, approx: bool, output: Path | None, force: bool, extra: bool,
+                 scoring: dict[str, Any]) -> None:  # fmt: skip
     from item2vec.model.store import load
     from item2vec.query.recommend import neighbour_table
 
     if extra or output is None:
         raise click.UsageError("--all takes no ITEM or --title, and needs -o FILE (.parquet, .csv or .tsv)")
-    summary = neighbour_table(approx_index(load(model), model, approx), output, k=k, force=force)
+    embeddings = approx_index(load(model), model, approx)
+    scorer = _scorer(embeddings, model, approx, scoring)
+    summary = neighbour_table(embeddings, output, k=k, force=force, scorer=scorer)
     click.echo(summary.line("items"), err=True)
 
 
@@ -158,17 +182,22 @@ def analogy(model: Path, expression: str | None, positive: tuple[str, ...], nega
     "-o", "--output", type=click.Path(path_type=Path), help="--events: .parquet, .csv or .tsv file to write."
 )
 @click.option("--force", is_flag=True, help="Overwrite an existing -o file.")
+@score_options(SCORE_HELP[:-1] + f" (default: the model's, else {RECOMMEND_SCORE}).")
 @output_format
 def recommend(model: Path, items: tuple[str, ...], history: tuple[str, ...], events: tuple[str, ...], decay: float,
               history_size: int, keep_seen: bool, k: int, approx: bool, output: Path | None, force: bool,
-              fmt: str, **cols: Any) -> None:  # fmt: skip
+              fmt: str, score: str | None, hybrid_weight: float | None, hybrid_base: str | None,
+              **cols: Any) -> None:  # fmt: skip
     """Recommend items from a history: the decayed mean of the user's recent items.
 
     Items already in the history are left out unless --keep-seen. With --events, every user of
     an event log gets k candidates, written as a table (user, rank, item, score) in batches.
+    --score picks how candidates are scored (docs/retrieval.md); hybrid, the default, sums the
+    history's transitions with the same decay, and its scores are standardised, not cosines.
 
     \b
     item2vec recommend model --history 22423 85123A 47566 -k 5
+    item2vec recommend model --history 22423 85123A --score next
     item2vec recommend model --events events.csv --user-col CustomerID -k 100 -o candidates.parquet
     """
     from item2vec.model.store import load
@@ -182,15 +211,17 @@ def recommend(model: Path, items: tuple[str, ...], history: tuple[str, ...], eve
     if not events and not history and not items:
         raise click.UsageError("give the history: --history ITEM... ('-' reads stdin), or --events FILE")
     embeddings = approx_index(load(model), model, approx)
+    scorer = _scorer(embeddings, model, approx, {"score": score, "hybrid_weight": hybrid_weight,
+                                                  "hybrid_base": hybrid_base})  # fmt: skip
     if events:
         input_format = cols.pop("input_format")
         columns = event_columns(embeddings.meta, where=tuple(cols.pop("where")), **cols)
         summary = recommend_events(embeddings, list(events), output, columns=columns, k=k, decay=decay,  # type: ignore[arg-type]
                                    history_size=history_size, keep_seen=keep_seen, input_format=input_format,
-                                   force=force)  # fmt: skip
+                                   force=force, scorer=scorer)  # fmt: skip
         return click.echo(summary.line("users"), err=True)
     found = from_history(embeddings, read_items(history + items), k, decay=decay, history_size=history_size,
-                         keep_seen=keep_seen)  # fmt: skip
+                         keep_seen=keep_seen, scorer=scorer)  # fmt: skip
     for note in found.notes:
         click.echo(note, err=True)
     rows = [n.as_row(bool(embeddings.names)) for n in found.neighbours]

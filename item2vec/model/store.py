@@ -7,7 +7,10 @@ Layout (format version 1)::
     vocab.tsv     id, count (row order = vector rows)
     items.tsv     id, name (optional item metadata)
     dropped.tsv   id, count of items below --min-count (to explain unknown-item queries)
-    syn1neg.npy   float32 output weights of the learned items (training state for ``update``)
+    syn1neg.npy   float32 output weights of the learned items (training state for ``update``,
+                  and the output vectors of ``--score next``)
+    transitions.npz  what follows what, counted at training (item2vec.model.transitions): plain
+                  arrays, loaded with allow_pickle=False; ``--score hybrid`` needs it
 
 Optional files of a model trained with ``--item-features`` (item2vec.training.features); readers that
 do not know them ignore them, so they need no new format version:
@@ -39,6 +42,8 @@ from item2vec.model.embeddings import Embeddings
 if TYPE_CHECKING:
     import numpy as np
     from numpy.typing import NDArray
+
+    from item2vec.model.transitions import TransitionMatrix
 
 FORMAT_VERSION = 1
 MODEL_FILE = "model.json"
@@ -77,10 +82,12 @@ def save(
     force: bool = False,
     extra: dict[str, NDArray[np.float32]] | None = None,
     tables: dict[str, tuple[tuple[str, str], list[tuple[Any, Any]]]] | None = None,
+    transitions: TransitionMatrix | None = None,
 ) -> None:
     """Write the model to a temporary directory beside ``path``, then rename it into place.
 
-    ``extra`` arrays are saved as ``NAME.npy`` and ``tables`` as ``NAME.tsv`` (header, rows).
+    ``extra`` arrays are saved as ``NAME.npy``, ``tables`` as ``NAME.tsv`` (header, rows) and
+    ``transitions`` as ``transitions.npz``.
     An interrupted save leaves no half-written model; ``path`` is replaced only at the end.
     """
     import numpy as np
@@ -97,6 +104,10 @@ def save(
         )
         for name, (header, rows) in (tables or {}).items():
             _write_tsv(tmp / f"{name}.tsv", header, rows)
+        if transitions is not None:
+            from item2vec.model.transitions import TRANSITIONS_FILE, save_transitions
+
+            save_transitions(tmp / TRANSITIONS_FILE, transitions)
         if embeddings.names:
             _write_tsv(tmp / "items.tsv", ("id", "name"), sorted(embeddings.names.items()))
         if embeddings.dropped:
