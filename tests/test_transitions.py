@@ -6,14 +6,16 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from click.testing import CliRunner, Result
 
+from item2vec.cli import cli
 from item2vec.errors import ModelError
 from item2vec.model.transitions import build_transitions, combine, load_transitions, save_transitions
 from item2vec.training.transitions import build_for_model, extended
 
 
 def rows_of(matrix: object) -> list[dict[int, float]]:
-    dense = matrix.dense_rows(np.arange(matrix.n_items))  # type: ignore[attr-defined]
+    dense = matrix.dense_rows(np.arange(matrix.n_items))
     return [{int(c): float(v) for c, v in enumerate(row) if v} for row in dense]
 
 
@@ -151,3 +153,106 @@ def test_update_adds_new_counts_to_the_stored_ones() -> None:
     assert record["sequences"] == 4 and record["keep"] == 10 and "since" not in record
     fresh, record = extended(None, [], [["a", "b"]], ["a", "b"])
     assert rows_of(fresh) == [{1: 1.0}, {}] and record["since"] == "update"
+
+
+# --- in the model directory: train, update, embed --------------------------------------------------
+
+TRAIN_FAST = ["--dim", "8", "--epochs", "2", "--min-count", "1", "--sample", "0", "--workers", "1", "-q"]
+
+
+def cli_run(*args: object) -> Result:
+    return CliRunner().invoke(cli, [str(a) for a in args])
+
+
+def model_rows(model: Path) -> dict[str, dict[str, float]]:
+    from item2vec.model.store import load
+
+    ids = load(model).ids
+    matrix = load_transitions(model / "transitions.npz", len(ids))
+    return {ids[r]: {ids[c]: w for c, w in row.items()} for r, row in enumerate(rows_of(matrix)) if row}
+
+
+def test_train_writes_the_transitions_and_records_them(tmp_path: Path) -> None:
+    import json
+
+    seqs = tmp_path / "seqs.txt"
+    seqs.write_text("a b c\nb a\nc a b d\n")
+    result = cli_run("train", seqs, "-o", tmp_path / "m", *TRAIN_FAST[:-1])
+    assert result.exit_code == 0, result.output
+    assert "Transitions: 9 (up to 100 followers within 10 steps, for 3 items" in result.stderr
+    # hand-counted: a b c | b a | c a b d, each pair 1/distance; d is followed by nothing
+    assert model_rows(tmp_path / "m") == {
+        "a": {"b": 2.0, "c": 0.5, "d": 0.5},
+        "b": {"c": 1.0, "a": 1.0, "d": 1.0},
+        "c": {"a": 1.0, "b": 0.5, "d": pytest.approx(1 / 3)},
+    }
+    record = json.loads((tmp_path / "m" / "model.json").read_text())["transitions"]
+    assert (record["file"], record["steps"], record["keep"], record["entries"]) == (
+        "transitions.npz",
+        10,
+        100,
+        9,
+    )
+
+
+def test_train_records_a_default_scoring_that_recommend_uses(tmp_path: Path) -> None:
+    import json
+
+    seqs = tmp_path / "seqs.txt"
+    seqs.write_text("a b c\nb a\nc a b d\n" * 5)
+    model = tmp_path / "m"
+    result = cli_run("train", seqs, "-o", model, *TRAIN_FAST, "--score", "next", "--hybrid-weight", "3")
+    assert result.exit_code == 0, result.output
+    meta = json.loads((model / "model.json").read_text())
+    assert meta["scoring"] == {"score": "next", "hybrid_weight": 3.0}
+    default = cli_run("recommend", model, "--history", "a", "-f", "csv")
+    chosen = cli_run("recommend", model, "--history", "a", "-f", "csv", "--score", "next")
+    assert default.stdout == chosen.stdout
+    spark = cli_run("train", seqs, "-o", tmp_path / "s", "--engine", "spark", "--score", "similar")
+    assert spark.exit_code == 2
+    assert "--score, --hybrid-weight and --hybrid-base need --engine gensim" in spark.output
+
+
+def test_update_extends_the_transitions_or_builds_them(tmp_path: Path) -> None:
+    import json
+
+    old, new = tmp_path / "old.txt", tmp_path / "new.txt"
+    old.write_text("a b\nb c\n")
+    new.write_text("a b\nc e\n")
+    assert cli_run("train", old, "-o", tmp_path / "m", *TRAIN_FAST).exit_code == 0
+    result = cli_run("update", tmp_path / "m", new, "-o", tmp_path / "m2", "--epochs", "1", "--workers", "1")
+    assert result.exit_code == 0, result.output
+    assert "Transitions: 3, the new counts added to the stored ones" in result.stderr
+    assert model_rows(tmp_path / "m2") == {"a": {"b": 2.0}, "b": {"c": 1.0}, "c": {"e": 1.0}}
+    meta = json.loads((tmp_path / "m2" / "model.json").read_text())
+    assert meta["transitions"]["sequences"] == 4 and meta["updates"][-1]["transitions"] == "extended"
+    # A model from before transitions: update builds them from its new data, and says so.
+    (tmp_path / "m" / "transitions.npz").unlink()
+    meta = json.loads((tmp_path / "m" / "model.json").read_text())
+    del meta["transitions"]
+    (tmp_path / "m" / "model.json").write_text(json.dumps(meta))
+    result = cli_run("update", tmp_path / "m", new, "-o", tmp_path / "m3", "--epochs", "1", "--workers", "1")
+    assert result.exit_code == 0, result.output
+    assert "built from this update's data only (the model had none)" in result.stderr
+    assert model_rows(tmp_path / "m3") == {"a": {"b": 1.0}, "c": {"e": 1.0}}
+    assert json.loads((tmp_path / "m3" / "model.json").read_text())["transitions"]["since"] == "update"
+
+
+def test_embedded_items_have_no_transitions(tmp_path: Path) -> None:
+    from tests.test_features import FAST, write_events, write_features
+
+    events = write_events(tmp_path / "e.csv", users=60, seed=1)
+    feats = write_features(tmp_path / "f.csv")
+    model = tmp_path / "m"
+    result = cli_run(
+        "train", events, "-o", model, "--item-features", feats, "--feature-cols", "category", "-q", *FAST
+    )
+    assert result.exit_code == 0, result.output
+    before = model_rows(model)
+    inferred = [line.split("\t")[0] for line in (model / "inferred.tsv").read_text().splitlines()[1:]]
+    assert inferred and not set(inferred) & set(before)  # items inferred from attributes: no rows
+    new = tmp_path / "n.csv"
+    new.write_text("item_id,category\nnew-a,cat-a\n")
+    assert cli_run("embed", model, new, "-o", tmp_path / "m2").exit_code == 0
+    assert model_rows(tmp_path / "m2") == before
+    assert load_transitions(tmp_path / "m2" / "transitions.npz").n_items == 41

@@ -39,6 +39,7 @@ from item2vec.cli.base import (
     load_config,
     output_format,
     progress_line,
+    score_options,
     session_from_options,
 )
 
@@ -144,6 +145,7 @@ from item2vec.cli.base import (
 )
 @click.option("--spark-conf", multiple=True, metavar="KEY=VALUE", help="Spark setting; repeatable.")
 @click.option("--spark-partitions", type=click.IntRange(1), help="Word2Vec numPartitions (default 1).")
+@score_options("Record the model's default --score for recommend and evaluate (default: none recorded).")
 @click.option("--force", is_flag=True, help="Replace an existing model directory.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress or summary on stderr.")
 def train(inputs: tuple[str, ...], output: Path, **opts: Any) -> None:
@@ -162,6 +164,10 @@ def train(inputs: tuple[str, ...], output: Path, **opts: Any) -> None:
     from item2vec.training.pipeline import run_training
 
     quiet = opts.pop("quiet")
+    scoring = {key: opts.pop(key) for key in ("score", "hybrid_weight", "hybrid_base")}
+    if opts["engine"] == "spark" and any(v is not None for v in scoring.values()):
+        raise click.UsageError("--score, --hybrid-weight and --hybrid-base need --engine gensim "
+                               "(a Spark model keeps neither output vectors nor transitions)")  # fmt: skip
     # The same session options as split/evaluate/tune (from a copy: opts is read again below).
     session = session_from_options(dict(opts))
     items = None
@@ -180,6 +186,7 @@ def train(inputs: tuple[str, ...], output: Path, **opts: Any) -> None:
         items=items,
         force=opts["force"],
         progress=None if quiet or not sys.stderr.isatty() else progress_line,
+        scoring=scoring if opts["engine"] == "gensim" else None,
     )
     if not quiet:
         from item2vec.training.summary import summary_lines

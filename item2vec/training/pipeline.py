@@ -24,6 +24,7 @@ from item2vec.training.features import FeatureOptions, setup_features
 from item2vec.training.gensim_engine import ProgressCallback, train
 from item2vec.training.spark_io import SparkOptions
 from item2vec.training.summary import TrainSummary
+from item2vec.training.transitions import build_for_model
 from item2vec.training.walks import WalkOptions, walk_corpus
 from item2vec.version import __version__
 
@@ -43,11 +44,13 @@ def run_training(
     features: FeatureOptions | None = None,
     spark: SparkOptions | None = None,
     walks: WalkOptions | None = None,
+    scoring: dict[str, Any] | None = None,
 ) -> TrainSummary:
     """Train a model from ``inputs`` and save it atomically to ``output``.
 
     The preset defaults to ``text`` for text input and ``recsys`` otherwise; ``overrides``
     (None values ignored) win over it. ``spark`` trains with Spark instead (item2vec.training.spark_engine).
+    ``scoring`` (score, hybrid_weight, hybrid_base) is recorded as the model's default scoring.
     """
     if spark is not None:
         from item2vec.training.spark_engine import run_spark_training
@@ -85,6 +88,7 @@ def run_training(
         progress=progress,
         features=features,
         walks=walks,
+        scoring=scoring,
     )
 
 
@@ -101,12 +105,15 @@ def train_and_save(
     input_extra: dict[str, Any] | None = None,
     features: FeatureOptions | None = None,
     walks: WalkOptions | None = None,
+    scoring: dict[str, Any] | None = None,
 ) -> TrainSummary:
     """Train on a corpus already read and save the model atomically to ``output``.
 
     ``input_extra`` adds fields to model.json's ``input`` record (``tune`` notes there that
     its second input is a validation file merged into the first). ``features`` adds item
     attributes to training and infers vectors for cold items (item2vec.training.features).
+    The transitions of the corpus (not of walks or attribute sentences) are counted over the
+    learned items and saved as transitions.npz; ``scoring`` becomes model.json's "scoring".
     """
     import numpy as np
 
@@ -142,6 +149,11 @@ def train_and_save(
     }
     if walked:
         meta["walks"] = walked.record
+    transitions, counted = build_for_model(corpus.data, trained.ids, skip=space.inferred if space else ())
+    meta["transitions"] = counted
+    recorded = checked_scoring(scoring or {})
+    if recorded:
+        meta["scoring"] = recorded
     kept = set(trained.ids)
     embeddings = Embeddings(
         ids=trained.ids,
@@ -154,7 +166,8 @@ def train_and_save(
     if space:
         embeddings.meta["features"] = space.meta()
     extra = {"syn1neg": trained.syn1neg, **(space.arrays() if space else {})}
-    save(embeddings, output, force=force, extra=extra, tables=space.tables() if space else None)
+    save(embeddings, output, force=force, extra=extra, tables=space.tables() if space else None,
+         transitions=transitions)  # fmt: skip
     return TrainSummary(
         stats=corpus.stats,
         config=config,
@@ -169,7 +182,23 @@ def train_and_save(
         inferred_items=len(space.inferred) if space else 0,
         feed=trained.feed,
         walks=walked.record if walked else None,
+        transitions=counted,
     )
+
+
+def checked_scoring(scoring: dict[str, Any]) -> dict[str, Any]:
+    """model.json's "scoring" record from ``train --score/--hybrid-weight/--hybrid-base`` (None: unset).
+
+    Raises:
+        ConfigError: an unknown mode or base, or a bad weight.
+    """
+    from item2vec.model.modes import check_hybrid, check_score
+
+    record = {k: v for k, v in scoring.items() if v is not None}
+    if "score" in record:
+        check_score(record["score"])
+    check_hybrid(record.get("hybrid_weight", 0.0), record.get("hybrid_base", "similar"))
+    return record
 
 
 def _import_engine() -> None:
