@@ -131,7 +131,7 @@ def test_the_models_recorded_scoring_is_the_default(tiny_model: Path) -> None:
     assert (scorer.mode, scorer.weight, scorer.base) == ("next", 5.0, "next")
     chosen = make_scorer(open_parts(embeddings, tiny_model), "hybrid", hybrid_weight=1.0)
     assert (chosen.mode, chosen.weight, chosen.base) == ("hybrid", 1.0, "next")
-    assert chosen.describe() == "hybrid (next + 1 x log1p transitions)"
+    assert chosen.describe() == "hybrid (next, weight 1)"
 
 
 def test_bad_scoring_values(parts: ScoringParts) -> None:

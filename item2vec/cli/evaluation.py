@@ -34,9 +34,14 @@ from item2vec.cli.base import (
     duration_option,
     output_format,
     progress_line,
+    score_options,
     session_from_options,
     session_options,
     session_values,
+)
+
+EVAL_SCORE_HELP = (
+    "Rank with this score mode (repeatable; default: every mode the model has, its default first)."
 )
 
 
@@ -67,7 +72,7 @@ from item2vec.cli.base import (
     "--baselines/--no-baselines",
     default=True,
     show_default=True,
-    help="Also score most-popular and co-occurrence on the training data.",
+    help="Also score most-popular, co-occurrence and sequential rules on the training data.",
 )
 @click.option(
     "--analogies",
@@ -85,37 +90,44 @@ from item2vec.cli.base import (
     metavar="METRIC=VALUE",
     help="Exit 1 when the model's METRIC is below VALUE (hr@10=0.2); repeatable.",
 )
+@score_options(EVAL_SCORE_HELP, multiple=True)
 @session_options(inherit=True)
 @output_format
 def evaluate(model: Path, tests: tuple[str, ...], ks: str, query: str, history: int, train_files: tuple[str, ...],
              baselines: bool, analogies: Path | None, pairs: Path | None, fail_under: tuple[str, ...],
-             fmt: str, **opts: Any) -> None:  # fmt: skip
+             fmt: str, score: tuple[str, ...], hybrid_weight: float | None, hybrid_base: str | None,
+             **opts: Any) -> None:  # fmt: skip
     """Measure a model: next-item accuracy against baselines, analogies, word pairs.
 
     Each TEST sequence's last item is the target and the items before it the history (the
     valid and test files of 'item2vec split'). The model ranks the whole catalogue for every
-    case; most-popular and co-occurrence, counted on the model's own training data, are
-    scored the same way. HR, NDCG and MRR at each cut-off, catalogue coverage, and the share
+    case, one row per score mode (--score); most-popular, co-occurrence and sequential rules,
+    counted on the model's own training data, are scored the same way, and a note on stderr
+    says which method won. HR, NDCG and MRR at each cut-off, catalogue coverage, and the share
     of cold targets (not in the model). Test files are read as the model's training data was.
+    --fail-under checks the first model row.
 
     \b
     item2vec evaluate model split/test.csv.gz -k 10,20
-    item2vec evaluate model split/test.csv.gz --fail-under hr@10=0.2 -f json
+    item2vec evaluate model split/test.csv.gz --score hybrid --fail-under hr@10=0.2 -f json
     item2vec evaluate text-model --analogies questions-words.txt --pairs wordsim353.tsv
     """
     from item2vec.evaluation.evaluate import parse_ks, parse_threshold
     from item2vec.evaluation.heldout import run_evaluation, thresholds_met
     from item2vec.model.store import load
+    from item2vec.query.scoring import open_parts
 
     if not tests and analogies is None and pairs is None:
         raise click.UsageError("give TEST files, --analogies FILE or --pairs FILE")
     cutoffs = parse_ks(ks)
     bars = [parse_threshold(text, cutoffs) for text in fail_under]
     input_format = opts.pop("input_format")
+    embeddings = load(model)
     evaluation = run_evaluation(
-        load(model), list(tests), session_overrides=session_values(opts), input_format=input_format,
+        embeddings, list(tests), session_overrides=session_values(opts), input_format=input_format,
         train_files=list(train_files) or None, baselines=baselines, ks=cutoffs, query=query,  # type: ignore[arg-type]
-        history=history, analogies=analogies, pairs=pairs,
+        history=history, analogies=analogies, pairs=pairs, parts=open_parts(embeddings, model), scores=score,
+        hybrid_weight=hybrid_weight, hybrid_base=hybrid_base,
     )  # fmt: skip
     for note in evaluation.notes:
         click.echo(f"note: {note}", err=True)

@@ -204,10 +204,10 @@ class Scorer:
         return "similar" if self.mode == "similar" else "next" if self.mode == "next" else self.base
 
     def describe(self) -> str:
-        """The mode in words, e.g. ``hybrid (similar + 2 x log1p transitions)``."""
+        """The mode in words, e.g. ``hybrid (similar, weight 2)``."""
         if self.mode != "hybrid":
             return self.mode
-        return f"hybrid ({self.base} + {self.weight:g} x log1p transitions)"
+        return f"hybrid ({self.base}, weight {self.weight:g})"
 
     # --- queries ------------------------------------------------------------------------------
 
