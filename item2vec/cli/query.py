@@ -309,12 +309,13 @@ def serve(model: Path, host: str, port: int, workers: int, approx: bool) -> None
     """Serve similar items, analogies and recommendations over HTTP.
 
     GET /similar?item=ID&k=10, GET /analogy?positive=A&negative=B, POST /recommend with
-    {"history": [...]}, GET /items/ID, GET /health; OpenAPI docs at /docs. The model is
-    memory-mapped and never written. Needs the serve extra: pip install 'item2vec[serve]'.
+    {"history": [...]}, GET /items/ID, GET /health; OpenAPI docs at /docs. /similar and
+    /recommend take score=similar|next|hybrid (as --score; hybrid_weight, hybrid_base). The
+    model is memory-mapped and never written. Needs the serve extra: pip install 'item2vec[serve]'.
 
     \b
     item2vec serve model --port 8000
-    curl 'http://127.0.0.1:8000/similar?item=85123A&k=5'
+    curl 'http://127.0.0.1:8000/similar?item=85123A&k=5&score=next'
     """
     from item2vec.query.server import serve as run
 
