@@ -174,9 +174,7 @@ def evaluate(model: Path, tests: tuple[str, ...], ks: str, query: str, history: 
     metavar="NAME=VALUE",
     help="Keep a parameter out of the search (dim=64, context=set); repeatable.",
 )
-@click.option(
-    "--min-count", type=click.IntRange(1), help="Ignore items with fewer occurrences (not searched)."
-)
+@click.option("--min-count", type=click.IntRange(1), help="Fix min-count instead of searching it (1 to 10).")
 @click.option("--workers", type=click.IntRange(1), help="Training threads (default: all cores).")
 @click.option(
     "-c",
@@ -193,33 +191,39 @@ def evaluate(model: Path, tests: tuple[str, ...], ks: str, query: str, history: 
     help="Also train the final model on TRAIN + VALID into this directory.",
 )
 @click.option("--force", is_flag=True, help="Replace an existing --save-config file and model directory.")
+@score_options("Try only this score mode (repeatable; default: similar, next and hybrid).", multiple=True)
 @session_options(inherit=False)
 @click.option("-q", "--quiet", is_flag=True, help="No live table of trials on stderr.")
 @output_format
 def tune(train_file: str, valid_file: str, metric: str, trials: int, timeout: float | None, seed: int,
          sample: float, query: str, history: int, preset: str, fix: tuple[str, ...], min_count: int | None,
          workers: int | None, save_config: Path, output: Path | None, force: bool, quiet: bool, fmt: str,
+         score: tuple[str, ...], hybrid_weight: float | None, hybrid_base: str | None,
          **opts: Any) -> None:  # fmt: skip
-    """Search training parameters that maximise a next-item metric on validation data.
+    """Search training parameters and a score mode that maximise a next-item metric on validation data.
 
-    Optuna's TPE sampler searches dim, window, negative, ns-exponent, sample, epochs, alpha
-    and context, training on TRAIN and scoring VALID (never the test data); trial 0 is the
-    preset; hopeless trials are pruned. Ctrl-C stops the search and keeps the best so far.
-    Needs the tune extra: pip install 'item2vec[tune]'.
+    Optuna's TPE sampler searches dim, window, negative, ns-exponent, sample, epochs, alpha,
+    min-count and context, training on TRAIN and scoring VALID (never the test data); each
+    trial is scored in every score mode (hybrid on both bases, at several weights) and keeps
+    its best. Trial 0 is the preset; hopeless trials are pruned. The TOML records the winner's
+    score mode, so a model trained from it recommends that way. Ctrl-C stops the search and
+    keeps the best so far. Needs the tune extra: pip install 'item2vec[tune]'.
 
     \b
     item2vec tune split/train.csv.gz split/valid.csv.gz --trials 30 --sample 0.2 \\
         --user-col CustomerID --item-col StockCode --time-col InvoiceDate -o model
     item2vec train events.csv --config best.toml -o model
     """
-    from item2vec.evaluation.tune import TuneOptions, parse_fixed, run_tune, trial_header, trial_line
+    from item2vec.evaluation.tune import TuneOptions, parse_fixed, run_tune
+    from item2vec.evaluation.tune_table import trial_header, trial_line
 
     if save_config.exists() and not force:
         raise click.UsageError(f"{save_config} exists: use --force to replace it, or --save-config FILE")
     fixed = {**parse_fixed(list(fix)), "min_count": min_count, "workers": workers}
     options = TuneOptions(metric=metric, trials=trials, timeout=timeout, seed=seed, sample=sample,
                           query=query, history=history, preset=preset,  # type: ignore[arg-type]
-                          fixed={k: v for k, v in fixed.items() if v is not None})  # fmt: skip
+                          fixed={k: v for k, v in fixed.items() if v is not None}, scores=score,
+                          hybrid_weight=hybrid_weight, hybrid_base=hybrid_base)  # fmt: skip
     lines = iter([trial_header(metric)])
 
     def report(trial: Any) -> None:
