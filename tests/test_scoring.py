@@ -327,3 +327,28 @@ def test_cli_approx_next_needs_the_output_index(tiny_model: Path) -> None:
         in result.output
     )
     assert run("similar", tiny_model, "apple", "--score", "hybrid", "--approx").exit_code == 0
+
+
+def test_cli_errors_for_spark_models_and_corrupt_parts(tiny_model: Path, tmp_path: Path) -> None:
+    meta = json.loads((tiny_model / "model.json").read_text())
+    spark = tmp_path / "spark"
+    spark.mkdir()
+    for name in ("vectors.npy", "vocab.tsv", "items.tsv", "dropped.tsv"):
+        (spark / name).write_bytes((tiny_model / name).read_bytes())
+    (spark / "model.json").write_text(json.dumps({**meta, "engine": "spark"}))
+    result = run("recommend", spark, "--history", "apple", "--score", "next")
+    assert result.exit_code == 1
+    assert result.output.startswith("Error: --score next needs output vectors, and model")
+    assert "trained with engine 'spark', which keeps none: use --score similar" in result.output
+    result = run("similar", spark, "apple", "--score", "hybrid")
+    assert result.exit_code == 1 and "engine 'spark', which counts none: use --score similar" in result.output
+    (tiny_model / "transitions.npz").write_bytes(b"PK\x03\x04 not really")
+    result = run("recommend", tiny_model, "--history", "apple")
+    assert result.exit_code == 1
+    assert "Error: transitions file" in result.output and "is corrupt" in result.output
+    assert "retrain the model to rebuild it" in result.output
+    events = tmp_path / "new.csv"
+    events.write_text("user_id,item_id\nu,apple\nu,pear\n")
+    (tiny_model / "model.json").write_text(json.dumps({**meta, "engine": "gensim"}))  # updatable
+    update = run("update", tiny_model, events, "-o", tmp_path / "m2")
+    assert update.exit_code == 1 and "Error: transitions file" in update.output

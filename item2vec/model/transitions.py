@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from zipfile import BadZipFile
 
 from item2vec.errors import ModelError
 
@@ -295,7 +296,7 @@ def load_transitions(path: str | Path, n_items: int | None = None) -> Transition
             if missing:
                 raise ModelError(_bad(path, f"it is not a transition matrix: no {', '.join(missing)}"))
             arrays = {key: archive[key] for key in _KEYS}
-    except (ValueError, OSError, EOFError) as exc:  # object arrays raise ValueError without pickle
+    except (ValueError, OSError, EOFError, BadZipFile) as exc:  # object arrays: ValueError without pickle
         raise ModelError(_bad(path, str(exc).splitlines()[0] if str(exc) else "unreadable")) from None
     wrong = [key for key, kinds in _KINDS.items() if arrays[key].dtype.kind not in kinds]
     if wrong:
