@@ -148,12 +148,6 @@ class Histories:
     skipped: int
     weights: sp.csr_matrix | None = None  # users x catalogue: decay ** age of the recent items
 
-    def transition_weights(self, start: int, stop: int) -> sp.csr_matrix:
-        """Rows ``start:stop`` of the history weights (users of a batch)."""
-        assert self.weights is not None
-        block: sp.csr_matrix = self.weights[start:stop]
-        return block
-
 
 def read_histories(
     embeddings: Embeddings,

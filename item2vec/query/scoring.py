@@ -35,7 +35,7 @@ from item2vec.model.modes import HybridBase, ScoreMode, check_hybrid, check_scor
 from item2vec.model.parts import load_model_transitions, load_output, missing_output, missing_transitions
 from item2vec.model.transitions import TransitionMatrix
 from item2vec.query.index import AnnIndex, load_index
-from item2vec.query.topk import neighbours, top_k
+from item2vec.query.topk import distinct, neighbours, padded_columns, sparse_lookup, top_k
 
 if TYPE_CHECKING:
     import numpy as np
@@ -306,13 +306,13 @@ class Scorer:
             return index.search(vectors, queries, k, exclude=exclude, most_excluded=most_excluded)
         unit = unit_rows(queries)
         shortlist = index.candidates(unit, k * (index.params.rerank or 1) + most_excluded)
-        candidates = _distinct(np.hstack([shortlist, _padded_columns(transitions, len(queries))]))
+        candidates = distinct(np.hstack([shortlist, padded_columns(transitions, len(queries))]))
         vectors, _ = self.parts.vectors(base, self.mode)
         rows, cosines = rescore(vectors, unit, candidates, candidates.shape[1])
         # rescore sorts by cosine: the hybrid score then adds the standardising and transitions.
         mean, std = self._standard(unit)
         scores = ((cosines - mean[:, None]) / std[:, None]).astype(np.float32)
-        scores += (self.weight * np.log1p(_lookup(transitions, rows))).astype(np.float32)
+        scores += (self.weight * np.log1p(sparse_lookup(transitions, rows))).astype(np.float32)
         scores[rows < 0] = -np.inf
         if exclude is not None and len(exclude[0]):
             n = len(self.embeddings)
@@ -375,45 +375,3 @@ def query_weights(n_items: int, rows: list[list[int]], weights: list[list[float]
     matrix = sp.csr_matrix((vals, (owner, cols)), shape=(len(rows), n_items))
     matrix.sum_duplicates()
     return matrix
-
-
-def _padded_columns(transitions: sp.csr_matrix | None, count: int) -> NDArray[np.int64]:
-    """Each row's nonzero columns, left-aligned and padded with -1."""
-    import numpy as np
-
-    if transitions is None or not transitions.nnz:
-        return np.full((count, 0), -1, dtype=np.int64)
-    lengths = np.diff(transitions.indptr)
-    out = np.full((count, int(lengths.max())), -1, dtype=np.int64)
-    owner = np.repeat(np.arange(count), lengths)
-    slot = np.arange(transitions.nnz) - transitions.indptr[owner]
-    out[owner, slot] = transitions.indices
-    return out
-
-
-def _distinct(candidates: NDArray[np.int64]) -> NDArray[np.int64]:
-    """Each row's candidates once (repeats become -1)."""
-    import numpy as np
-
-    ordered = np.sort(candidates, axis=1)
-    repeat = np.zeros(ordered.shape, dtype=bool)
-    repeat[:, 1:] = ordered[:, 1:] == ordered[:, :-1]
-    ordered[repeat] = -1
-    return ordered
-
-
-def _lookup(transitions: sp.csr_matrix | None, rows: NDArray[np.int64]) -> NDArray[np.float32]:
-    """``transitions[q, rows[q, j]]`` for every query q and slot j (0 where none or row -1)."""
-    import numpy as np
-
-    out = np.zeros(rows.shape, dtype=np.float32)
-    if transitions is None or not transitions.nnz:
-        return out
-    n = transitions.shape[1]
-    owner = np.repeat(np.arange(transitions.shape[0], dtype=np.int64), np.diff(transitions.indptr))
-    keys = owner * n + transitions.indices
-    wanted = np.arange(len(rows), dtype=np.int64)[:, None] * n + np.where(rows < 0, 0, rows)
-    at = np.minimum(np.searchsorted(keys, wanted), len(keys) - 1)
-    found = (keys[at] == wanted) & (rows >= 0)
-    out[found] = transitions.data[at[found]]
-    return out
