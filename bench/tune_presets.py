@@ -40,7 +40,8 @@ from item2vec.corpus.split import split_events
 from item2vec.evaluation.evaluate import Baselines, rank_model
 from item2vec.evaluation.heldout import merge_validation, sample_sequences
 from item2vec.evaluation.ranking import Cases
-from item2vec.evaluation.tune import TuneOptions, search, train_values, trial_header, trial_line
+from item2vec.evaluation.tune import TuneOptions, search, train_values
+from item2vec.evaluation.tune_table import trial_header, trial_line
 from item2vec.model.embeddings import Embeddings
 from item2vec.training.config import PRESETS, TrainConfig
 from item2vec.training.gensim_engine import train

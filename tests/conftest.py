@@ -9,6 +9,7 @@ import pytest
 
 from item2vec.model.embeddings import Embeddings
 from item2vec.model.store import save
+from item2vec.model.transitions import TransitionMatrix
 
 # Eight items with hand-placed vectors: royalty on axes 0-2, fruit on axis 3.
 # king - man + woman = queen; apple, pear and plum are each other's nearest neighbours.
@@ -24,6 +25,47 @@ TINY_VECTORS = {
 }
 TINY_COUNTS = [80, 70, 60, 50, 40, 30, 20, 10]
 TINY_NAMES = {"apple": "Red Apple", "pear": "Green Pear", "plum": "Plum (dark)", "king": "King"}
+# Hand-placed output vectors (syn1neg), for --score next: in·out cosines differ from in·in.
+TINY_OUTPUT = {
+    "king": [0.0, 0.0, 0.2, 1.0],
+    "queen": [0.1, 0.0, 1.0, 0.0],
+    "man": [1.0, 0.3, 0.0, 0.0],
+    "woman": [0.0, 1.0, 0.0, 0.4],
+    "prince": [0.5, 0.5, 0.5, 0.0],
+    "apple": [0.0, 0.3, 0.0, 1.0],
+    "pear": [-1.0, 0.0, 0.0, 0.5],
+    "plum": [0.0, -0.5, 1.0, 0.3],
+}
+# Hand-set transition scores (what follows what), for --score hybrid: row -> {follower: weight}.
+TINY_TRANSITIONS = {
+    "king": {"queen": 5.0, "prince": 0.5},
+    "queen": {"king": 1.0},
+    "apple": {"pear": 3.0, "king": 1.0},
+    "pear": {"plum": 2.0},
+}
+
+
+def tiny_output() -> np.ndarray:
+    return np.array([TINY_OUTPUT[i] for i in TINY_VECTORS], dtype=np.float32)
+
+
+def tiny_transitions() -> TransitionMatrix:
+    """TINY_TRANSITIONS as a matrix: each row heaviest first (as build_transitions stores it)."""
+    ids = list(TINY_VECTORS)
+    indptr, indices, data = [0], [], []
+    for item in ids:
+        row = sorted(TINY_TRANSITIONS.get(item, {}).items(), key=lambda kv: (-kv[1], ids.index(kv[0])))
+        indices += [ids.index(follower) for follower, _ in row]
+        data += [weight for _, weight in row]
+        indptr.append(len(indices))
+    return TransitionMatrix(
+        np.array(indptr, dtype=np.int64),
+        np.array(indices, dtype=np.int32),
+        np.array(data, dtype=np.float32),
+        len(ids),
+        steps=10,
+        keep=100,
+    )
 
 
 def tiny_embeddings(names: bool = True) -> Embeddings:
@@ -45,6 +87,7 @@ def tiny() -> Embeddings:
 
 @pytest.fixture
 def tiny_model(tmp_path: Path) -> Path:
+    """The tiny model on disk, with its output vectors and transitions (every score mode works)."""
     path = tmp_path / "tiny"
-    save(tiny_embeddings(), path)
+    save(tiny_embeddings(), path, extra={"syn1neg": tiny_output()}, transitions=tiny_transitions())
     return path

@@ -133,10 +133,10 @@ def test_analogy_as_an_expression_or_lists(model: item2vec.Model) -> None:
 
 def test_recommend_and_the_user_vector(model: item2vec.Model) -> None:
     with pytest.warns(item2vec.Item2VecWarning, match=r"^skipped: item 'nope' is not in the model"):
-        answer = model.recommend(["apple", "nope"], k=2)
+        answer = model.recommend(["apple", "nope"], k=2, score="similar")
     assert [r.item for r in answer] == ["pear", "plum"]
     assert answer[0].score == pytest.approx(cosine("apple", "pear"), abs=1e-6)
-    assert [r.item for r in model.recommend(["apple"], k=1, keep_seen=True)] == ["apple"]
+    assert [r.item for r in model.recommend(["apple"], k=1, keep_seen=True, score="similar")] == ["apple"]
     vector = model.user_vector(["man", "woman"], decay=0.5)
     assert vector.dtype == np.float32
     assert vector.tolist() == pytest.approx([1 / 3, 2 / 3, 0.0, 0.0], abs=1e-7)
@@ -150,7 +150,9 @@ def test_recommend_and_the_user_vector(model: item2vec.Model) -> None:
         warnings.catch_warnings(),
     ):
         warnings.simplefilter("ignore")
-        model.recommend(["nope"])
+        model.recommend(["nope"], score="similar")
+    with pytest.raises(ModelError, match=r"^score='hybrid' needs transitions, which this in-memory model"):
+        model.recommend(["apple"])  # the default mode, and this hand-built model counted none
 
 
 def test_evaluate_next_item_with_and_without_baselines(model: item2vec.Model) -> None:
@@ -158,21 +160,30 @@ def test_evaluate_next_item_with_and_without_baselines(model: item2vec.Model) ->
     alone = model.evaluate(test, baselines=False)
     assert alone.sections == {
         "next-item": [
-            {"method": "model", "cases": 2, "hr@10": 1.0, "ndcg@10": 0.75, "mrr@10": 0.6667, "coverage@10": 1.0,
-             "cold": 0.0}
+            {"method": "model", "score": "similar", "cases": 2, "hr@10": 1.0, "ndcg@10": 0.75, "mrr@10": 0.6667,
+             "coverage@10": 1.0, "cold": 0.0}
         ]
     }  # fmt: skip
-    assert alone.notes == []
+    assert alone.notes == [  # the hand-built model has neither transitions nor output vectors
+        "no hybrid row: score='hybrid' needs transitions, which this in-memory model was not given: "
+        "pass them, or load the model directory",
+        "no next row: score='next' needs output vectors, which this in-memory model was not given: "
+        "pass them, or load the model directory",
+    ]
     train = [["apple", "pear", "plum"], ["king", "queen"], ["man", "woman"]]
     both = model.evaluate(test, train=train, k=(3, 1))
     assert [(r["method"], r["hr@1"], r["hr@3"]) for r in both.sections["next-item"]] == [
         ("model", 0.5, 1.0),
         ("co-occurrence", 1.0, 1.0),
+        ("sequential-rules", 1.0, 1.0),
         ("most-popular", 0.0, 0.5),
     ]
-    assert both.notes == [
-        "co-occurrence beats the model on hr@1 (1.0000 vs 0.5000): tune it (item2vec tune) or use the baseline"
+    assert both.notes[2:] == [
+        "best on hr@1: co-occurrence 1.0000 (next: sequential-rules 1.0000)",
+        "co-occurrence beats the model on hr@1 (1.0000 vs 0.5000): tune it (item2vec tune) or use the baseline",
     ]
+    only = model.evaluate(test, baselines=False, score="similar")
+    assert [r["score"] for r in only.sections["next-item"]] == ["similar"] and only.notes == []
 
 
 def test_evaluate_errors(model: item2vec.Model) -> None:
@@ -193,8 +204,14 @@ def test_evaluate_errors(model: item2vec.Model) -> None:
 def test_a_model_trained_here_keeps_its_corpus_for_the_baselines() -> None:
     sessions = [["a", "b", "c"], ["b", "c", "d"], ["a", "c", "d"]] * 20
     trained = item2vec.train(sessions, dim=8, epochs=2, min_count=1, workers=1)
-    methods = [r["method"] for r in trained.evaluate([["a", "b"], ["c", "d"]]).sections["next-item"]]
-    assert methods == ["model", "co-occurrence", "most-popular"]
+    rows = trained.evaluate([["a", "b"], ["c", "d"]]).sections["next-item"]
+    assert [(r["method"], (r.get("score") or "").split(" ")[0]) for r in rows] == [
+        ("model", "hybrid"), ("model", "similar"), ("model", "next"),
+        ("co-occurrence", ""), ("sequential-rules", ""), ("most-popular", ""),
+    ]  # fmt: skip
+    assert [r.item for r in trained.recommend(["a"], k=2)] == [
+        r.item for r in trained.recommend(["a"], k=2, score="hybrid")
+    ]
 
 
 # --- files and other tools -----------------------------------------------------------------------

@@ -77,7 +77,7 @@ def test_train_writes_a_model_and_a_summary(tmp_path: Path, events_csv: Path, it
         "items.tsv",
         "vectors.npy",
         "vocab.tsv",
-    ][:0] + sorted(["model.json", "syn1neg.npy", "items.tsv", "vectors.npy", "vocab.tsv"])
+    ][:0] + sorted(["model.json", "syn1neg.npy", "items.tsv", "transitions.npz", "vectors.npy", "vocab.tsv"])
     meta = json.loads((out / "model.json").read_text())
     assert meta["params"]["dim"] == 12 and meta["params"]["preset"] == "recsys"
     assert meta["input"]["events_read"] == 1440

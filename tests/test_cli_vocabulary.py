@@ -187,12 +187,13 @@ def test_k_is_given_once_on_queries(tiny_model: Path) -> None:
 def test_cutoffs_repeat_or_list(tiny_model: Path, tmp_path: Path) -> None:
     test = tmp_path / "test.txt"
     test.write_text("king queen\nman woman\napple pear\n")
-    repeated = run("evaluate", tiny_model, test, "-k", "1", "-k", "3", "--no-baselines", "-f", "json")
+    one = ("--no-baselines", "--score", "similar", "-f", "json")  # one row: no note on which won
+    repeated = run("evaluate", tiny_model, test, "-k", "1", "-k", "3", *one)
     assert repeated.exit_code == 0, repeated.output
-    listed = run("evaluate", tiny_model, test, "--ks", "3,1", "--no-baselines", "-f", "json")
+    listed = run("evaluate", tiny_model, test, "--ks", "3,1", *one)
     assert listed.stdout == repeated.stdout and listed.stderr == ""
     assert "hr@3" in json.loads(listed.stdout)["next-item"][0]
-    old = run("evaluate", tiny_model, test, "-k", "1,3", "--no-baselines", "-f", "json")
+    old = run("evaluate", tiny_model, test, "-k", "1,3", *one)
     assert old.stdout == repeated.stdout
     assert old.stderr == "-k 1,3 is deprecated: use --ks 1,3 (or -k once per cut-off)\n"
     bad = run("evaluate", tiny_model, test, "--ks", "1,x")
@@ -258,11 +259,12 @@ def test_evaluate_finds_the_training_data_from_another_directory(
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     monkeypatch.chdir(elsewhere)
-    result = run("evaluate", "../m", "../retail.csv", "-f", "json")
+    result = run("evaluate", "../m", "../retail.csv", "--score", "similar", "-f", "json")
     assert result.exit_code == 0, result.output
     assert [r["method"] for r in json.loads(result.stdout)["next-item"]] == [
         "model",
         "co-occurrence",
+        "sequential-rules",
         "most-popular",
     ]
     retail.rename(tmp_path / "moved.csv")
@@ -352,7 +354,7 @@ def test_similar_item_refuses_o(tiny_model: Path, tmp_path: Path) -> None:
 def test_recommend_events_to_stdout_has_names(tiny_model: Path, tmp_path: Path) -> None:
     log = tmp_path / "log.csv"
     log.write_text("user_id,item_id\nu1,apple\nu2,king\n")
-    result = run("recommend", tiny_model, "--events", log, "-k", "1", "-f", "tsv")
+    result = run("recommend", tiny_model, "--events", log, "-k", "1", "-f", "tsv", "--score", "similar")
     assert result.exit_code == 0, result.output
     assert (
         result.stdout

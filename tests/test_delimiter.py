@@ -61,7 +61,7 @@ def test_update_and_evaluate_reuse_the_models_delimiter(model: Path, tmp_path: P
     assert result.exit_code == 0, result.output
     result = run("evaluate", model, new, "--no-baselines", "-f", "json")
     assert result.exit_code == 0, result.output
-    assert json.loads(result.output)["next-item"][0]["cases"] == 10
+    assert json.loads(result.stdout)["next-item"][0]["cases"] == 10
 
 
 def test_split_writes_the_delimiter_it_read_and_evaluate_reads_it(model: Path, tmp_path: Path) -> None:

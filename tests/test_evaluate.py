@@ -81,6 +81,53 @@ def test_baselines_on_a_tiny_corpus() -> None:
     assert popular.ranks.tolist() == [1, 0, 2, 0]
 
 
+def test_sequential_rules_on_a_hand_counted_corpus() -> None:
+    # a b c | a c | b a d: rules a->b 1, a->c 0.5 + 1, a->d 1 (at distance 1 in "a d"), b->c 1,
+    # b->a 1, b->d 0.5; c and d have none. Popularity a(3) b(2) c(2) d(1) fills and breaks ties.
+    fitted = Baselines.fit([["a", "b", "c"], ["a", "c"], ["b", "a", "d"]])
+    assert list(fitted.index) == ["a", "b", "c", "d"]
+    assert fitted.rules is not None
+    assert fitted.rules.toarray().tolist() == [[0, 1, 1.5, 1], [1, 0, 1, 0.5], [0, 0, 0, 0], [0, 0, 0, 0]]
+    cases = Cases([["a"], ["b"], ["c"], ["d"], ["b", "a"]], ["d", "d", "b", "a", "d"])
+    rules = fitted.rank_rules(cases, kmax=3)
+    assert rules.method == "sequential-rules"
+    # the last case is a history: a's rules plus 0.7 x b's (c 2.2, d 1.35); b and a are excluded
+    assert rules.ranks.tolist() == [2, 2, 1, 0, 1]
+    assert rules.top.tolist() == [[2, 1, 3], [0, 2, 3], [0, 1, 3], [0, 1, 2], [2, 3, -1]]
+
+
+def test_sequential_rules_keep_the_top_20_of_each_item() -> None:
+    train = [["q", f"x{i:02d}"] * 1 for i in range(25)] + [["q", "x24"]]
+    fitted = Baselines.fit(train)
+    assert fitted.rules is not None
+    row = fitted.rules[fitted.index["q"]]
+    assert row.nnz == 20 and row[0, fitted.index["x24"]] == 2.0
+
+
+def test_model_rows_in_each_mode_rank_as_defined() -> None:
+    from item2vec.model.modes import SCORE_MODES
+    from item2vec.query.scoring import ScoringParts, make_scorer
+    from tests.conftest import tiny_embeddings, tiny_output, tiny_transitions
+    from tests.test_scoring import IDS, expected, ranked
+
+    parts = ScoringParts(tiny_embeddings(), output=tiny_output(), transitions=tiny_transitions())
+    targets = ["pear", "king", "queen", "plum", "apple", "man", "woman", "prince"]
+    histories = [[q] for q in IDS] + [["queen", "apple", "king"]]
+    cases = Cases(histories, [*targets, "pear"])
+    for mode in SCORE_MODES:
+        scorer = make_scorer(parts, mode)
+        got = rank_model(parts.embeddings, cases, kmax=8, scorer=scorer).ranks.tolist()
+        want = []
+        for history, target in zip(cases.queries, cases.targets):
+            order = [i for i, _ in ranked(expected(history, mode), set(history), 8)]
+            want.append(order.index(target) if target in order else MISS)
+        assert got == want, mode
+    report = evaluate_next_item(
+        parts.embeddings, histories, None, ks=(1,), scorers=[make_scorer(parts, "next")]
+    )
+    assert [r["score"] for r in report.rows] == ["next"]
+
+
 def test_set_context_counts_baskets_once() -> None:
     fitted = Baselines.fit([["a", "b", "b", "c"], ["a", "c"], ["c", "d"]], context="set")
     dense = fitted.following.toarray()
@@ -94,15 +141,22 @@ def test_evaluate_next_item_puts_baselines_beside_the_model(tiny: Embeddings) ->
     report = evaluate_next_item(
         tiny, [["apple", "pear"], ["apple", "plum"]], [["apple", "plum"]] * 3, ks=(1,)
     )
-    assert [r["method"] for r in report.rows] == ["model", "co-occurrence", "most-popular"]
-    assert [r["hr@1"] for r in report.rows] == [0.5, 0.5, 0.5]  # plum: after apple, the query
-    assert report.notes == []
+    assert [r["method"] for r in report.rows] == [
+        "model",
+        "co-occurrence",
+        "sequential-rules",
+        "most-popular",
+    ]
+    assert [r["score"] for r in report.rows] == ["similar", None, None, None]
+    assert [r["hr@1"] for r in report.rows] == [0.5, 0.5, 0.5, 0.5]  # plum: after apple, the query
+    assert report.notes == ["best on hr@1: model (similar) 0.5000 (next: co-occurrence 0.5000)"]
 
 
-def test_notes_say_when_a_baseline_wins(tiny: Embeddings) -> None:
+def test_notes_say_which_method_won(tiny: Embeddings) -> None:
     report = evaluate_next_item(tiny, [["apple", "king"]], [["apple", "king"]], ks=(1,))
     assert report.notes == [
-        "co-occurrence beats the model on hr@1 (1.0000 vs 0.0000): tune it (item2vec tune) or use the baseline"
+        "best on hr@1: co-occurrence 1.0000 (next: sequential-rules 1.0000)",
+        "co-occurrence beats the model on hr@1 (1.0000 vs 0.0000): tune it (item2vec tune) or use the baseline",
     ]
 
 
@@ -245,14 +299,20 @@ def test_evaluate_command_table_and_json(split_model: tuple[Path, Path]) -> None
     result = run("evaluate", model, test, "--ks", "1,5", "-f", "json")
     assert result.exit_code == 0, result.output
     rows = json.loads(result.stdout)["next-item"]
-    assert [r["method"] for r in rows] == ["model", "co-occurrence", "most-popular"]
-    assert rows[0]["cases"] == 90 and rows[1]["hr@1"] == 1.0  # the cycle is learnt exactly
-    assert list(rows[0]) == ["method", "cases", "hr@1", "ndcg@1", "mrr@1", "coverage@1", "hr@5", "ndcg@5",
-                             "mrr@5", "coverage@5", "cold"]  # fmt: skip
-    table = run("evaluate", model, test, "--no-baselines")
+    assert [(r["method"], r["score"]) for r in rows] == [
+        ("model", "hybrid (similar, weight 2)"), ("model", "similar"), ("model", "next"),
+        ("co-occurrence", None), ("sequential-rules", None), ("most-popular", None),
+    ]  # fmt: skip
+    assert rows[0]["cases"] == 90 and rows[3]["hr@1"] == 1.0  # the cycle is learnt exactly
+    assert rows[4]["hr@1"] == 1.0 and rows[0]["hr@1"] == 1.0  # the rules and the hybrid: the same
+    assert list(rows[0]) == ["method", "score", "cases", "hr@1", "ndcg@1", "mrr@1", "coverage@1", "hr@5",
+                             "ndcg@5", "mrr@5", "coverage@5", "cold"]  # fmt: skip
+    assert "note: best on hr@1: model (hybrid (similar, weight 2)) 1.0000" in result.stderr
+    table = run("evaluate", model, test, "--no-baselines", "--score", "similar")
     assert table.exit_code == 0
     assert table.stdout.splitlines()[0].split() == [
         "method",
+        "score",
         "cases",
         "hr@10",
         "ndcg@10",
@@ -301,3 +361,26 @@ def test_evaluate_usage_errors(tiny_model: Path, tmp_path: Path) -> None:
             {"section": "total", "correct": 1, "questions": 1, "accuracy": 1.0, "skipped": 0},
         ]
     }
+
+
+def test_evaluate_leaves_out_the_modes_a_model_lacks(tiny_model: Path, tmp_path: Path) -> None:
+    test = tmp_path / "t.csv"
+    test.write_text("user_id,item_id\nu1,apple\nu1,pear\nu2,king\nu2,queen\n")
+    (tiny_model / "transitions.npz").unlink()
+    result = run("evaluate", tiny_model, test, "--no-baselines", "-f", "json")
+    assert result.exit_code == 0, result.output
+    assert [r["score"] for r in json.loads(result.stdout)["next-item"]] == ["similar", "next"]
+    assert (
+        "note: no hybrid row: --score hybrid needs transitions (transitions.npz), which model"
+        in result.stderr
+    )
+    asked = run("evaluate", tiny_model, test, "--no-baselines", "--score", "hybrid")
+    assert asked.exit_code == 1
+    assert "Error: --score hybrid needs transitions (transitions.npz)" in asked.stderr
+    both = run(
+        "evaluate", tiny_model, test, "--no-baselines", "--score", "next", "--score", "similar", "-f", "csv"
+    )
+    assert both.exit_code == 0 and [line.split(",")[1] for line in both.stdout.splitlines()[1:]] == [
+        "next",
+        "similar",
+    ]

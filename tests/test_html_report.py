@@ -155,22 +155,23 @@ def test_cli_report_with_test_set_has_evaluation_against_baselines(tmp_path: Pat
     out = tmp_path / "report.html"
     result = run("report", model, "--test", test, "--ks", "5,10", "-o", out, "--no-map", "--popular", "2")
     assert result.exit_code == 0, result.output
-    assert result.output == f"wrote {out}\n"
+    assert result.stderr.endswith(f"wrote {out}\n") and "note: best on hr@5: " in result.stderr
     text = out.read_text(encoding="utf-8")
     page = Page(text)
     assert page.headings[:3] == ["Model model", "Training summary", "Model"]
     assert "Evaluation" in page.headings
     section = Page(text[text.index('id="evaluation"') : text.index('id="neighbours"')])
     columns = section.cells[: section.cells.index("cold") + 1]
-    assert columns[:4] == ["method", "cases", "hr@5", "ndcg@5"] and "hr@10" in columns
+    assert columns[:5] == ["method", "score", "cases", "hr@5", "ndcg@5"] and "hr@10" in columns
     rows = [
         section.cells[i : i + len(columns)] for i in range(len(columns), len(section.cells), len(columns))
     ]
     rows = [r for r in rows if len(r) == len(columns)]
-    assert [r[0] for r in rows] == ["model", "co-occurrence", "most-popular"]
-    assert [r[1] for r in rows] == ["60"] * 3
-    hr = {r[0]: float(r[columns.index("hr@10")]) for r in rows}
-    assert hr["model"] > hr["most-popular"]  # planted clusters: the model knows what goes together
+    assert [r[0] for r in rows] == ["model"] * 3 + ["co-occurrence", "sequential-rules", "most-popular"]
+    assert [r[1] for r in rows[:3]] == ["hybrid (similar, weight 2)", "similar", "next"]
+    assert [r[2] for r in rows] == ["60"] * 6
+    hr = {r[1] or r[0]: float(r[columns.index("hr@10")]) for r in rows}
+    assert hr["similar"] > hr["most-popular"]  # planted clusters: the model knows what goes together
 
 
 def test_cli_report_errors(tmp_path: Path, tiny_model: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -204,3 +205,22 @@ def test_report_of_a_model_without_names(tmp_path: Path) -> None:
     assert page.headings[-3:] == ["a (3 uses)", "b (2 uses)", "c (1 use)"]
     first = page.cells.index("rank")
     assert page.cells[first : first + 4] == ["rank", "item", "count", "score"]
+
+
+def test_cli_report_ranks_with_the_score_modes_asked_for(tmp_path: Path, tiny_model: Path) -> None:
+    test = tmp_path / "t.csv"
+    test.write_text("user_id,item_id\nu1,apple\nu1,pear\nu2,king\nu2,queen\n")
+    out = tmp_path / "r.html"
+    args = ["report", tiny_model, "--test", test, "--no-baselines", "--no-map", "-o", out, "--force"]
+    result = run(*args, "--score", "next")
+    assert result.exit_code == 0, result.output
+    text = out.read_text(encoding="utf-8")
+    section = Page(text[text.index('id="evaluation"') : text.index('id="neighbours"')])
+    assert section.cells[section.cells.index("cold") + 1 : section.cells.index("cold") + 3] == [
+        "model",
+        "next",
+    ]
+    (tiny_model / "transitions.npz").unlink()
+    missing = run(*args, "--score", "hybrid")
+    assert missing.exit_code == 1
+    assert "Error: --score hybrid needs transitions (transitions.npz)" in missing.output

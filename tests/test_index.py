@@ -76,9 +76,15 @@ def test_index_stores_the_faiss_file_and_its_parameters(tiny_model: Path) -> Non
 def test_flat_index_check_reports_full_recall(tiny_model: Path) -> None:
     result = run("index", tiny_model, "--kind", "flat", "--check", "--queries", "8", "-f", "json")
     assert result.exit_code == 0, result.output
-    check = json.loads(result.stdout)["check"]
+    report = json.loads(result.stdout)
+    check = report["check"]
     assert check["queries"] == 8 and check["recall@10"] == 1.0
-    assert set(check) == {"queries", "recall@10", "p50_ms", "p99_ms", "exact_p50_ms"}
+    assert set(check) == {"queries", "recall@10", "p50_ms", "p99_ms", "exact_p50_ms", "next", "hybrid"}
+    # The output vectors get their own index; next and hybrid are checked through it and the transitions.
+    assert report["next"]["file"] == str(tiny_model / "index-next.faiss")
+    assert json.loads((tiny_model / "index-next.json").read_text())["vectors"] == "output"
+    assert check["next"]["recall@10"] == 1.0 and check["hybrid"]["recall@10"] == 1.0
+    assert set(check["next"]) == {"recall@10", "p50_ms", "p99_ms"}
 
 
 @pytest.mark.parametrize(

@@ -92,7 +92,7 @@ def test_bad_decay_and_history_size(tiny: Embeddings) -> None:
 
 
 def test_cli_history_table(tiny_model: Path) -> None:
-    result = run("recommend", tiny_model, "--history", "apple", "pear", "-k", "2")
+    result = run("recommend", tiny_model, "--history", "apple", "pear", "-k", "2", "--score", "similar")
     assert result.exit_code == 0, result.output
     assert result.stdout == (
         "rank  item     score  name\n"
@@ -104,8 +104,9 @@ def test_cli_history_table(tiny_model: Path) -> None:
 
 def test_cli_history_from_stdin_with_unknown_items(tiny_model: Path) -> None:
     result = run(
-        "recommend", tiny_model, "--history", "-", "-k", "1", "-f", "csv", input="nope\napple\npear\n"
-    )
+        "recommend", tiny_model, "--history", "-", "-k", "1", "-f", "csv", "--score", "similar",
+        input="nope\napple\npear\n",
+    )  # fmt: skip
     assert result.exit_code == 0, result.output
     assert result.stdout == "rank,item,score,name\n1,plum,0.93438,Plum (dark)\n"
     assert "skipped: item 'nope' is not in the model" in result.stderr
@@ -218,7 +219,8 @@ def test_item_column_defaults_to_the_models(trained_like: Path, tmp_path: Path) 
     log = tmp_path / "log.csv"
     log.write_text("customer,sku\nc1,apple\n")
     out = tmp_path / "o.tsv"
-    result = run("recommend", trained_like, "--events", log, "--user-col", "customer", "-k", "1", "-o", out)
+    result = run("recommend", trained_like, "--events", log, "--user-col", "customer", "-k", "1", "-o", out,
+                 "--score", "similar")  # fmt: skip
     assert result.exit_code == 0, result.output
     assert out.read_text() == "user\trank\titem\tscore\tname\nc1\t1\tpear\t0.9805807\tGreen Pear\n"
 

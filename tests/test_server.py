@@ -15,6 +15,7 @@ from fastapi.testclient import TestClient
 
 from item2vec.cli import cli
 from item2vec.errors import MissingDependencyError
+from item2vec.query.scoring import make_scorer, open_parts
 from item2vec.query.server import load_for_serving, make_app
 
 
@@ -25,15 +26,23 @@ def snapshot(path: Path) -> dict[str, tuple[int, int, str]]:
     }
 
 
+def serving(model: Path, *, approx: bool = False) -> TestClient:
+    embeddings = load_for_serving(model, approx=approx)
+    return TestClient(make_app(embeddings, parts=open_parts(embeddings, model, approx=approx)))
+
+
 @pytest.fixture
 def client(tiny_model: Path) -> TestClient:
-    return TestClient(make_app(load_for_serving(tiny_model)))
+    return serving(tiny_model)
 
 
 def test_health(client: TestClient) -> None:
     response = client.get("/health")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "items": 8, "dim": 4, "approx": False, "index": None}
+    assert response.json() == {
+        "status": "ok", "items": 8, "dim": 4, "approx": False, "index": None,
+        "scores": ["similar", "next", "hybrid"],
+    }  # fmt: skip
 
 
 def test_similar(client: TestClient) -> None:
@@ -41,6 +50,7 @@ def test_similar(client: TestClient) -> None:
     assert response.status_code == 200
     assert response.json() == {
         "query": "apple",
+        "score": "similar",
         "results": [
             {"rank": 1, "item": "pear", "score": 0.980581, "name": "Green Pear"},
             {"rank": 2, "item": "plum", "score": 0.940721, "name": "Plum (dark)"},
@@ -89,14 +99,18 @@ def test_analogy(client: TestClient) -> None:
 
 
 def test_recommend(client: TestClient) -> None:
-    response = client.post("/recommend", json={"history": ["nope", "apple", "pear"], "k": 1})
+    body = {"history": ["nope", "apple", "pear"], "k": 1, "score": "similar"}
+    response = client.post("/recommend", json=body)
     assert response.status_code == 200
     assert response.json() == {
         "used": ["apple", "pear"],
         "skipped": ["nope"],
+        "score": "similar",
         "results": [{"rank": 1, "item": "plum", "score": 0.93438, "name": "Plum (dark)"}],
     }
-    kept = client.post("/recommend", json={"history": ["apple"], "k": 1, "keep_seen": True})
+    kept = client.post(
+        "/recommend", json={"history": ["apple"], "k": 1, "keep_seen": True, "score": "similar"}
+    )
     assert kept.json()["results"][0]["item"] == "apple"
 
 
@@ -108,6 +122,43 @@ def test_recommend_limits(client: TestClient) -> None:
     assert client.post("/recommend", json={"history": ["apple"], "decay": 0}).status_code == 422
     unknown = client.post("/recommend", json={"history": ["nope", "never", "nope"]})
     assert unknown.status_code == 404 and unknown.json()["items"] == ["nope", "never"]
+
+
+@pytest.mark.parametrize("mode", ["similar", "next", "hybrid"])
+def test_score_modes_match_the_library(client: TestClient, tiny_model: Path, mode: str) -> None:
+    parts = open_parts(load_for_serving(tiny_model), tiny_model)
+    scorer = make_scorer(parts, mode, hybrid_weight=3.0)
+    response = client.get("/similar", params={"item": "apple", "k": 3, "score": mode, "hybrid_weight": 3})
+    assert response.status_code == 200
+    assert response.json()["score"] == scorer.describe()
+    assert [r["item"] for r in response.json()["results"]] == [n.item for n in scorer.similar(["apple"], 3)]
+    history = ["queen", "apple", "king"]
+    body = {"history": history, "k": 3, "score": mode, "hybrid_weight": 3}
+    from item2vec.query.recommend import recommend
+
+    want = recommend(parts.embeddings, history, 3, scorer=scorer).neighbours
+    got = client.post("/recommend", json=body).json()["results"]
+    assert [(r["item"], r["score"]) for r in got] == [(n.item, round(n.score, 6)) for n in want]
+
+
+def test_recommend_defaults_to_the_models_score(client: TestClient) -> None:
+    default = client.post("/recommend", json={"history": ["apple"], "k": 2}).json()
+    assert default["score"] == "hybrid (similar, weight 2)"
+    assert client.get("/similar", params={"item": "apple"}).json()["score"] == "similar"
+
+
+def test_score_errors_are_422(tiny_model: Path) -> None:
+    (tiny_model / "transitions.npz").unlink()
+    client = serving(tiny_model)
+    assert client.get("/health").json()["scores"] == ["similar", "next"]
+    missing = client.get("/similar", params={"item": "apple", "score": "hybrid"})
+    assert missing.status_code == 422
+    assert missing.json()["detail"].startswith("--score hybrid needs transitions (transitions.npz)")
+    assert client.post("/recommend", json={"history": ["apple"]}).status_code == 422
+    assert client.get("/similar", params={"item": "apple", "score": "best"}).status_code == 422
+    assert client.get("/similar", params={"item": "apple", "hybrid_weight": -1}).status_code == 422
+    bad = client.post("/recommend", json={"history": ["apple"], "score": "next", "hybrid_weight": -2})
+    assert bad.status_code == 422
 
 
 def test_items(client: TestClient) -> None:
@@ -124,8 +175,9 @@ def test_openapi_docs(client: TestClient) -> None:
 
 def test_the_model_directory_is_never_written(tiny_model: Path) -> None:
     before = snapshot(tiny_model)
-    client = TestClient(make_app(load_for_serving(tiny_model)))
+    client = serving(tiny_model)
     client.get("/similar", params={"item": "apple"})
+    client.get("/similar", params={"item": "apple", "score": "next"})
     client.get("/analogy", params={"positive": ["king"], "method": "mul"})
     client.post("/recommend", json={"history": ["apple"]})
     client.get("/items/apple", params={"vector": True})
@@ -136,14 +188,15 @@ def test_the_model_directory_is_never_written(tiny_model: Path) -> None:
 def test_approx_serves_from_the_index(tiny_model: Path) -> None:
     pytest.importorskip("faiss")
     assert CliRunner().invoke(cli, ["index", str(tiny_model), "--kind", "flat"]).exit_code == 0
-    exact = TestClient(make_app(load_for_serving(tiny_model)))
-    approx = TestClient(make_app(load_for_serving(tiny_model, approx=True)))
+    exact = serving(tiny_model)
+    approx = serving(tiny_model, approx=True)
     assert approx.get("/health").json()["index"] == "flat"
     for item in ("king", "apple", "woman"):
-        assert (
-            approx.get("/similar", params={"item": item}).json()
-            == exact.get("/similar", params={"item": item}).json()
-        )
+        for mode in ("similar", "next", "hybrid"):
+            assert (
+                approx.get("/similar", params={"item": item, "score": mode}).json()
+                == exact.get("/similar", params={"item": item, "score": mode}).json()
+            )
     mul = approx.get("/analogy", params={"positive": ["king", "woman"], "negative": ["man"], "method": "mul"})
     assert mul.status_code == 422
     assert mul.json() == {

@@ -141,7 +141,7 @@ def test_corpus_file_mode_keeps_ids_and_clusters() -> None:
     trained = train(
         Packed.from_lists(sequences),
         config=fast(corpus_mode="file"),
-        on_epoch=lambda epoch, ids, vectors: seen.append(ids),
+        on_epoch=lambda epoch, ids, vectors, output: seen.append(ids),
     )
     assert trained.feed == "file"
     assert sorted(trained.ids) == sorted({i for s in sequences for i in s})

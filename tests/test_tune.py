@@ -11,7 +11,8 @@ from click.testing import CliRunner, Result
 from item2vec.cli import cli
 from item2vec.errors import ConfigError, EmptyResultError, MissingDependencyError
 from item2vec.evaluation.heldout import merge_validation, sample_sequences
-from item2vec.evaluation.tune import TrialReport, TuneOptions, parse_fixed, search, trial_header, trial_line
+from item2vec.evaluation.tune import TrialReport, TuneOptions, parse_fixed, search
+from item2vec.evaluation.tune_table import trial_header, trial_line
 from item2vec.training.config import PRESETS
 
 # Small and quick: the search covers window, negative, ns-exponent, sample, alpha and context.
@@ -58,16 +59,20 @@ def test_tune_end_to_end_and_its_toml_trains(split_dir: Path, tmp_path: Path) ->
     assert result.stderr.splitlines()[1].split()[:2] == ["0", "complete"]  # trial 0: the preset
     text = config.read_text()
     assert "[train]\n" in text and 'time-col = "ts"' in text and "dim = 8" in text
+    assert f'score = "{record["param.score"]}"' in text  # the winner's score mode
+    assert "min-count = 1" in text
     # The final model: trained on train + valid with the best configuration, inputs recorded.
     meta = json.loads((model / "model.json").read_text())
     assert meta["input"]["merged_validation"] is True
     assert meta["input"]["sessions"] == 90 and meta["input"]["tokens"] == 90 * 4
     assert meta["params"]["window"] == record["param.window"]
+    assert meta["scoring"]["score"] == record["param.score"]  # recommend's default for this model
     # The TOML round-trips into train --config.
     again = tmp_path / "again"
     trained = run("train", split_dir / "train.csv", "--config", config, "-o", again, "-q")
     assert trained.exit_code == 0, trained.output
     params = json.loads((again / "model.json").read_text())["params"]
+    assert json.loads((again / "model.json").read_text())["scoring"] == meta["scoring"]
     assert {
         k: params[k] for k in ("dim", "window", "negative", "ns_exponent", "sample", "alpha", "context")
     } == {
@@ -77,7 +82,62 @@ def test_tune_end_to_end_and_its_toml_trains(split_dir: Path, tmp_path: Path) ->
     # evaluate rebuilds the baselines from train + valid, as the model saw them.
     evaluated = run("evaluate", model, split_dir / "test.csv", "-f", "json")
     assert evaluated.exit_code == 0, evaluated.output
-    assert json.loads(evaluated.stdout)["next-item"][1]["hr@10"] == 1.0
+    rows = {r["method"]: r for r in json.loads(evaluated.stdout)["next-item"]}
+    assert rows["co-occurrence"]["hr@10"] == 1.0
+
+
+def test_every_trial_is_scored_in_each_mode_of_the_grid() -> None:
+    from item2vec.evaluation.evaluate import rank_model
+    from item2vec.evaluation.ranking import Cases
+    from item2vec.evaluation.tune_modes import Choice, ModeScorer, choices
+    from item2vec.query.scoring import Scorer, ScoringParts
+    from tests.conftest import tiny_embeddings, tiny_output
+
+    train = [["apple", "pear", "plum"], ["king", "queen"], ["apple", "king"], ["queen", "king", "prince"]]
+    cases = Cases([["apple"], ["king"], ["queen"], ["pear"]], ["pear", "queen", "king", "plum"])
+    grid = choices()
+    assert (
+        len(grid) == 2 + 2 * 5 and grid[0] == Choice("similar") and grid[-1] == Choice("hybrid", 8.0, "next")
+    )
+    tiny = tiny_embeddings()
+    scorer = ModeScorer(train, cases, grid, ("ndcg", 3))
+    value, choice = scorer.best(tiny.ids, tiny.vectors, tiny_output())
+    transitions = scorer.transitions(tiny.ids)
+    assert transitions.row(tiny.ids.index("apple"))[0].tolist() == [0, 6, 7]  # king 1, pear 1, plum 0.5
+    parts = ScoringParts(tiny, output=tiny_output(), transitions=transitions)
+    values = [
+        rank_model(
+            tiny, cases, kmax=3, scorer=Scorer(parts, c.score, c.weight or 0, c.base or "similar")
+        ).metrics((3,))["ndcg@3"]
+        for c in grid
+    ]
+    assert value == max(values) and choice == grid[values.index(max(values))]
+    assert choices(("next", "hybrid"), weight=2.0, base="similar") == [
+        Choice("next"),
+        Choice("hybrid", 2.0, "similar"),
+    ]
+    assert Choice("hybrid", 2.0, "next").record() == {
+        "score": "hybrid",
+        "hybrid_weight": 2.0,
+        "hybrid_base": "next",
+    }
+    with pytest.raises(ConfigError, match="--hybrid-weight -1 is invalid"):
+        TuneOptions(scores=("hybrid",), hybrid_weight=-1)
+
+
+def test_the_search_covers_min_count_and_keeps_the_modes_asked_for() -> None:
+    seqs = cycles(60)
+    train, valid = [s[:-1] for s in seqs], seqs
+    options = TuneOptions(trials=2, fixed={"dim": 8, "epochs": 2, "workers": 1}, scores=("next",))
+    result = search(train, valid, options=options)
+    assert result.scoring == {"score": "next"}
+    assert result.trials[0].params["min_count"] == PRESETS["recsys"]["min_count"]  # trial 0: the preset
+    assert all(t.params["score"] == "next" for t in result.trials)
+    fixed = TuneOptions(trials=1, fixed={"dim": 8, "epochs": 2, "workers": 1, "min_count": 1},
+                        scores=("hybrid",), hybrid_weight=4.0, hybrid_base="next")  # fmt: skip
+    result = search(train, valid, options=fixed)
+    assert result.scoring == {"score": "hybrid", "hybrid_weight": 4.0, "hybrid_base": "next"}
+    assert "min_count" not in result.trials[0].params
 
 
 def test_tune_refuses_to_overwrite_a_config(split_dir: Path, tmp_path: Path) -> None:
@@ -192,23 +252,14 @@ def test_missing_optuna_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None
 
 
 def test_trial_table_lines() -> None:
-    report = TrialReport(4, "pruned", None, 0.25, {"dim": 64, "ns_exponent": -0.5, "context": "set"}, 1.25)
+    params = {"dim": 64, "ns_exponent": -0.5, "context": "set", "min_count": 2, "score": "hybrid(next,4)"}
+    report = TrialReport(4, "complete", 0.3, 0.3, params, 1.25)
     assert trial_header("hr@10").split()[:4] == ["trial", "state", "hr@10", "best"]
+    assert trial_header("hr@10").split()[-4:] == ["min", "context", "score", "seconds"]
     assert trial_line(report).split() == [
-        "4",
-        "pruned",
-        "-",
-        "0.2500",
-        "64",
-        "-",
-        "-",
-        "-0.50",
-        "-",
-        "-",
-        "-",
-        "set",
-        "1.2",
-    ]
+        "4", "complete", "0.3000", "0.3000", "64", "-", "-", "-0.50", "-", "-", "-", "2", "set",
+        "hybrid(next,4)", "1.2",
+    ]  # fmt: skip
 
 
 def test_merge_validation_keeps_each_sequence_once() -> None:

@@ -42,6 +42,8 @@ _CHOICES = {
     "method": ("add", "mul"),
     "query": ("last", "history"),
     "preset": ("recsys", "text"),
+    "score": ("similar", "next", "hybrid"),
+    "hybrid-base": ("similar", "next"),
 }
 _LITERAL = r"-?\d[\w.+-]*|'[^']*'|\"[^\"]*\""
 _FLAG = re.compile(

@@ -13,16 +13,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from item2vec.api.data import read_data
+from item2vec.api.errors import python_terms
 from item2vec.corpus.options import SessionOptions, session_from_meta
 from item2vec.errors import ConfigError
 from item2vec.evaluation.benchmarks import evaluate_analogies, evaluate_pairs
 from item2vec.evaluation.evaluate import evaluate_next_item
-from item2vec.evaluation.heldout import Evaluation, model_training_sequences
+from item2vec.evaluation.heldout import Evaluation, model_scorers, model_training_sequences
 from item2vec.evaluation.ranking import Query
 from item2vec.model.embeddings import Embeddings
 
 if TYPE_CHECKING:
     from item2vec.corpus.packed import Packed
+    from item2vec.query.scoring import ScoringParts
 
 Ks = int | Iterable[int]
 
@@ -39,6 +41,8 @@ def evaluate_model(
     baselines: bool,
     analogies: str | Path | None,
     pairs: str | Path | None,
+    parts: ScoringParts,
+    scores: tuple[str, ...] = (),
 ) -> Evaluation:
     """Everything ``item2vec evaluate`` reports, for ``Model.evaluate``.
 
@@ -57,11 +61,14 @@ def evaluate_model(
         cases = read_data(test, session).sequences
         counted = _training_sequences(embeddings, train, corpus, session) if baselines else None
         context = embeddings.meta.get("params", {}).get("context", "window")
+        scorers, notes = model_scorers(parts, scores)
         report = evaluate_next_item(
-            embeddings, cases, counted, ks=cutoffs, query=query, history=history, context=context
-        )
+            embeddings, cases, counted, ks=cutoffs, query=query, history=history, context=context,
+            scorers=scorers,
+        )  # fmt: skip
+        result.notes += [python_terms(note) for note in notes]
         result.sections["next-item"] = report.rows
-        result.notes += report.notes
+        result.notes += [python_terms(note) for note in report.notes]
     if analogies is not None:
         result.sections["analogies"] = evaluate_analogies(embeddings, Path(analogies))
     if pairs is not None:

@@ -33,6 +33,9 @@ if TYPE_CHECKING:
 
     from item2vec.corpus.packed import Packed
     from item2vec.evaluation.heldout import Evaluation
+    from item2vec.model.modes import HybridBase, ScoreMode
+    from item2vec.model.transitions import TransitionMatrix
+    from item2vec.query.scoring import Scorer, ScoringParts
 
 PathLike = str | Path
 
@@ -50,6 +53,7 @@ class Model:
         tables: extra TSV tables of the model directory (item features).
         corpus: the training corpus, kept for the baselines of :meth:`evaluate`.
         source: the model directory it was loaded from.
+        transitions: the transition counts a freshly trained model saves as transitions.npz.
     """
 
     def __init__(
@@ -60,10 +64,13 @@ class Model:
         tables: dict[str, tuple[tuple[str, str], list[tuple[Any, Any]]]] | None = None,
         corpus: Packed | None = None,
         source: PathLike | None = None,
+        transitions: TransitionMatrix | None = None,
     ) -> None:
         self._embeddings = embeddings
         self._extra = dict(extra or {})
         self._tables = tables
+        self._transitions = transitions
+        self._parts: ScoringParts | None = None
         self._corpus = corpus
         self._source = Path(source) if source is not None else None
 
@@ -164,14 +171,42 @@ class Model:
     # --- questions -------------------------------------------------------------------------------
 
     @in_python_terms
-    def similar(self, items: str | Iterable[str], k: int = 10) -> list[ItemScore]:
-        """The ``k`` items most similar to ``items`` by cosine, query items left out.
+    def similar(
+        self,
+        items: str | Iterable[str],
+        k: int = 10,
+        *,
+        score: ScoreMode = "similar",
+        hybrid_weight: float | None = None,
+        hybrid_base: HybridBase | None = None,
+    ) -> list[ItemScore]:
+        """The ``k`` best items for ``items``, query items left out.
 
         One id: its neighbours. Several: the neighbours of their mean, as gensim's
-        ``most_similar(positive=[...])`` and ``item2vec similar --combine``.
+        ``most_similar(positive=[...])`` and ``item2vec similar --combine``. ``score`` is the
+        mode, as ``--score``: ``"similar"`` (cosine of input vectors: items alike), ``"next"``
+        (input · output vectors: what follows or goes with it) or ``"hybrid"`` (an embedding
+        score plus the model's transition counts, weighted ``hybrid_weight``).
         """
         query = _ids(items)
-        return item_scores(self._embeddings.similar(query, _k(k), combine=len(query) > 1))
+        scorer = self._scorer(score, hybrid_weight, hybrid_base)
+        return item_scores(scorer.similar(query, _k(k), combine=len(query) > 1))
+
+    def _scoring_parts(self) -> ScoringParts:
+        from item2vec.query.scoring import ScoringParts
+
+        if self._parts is None:
+            output = self._extra.get("syn1neg")
+            self._parts = ScoringParts(
+                self._embeddings, None if output is not None else self._source, output=output,
+                transitions=self._transitions,
+            )  # fmt: skip
+        return self._parts
+
+    def _scorer(self, score: str | None, weight: float | None, base: str | None) -> Scorer:
+        from item2vec.query.scoring import make_scorer
+
+        return make_scorer(self._scoring_parts(), score, hybrid_weight=weight, hybrid_base=base)
 
     @in_python_terms
     def analogy(
@@ -205,11 +240,16 @@ class Model:
         decay: float = DECAY,
         history_size: int = HISTORY_SIZE,
         keep_seen: bool = False,
+        score: ScoreMode | None = None,
+        hybrid_weight: float | None = None,
+        hybrid_base: HybridBase | None = None,
     ) -> list[ItemScore]:
-        """Items for a user from their history (oldest first): closest to :meth:`user_vector`.
+        """Items for a user from their history (oldest first), as ``item2vec recommend``.
 
-        Items of the history are left out unless ``keep_seen``; unknown ones are skipped with
-        an :class:`~item2vec.api.errors.Item2VecWarning`.
+        ``score`` is the mode (None: the model's default, ``hybrid`` unless it was trained or
+        tuned with another); in the ``similar`` mode the candidates are the items closest to
+        :meth:`user_vector`. Items of the history are left out unless ``keep_seen``; unknown
+        ones are skipped with an :class:`~item2vec.api.errors.Item2VecWarning`.
         """
         found = recommend(
             self._embeddings,
@@ -218,6 +258,7 @@ class Model:
             decay=decay,
             history_size=history_size,
             keep_seen=keep_seen,
+            scorer=self._scorer(score, hybrid_weight, hybrid_base),
         )
         _warn(found.notes)
         return item_scores(found.neighbours)
@@ -276,13 +317,16 @@ class Model:
         baselines: bool = True,
         analogies: PathLike | None = None,
         pairs: PathLike | None = None,
+        score: str | Iterable[str] = (),
     ) -> Evaluation:
         """Next-item accuracy against baselines, analogy accuracy, word-pair correlation.
 
         As ``item2vec evaluate``: in each ``test`` sequence (event tables are sessionized as the
         model's training data was) the last item is the target and the items before it the
         history. The baselines are counted on ``train``, else on the corpus this model was
-        trained on in this session, else on the files model.json names.
+        trained on in this session, else on the files model.json names. ``score`` names the
+        modes to rank with (one row each; default: every mode the model can score, its default
+        first), as ``--score``.
 
         Returns:
             ``sections`` (``"next-item"``: one row of metrics per method; ``"analogies"``,
@@ -290,7 +334,8 @@ class Model:
         """
         return evaluate_model(
             self._embeddings, test, corpus=self._corpus, ks=k, query=query, history=history, train=train,
-            baselines=baselines, analogies=analogies, pairs=pairs,
+            baselines=baselines, analogies=analogies, pairs=pairs, parts=self._scoring_parts(),
+            scores=(score,) if isinstance(score, str) else tuple(score),
         )  # fmt: skip
 
     # --- files and other tools -------------------------------------------------------------------
@@ -306,7 +351,8 @@ class Model:
         if self._source is not None:
             _copy_model(self._source, target, self._embeddings.meta, force=force)
         else:
-            save(self._embeddings, target, force=force, extra=self._extra, tables=self._tables)
+            save(self._embeddings, target, force=force, extra=self._extra, tables=self._tables,
+                 transitions=self._transitions)  # fmt: skip
             self._embeddings.meta.update(read_meta(target))
         self._source = target
         return target

@@ -95,7 +95,8 @@ def train(
     built = build_model(
         corpus, config=config, session=options, names=names, read_seconds=read_seconds, progress=progress
     )
-    return Model(built.embeddings, extra=built.extra, tables=built.tables, corpus=corpus.packed)
+    return Model(built.embeddings, extra=built.extra, tables=built.tables, corpus=corpus.packed,
+                 transitions=built.transitions)  # fmt: skip
 
 
 @in_python_terms

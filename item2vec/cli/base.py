@@ -15,6 +15,7 @@ import click
 
 from item2vec.corpus.events import INPUT_FORMATS
 from item2vec.errors import Item2VecError, MissingColumnsError
+from item2vec.model.modes import HYBRID_BASE, HYBRID_BASES, HYBRID_WEIGHT, SCORE_MODES
 from item2vec.render import FORMATS
 from item2vec.version import __version__
 
@@ -230,6 +231,26 @@ def say(text: str) -> None:
     """A line on stderr (a note, a summary), unless -q."""
     if not is_quiet():
         click.echo(text, err=True)
+
+
+def score_options(score_help: str, *, multiple: bool = False, default: str | None = None) -> Callable[[F], F]:
+    """``--score`` (help ``score_help``), ``--hybrid-weight`` and ``--hybrid-base``."""
+    was = "the model's, else "
+
+    def decorate(func: F) -> F:
+        options = [
+            click.option("--score", "score", type=click.Choice(SCORE_MODES), multiple=multiple, default=default,
+                         show_default=default is not None, help=score_help),
+            click.option("--hybrid-weight", type=click.FloatRange(0),
+                         help=f"hybrid: weight of log1p(transitions) (default: {was}{HYBRID_WEIGHT:g})."),
+            click.option("--hybrid-base", type=click.Choice(HYBRID_BASES),
+                         help=f"hybrid: the embedding score it standardises (default: {was}{HYBRID_BASE})."),
+        ]  # fmt: skip
+        for option in reversed(options):
+            func = option(func)
+        return func
+
+    return decorate
 
 
 @click.group(cls=Item2VecGroup, context_settings={"help_option_names": ["-h", "--help"]})

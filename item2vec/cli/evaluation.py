@@ -40,9 +40,14 @@ from item2vec.cli.base import (
     quiet_option,
     renamed,
     say,
+    score_options,
     session_from_options,
     session_options,
     session_values,
+)
+
+EVAL_SCORE_HELP = (
+    "Rank with this score mode (repeatable; default: every mode the model has, its default first)."
 )
 
 
@@ -72,7 +77,7 @@ from item2vec.cli.base import (
     "--baselines/--no-baselines",
     default=True,
     show_default=True,
-    help="Also score most-popular and co-occurrence on the training data.",
+    help="Also score most-popular, co-occurrence and sequential rules on the training data.",
 )
 @click.option(
     "--analogies",
@@ -91,39 +96,46 @@ from item2vec.cli.base import (
     help="Exit 3 (after the table) when the model's METRIC is below VALUE (hr@10=0.2); repeatable.",
 )
 @config_option
+@score_options(EVAL_SCORE_HELP, multiple=True)
 @session_options(inherit=True)
 @output_format
 @quiet_option
 def evaluate(model: Path, tests: tuple[str, ...], k: tuple[tuple[int, ...], ...], ks: str | None, query: str,
              history_size: int, train_files: tuple[str, ...], baselines: bool, analogies: Path | None,
-             pairs: Path | None, fail_under: tuple[str, ...], fmt: str, **opts: Any) -> None:  # fmt: skip
+             pairs: Path | None, fail_under: tuple[str, ...], fmt: str, score: tuple[str, ...],
+             hybrid_weight: float | None, hybrid_base: str | None, **opts: Any) -> None:  # fmt: skip
     """Measure a model: next-item accuracy against baselines, analogies, word pairs.
 
     Each TEST sequence's last item is the target and the items before it the history (the
     valid and test files of 'item2vec split'). The model ranks the whole catalogue for every
-    case; most-popular and co-occurrence, counted on the model's own training data, are
-    scored the same way. HR, NDCG and MRR at each cut-off, catalogue coverage, and the share
+    case, one row per score mode (--score); most-popular, co-occurrence and sequential rules,
+    counted on the model's own training data, are scored the same way, and a note on stderr
+    says which method won. HR, NDCG and MRR at each cut-off, catalogue coverage, and the share
     of cold targets (not in the model). Test files are read as the model's training data was.
-    Exit status: 0, 3 when a --fail-under bar is missed, 1 on an error.
+    --fail-under checks the first model row. Exit status: 0, 3 when a --fail-under bar is
+    missed, 1 on an error.
 
     \b
     item2vec evaluate model split/test.csv.gz --ks 10,20
-    item2vec evaluate model split/test.csv.gz --fail-under hr@10=0.2 -f json
+    item2vec evaluate model split/test.csv.gz --score hybrid --fail-under hr@10=0.2 -f json
     item2vec evaluate text-model --analogies questions-words.txt --pairs wordsim353.tsv
     """
     from item2vec.evaluation.evaluate import parse_threshold
     from item2vec.evaluation.heldout import run_evaluation, thresholds_met
     from item2vec.model.store import load
+    from item2vec.query.scoring import open_parts
 
     if not tests and analogies is None and pairs is None:
         raise click.UsageError("give TEST files, --analogies FILE or --pairs FILE")
     chosen = cutoffs(k, ks)
     bars = [parse_threshold(text, chosen) for text in fail_under]
     input_format = opts.pop("input_format")
+    embeddings = load(model)
     evaluation = run_evaluation(
-        load(model), list(tests), session_overrides=session_values(opts), input_format=input_format,
+        embeddings, list(tests), session_overrides=session_values(opts), input_format=input_format,
         train_files=list(train_files) or None, baselines=baselines, ks=chosen, query=query,  # type: ignore[arg-type]
-        history=history_size, analogies=analogies, pairs=pairs,
+        history=history_size, analogies=analogies, pairs=pairs, parts=open_parts(embeddings, model),
+        scores=score, hybrid_weight=hybrid_weight, hybrid_base=hybrid_base,
     )  # fmt: skip
     for note in evaluation.notes:
         say(f"note: {note}")
@@ -168,9 +180,7 @@ def evaluate(model: Path, tests: tuple[str, ...], k: tuple[tuple[int, ...], ...]
     metavar="NAME=VALUE",
     help="Keep a parameter out of the search (dim=64, context=set); repeatable.",
 )
-@click.option(
-    "--min-count", type=click.IntRange(1), help="Ignore items with fewer occurrences (not searched)."
-)
+@click.option("--min-count", type=click.IntRange(1), help="Fix min-count instead of searching it (1 to 10).")
 @click.option("--workers", type=click.IntRange(1), help="Training threads (default: all cores).")
 @click.option(
     "-c",
@@ -188,33 +198,39 @@ def evaluate(model: Path, tests: tuple[str, ...], k: tuple[tuple[int, ...], ...]
 )
 @click.option("--force", is_flag=True, help="Replace an existing --save-config file and model directory.")
 @config_option
+@score_options("Try only this score mode (repeatable; default: similar, next and hybrid).", multiple=True)
 @session_options(inherit=False)
 @quiet_option
 @output_format
 def tune(train_file: str, valid_file: str, metric: str, trials: int, timeout: float | None, seed: int,
          fraction: float, query: str, history_size: int, preset: str, fix: tuple[str, ...], min_count: int | None,
          workers: int | None, save_config: Path, output: Path | None, force: bool, fmt: str,
+         score: tuple[str, ...], hybrid_weight: float | None, hybrid_base: str | None,
          **opts: Any) -> None:  # fmt: skip
-    """Search training parameters that maximise a next-item metric on validation data.
+    """Search training parameters and a score mode that maximise a next-item metric on validation data.
 
-    Optuna's TPE sampler searches dim, window, negative, ns-exponent, sample, epochs, alpha
-    and context, training on TRAIN and scoring VALID (never the test data); trial 0 is the
-    preset; hopeless trials are pruned. Ctrl-C stops the search, writes the best so far and
-    exits 130. Needs the tune extra: pip install 'item2vec[tune]'.
+    Optuna's TPE sampler searches dim, window, negative, ns-exponent, sample, epochs, alpha,
+    min-count and context, training on TRAIN and scoring VALID (never the test data); each
+    trial is scored in every score mode (hybrid on both bases, at several weights) and keeps
+    its best. Trial 0 is the preset; hopeless trials are pruned. The TOML records the winner's
+    score mode, so a model trained from it recommends that way. Ctrl-C stops the search, writes
+    the best so far and exits 130. Needs the tune extra: pip install 'item2vec[tune]'.
 
     \b
     item2vec tune split/train.csv.gz split/valid.csv.gz --trials 30 --fraction 0.2 \\
         --user-col CustomerID --item-col StockCode --time-col InvoiceDate -o model
     item2vec train events.csv --config best.toml -o model
     """
-    from item2vec.evaluation.tune import TuneOptions, parse_fixed, run_tune, trial_header, trial_line
+    from item2vec.evaluation.tune import TuneOptions, parse_fixed, run_tune
+    from item2vec.evaluation.tune_table import trial_header, trial_line
 
     if save_config.exists() and not force:
         raise click.UsageError(f"{save_config} exists: use --force to replace it, or --save-config FILE")
     fixed = {**parse_fixed(list(fix)), "min_count": min_count, "workers": workers}
     options = TuneOptions(metric=metric, trials=trials, timeout=timeout, seed=seed, sample=fraction,
                           query=query, history=history_size, preset=preset,  # type: ignore[arg-type]
-                          fixed={k: v for k, v in fixed.items() if v is not None})  # fmt: skip
+                          fixed={k: v for k, v in fixed.items() if v is not None}, scores=score,
+                          hybrid_weight=hybrid_weight, hybrid_base=hybrid_base)  # fmt: skip
     lines = iter([trial_header(metric)])
 
     def report(trial: Any) -> None:

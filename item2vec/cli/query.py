@@ -12,10 +12,12 @@ if TYPE_CHECKING:
     pass
 from typing import TYPE_CHECKING
 
+from item2vec.model.modes import RECOMMEND_SCORE
 from item2vec.render import render, render_record
 
 if TYPE_CHECKING:
-    pass
+    from item2vec.model.embeddings import Embeddings
+    from item2vec.query.scoring import Scorer
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -41,9 +43,15 @@ from item2vec.cli.base import (
     read_items,
     renamed,
     say,
+    score_options,
     top_k,
 )
 from item2vec.cli.tables import check_table_format, stdout_table
+
+SCORE_HELP = (
+    "similar: items alike (cosine of input vectors); next: what follows or goes with it (input · "
+    "output vectors); hybrid: an embedding score plus the model's transition counts."
+)
 
 
 @cli.command()
@@ -65,19 +73,23 @@ from item2vec.cli.tables import check_table_format, stdout_table
     help="With --all: a .parquet, .csv, .tsv or .jsonl file (default: stdout).",
 )  # fmt: skip
 @click.option("--force", is_flag=True, help="With --all: overwrite an existing -o file.")
+@score_options(SCORE_HELP, default="similar")
 @output_format
 @quiet_option
 def similar(model: Path, items: tuple[str, ...], k: int, combine: bool, titles: tuple[str, ...],
             skip_unknown: bool, approx: bool, all_items: bool, output: Path | None, force: bool,
-            fmt: str) -> None:  # fmt: skip
+            fmt: str, **scoring: Any) -> None:  # fmt: skip
     """Find the items most similar to ITEM (cosine), with their names.
 
     Give several items for one block each, or '-' to read ids from stdin (one a line).
-    --all writes the item-to-item table (query, rank, item, score, name) in batches.
+    --all writes the item-to-item table (query, rank, item, score, name) in batches. --score next
+    ranks what follows ITEM instead; hybrid adds the counted transitions (its scores are
+    standardised, not cosines).
 
     \b
     item2vec similar model 85123A -k 5
     item2vec similar model --title "hanging heart"
+    item2vec similar model 85123A --score next
     cut -f1 ids.txt | item2vec similar model - -f jsonl
     item2vec similar model --all -k 50 -o neighbours.parquet
     """
@@ -86,7 +98,7 @@ def similar(model: Path, items: tuple[str, ...], k: int, combine: bool, titles: 
     if all_items:
         if items or titles:
             raise click.UsageError("--all takes no ITEM or --title: it answers for every item")
-        return _similar_all(model, k, approx=approx, output=output, force=force, fmt=fmt)
+        return _similar_all(model, k, approx=approx, output=output, force=force, fmt=fmt, scoring=scoring)
     if output is not None or force:
         raise click.UsageError(
             f"{'-o' if output is not None else '--force'} applies to --all only: "
@@ -95,22 +107,32 @@ def similar(model: Path, items: tuple[str, ...], k: int, combine: bool, titles: 
     if not items and not titles:
         raise click.UsageError("give ITEM ids, '-' to read them from stdin, or --title TEXT")
     embeddings = approx_index(load(model), model, approx)
+    scorer = _scorer(embeddings, model, approx, scoring)
     query, notes = embeddings.resolve(read_items(items), titles, skip_unknown=skip_unknown)
     for note in notes:
         say(note)
-    rows = [n.as_row(bool(embeddings.names)) for n in embeddings.similar(query, k, combine=combine)]
+    rows = [n.as_row(bool(embeddings.names)) for n in scorer.similar(query, k, combine=combine)]
     click.echo(render(rows, fmt, group="query"), nl=False)
 
 
-def _similar_all(model: Path, k: int, *, approx: bool, output: Path | None, force: bool, fmt: str) -> None:
+def _scorer(embeddings: Embeddings, model: Path, approx: bool, scoring: dict[str, Any]) -> Scorer:
+    """The scorer that --score, --hybrid-weight and --hybrid-base ask for."""
+    from item2vec.query.scoring import make_scorer, open_parts
+
+    return make_scorer(open_parts(embeddings, model, approx=approx), scoring["score"],
+                       hybrid_weight=scoring["hybrid_weight"], hybrid_base=scoring["hybrid_base"])  # fmt: skip
+
+
+def _similar_all(model: Path, k: int, *, approx: bool, output: Path | None, force: bool, fmt: str,
+                 scoring: dict[str, Any]) -> None:  # fmt: skip
     from item2vec.model.store import load
     from item2vec.query.recommend import neighbour_table
 
     check_table_format(output, force)
+    embeddings = approx_index(load(model), model, approx)
+    scorer = _scorer(embeddings, model, approx, scoring)
     with stdout_table(output, fmt, "query") as sink:
-        summary = neighbour_table(
-            approx_index(load(model), model, approx), output, k=k, force=force, sink=sink
-        )
+        summary = neighbour_table(embeddings, output, k=k, force=force, sink=sink, scorer=scorer)
     say(summary.line("items"))
 
 
@@ -211,21 +233,26 @@ def analogy(model: Path, expression: str | None, positive: tuple[str, ...], nega
 @click.option("--user-vectors", is_flag=True,
               help="--events: write every user's vector (the decayed mean it queries with), not candidates.")  # fmt: skip
 @click.option("--force", is_flag=True, help="Overwrite an existing -o file.")
+@score_options(SCORE_HELP[:-1] + f" (default: the model's, else {RECOMMEND_SCORE}).")
 @output_format
 @quiet_option
 def recommend(model: Path, items: tuple[str, ...], history: tuple[str, ...], events: tuple[str, ...], decay: float,
               history_size: int, keep_seen: bool, k: int, approx: bool, output: Path | None, user_vectors: bool,
-              force: bool, fmt: str, **cols: Any) -> None:  # fmt: skip
+              force: bool, fmt: str, score: str | None, hybrid_weight: float | None, hybrid_base: str | None,
+              **cols: Any) -> None:  # fmt: skip
     """Recommend items from a history: the decayed mean of the user's recent items.
 
     Items already in the history are left out unless --keep-seen. With --events, every user of
     an event log gets k candidates, streamed as a table (user, rank, item, score, name); its
     columns default to the ones the model was trained with. With --user-vectors, every user's
     vector instead (Parquet: user, vector; CSV/TSV: user, v0, v1, ...), for two-tower recall
-    or an ANN index over the item vectors.
+    or an ANN index over the item vectors. --score picks how candidates are scored
+    (docs/retrieval.md); hybrid, the default, sums the history's transitions with the same
+    decay, and its scores are standardised, not cosines.
 
     \b
     item2vec recommend model --history 22423 85123A 47566 -k 5
+    item2vec recommend model --history 22423 85123A --score next
     item2vec recommend model --events events.csv --user-col CustomerID -k 100 -o candidates.parquet
     item2vec recommend model --events events.csv --user-col CustomerID --user-vectors -o users.parquet
     """
@@ -255,13 +282,16 @@ def recommend(model: Path, items: tuple[str, ...], history: tuple[str, ...], eve
     if events and user_vectors:
         return _user_vectors(embeddings, list(events), output, force=force, decay=decay,  # type: ignore[arg-type]
                              history_size=history_size, cols=cols)  # fmt: skip
+    scorer = _scorer(embeddings, model, approx, {"score": score, "hybrid_weight": hybrid_weight,
+                                                  "hybrid_base": hybrid_base})  # fmt: skip
     if events:
         return _recommend_events(embeddings, list(events), output, fmt=fmt, force=force, k=k, decay=decay,
-                                 history_size=history_size, keep_seen=keep_seen, cols=cols)  # fmt: skip
+                                 history_size=history_size, keep_seen=keep_seen, cols=cols,
+                                 scorer=scorer)  # fmt: skip
     from item2vec.query.recommend import recommend as from_history
 
     found = from_history(embeddings, read_items(history + items), k, decay=decay, history_size=history_size,
-                         keep_seen=keep_seen)  # fmt: skip
+                         keep_seen=keep_seen, scorer=scorer)  # fmt: skip
     for note in found.notes:
         say(note)
     rows = [n.as_row(bool(embeddings.names)) for n in found.neighbours]
@@ -400,13 +430,14 @@ def serve(model: Path, host: str, port: int, processes: int, approx: bool) -> No
     """Serve similar items, analogies and recommendations over HTTP.
 
     GET /similar?item=ID&k=10, GET /analogy?positive=A&negative=B, POST /recommend with
-    {"history": [...]}, GET /items/ID, GET /health; OpenAPI docs at /docs. The model is
-    memory-mapped and never written. The model is checked and the port bound before anything
-    is served; Ctrl-C stops it (exit 130). Needs the serve extra: pip install 'item2vec[serve]'.
+    {"history": [...]}, GET /items/ID, GET /health; OpenAPI docs at /docs. /similar and
+    /recommend take score=similar|next|hybrid (as --score; hybrid_weight, hybrid_base). The
+    model is memory-mapped and never written. The model is checked and the port bound before
+    anything is served; Ctrl-C stops it (exit 130). Needs the serve extra: pip install 'item2vec[serve]'.
 
     \b
     item2vec serve model --port 8000
-    curl 'http://127.0.0.1:8000/similar?item=85123A&k=5'
+    curl 'http://127.0.0.1:8000/similar?item=85123A&k=5&score=next'
     """
     from item2vec.query.server import serve as run
 

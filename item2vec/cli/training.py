@@ -39,6 +39,7 @@ from item2vec.cli.base import (
     progress_callback,
     quiet_option,
     say,
+    score_options,
     session_from_options,
     session_options,
     session_values,
@@ -115,6 +116,7 @@ from item2vec.cli.base import (
 )
 @click.option("--spark-conf", multiple=True, metavar="KEY=VALUE", help="Spark setting; repeatable.")
 @click.option("--spark-partitions", type=click.IntRange(1), help="Word2Vec numPartitions (default 1).")
+@score_options("Record the model's default --score for recommend and evaluate (default: none recorded).")
 @click.option("--force", is_flag=True, help="Replace an existing model directory.")
 @quiet_option
 def train(inputs: tuple[str, ...], output: Path, **opts: Any) -> None:
@@ -133,6 +135,10 @@ def train(inputs: tuple[str, ...], output: Path, **opts: Any) -> None:
     from item2vec.training.pipeline import run_training
 
     quiet = is_quiet()
+    scoring = {key: opts.pop(key) for key in ("score", "hybrid_weight", "hybrid_base")}
+    if opts["engine"] == "spark" and any(v is not None for v in scoring.values()):
+        raise click.UsageError("--score, --hybrid-weight and --hybrid-base need --engine gensim "
+                               "(a Spark model keeps neither output vectors nor transitions)")  # fmt: skip
     # The same session options as split/evaluate/tune (from a copy: opts is read again below).
     session = session_from_options(dict(opts))
     items = None
@@ -151,6 +157,7 @@ def train(inputs: tuple[str, ...], output: Path, **opts: Any) -> None:
         items=items,
         force=opts["force"],
         progress=progress_callback(),
+        scoring=scoring if opts["engine"] == "gensim" else None,
     )
     from item2vec.training.summary import summary_lines
 

@@ -10,7 +10,7 @@ import click
 if TYPE_CHECKING:
     pass
 
-from item2vec.cli.base import F, cli, cutoff_options, cutoffs, quiet_option, renamed, say
+from item2vec.cli.base import F, cli, cutoff_options, cutoffs, quiet_option, renamed, say, score_options
 
 # --- into other tools: plot, report ------------------------------------------------------------
 
@@ -79,7 +79,7 @@ def plot(model: Path, output: Path, labels: int, force: bool, **opts: Any) -> No
 @click.option("--train", "train_files", multiple=True, metavar="FILE",
               help="The model's training data, for the baselines (default: the inputs in model.json).")  # fmt: skip
 @click.option("--baselines/--no-baselines", default=True, show_default=True,
-              help="Score most-popular and co-occurrence beside the model.")  # fmt: skip
+              help="Score most-popular, co-occurrence and sequential rules beside the model.")  # fmt: skip
 @cutoff_options
 @click.option("--popular", type=click.IntRange(0), default=8, show_default=True,
               help="Show the neighbours of the N most frequent items.")  # fmt: skip
@@ -88,11 +88,14 @@ def plot(model: Path, output: Path, labels: int, force: bool, **opts: Any) -> No
 @click.option("--map/--no-map", "with_map", default=True, show_default=True, help="Include the item map.")
 @_map_options
 @click.option("--title", help="Page title (default: the model directory's name).")
+@score_options("With --test: rank with this score mode (repeatable; default: every mode the model has).",
+               multiple=True)  # fmt: skip
 @click.option("--force", is_flag=True, help="Overwrite an existing output.")
 @quiet_option
 def report(model: Path, output: Path, tests: tuple[str, ...], train_files: tuple[str, ...], baselines: bool,
            k: tuple[tuple[int, ...], ...], ks: str | None, popular: int, neighbours: int, with_map: bool,
-           title: str | None, force: bool, **opts: Any) -> None:  # fmt: skip
+           title: str | None, force: bool, score: tuple[str, ...], hybrid_weight: float | None,
+           hybrid_base: str | None, **opts: Any) -> None:  # fmt: skip
     """Write one self-contained HTML page about a model.
 
     The training summary, next-item metrics against baselines (with --test), an interactive
@@ -104,11 +107,16 @@ def report(model: Path, output: Path, tests: tuple[str, ...], train_files: tuple
     item2vec report model --test split/test.csv.gz --ks 10,20 -o report.html
     """
     from item2vec.model.store import load
+    from item2vec.query.scoring import open_parts
     from item2vec.visual.html_report import make_report
 
+    embeddings = load(model)
+    scoring = {"parts": open_parts(embeddings, model), "scores": score, "hybrid_weight": hybrid_weight,
+               "hybrid_base": hybrid_base}  # fmt: skip
     path = make_report(
-        load(model), output, title=title or f"Model {model.resolve().name}", tests=tests,
+        embeddings, output, title=title or f"Model {model.resolve().name}", tests=tests,
         train_files=train_files, baselines=baselines, ks=cutoffs(k, ks), popular=popular,
         neighbours=neighbours, map_options=_map_kwargs(opts) if with_map else None, force=force,
+        scoring=scoring, on_note=lambda note: click.echo(f"note: {note}", err=True),
     )  # fmt: skip
     say(f"wrote {path}")

@@ -7,11 +7,16 @@ the whole catalogue except the query items themselves (the engine is in ranking.
 
 Methods, all computed on the same training data the model saw:
 
-- ``model``: cosine between the query vector and every item vector.
+- ``model``: one row per score mode (``item2vec.query.scoring``): cosine between the query
+  vector and every item's input vector (``similar``) or output vector (``next``), or the
+  standardised embedding score plus the model's transitions (``hybrid``).
 - ``co-occurrence``: for ``--context window`` the items that most often directly followed the
   query item (next-item transitions, P(next | query)); for ``--context set`` the items most
   often in the same basket (P(mate | query)). Ties, and queries never seen, fall back to
   popularity, so the baseline always answers.
+- ``sequential-rules`` (SR, Kamehkhosh et al. 2017, as in session-rec): every item up to 10
+  steps after the query item scores 1/distance; the top 20 rules of each item are kept and
+  popularity fills the rest.
 - ``most-popular``: the most frequent training items.
 """
 
@@ -26,6 +31,9 @@ from typing import TYPE_CHECKING, Any
 from item2vec.errors import BelowThresholdError, ConfigError, EmptyResultError
 from item2vec.evaluation.ranking import Cases, Query, Ranked, rank_dense, rank_sparse
 from item2vec.model.embeddings import Embeddings, unit_rows
+from item2vec.model.modes import RULES_KEEP, RULES_STEPS
+from item2vec.model.transitions import build_transitions
+from item2vec.query.scoring import Scorer
 
 if TYPE_CHECKING:
     import numpy as np
@@ -81,8 +89,15 @@ def parse_threshold(text: str, ks: tuple[int, ...] | None = None) -> tuple[str, 
 # --- methods -------------------------------------------------------------------------------------
 
 
-def rank_model(embeddings: Embeddings, cases: Cases, *, kmax: int) -> Ranked:
-    """Cosine between each case's (decayed mean) query vector and every item."""
+def rank_model(embeddings: Embeddings, cases: Cases, *, kmax: int, scorer: Scorer | None = None) -> Ranked:
+    """Each case's (decayed mean) query against every item: cosine of input vectors, or the
+    ``scorer``'s mode (its history's transitions weighted as its vectors are)."""
+    if scorer is not None and scorer.mode != "similar":
+
+        def scored(block: sp.csr_matrix) -> NDArray[np.float32]:
+            return scorer.scores(scorer.query_vectors(block), scorer.transition_scores(block))
+
+        return rank_dense("model", embeddings.index, cases, scored, kmax=kmax)
     unit = embeddings.unit
 
     def score(block: sp.csr_matrix) -> NDArray[np.float32]:
@@ -94,16 +109,18 @@ def rank_model(embeddings: Embeddings, cases: Cases, *, kmax: int) -> Ranked:
 
 @dataclass
 class Baselines:
-    """Item counts and co-occurrence counts of a training corpus."""
+    """Item counts, co-occurrence counts and sequential rules of a training corpus."""
 
     index: dict[str, int]
     counts: NDArray[np.float64]
     following: sp.csr_matrix  # row-normalised: P(item | query item)
     context: str
+    rules: sp.csr_matrix | None = None  # sequential rules: sum of 1/distance, top RULES_KEEP a row
 
     @classmethod
     def fit(cls, sequences: list[list[str]], *, context: str = "window") -> Baselines:
-        """Count items and next-item transitions (window) or basket co-occurrences (set)."""
+        """Count items, next-item transitions (window) or basket co-occurrences (set), and the
+        sequential rules (in file order, for either context)."""
         import numpy as np
         import scipy.sparse as sp
 
@@ -129,11 +146,17 @@ class Baselines:
         totals[totals == 0] = 1.0
         following = sp.diags(1.0 / totals) @ pairs
         freq = np.array([counts[i] for i in ids], dtype=np.float64)
-        return cls(index, freq, following.tocsr(), context)
+        bounds = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+        rules = build_transitions(codes.astype(np.int32), bounds, n, steps=RULES_STEPS, keep=RULES_KEEP)
+        return cls(index, freq, following.tocsr(), context, rules.to_csr().astype(np.float64))
 
     def rank_cooccurrence(self, cases: Cases, *, kmax: int) -> Ranked:
         """Most frequent followers (or basket mates) of the query; popularity breaks ties and fills."""
         return rank_sparse("co-occurrence", self.index, cases, self.following, kmax=kmax)
+
+    def rank_rules(self, cases: Cases, *, kmax: int) -> Ranked:
+        """Sequential rules of the query (a history's rules summed with its weights); popularity fills."""
+        return rank_sparse("sequential-rules", self.index, cases, self.rules, kmax=kmax)
 
     def rank_popular(self, cases: Cases, *, kmax: int) -> Ranked:
         """The most frequent training items, query items excluded."""
@@ -157,8 +180,10 @@ def evaluate_next_item(
     query: Query = "last",
     history: int = 5,
     context: str | None = None,
+    scorers: list[Scorer] | None = None,
 ) -> NextItemReport:
-    """Score the model and (given its training sequences) both baselines on ``test``.
+    """Score the model (one row per scorer; None: ``similar``) and, given its training
+    sequences, the baselines on ``test``.
 
     Raises:
         EmptyResultError: no test sequence has 2+ items, or no test item is in the model.
@@ -178,11 +203,17 @@ def evaluate_next_item(
             "--item-col, as the model's training data?"
         )
     kmax = max(ks)
-    ranked = [rank_model(embeddings, cases, kmax=kmax)]
+    modes: list[Scorer | None] = list(scorers) if scorers else [None]
+    ranked = [rank_model(embeddings, cases, kmax=kmax, scorer=s) for s in modes]
+    rows = [
+        {"method": "model", "score": s.describe() if s else "similar", **r.metrics(ks)}
+        for s, r in zip(modes, ranked)
+    ]
     if train is not None:
         fitted = Baselines.fit(train, context=context or "window")
-        ranked += [fitted.rank_cooccurrence(cases, kmax=kmax), fitted.rank_popular(cases, kmax=kmax)]
-    rows = [r.metrics(ks) for r in ranked]
+        baselines = [fitted.rank_cooccurrence(cases, kmax=kmax), fitted.rank_rules(cases, kmax=kmax),
+                     fitted.rank_popular(cases, kmax=kmax)]  # fmt: skip
+        rows += [{"method": b.method, "score": None, **b.metrics(ks)} for b in baselines]
     return NextItemReport(rows, _notes(rows, ranked[0], ks))
 
 
@@ -194,13 +225,26 @@ def _notes(rows: list[dict[str, Any]], model: Ranked, ks: tuple[int, ...]) -> li
             f"the model could not answer {unanswered:,} of {len(model.ranks):,} cases (query items not in it)"
         )
     key = f"hr@{ks[0]}"
-    best = max(rows, key=lambda r: float(r[key]))
-    if best["method"] != "model" and float(best[key]) > float(rows[0][key]):
+    best = max(rows, key=lambda r: float(r[key]))  # the first of equals: model rows come first
+    models = [r for r in rows if r["method"] == "model"]
+    top_model = max(models, key=lambda r: float(r[key]))
+    if len(rows) > 1:
+        others = [r for r in rows if r is not best]
+        runner = max(others, key=lambda r: float(r[key]))
         notes.append(
-            f"{best['method']} beats the model on {key} ({best[key]:.4f} vs {rows[0][key]:.4f}): "
+            f"best on {key}: {label(best)} {best[key]:.4f} (next: {label(runner)} {runner[key]:.4f})"
+        )
+    if best["method"] != "model":
+        notes.append(
+            f"{best['method']} beats the model on {key} ({best[key]:.4f} vs {top_model[key]:.4f}): "
             "tune it (item2vec tune) or use the baseline"
         )
     return notes
+
+
+def label(row: dict[str, Any]) -> str:
+    """A method row's name in words: ``model (next)``, ``sequential-rules``."""
+    return f"model ({row['score']})" if row["method"] == "model" and row.get("score") else str(row["method"])
 
 
 def check_thresholds(row: dict[str, Any], thresholds: list[tuple[str, float]]) -> None:

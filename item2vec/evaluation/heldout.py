@@ -23,6 +23,8 @@ from item2vec.evaluation.benchmarks import evaluate_analogies, evaluate_pairs
 from item2vec.evaluation.evaluate import check_thresholds, evaluate_next_item
 from item2vec.evaluation.ranking import Query
 from item2vec.model.embeddings import Embeddings
+from item2vec.model.modes import SCORE_MODES, check_score, model_scoring
+from item2vec.query.scoring import Scorer, ScoringParts, make_scorer, open_parts
 
 # model.json's "input" record marks a model trained on a train file merged with a validation file.
 MERGED = "merged_validation"
@@ -117,17 +119,28 @@ def run_evaluation(
     history: int = 5,
     analogies: Path | None = None,
     pairs: Path | None = None,
+    parts: ScoringParts | None = None,
+    scores: tuple[str, ...] = (),
+    hybrid_weight: float | None = None,
+    hybrid_base: str | None = None,
 ) -> Evaluation:
-    """Everything ``item2vec evaluate`` reports: next-item metrics for ``tests`` (with baselines
-    on the model's training data), analogy and word-pair benchmarks."""
+    """Everything ``item2vec evaluate`` reports: next-item metrics for ``tests`` in each score
+    mode (see :func:`model_scorers`; ``parts`` are the model's, from its directory), with
+    baselines on the model's training data, and analogy and word-pair benchmarks."""
     result = Evaluation()
     if tests:
+        scorers, result.notes = model_scorers(
+            parts or open_parts(embeddings, None),
+            scores,
+            hybrid_weight=hybrid_weight,
+            hybrid_base=hybrid_base,
+        )
         session = session_from_meta(embeddings.meta, session_overrides)
         test = read_sequences(tests, session, input_format).sequences
         train = model_training_sequences(embeddings, train_files) if baselines else None
         context = embeddings.meta.get("params", {}).get("context", "window")
         report = evaluate_next_item(
-            embeddings, test, train, ks=ks, query=query, history=history, context=context
+            embeddings, test, train, ks=ks, query=query, history=history, context=context, scorers=scorers
         )
         result.sections["next-item"] = report.rows
         result.notes += report.notes
@@ -136,6 +149,39 @@ def run_evaluation(
     if pairs is not None:
         result.sections["pairs"] = evaluate_pairs(embeddings, pairs)
     return result
+
+
+def model_scorers(
+    parts: ScoringParts,
+    scores: tuple[str, ...] = (),
+    *,
+    hybrid_weight: float | None = None,
+    hybrid_base: str | None = None,
+) -> tuple[list[Scorer], list[str]]:
+    """The scorers ``evaluate`` ranks with, and notes for stderr.
+
+    The modes asked for, in order (one the model cannot score is an error); by default every
+    mode, the model's default first (``--fail-under`` checks the first), each mode the model
+    lacks a part for left out with a note saying why.
+
+    Raises:
+        ModelError: a mode asked for needs what the model lacks.
+        ConfigError: an unknown mode or base, or a bad weight.
+    """
+    if scores:
+        return [
+            make_scorer(parts, check_score(s), hybrid_weight=hybrid_weight, hybrid_base=hybrid_base)
+            for s in dict.fromkeys(scores)
+        ], []
+    default, _, base = model_scoring(parts.embeddings.meta)
+    scorers, notes = [], []
+    for mode in dict.fromkeys([default, *SCORE_MODES]):
+        why = parts.missing(check_score(mode), hybrid_base or base)  # type: ignore[arg-type]
+        if why:
+            notes.append(f"no {mode} row: {why}")
+        else:
+            scorers.append(make_scorer(parts, mode, hybrid_weight=hybrid_weight, hybrid_base=hybrid_base))
+    return scorers, notes
 
 
 def thresholds_met(evaluation: Evaluation, fail_under: list[tuple[str, float]]) -> None:

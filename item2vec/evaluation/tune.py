@@ -1,8 +1,9 @@
 """Search training parameters with Optuna (TPE), maximising a next-item metric on validation data.
 
 The search trains on TRAIN and scores the validation sequences (last item = target). It
-never reads test data. Trial 0 is the preset itself, so the best found is never worse than
-the preset on the validation data. Hopeless trials stop early: the metric is measured at a
+never reads test data. Besides the training parameters it searches min-count (TPE), and the
+score mode and hybrid weight (every trial is scored in each of them: ``tune_modes``). Trial 0
+is the preset itself, so the best found is never worse than the preset on the validation data. Hopeless trials stop early: the metric is measured at a
 quarter, half and three quarters of the epochs and a trial below the median of earlier trials
 at the same point is pruned. Ctrl-C ends the search and keeps the best trial so far.
 
@@ -24,12 +25,13 @@ from item2vec.corpus.options import SessionOptions
 from item2vec.corpus.packed import Corpus, CorpusStats
 from item2vec.corpus.sequences import read_sequences
 from item2vec.errors import ConfigError, EmptyResultError
-from item2vec.evaluation.evaluate import RANK_METRICS, parse_metric, rank_model
+from item2vec.evaluation.evaluate import RANK_METRICS, parse_metric
 from item2vec.evaluation.heldout import MERGED, merge_validation, sample_sequences
 from item2vec.evaluation.ranking import Cases, Query
+from item2vec.evaluation.tune_modes import Choice, ModeScorer, choices
+from item2vec.evaluation.tune_table import TrialReport
 from item2vec.extras import require
 from item2vec.files import atomic_bytes, check_writable
-from item2vec.model.embeddings import Embeddings
 from item2vec.training.config import PRESETS, TrainConfig
 from item2vec.training.gensim_engine import ProgressCallback, train
 from item2vec.training.pipeline import train_and_save
@@ -48,6 +50,7 @@ SEARCH_SPACE: dict[str, tuple[Any, ...]] = {
     "sample": (1e-6, 1e-2, True),
     "epochs": (5, 60, True),
     "alpha": (0.005, 0.1, True),
+    "min_count": (1, 10, True),
     "context": ("window", "set"),
 }
 CHECKPOINTS = (0.25, 0.5, 0.75)
@@ -66,6 +69,13 @@ class TuneOptions:
     history: int = 5
     preset: str = "recsys"
     fixed: dict[str, Any] = field(default_factory=dict)
+    scores: tuple[str, ...] = ()  # score modes to try (default: all)
+    hybrid_weight: float | None = None  # fixed hybrid weight (default: each of TUNE_WEIGHTS)
+    hybrid_base: str | None = None  # fixed hybrid base (default: both)
+
+    def grid(self) -> list[Choice]:
+        """The score choices every trial is measured in."""
+        return choices(self.scores, weight=self.hybrid_weight, base=self.hybrid_base)
 
     def __post_init__(self) -> None:
         parse_metric(self.metric, allowed=RANK_METRICS)
@@ -76,18 +86,7 @@ class TuneOptions:
         if self.preset not in PRESETS:
             raise ConfigError(f"--preset {self.preset!r} is unknown: use one of {', '.join(PRESETS)}")
         TrainConfig.from_preset(self.preset, **{**self.fixed, "seed": self.seed})  # validates them
-
-
-@dataclass(frozen=True)
-class TrialReport:
-    """One finished trial, for the live table."""
-
-    number: int
-    state: str  # complete, pruned or failed
-    value: float | None
-    best: float | None
-    params: dict[str, Any]
-    seconds: float
+        self.grid()  # validates the score options
 
 
 TrialCallback = Callable[[TrialReport], None]
@@ -106,6 +105,7 @@ class TuneResult:
     train_sequences: int
     valid_cases: int
     model: TrainSummary | None = None
+    scoring: dict[str, Any] = field(default_factory=dict)  # the best trial's score mode, weight, base
 
     def as_record(self) -> dict[str, Any]:
         """Fields for ``render_record``: the outcome, then the chosen parameters."""
@@ -121,6 +121,7 @@ class TuneResult:
         }
         chosen = train_values(self.config)
         record.update({f"param.{k}": chosen[k.replace("_", "-")] for k in self.best_params})
+        record.update({f"param.{k.replace('_', '-')}": v for k, v in self.scoring.items()})
         if self.model is not None:
             record["model"] = str(self.model.output)
         return record
@@ -187,28 +188,28 @@ def search(
             f"the validation data has no sequence of 2+ items ({len(valid_seqs):,} sequences): "
             "give the valid file written by 'item2vec split', or raise --fraction"
         )
-    name, k = parse_metric(options.metric, allowed=RANK_METRICS)
+    metric = parse_metric(options.metric, allowed=RANK_METRICS)
     searched = {p: v for p, v in SEARCH_SPACE.items() if p not in options.fixed}
-
-    def score(ids: list[str], vectors: NDArray[np.float32]) -> float:
-        import numpy as np
-
-        emb = Embeddings(ids=ids, vectors=vectors, counts=np.zeros(len(ids), dtype=np.int64))
-        return float(rank_model(emb, cases, kmax=k).metrics((k,))[f"{name}@{k}"])
+    modes = ModeScorer(train_seqs, cases, options.grid(), metric)
 
     def objective(trial: Any) -> float:
         params = {p: _suggest(trial, p, space) for p, space in searched.items()}
         config = _config(options, params)
         marks = sorted({max(1, round(f * config.epochs)) for f in CHECKPOINTS} - {config.epochs})
 
-        def on_epoch(epoch: int, ids: list[str], vectors: NDArray[np.float32]) -> None:
+        def on_epoch(
+            epoch: int, ids: list[str], vectors: NDArray[np.float32], output: NDArray[np.float32]
+        ) -> None:
             if epoch in marks:
-                trial.report(score(ids, vectors), step=round(100 * epoch / config.epochs))
+                trial.report(modes.best(ids, vectors, output)[0], step=round(100 * epoch / config.epochs))
                 if trial.should_prune():
                     raise optuna.TrialPruned()
 
         trained = train(train_seqs, config=config, on_epoch=on_epoch)
-        return score(trained.ids, trained.vectors)
+        value, choice = modes.best(trained.ids, trained.vectors, trained.syn1neg)
+        trial.set_user_attr("scoring", choice.record())
+        trial.set_user_attr("score", choice.label())
+        return value
 
     sampler = optuna.samplers.TPESampler(
         seed=options.seed, n_startup_trials=min(10, max(3, options.trials // 3))
@@ -235,7 +236,7 @@ def search(
     config = _config(options, best.params)
     return TuneResult(
         options.metric, float(best.value), dict(best.params), config, reports, interrupted,
-        len(train_seqs), len(cases),
+        len(train_seqs), len(cases), scoring=dict(best.user_attrs.get("scoring", {})),
     )  # fmt: skip
 
 
@@ -283,9 +284,8 @@ def _report(study: Any, trial: Any) -> TrialReport:
     except ValueError:
         best = None
     value = float(trial.value) if trial.value is not None else None
-    return TrialReport(
-        trial.number, {"fail": "failed"}.get(state, state), value, best, dict(trial.params), seconds
-    )
+    params = {**trial.params, **({"score": trial.user_attrs["score"]} if "score" in trial.user_attrs else {})}
+    return TrialReport(trial.number, {"fail": "failed"}.get(state, state), value, best, params, seconds)
 
 
 def run_tune(
@@ -342,6 +342,7 @@ def run_tune(
             force=force,
             progress=progress,
             input_extra={MERGED: True},
+            scoring=result.scoring,
         )
     return result
 
@@ -378,6 +379,7 @@ def config_toml(result: TuneResult, session: SessionOptions, valid_name: str) ->
     values["min-length"] = session.min_length
     if session.where:
         values["where"] = [str(w) for w in session.where]
+    values.update({key.replace("_", "-"): value for key, value in result.scoring.items()})
     head = (
         f"# item2vec tune: best {result.metric} = {result.best_value:.4f} on {valid_name} "
         f"({len(result.trials)} trials)\n# item2vec train TRAIN --config THIS_FILE -o MODEL\n[train]\n"
@@ -393,28 +395,3 @@ def _toml_value(value: Any) -> str:
     if isinstance(value, list):
         return "[" + ", ".join(_toml_value(v) for v in value) + "]"
     return json.dumps(str(value), ensure_ascii=False)
-
-
-def trial_header(metric: str) -> str:
-    """The header of the live trial table."""
-    return (
-        f"{'trial':>5}  {'state':8}  {metric:>8}  {'best':>7}  {'dim':>4}  {'window':>6}  {'neg':>3}  "
-        f"{'ns-exp':>6}  {'sample':>7}  {'epochs':>6}  {'alpha':>6}  {'context':7}  {'seconds':>7}"
-    )
-
-
-def trial_line(trial: TrialReport) -> str:
-    """One row of the live trial table."""
-    p = trial.params
-
-    def num(key: str, fmt: str, width: int) -> str:
-        return format(p[key], fmt).rjust(width) if key in p else "-".rjust(width)
-
-    value = f"{trial.value:.4f}" if trial.value is not None and trial.state == "complete" else "-"
-    best = f"{trial.best:.4f}" if trial.best is not None else "-"
-    return (
-        f"{trial.number:>5}  {trial.state:8}  {value:>8}  {best:>7}  {num('dim', 'd', 4)}  "
-        f"{num('window', 'd', 6)}  {num('negative', 'd', 3)}  {num('ns_exponent', '.2f', 6)}  "
-        f"{num('sample', '.1e', 7)}  {num('epochs', 'd', 6)}  {num('alpha', '.4f', 6)}  "
-        f"{p.get('context', '-')!s:7}  {trial.seconds:7.1f}"
-    )

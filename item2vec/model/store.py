@@ -7,7 +7,10 @@ Layout (format version 1)::
     vocab.tsv     id, count (row order = vector rows)
     items.tsv     id, name (optional item metadata)
     dropped.tsv   id, count of items below --min-count (to explain unknown-item queries)
-    syn1neg.npy   float32 output weights of the learned items (training state for ``update``)
+    syn1neg.npy   float32 output weights of the learned items (training state for ``update``,
+                  and the output vectors of ``--score next``)
+    transitions.npz  what follows what, counted at training (item2vec.model.transitions): plain
+                  arrays, loaded with allow_pickle=False; ``--score hybrid`` needs it
 
 Optional files of a model trained with ``--item-features`` (item2vec.training.features); readers that
 do not know them ignore them, so they need no new format version:
@@ -42,6 +45,8 @@ if TYPE_CHECKING:
     import numpy as np
     from numpy.typing import NDArray
 
+    from item2vec.model.transitions import TransitionMatrix
+
 FORMAT_VERSION = 1
 MODEL_FILE = "model.json"
 _REQUIRED = ("model.json", "vectors.npy", "vocab.tsv")
@@ -51,7 +56,7 @@ MODEL_FILES = frozenset(
     {
         *_REQUIRED, "items.tsv", "dropped.tsv", "syn1neg.npy",
         "features.npy", "features.tsv", "features_syn1neg.npy", "item_features.tsv", "inferred.tsv",
-        "index.faiss", "index.json",
+        "index.faiss", "index.json", "index-next.faiss", "index-next.json", "transitions.npz",
     }
 )  # fmt: skip
 csv.field_size_limit(1 << 24)
@@ -108,10 +113,12 @@ def save(
     force: bool = False,
     extra: dict[str, NDArray[np.float32]] | None = None,
     tables: dict[str, tuple[tuple[str, str], list[tuple[Any, Any]]]] | None = None,
+    transitions: TransitionMatrix | None = None,
 ) -> None:
     """Write the model to a temporary directory beside ``path``, then rename it into place.
 
-    ``extra`` arrays are saved as ``NAME.npy`` and ``tables`` as ``NAME.tsv`` (header, rows).
+    ``extra`` arrays are saved as ``NAME.npy``, ``tables`` as ``NAME.tsv`` (header, rows) and
+    ``transitions`` as ``transitions.npz``.
     An interrupted save leaves no half-written model; ``path`` is replaced only at the end, and
     without ``force`` never replaces a model another run saved there meanwhile.
 
@@ -125,7 +132,7 @@ def save(
         tmp = temporary_dir(path, "tmp")
     try:
         with write_errors(path):
-            _write_files(tmp, embeddings, extra, tables)
+            _write_files(tmp, embeddings, extra, tables, transitions)
             _move_into_place(tmp, path, force=force)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -137,6 +144,7 @@ def _write_files(
     embeddings: Embeddings,
     extra: dict[str, NDArray[np.float32]] | None,
     tables: dict[str, tuple[tuple[str, str], list[tuple[Any, Any]]]] | None,
+    transitions: TransitionMatrix | None = None,
 ) -> None:
     import numpy as np
 
@@ -146,6 +154,10 @@ def _write_files(
     _write_tsv(tmp / "vocab.tsv", ("id", "count"), zip(embeddings.ids, (int(c) for c in embeddings.counts)))
     for name, (header, rows) in (tables or {}).items():
         _write_tsv(tmp / f"{name}.tsv", header, rows)
+    if transitions is not None:
+        from item2vec.model.transitions import TRANSITIONS_FILE, save_transitions
+
+        save_transitions(tmp / TRANSITIONS_FILE, transitions)
     if embeddings.names:
         _write_tsv(tmp / "items.tsv", ("id", "name"), sorted(embeddings.names.items()))
     if embeddings.dropped:

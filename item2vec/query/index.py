@@ -2,7 +2,9 @@
 
 Two files sit beside the vectors: ``index.faiss`` (Faiss's own binary format, not pickle) and
 ``index.json`` (kind, parameters, build time, and which model it was built for). One index per
-model; building another replaces it.
+model; building another replaces it. A model with output vectors (``syn1neg.npy``) gets a second
+pair, ``index-next.faiss`` and ``index-next.json``, over them, for ``--score next`` (and
+``hybrid`` on the in·out base): inner product of unit vectors is the in·out cosine.
 
 An index only proposes candidates: a shortlist of ``k x rerank`` items per query, whose scores
 are then recomputed exactly from ``vectors.npy``. An approximate answer can miss an item, but
@@ -34,6 +36,8 @@ if TYPE_CHECKING:
 KINDS = ("flat", "hnsw", "lsh", "ivfpq")
 INDEX_FILE = "index.faiss"
 PARAMS_FILE = "index.json"
+# Which vectors an index holds → its two files (input vectors: similar; output vectors: next).
+FILES = {"input": (INDEX_FILE, PARAMS_FILE), "output": ("index-next.faiss", "index-next.json")}
 INDEX_FORMAT = 1
 _TRAIN_SAMPLE = 200_000
 _CHUNK = 65_536
@@ -201,24 +205,31 @@ class AnnIndex:
 # --- building and storing ------------------------------------------------------------------------
 
 
-def build(embeddings: Embeddings, params: IndexParams) -> AnnIndex:
-    """Build an index of ``params.kind`` over the model's unit-length vectors (not stored)."""
+def build(
+    embeddings: Embeddings, params: IndexParams, *, output: NDArray[np.float32] | None = None
+) -> AnnIndex:
+    """Build an index of ``params.kind`` over the model's unit-length vectors (not stored).
+
+    With ``output`` (the output vectors, rows as the model's), the index holds those instead.
+    """
     import numpy as np
 
     faiss = _faiss()
     params = params.resolved(len(embeddings), embeddings.dim)
     started = time.perf_counter()
     index = _empty_index(faiss, params, embeddings.dim)
+    vectors = embeddings.vectors if output is None else output
     if not index.is_trained:
         rng = np.random.default_rng(params.seed)
         take = min(len(embeddings), _TRAIN_SAMPLE)
         rows = np.sort(rng.choice(len(embeddings), size=take, replace=False))
-        index.train(unit_rows(np.asarray(embeddings.vectors[rows])))
+        index.train(unit_rows(np.asarray(vectors[rows])))
     for start in range(0, len(embeddings), _CHUNK):
-        index.add(unit_rows(np.asarray(embeddings.vectors[start : start + _CHUNK])))
+        index.add(unit_rows(np.asarray(vectors[start : start + _CHUNK])))
     _set_search_params(index, params)
     info = {
         "format_version": INDEX_FORMAT,
+        "vectors": "input" if output is None else "output",
         "kind": params.kind,
         "params": params.recorded(),
         "items": len(embeddings),
@@ -255,11 +266,13 @@ def _set_search_params(index: Any, params: IndexParams) -> None:
 
 
 def store(index: AnnIndex, path: Path) -> int:
-    """Write ``index.faiss`` and ``index.json`` into the model directory; returns the file size.
+    """Write ``index.faiss`` and ``index.json`` (``index-next.*`` for output vectors) into the
+    model directory; returns the file size.
 
     Both are written beside their final names and renamed into place together (or neither).
     """
     faiss = _faiss()
+    index_file, params_file = FILES[index.info.get("vectors", "input")]
 
     def write_index(tmp: Path) -> None:
         try:
@@ -273,34 +286,38 @@ def store(index: AnnIndex, path: Path) -> int:
     def write_params(tmp: Path) -> None:
         tmp.write_text(json.dumps(index.info, indent=2, sort_keys=True) + "\n", encoding="utf-8")
 
-    atomic_files({path / INDEX_FILE: write_index, path / PARAMS_FILE: write_params})
+    atomic_files({path / index_file: write_index, path / params_file: write_params})
     return int(index.info["bytes"])
 
 
-def load_index(path: Path | str, embeddings: Embeddings) -> AnnIndex:
+def load_index(path: Path | str, embeddings: Embeddings, *, vectors: str = "input") -> AnnIndex:
     """Read the model's stored index (memory-mapped, read-only); check it fits ``embeddings``.
+
+    ``vectors="output"`` reads the index of the output vectors (``--score next``).
 
     Raises:
         ModelError: there is no index, it is corrupt, or it was built for another model.
         MissingDependencyError: faiss-cpu is not installed.
     """
     path = Path(path)
-    if not (path / PARAMS_FILE).is_file() or not (path / INDEX_FILE).is_file():
+    index_file, params_file = FILES[vectors]
+    if not (path / params_file).is_file() or not (path / index_file).is_file():
+        what = "no index" if vectors == "input" else "no index of its output vectors (for --score next)"
         raise ModelError(
-            f"model {str(path)!r} has no index: build one with 'item2vec index {path} --kind hnsw' "
+            f"model {str(path)!r} has {what}: build one with 'item2vec index {path} --kind hnsw' "
             "(or drop --approx)"
         )
     faiss = _faiss()
     try:
-        info = json.loads((path / PARAMS_FILE).read_text(encoding="utf-8"))
+        info = json.loads((path / params_file).read_text(encoding="utf-8"))
         params = IndexParams(kind=info["kind"], **info["params"])
     except (ValueError, KeyError, TypeError, OSError) as exc:
-        raise ModelError(f"index of {str(path)!r} is corrupt ({PARAMS_FILE}: {exc}): rebuild it") from None
-    _check_fits(path, info, embeddings)
+        raise ModelError(f"index of {str(path)!r} is corrupt ({params_file}: {exc}): rebuild it") from None
+    _check_fits(path, info, embeddings, index_file)
     try:
         # Zero-copy mapping where faiss has it (1.13+): a 750 MB HNSW index opens in 0.1 s, not 5.
         flags = getattr(faiss, "IO_FLAG_MMAP_IFC", faiss.IO_FLAG_MMAP) | faiss.IO_FLAG_READ_ONLY
-        index = faiss.read_index(str(path / INDEX_FILE), flags)
+        index = faiss.read_index(str(path / index_file), flags)
     except RuntimeError as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else "unreadable"
         raise ModelError(f"index of {str(path)!r} is corrupt ({first}): rebuild it") from None
@@ -308,12 +325,12 @@ def load_index(path: Path | str, embeddings: Embeddings) -> AnnIndex:
     return AnnIndex(index, params, info)
 
 
-def _check_fits(path: Path, info: dict[str, Any], embeddings: Embeddings) -> None:
+def _check_fits(path: Path, info: dict[str, Any], embeddings: Embeddings, index_file: str) -> None:
     stale = (
         info.get("items") != len(embeddings)
         or info.get("dim") != embeddings.dim
         or info.get("model_created") != embeddings.meta.get("created")
-        or info.get("bytes") != (path / INDEX_FILE).stat().st_size
+        or info.get("bytes") != (path / index_file).stat().st_size
     )
     if stale:
         raise ModelError(

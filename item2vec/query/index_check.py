@@ -1,7 +1,10 @@
 """The ``index`` command's work: build and store an index, then check it against exact search.
 
-The check samples items as queries (each item excluded from its own answers), compares the
-index's top k with exact search (recall@k), and times single queries on one thread.
+A model with output vectors gets a second index over them (``--score next``). The check
+samples items as queries (each item excluded from its own answers), compares the index's top k
+with exact search (recall@k), and times single queries on one thread — for ``similar`` (the
+input vectors' index), and, where the model has what they need, for ``next`` (the output
+vectors' index) and ``hybrid`` (the base index's shortlist plus the transitions, re-scored).
 """
 
 from __future__ import annotations
@@ -12,7 +15,9 @@ from typing import TYPE_CHECKING, Any
 
 from item2vec.files import check_writable
 from item2vec.model.embeddings import Embeddings
-from item2vec.query.index import INDEX_FILE, AnnIndex, IndexParams, build, single_threaded, store
+from item2vec.model.modes import model_scoring
+from item2vec.query.index import FILES, INDEX_FILE, AnnIndex, IndexParams, build, single_threaded, store
+from item2vec.query.scoring import ScoringParts, make_scorer, open_parts
 from item2vec.query.topk import top_k
 
 if TYPE_CHECKING:
@@ -46,9 +51,47 @@ def build_and_store(path: Path | str, params: IndexParams, *, check: int = 0, k:
         "build_seconds": index.info["build_seconds"],
         "size_mb": round(size / 2**20, 2),
     }
+    parts = open_parts(embeddings, path)
+    if parts.missing("next", "next") is None:
+        output = build(embeddings, params, output=parts.output_vectors("next"))
+        output_size = store(output, path)
+        report["next"] = {"file": str(path / FILES["output"][0]), "build_seconds": output.info["build_seconds"],
+                          "size_mb": round(output_size / 2**20, 2)}  # fmt: skip
     if check:
         report["check"] = check_index(embeddings, index, queries=check, k=k)
+        for mode in ("next", "hybrid"):
+            if parts.missing(mode, model_scoring(embeddings.meta)[2]) is None:
+                report["check"][mode] = check_mode(parts, mode, queries=check, k=k)
     return report
+
+
+def check_mode(
+    parts: ScoringParts, mode: str, *, queries: int = 1000, k: int = 10, seed: int = 0
+) -> dict[str, Any]:
+    """Recall@k of ``--approx`` against exact scoring in ``mode``, and its single-query latency."""
+    import numpy as np
+
+    embeddings = parts.embeddings
+    rng = np.random.default_rng(seed)
+    sample = np.sort(rng.choice(len(embeddings), size=min(queries, len(embeddings)), replace=False))
+    items = [embeddings.ids[r] for r in sample.tolist()]
+    exact = make_scorer(parts, mode)
+    want: dict[str, set[str]] = {item: set() for item in items}
+    for n in exact.similar(items, k):
+        want[n.query].add(n.item)
+    approx = make_scorer(open_parts(embeddings, parts.path, approx=True), mode)
+    hits, millis = [], []
+    with single_threaded():
+        for item in items:
+            started = time.perf_counter()
+            found = {n.item for n in approx.similar([item], k)}
+            millis.append((time.perf_counter() - started) * 1000)
+            hits.append(len(found & want[item]) / max(1, min(k, len(want[item]))))
+    return {
+        f"recall@{k}": round(float(np.mean(hits)), 4),
+        "p50_ms": round(float(np.percentile(millis, 50)), 3),
+        "p99_ms": round(float(np.percentile(millis, 99)), 3),
+    }
 
 
 def check_index(

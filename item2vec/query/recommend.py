@@ -1,8 +1,11 @@
 """Candidates from a history, for one user or every user in a log, and the item-to-item table.
 
 A user's query is the decayed mean of their most recent items: the unit vectors of the last
-``history_size`` known items, weighted ``decay ** age`` (age 0 = most recent). Candidates are the
-items closest to it by cosine, excluding everything the user has seen unless ``keep_seen``.
+``history_size`` known items, weighted ``decay ** age`` (age 0 = most recent). Candidates are
+scored in the scorer's mode (``item2vec.query.scoring``): by cosine to the input vectors
+(``similar``) or to the output vectors (``next``), or ``hybrid``, which adds the history's
+transition rows summed with the same weights. Everything the user has seen is left out unless
+``keep_seen``.
 
 The batch paths (every user of an event log; every item's neighbours) are matrix work: one
 product per batch of queries against the whole catalogue (or one index search per batch), with
@@ -21,11 +24,13 @@ from typing import TYPE_CHECKING, Any
 from item2vec.corpus.tables import check_table_output, write_table
 from item2vec.errors import ConfigError, EmptyResultError, InputError
 from item2vec.model.embeddings import Embeddings, Neighbour, unit_rows
+from item2vec.query.scoring import Scorer, open_parts, query_weights
 from item2vec.query.topk import top_k
 
 if TYPE_CHECKING:
     import numpy as np
     import pyarrow as pa
+    import scipy.sparse as sp
     from numpy.typing import NDArray
 
 DECAY = 0.7
@@ -62,8 +67,10 @@ def recommend(
     decay: float = DECAY,
     history_size: int = HISTORY_SIZE,
     keep_seen: bool = False,
+    scorer: Scorer | None = None,
 ) -> Recommendation:
-    """Candidates for one user from their history (oldest first).
+    """Candidates for one user from their history (oldest first), scored by ``scorer``
+    (``item2vec.query.scoring.make_scorer``; None: the ``similar`` mode).
 
     Unknown items are skipped with a note; an error remains if none is known.
 
@@ -71,10 +78,15 @@ def recommend(
         EmptyResultError: no item of the history is in the model.
         ConfigError: ``decay`` outside (0, 1] or ``history_size`` below 1.
     """
-    query = history_query(embeddings, history, decay=decay, history_size=history_size)
-    exclude = set() if keep_seen else {embeddings.position(item) for item in query.known}
-    answer = embeddings._answer(["history"], query.vector[None, :], [exclude], k)
-    return Recommendation(answer, query.notes, query.used)
+    _check_decay(decay, history_size)
+    scorer = scorer or Scorer(open_parts(embeddings, None))
+    known, notes = embeddings.resolve(history, skip_unknown=True)
+    recent = known[-history_size:]
+    rows = [embeddings.position(item) for item in recent]
+    weights = [decay ** (len(rows) - 1 - age) for age in range(len(rows))]
+    exclude = set() if keep_seen else {embeddings.position(item) for item in known}
+    answer = scorer.answer(["history"], query_weights(len(embeddings), [rows], [weights]), [exclude], k)
+    return Recommendation(answer, notes, recent)
 
 
 @dataclass(frozen=True)
@@ -90,9 +102,9 @@ class HistoryQuery:
 def history_query(
     embeddings: Embeddings, history: list[str], *, decay: float = DECAY, history_size: int = HISTORY_SIZE
 ) -> HistoryQuery:
-    """The user vector ``recommend`` queries with: the decayed mean of a history (oldest first),
-    as the module docstring defines it, divided by the sum of the weights. Unknown items are
-    skipped with a note. Raises as :func:`recommend` does.
+    """The user vector ``recommend`` queries with in the ``similar`` mode: the decayed mean of a
+    history's unit input vectors (oldest first), as the module docstring defines it, divided by
+    the sum of the weights. Unknown items are skipped with a note. Raises as :func:`recommend` does.
     """
     import numpy as np
 
@@ -204,6 +216,7 @@ class Histories:
     seen_items: NDArray[np.int64]
     events: int
     skipped: int
+    weights: sp.csr_matrix | None = None  # users x catalogue: decay ** age of the recent items
 
 
 def read_histories(
@@ -222,6 +235,7 @@ def read_histories(
     model are ignored; users left with none are counted in ``skipped``.
     """
     import numpy as np
+    import scipy.sparse as sp
 
     _check_decay(decay, history_size)
     users, items, events = _read_events(inputs, columns, input_format)
@@ -241,6 +255,9 @@ def read_histories(
         queries /= np.add.reduceat(weights.astype(np.float64), firsts)[:, None]
     local = np.repeat(np.arange(len(present), dtype=np.int64), counts)
     names = users.dictionary.to_pylist()
+    shape = (len(present), len(embeddings))
+    recent_weights = sp.csr_matrix((weights.astype(np.float64), (local[recent], rows[recent])), shape=shape)
+    recent_weights.sum_duplicates()
     return Histories(
         users=[names[c] for c in present.tolist()],
         queries=queries.astype(np.float32),
@@ -248,6 +265,7 @@ def read_histories(
         seen_items=rows,
         events=events,
         skipped=len(names) - len(present),
+        weights=recent_weights,
     )
 
 
@@ -316,14 +334,16 @@ def recommend_events(
     force: bool = False,
     cells: int = CELLS,
     sink: Sink | None = None,
+    scorer: Scorer | None = None,
 ) -> BatchSummary:
     """Top-``k`` candidates for every user of an event log, written to ``output`` (or given to ``sink``).
 
     One row per user and rank: ``user, rank, item, score`` (and ``name`` when the model has
-    names; ``session`` instead of ``user`` when the log is grouped by sessions). When an index is
-    attached to ``embeddings`` (``item2vec.query.index.attach``), candidates come from it
-    (re-scored exactly); otherwise every item is scored. With ``output`` None every record batch
-    goes to ``sink`` as it is made.
+    names; ``session`` instead of ``user`` when the log is grouped by sessions), scored by
+    ``scorer`` (None: the ``similar`` mode). When an index is attached to ``embeddings``
+    (``item2vec.query.index.attach``) or the scorer's parts are ``approx``, candidates come from
+    it (re-scored exactly); otherwise every item is scored. With ``output`` None every record
+    batch goes to ``sink`` as it is made.
     """
     started = time.perf_counter()
     if output is not None:
@@ -337,7 +357,8 @@ def recommend_events(
             "check --item-col, or that the log and the model cover the same items"
         )
     seen = None if keep_seen else (histories.seen_users, histories.seen_items)
-    batches = _ranked(embeddings, histories.queries, k, seen=seen, cells=cells)
+    batches = _ranked(embeddings, histories.queries, k, seen=seen, cells=cells, scorer=scorer,
+                      weights=histories.weights)  # fmt: skip
     written = _emit(output, _rows(embeddings, histories.users, batches, columns.label), sink)
     return BatchSummary(
         output=str(output) if output is not None else STDOUT,
@@ -360,19 +381,23 @@ def neighbour_table(
     force: bool = False,
     cells: int = CELLS,
     sink: Sink | None = None,
+    scorer: Scorer | None = None,
 ) -> BatchSummary:
-    """The item-to-item table: each item's ``k`` nearest items, ``query, rank, item, score`` (``name``).
+    """The item-to-item table: each item's ``k`` best items, ``query, rank, item, score`` (``name``),
+    by ``scorer``'s mode (None: ``similar``, the nearest by cosine).
 
     Written to ``output``, or with ``output`` None given to ``sink`` batch by batch.
     """
     import numpy as np
+    import scipy.sparse as sp
 
     started = time.perf_counter()
     if output is not None:
         check_table_output(output, force=force)
     n = len(embeddings)
     self_pairs = (np.arange(n, dtype=np.int64), np.arange(n, dtype=np.int64))
-    batches = _ranked(embeddings, None, k, seen=self_pairs, cells=cells)
+    batches = _ranked(embeddings, None, k, seen=self_pairs, cells=cells, scorer=scorer,
+                      weights=sp.identity(n, dtype=np.float64, format="csr"))  # fmt: skip
     written = _emit(output, _rows(embeddings, embeddings.ids, batches, "query"), sink)
     shown = str(output) if output is not None else STDOUT
     return BatchSummary(output=shown, queries=n, rows=written, seconds=time.perf_counter() - started)
@@ -401,27 +426,37 @@ def _ranked(
     *,
     seen: tuple[NDArray[np.int64], NDArray[np.int64]] | None,
     cells: int,
+    scorer: Scorer | None = None,
+    weights: sp.csr_matrix | None = None,
 ) -> Iterator[tuple[int, NDArray[np.int64], NDArray[np.float32]]]:
     """(first query, top rows, scores) per batch; ``queries=None`` means the items themselves.
 
-    ``seen`` holds (query, item row) pairs to exclude, sorted by query.
+    ``seen`` holds (query, item row) pairs to exclude, sorted by query. A scorer in another mode
+    than ``similar`` scores each batch (``weights``: the queries' items, for its transitions).
     """
     import numpy as np
 
     from item2vec.query.index import AnnIndex
 
     index = embeddings.searcher if isinstance(embeddings.searcher, AnnIndex) else None
+    other = scorer is not None and scorer.mode != "similar"
+    approx = index is not None or (other and scorer is not None and scorer.parts.approx)
     total = len(embeddings) if queries is None else len(queries)
-    width = k * (index.params.rerank or 1) + 64 if index is not None else len(embeddings)
-    step = max(1, min(4096, cells // max(1, width * (embeddings.dim if index is not None else 1))))
+    rerank = (index.params.rerank if index is not None else None) or 1
+    width = k * rerank + 64 if approx else len(embeddings)
+    step = max(1, min(4096, cells // max(1, width * (embeddings.dim if approx else 1))))
     for start in range(0, total, step):
         stop = min(total, start + step)
         block = (
             np.asarray(embeddings.vectors[start:stop]) if queries is None else queries[start:stop]
         ).astype(np.float32)
         pairs = _pairs_in(seen, start, stop)
-        if index is not None:
-            most = min(MOST_SEEN, int(np.bincount(pairs[0]).max())) if len(pairs[0]) else 0
+        most = min(MOST_SEEN, int(np.bincount(pairs[0]).max())) if len(pairs[0]) else 0
+        if other:
+            assert scorer is not None and weights is not None
+            trans = scorer.transition_scores(weights[start:stop])
+            rows, scores = scorer.top(block, trans, k, exclude=pairs, most_excluded=most)
+        elif index is not None:
             rows, scores = index.search(embeddings.vectors, block, k, exclude=pairs, most_excluded=most)
         else:
             matrix = unit_rows(block) @ embeddings.unit.T

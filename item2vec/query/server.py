@@ -8,7 +8,9 @@ worker holds only the ids and one norm per item besides them.
 Endpoints: ``GET /similar``, ``GET /analogy``, ``POST /recommend``, ``GET /items/{id}``,
 ``GET /health``; OpenAPI docs at ``/docs``. An unknown item is a 404 naming it; k outside
 1…1000, a history over 1,000 items, a number that is not finite (``NaN``, ``Infinity``) or an
-otherwise bad request is a 422 with a JSON body.
+otherwise bad request is a 422 with a JSON body. ``/similar`` and ``/recommend`` take a ``score``
+mode (``hybrid_weight``, ``hybrid_base``), as ``--score`` does; a mode the model lacks a part for
+is a 422 saying why (the parts are read at start-up).
 
 ``serve`` loads and checks the model and binds the port before anything is announced, so a bad
 model or a port in use is a one-line error; uvicorn then serves on that socket.
@@ -27,6 +29,8 @@ from typing import TYPE_CHECKING, Any
 from item2vec.errors import ConfigError
 from item2vec.extras import require
 from item2vec.model.embeddings import Embeddings, Neighbour
+from item2vec.model.modes import SCORE_MODES, check_score, model_scoring
+from item2vec.query.scoring import Scorer, ScoringParts, make_scorer, open_parts
 from item2vec.version import __version__
 
 if TYPE_CHECKING:
@@ -53,8 +57,11 @@ def load_for_serving(model: Path | str, *, approx: bool = False) -> Embeddings:
     return embeddings
 
 
-def make_app(embeddings: Embeddings, *, title: str = "item2vec") -> "FastAPI":
-    """The FastAPI app answering from ``embeddings`` (with its index when one is attached).
+def make_app(
+    embeddings: Embeddings, *, title: str = "item2vec", parts: ScoringParts | None = None
+) -> "FastAPI":
+    """The FastAPI app answering from ``embeddings`` (with its index when one is attached) and,
+    for the score modes, the model's ``parts`` (``open_parts``; None: ``similar`` only).
 
     Raises:
         MissingDependencyError: fastapi is not installed.
@@ -70,6 +77,8 @@ def make_app(embeddings: Embeddings, *, title: str = "item2vec") -> "FastAPI":
     index_kind = getattr(embeddings.searcher, "kind", None)
     embeddings.index  # noqa: B018 - build the id lookup and the norms now, not in the first request
     embeddings.inverse_norms  # noqa: B018
+    parts = parts or open_parts(embeddings, None)
+    modes = _ready_modes(parts)
     app = FastAPI(
         title=title,
         description="Similar items, analogies and recommendations from item2vec embeddings.",
@@ -94,9 +103,9 @@ def make_app(embeddings: Embeddings, *, title: str = "item2vec") -> "FastAPI":
     @app.get("/health", summary="Liveness, model size and search mode")
     def health() -> dict[str, Any]:
         return {"status": "ok", "items": len(embeddings), "dim": embeddings.dim, "approx": index_kind is not None,
-                "index": index_kind}  # fmt: skip
+                "index": index_kind, "scores": modes}  # fmt: skip
 
-    _query_routes(app, embeddings)
+    _query_routes(app, embeddings, parts)
     _item_routes(app, embeddings)
     return app
 
@@ -127,11 +136,25 @@ def _known(embeddings: Embeddings, items: list[str]) -> None:
         raise UnknownItems(embeddings, missing)
 
 
+def _ready_modes(parts: ScoringParts) -> list[str]:
+    """The score modes the model can answer (in its default base), their parts read now rather
+    than in the first request; a corrupt part fails here, at start-up."""
+    _, _, base = model_scoring(parts.embeddings.meta)
+    ready = []
+    for mode in SCORE_MODES:
+        if parts.missing(check_score(mode), base) is None:
+            scorer = make_scorer(parts, mode)
+            if mode == "hybrid":
+                parts.moments(scorer.base, mode)
+            ready.append(mode)
+    return ready
+
+
 def _result_rows(answer: list[Neighbour]) -> list[dict[str, Any]]:
     return [{"rank": n.rank, "item": n.item, "score": round(n.score, 6), "name": n.name} for n in answer]
 
 
-def _query_routes(app: "FastAPI", embeddings: Embeddings) -> None:
+def _query_routes(app: "FastAPI", embeddings: Embeddings, parts: ScoringParts) -> None:
     """GET /similar, GET /analogy, POST /recommend."""
     from typing import Annotated, Literal
 
@@ -142,6 +165,12 @@ def _query_routes(app: "FastAPI", embeddings: Embeddings) -> None:
     from item2vec.query.recommend import DECAY, HISTORY_SIZE, recommend
 
     K = Annotated[int, Query(ge=1, le=MAX_K, description="How many results.")]
+    Mode = Literal["similar", "next", "hybrid"]
+    Weight = Annotated[float | None, Query(ge=0, description="hybrid: weight of log1p(transitions).")]
+    Base = Annotated[Literal["similar", "next"] | None, Query(description="hybrid: the embedding score.")]
+
+    def scorer(score: str | None, weight: float | None, base: str | None) -> Scorer:
+        return make_scorer(parts, score, hybrid_weight=weight, hybrid_base=base)
 
     class Result(BaseModel):
         rank: int
@@ -151,6 +180,7 @@ def _query_routes(app: "FastAPI", embeddings: Embeddings) -> None:
 
     class Answer(BaseModel):
         query: str
+        score: str = "similar"
         results: list[Result]
 
     class History(BaseModel):
@@ -163,16 +193,33 @@ def _query_routes(app: "FastAPI", embeddings: Embeddings) -> None:
             HISTORY_SIZE, ge=1, le=MAX_HISTORY, description="Use the last N known items."
         )
         keep_seen: bool = False
+        score: Mode | None = Field(None, description="Score mode (default: the model's).")
+        hybrid_weight: float | None = Field(None, ge=0, description="hybrid: weight of log1p(transitions).")
+        hybrid_base: Literal["similar", "next"] | None = None
 
     class Recommended(BaseModel):
         used: list[str]
         skipped: list[str]
+        score: str
         results: list[Result]
 
-    @app.get("/similar", response_model=Answer, summary="Items most similar to an item (cosine)")
-    def similar(item: Annotated[str, Query(description="Item id.")], k: K = 10) -> Any:
+    @app.get(
+        "/similar",
+        response_model=Answer,
+        summary="Items most similar to an item (cosine), or what follows it",
+    )
+    def similar(
+        item: Annotated[str, Query(description="Item id.")],
+        k: K = 10,
+        score: Annotated[
+            Mode, Query(description="similar (alike), next (what follows) or hybrid.")
+        ] = "similar",
+        hybrid_weight: Weight = None,
+        hybrid_base: Base = None,
+    ) -> Any:
         _known(embeddings, [item])
-        return {"query": item, "results": _result_rows(embeddings.similar([item], k))}
+        chosen = scorer(score, hybrid_weight, hybrid_base)
+        return {"query": item, "score": chosen.describe(), "results": _result_rows(chosen.similar([item], k))}
 
     @app.get("/analogy", response_model=Answer, summary="A - B + C: items closest to the combination")
     def analogy(
@@ -190,9 +237,11 @@ def _query_routes(app: "FastAPI", embeddings: Embeddings) -> None:
         unknown = [item for item in request.history if item not in embeddings.index]
         if len(unknown) == len(request.history):
             raise UnknownItems(embeddings, list(dict.fromkeys(unknown)))
+        chosen = scorer(request.score, request.hybrid_weight, request.hybrid_base)
         found = recommend(embeddings, request.history, request.k, decay=request.decay,
-                          history_size=request.history_size, keep_seen=request.keep_seen)  # fmt: skip
-        return {"used": found.used, "skipped": unknown, "results": _result_rows(found.neighbours)}
+                          history_size=request.history_size, keep_seen=request.keep_seen, scorer=chosen)  # fmt: skip
+        return {"used": found.used, "skipped": unknown, "score": chosen.describe(),
+                "results": _result_rows(found.neighbours)}  # fmt: skip
 
 
 def _item_routes(app: "FastAPI", embeddings: Embeddings) -> None:
@@ -222,8 +271,10 @@ def _item_routes(app: "FastAPI", embeddings: Embeddings) -> None:
 def app_from_env() -> "FastAPI":
     """uvicorn factory for ``--processes`` above 1: each process loads the model named in the environment."""
     model = os.environ[ENV_MODEL]
+    approx = os.environ.get(ENV_APPROX) == "1"
+    embeddings = load_for_serving(model, approx=approx)
     return make_app(
-        load_for_serving(model, approx=os.environ.get(ENV_APPROX) == "1"), title=f"item2vec: {model}"
+        embeddings, title=f"item2vec: {model}", parts=open_parts(embeddings, model, approx=approx)
     )
 
 
@@ -278,12 +329,13 @@ def serve(
     for name in _BLAS_THREADS:  # before numpy loads: one thread per request, not per request x cores
         os.environ.setdefault(name, "1")
     embeddings = load_for_serving(model, approx=approx)  # fail fast on a bad model or index
+    parts = open_parts(embeddings, model, approx=approx)  # and on a part it cannot open
     sock = listen(host, port)
     try:
         if ready is not None:
             ready(f"http://{host}:{sock.getsockname()[1]}")
         if processes == 1:
-            app: Any = make_app(embeddings, title=f"item2vec: {model}")
+            app: Any = make_app(embeddings, title=f"item2vec: {model}", parts=parts)
         else:
             os.environ[ENV_MODEL] = str(model)
             os.environ[ENV_APPROX] = "1" if approx else "0"

@@ -1,7 +1,9 @@
 """Top-k selection over score matrices, and exact re-scoring of an index's shortlist.
 
 Shared by exact batch work (``recommend``, ``similar --all``) and by the indexes: ties go to the
-lower item row, as in ``Embeddings.similar``, and padding is row -1 with score -inf.
+lower item row, as in ``Embeddings.similar``, and padding is row -1 with score -inf. The last
+helpers build and read shortlists of several sources (``hybrid --approx``: the index's and the
+transitions').
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from item2vec.model.embeddings import Embeddings, Neighbour, unit_rows
 
 if TYPE_CHECKING:
     import numpy as np
+    import scipy.sparse as sp
     from numpy.typing import NDArray
 
 
@@ -87,4 +90,46 @@ def neighbours(
             Neighbour(label, rank, embeddings.ids[r], float(s), embeddings.names.get(embeddings.ids[r]))
             for rank, (r, s) in enumerate(picked, start=1)
         )
+    return out
+
+
+def padded_columns(transitions: sp.csr_matrix | None, count: int) -> NDArray[np.int64]:
+    """Each row's nonzero columns, left-aligned and padded with -1."""
+    import numpy as np
+
+    if transitions is None or not transitions.nnz:
+        return np.full((count, 0), -1, dtype=np.int64)
+    lengths = np.diff(transitions.indptr)
+    out = np.full((count, int(lengths.max())), -1, dtype=np.int64)
+    owner = np.repeat(np.arange(count), lengths)
+    slot = np.arange(transitions.nnz) - transitions.indptr[owner]
+    out[owner, slot] = transitions.indices
+    return out
+
+
+def distinct(candidates: NDArray[np.int64]) -> NDArray[np.int64]:
+    """Each row's candidates once (repeats become -1)."""
+    import numpy as np
+
+    ordered = np.sort(candidates, axis=1)
+    repeat = np.zeros(ordered.shape, dtype=bool)
+    repeat[:, 1:] = ordered[:, 1:] == ordered[:, :-1]
+    ordered[repeat] = -1
+    return ordered
+
+
+def sparse_lookup(transitions: sp.csr_matrix | None, rows: NDArray[np.int64]) -> NDArray[np.float32]:
+    """``transitions[q, rows[q, j]]`` for every query q and slot j (0 where none or row -1)."""
+    import numpy as np
+
+    out = np.zeros(rows.shape, dtype=np.float32)
+    if transitions is None or not transitions.nnz:
+        return out
+    n = transitions.shape[1]
+    owner = np.repeat(np.arange(transitions.shape[0], dtype=np.int64), np.diff(transitions.indptr))
+    keys = owner * n + transitions.indices
+    wanted = np.arange(len(rows), dtype=np.int64)[:, None] * n + np.where(rows < 0, 0, rows)
+    at = np.minimum(np.searchsorted(keys, wanted), len(keys) - 1)
+    found = (keys[at] == wanted) & (rows >= 0)
+    out[found] = transitions.data[at[found]]
     return out

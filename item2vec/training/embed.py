@@ -18,6 +18,7 @@ from typing import Any
 from item2vec.errors import EmptyResultError, ModelError, OutputExistsError
 from item2vec.model.embeddings import Embeddings
 from item2vec.model.store import check_output, load, read_meta, save
+from item2vec.model.transitions import TRANSITIONS_FILE, load_transitions
 from item2vec.training.features import FeatureOptions, infer_vectors, load_space, read_features
 
 
@@ -102,7 +103,14 @@ def embed_items(
         if (model / "syn1neg.npy").is_file()
         else {}
     )
-    save(result, target, force=True, extra={**extra, **space.arrays()}, tables=space.tables())
+    # Embedded items have no transitions: their rows (appended last) are empty.
+    transitions = (
+        load_transitions(model / TRANSITIONS_FILE, len(embeddings)).resized(len(result))
+        if (model / TRANSITIONS_FILE).is_file()
+        else None
+    )
+    save(result, target, force=True, extra={**extra, **space.arrays()}, tables=space.tables(),
+         transitions=transitions)  # fmt: skip
     return EmbedResult(rows=rows, added=len(ids), output=target)
 
 

@@ -40,8 +40,9 @@ FILE_MIN_WORKERS = 3
 FILE_MIN_TOKENS = 1_000_000
 
 ProgressCallback = Callable[[Progress], None]
-# Called after each epoch with (epoch, ids, current vectors); it may raise to stop training.
-EpochCallback = Callable[[int, list[str], "NDArray[np.float32]"], None]
+# Called after each epoch with (epoch, ids, current vectors, current output vectors); it may raise
+# to stop training.
+EpochCallback = Callable[[int, list[str], "NDArray[np.float32]", "NDArray[np.float32]"], None]
 
 
 @dataclass
@@ -146,8 +147,8 @@ def train(
     window is used, so every item sees a fresh random sample of ~2*window basket mates per
     epoch at linear cost.
 
-    ``on_epoch`` is called after every epoch with the vectors so far (``tune`` uses it to
-    stop hopeless trials early); an exception it raises ends training and propagates.
+    ``on_epoch`` is called after every epoch with the vectors and output vectors so far (``tune``
+    uses it to stop hopeless trials early); an exception it raises ends training and propagates.
 
     Raises:
         EmptyResultError: every item is below ``min_count``.
@@ -296,7 +297,8 @@ def _epoch_callback(on_epoch: EpochCallback, key_names: Any = None) -> object:
         def on_epoch_end(self, model: object) -> None:
             self.epoch += 1
             wv = model.wv  # type: ignore[attr-defined]
-            on_epoch(self.epoch, [_name(k, key_names) for k in wv.index_to_key], wv.vectors)
+            ids = [_name(k, key_names) for k in wv.index_to_key]
+            on_epoch(self.epoch, ids, wv.vectors, model.syn1neg)  # type: ignore[attr-defined]
 
     return EpochEnd()
 

@@ -25,12 +25,15 @@ from item2vec.training.features import FeatureOptions, setup_features
 from item2vec.training.gensim_engine import ProgressCallback, train
 from item2vec.training.spark_io import SparkOptions
 from item2vec.training.summary import TrainSummary
+from item2vec.training.transitions import build_for_model
 from item2vec.training.walks import WalkOptions, walk_corpus
 from item2vec.version import __version__
 
 if TYPE_CHECKING:
     import numpy as np
     from numpy.typing import NDArray
+
+    from item2vec.model.transitions import TransitionMatrix
 
 
 def run_training(
@@ -48,11 +51,13 @@ def run_training(
     features: FeatureOptions | None = None,
     spark: SparkOptions | None = None,
     walks: WalkOptions | None = None,
+    scoring: dict[str, Any] | None = None,
 ) -> TrainSummary:
     """Train a model from ``inputs`` and save it atomically to ``output``.
 
     The preset defaults to ``text`` for text input and ``recsys`` otherwise; ``overrides``
     (None values ignored) win over it. ``spark`` trains with Spark instead (item2vec.training.spark_engine).
+    ``scoring`` (score, hybrid_weight, hybrid_base) is recorded as the model's default scoring.
     """
     if spark is not None:
         from item2vec.training.spark_engine import run_spark_training
@@ -90,6 +95,7 @@ def run_training(
         progress=progress,
         features=features,
         walks=walks,
+        scoring=scoring,
     )
 
 
@@ -106,18 +112,22 @@ def train_and_save(
     input_extra: dict[str, Any] | None = None,
     features: FeatureOptions | None = None,
     walks: WalkOptions | None = None,
+    scoring: dict[str, Any] | None = None,
 ) -> TrainSummary:
     """Train on a corpus already read and save the model atomically to ``output``.
 
     ``input_extra`` adds fields to model.json's ``input`` record (``tune`` notes there that
     its second input is a validation file merged into the first). ``features`` adds item
     attributes to training and infers vectors for cold items (item2vec.training.features).
+    The transitions of the corpus (not of walks or attribute sentences) are counted over the
+    learned items and saved as transitions.npz; ``scoring`` becomes model.json's "scoring".
     """
     built = build_model(
         corpus, config=config, session=session, names=names, read_seconds=read_seconds, progress=progress,
-        input_extra=input_extra, features=features, walks=walks,
+        input_extra=input_extra, features=features, walks=walks, scoring=scoring,
     )  # fmt: skip
-    save(built.embeddings, output, force=force, extra=built.extra, tables=built.tables)
+    save(built.embeddings, output, force=force, extra=built.extra, tables=built.tables,
+         transitions=built.transitions)  # fmt: skip
     return built.summary(output)
 
 
@@ -128,6 +138,7 @@ class BuiltModel:
     embeddings: Embeddings
     extra: dict[str, NDArray[np.float32]]  # syn1neg and feature arrays, saved as NAME.npy
     tables: dict[str, tuple[tuple[str, str], list[tuple[Any, Any]]]] | None
+    transitions: TransitionMatrix | None  # saved as transitions.npz
     stats: CorpusStats
     config: TrainConfig
     read_seconds: float
@@ -137,6 +148,7 @@ class BuiltModel:
     inferred_items: int = 0
     feed: str = "stream"
     walks: dict[str, Any] | None = None
+    transitions_record: dict[str, Any] | None = None  # model.json's "transitions"
 
     def summary(self, output: Path) -> TrainSummary:
         """The run's summary, once saved to ``output``."""
@@ -154,6 +166,7 @@ class BuiltModel:
             inferred_items=self.inferred_items,
             feed=self.feed,
             walks=self.walks,
+            transitions=self.transitions_record,
         )
 
 
@@ -168,6 +181,7 @@ def build_model(
     input_extra: dict[str, Any] | None = None,
     features: FeatureOptions | None = None,
     walks: WalkOptions | None = None,
+    scoring: dict[str, Any] | None = None,
 ) -> BuiltModel:
     """Train on a corpus and make the model in memory (:func:`train_and_save` without the save)."""
     import numpy as np
@@ -204,6 +218,11 @@ def build_model(
     }
     if walked:
         meta["walks"] = walked.record
+    transitions, counted = build_for_model(corpus.data, trained.ids, skip=space.inferred if space else ())
+    meta["transitions"] = counted
+    recorded = checked_scoring(scoring or {})
+    if recorded:
+        meta["scoring"] = recorded
     kept = set(trained.ids)
     embeddings = Embeddings(
         ids=trained.ids,
@@ -219,6 +238,7 @@ def build_model(
         embeddings=embeddings,
         extra={"syn1neg": trained.syn1neg, **(space.arrays() if space else {})},
         tables=space.tables() if space else None,
+        transitions=transitions,
         stats=corpus.stats,
         config=config,
         read_seconds=read_seconds,
@@ -228,7 +248,23 @@ def build_model(
         inferred_items=len(space.inferred) if space else 0,
         feed=trained.feed,
         walks=walked.record if walked else None,
+        transitions_record=counted,
     )
+
+
+def checked_scoring(scoring: dict[str, Any]) -> dict[str, Any]:
+    """model.json's "scoring" record from ``train --score/--hybrid-weight/--hybrid-base`` (None: unset).
+
+    Raises:
+        ConfigError: an unknown mode or base, or a bad weight.
+    """
+    from item2vec.model.modes import check_hybrid, check_score
+
+    record = {k: v for k, v in scoring.items() if v is not None}
+    if "score" in record:
+        check_score(record["score"])
+    check_hybrid(record.get("hybrid_weight", 0.0), record.get("hybrid_base", "similar"))
+    return record
 
 
 def _import_engine() -> None:

@@ -27,6 +27,7 @@ class TrainSummary:
     inferred_items: int = 0
     feed: str = "stream"  # how gensim was fed (stream | file), or "spark" for --engine spark
     walks: dict[str, Any] | None = None  # model.json's "walks" record (item2vec.training.walks)
+    transitions: dict[str, Any] | None = None  # model.json's "transitions" record
 
 
 def summary_lines(summary: TrainSummary) -> list[str]:
@@ -58,6 +59,12 @@ def summary_lines(summary: TrainSummary) -> list[str]:
         f"{config.epochs} epochs, {_engine(summary)}) in {summary.train_seconds:.1f} s: "
         f"{summary.items_per_second:,.0f} items/s"
     )
+    if summary.transitions:
+        t = summary.transitions
+        lines.append(
+            f"Transitions: {t['entries']:,} (up to {t['keep']} followers within {t['steps']} steps, for "
+            f"{t['items_with_followers']:,} items; {t['megabytes']:.1f} MB) in {t['build_seconds']:.1f} s"
+        )
     lines.append(f"Peak memory {summary.peak_rss_mb:,.0f} MB; model saved to {summary.output}")
     return lines
 

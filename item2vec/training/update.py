@@ -7,6 +7,9 @@
   dropped.tsv with the summed count. Items inferred from attributes that now occur often
   enough are learned, starting from their inferred vector; the others are inferred again
   from the updated attribute vectors.
+- The transitions (transitions.npz) get the new data's counts added to the stored ones
+  (item2vec.training.transitions says what that approximates); a model without them gets
+  them from the new data alone, and model.json's record says so (``"since": "update"``).
 - The result is written like ``train`` writes: to a temporary directory renamed into place.
   The output defaults to the model itself, which is replaced only with --force.
 """
@@ -26,6 +29,7 @@ from item2vec.errors import InputError, ModelError, OutputExistsError, cut, list
 from item2vec.model.checks import load_array
 from item2vec.model.embeddings import Embeddings
 from item2vec.model.store import check_output, load, read_meta, save
+from item2vec.model.transitions import TRANSITIONS_FILE, TransitionMatrix, load_transitions
 from item2vec.training.config import TrainConfig, default_workers
 from item2vec.training.features import (
     FeatureOptions,
@@ -36,6 +40,7 @@ from item2vec.training.features import (
 )
 from item2vec.training.gensim_engine import ProgressCallback, Trained
 from item2vec.training.resume import State, resume
+from item2vec.training.transitions import extended
 
 # Online Retail, update on the next 10% of invoices: HR@10 0.2316 at the trained alpha (below the
 # un-updated model's 0.2778), 0.2823 at alpha / 5 and 0.2900 at alpha / 20 (retraining: 0.2861).
@@ -57,6 +62,7 @@ class UpdateSummary:
     epochs: int
     seconds: float
     notes: list[str] = field(default_factory=list)  # warnings for stderr
+    transitions: str = ""  # what happened to transitions.npz, in words
 
     def lines(self) -> list[str]:
         return [
@@ -64,6 +70,7 @@ class UpdateSummary:
             f"Items: {self.items_before:,} before, {self.items_after:,} after ({self.new_items:,} new, "
             f"{self.still_dropped:,} still below --min-count"
             + (f", {self.inferred_items:,} inferred from features)" if self.inferred_items else ")"),
+            *([f"Transitions: {self.transitions}"] if self.transitions else []),
             f"Trained {self.epochs} epochs in {self.seconds:.1f} s; model saved to {self.output}",
         ]
 
@@ -136,6 +143,11 @@ def run_update(
     corpus = load_corpus(sources, fmt, session)
     embeddings = load(model, mmap=False)
     _check_overlap(embeddings, corpus.sequences, corpus.stats.inputs, session)
+    old_transitions = (
+        load_transitions(model / TRANSITIONS_FILE, len(embeddings))
+        if (model / TRANSITIONS_FILE).is_file()
+        else None
+    )
     space = load_space(model, meta)
     sequences: list[list[str]] = list(corpus.sequences)
     with_sentences: set[str] = set()
@@ -162,7 +174,17 @@ def run_update(
         seconds=trained.seconds,
         notes=column_notes(meta, session),
     )
-    _save(embeddings, trained, space, summary, inputs=corpus.stats.inputs, force=force)
+    matrix, record = extended(
+        old_transitions, embeddings.ids, corpus.sequences, trained.ids,
+        skip=space.inferred if space else (), previous=meta.get("transitions"),
+    )  # fmt: skip
+    summary.transitions = (
+        f"{record['entries']:,}, the new counts added to the stored ones"
+        if old_transitions is not None
+        else f"{record['entries']:,}, built from this update's data only (the model had none)"
+    )
+    _save(embeddings, trained, space, summary, inputs=corpus.stats.inputs, force=force,
+          transitions=(matrix, record))  # fmt: skip
     return summary
 
 
@@ -295,6 +317,7 @@ def _save(
     *,
     inputs: list[str],
     force: bool,
+    transitions: tuple[TransitionMatrix, dict[str, Any]],
 ) -> None:
     import numpy as np
 
@@ -311,10 +334,12 @@ def _save(
             "new_items": summary.new_items,
             "epochs": summary.epochs,
             "train_seconds": round(summary.seconds, 3),
+            "transitions": "extended" if "transitions" in old.meta else "built from this update",
         }
     )
     meta = {k: v for k, v in old.meta.items() if k not in ("items", "dim", "format_version")}
     meta["updates"] = history
+    meta["transitions"] = transitions[1]
     if space is not None:
         meta["features"] = space.meta()
     kept = set(trained.ids)
@@ -327,4 +352,5 @@ def _save(
         dropped=trained.dropped,
     )
     extra = {"syn1neg": trained.syn1neg, **(space.arrays() if space else {})}
-    save(embeddings, summary.output, force=True, extra=extra, tables=space.tables() if space else None)
+    save(embeddings, summary.output, force=True, extra=extra, tables=space.tables() if space else None,
+         transitions=transitions[0])  # fmt: skip

@@ -7,7 +7,7 @@ Every name and id is HTML-escaped.
 from __future__ import annotations
 
 import html
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -67,8 +67,13 @@ def make_report(
     neighbours: int = 8,
     map_options: Mapping[str, Any] | None = None,
     force: bool = False,
+    scoring: Mapping[str, Any] | None = None,
+    on_note: Callable[[str], None] | None = None,
 ) -> Path:
     """Write the report for ``embeddings`` to ``output`` (an .html file); ``map_options`` None: no map.
+
+    ``scoring`` holds ``run_evaluation``'s score options (parts, scores, hybrid_weight, hybrid_base);
+    the evaluation's notes (which method won) go on the page and to ``on_note``.
 
     Raises:
         InputError: ``output`` is not an .html file.
@@ -88,8 +93,12 @@ def make_report(
     )
     if tests:
         parts.evaluation, parts.notes = evaluation_sections(
-            embeddings, list(tests), train_files=list(train_files), baselines=baselines, ks=ks
-        )
+            embeddings, list(tests), train_files=list(train_files), baselines=baselines, ks=ks,
+            scoring=scoring,
+        )  # fmt: skip
+        for note in parts.notes:
+            if on_note is not None:
+                on_note(note)
     if map_options is not None:
         parts.map_html, parts.map_caption = map_section(embeddings, dict(map_options))
     atomic_bytes(output, render_page(parts).encode("utf-8"))
@@ -103,8 +112,10 @@ def evaluation_sections(
     train_files: list[str],
     baselines: bool,
     ks: tuple[int, ...],
+    scoring: Mapping[str, Any] | None = None,
 ) -> tuple[dict[str, list[Row]], list[str]]:
-    """Next-item metrics of the model and its baselines on ``tests``, as ``item2vec evaluate`` computes them."""
+    """Next-item metrics of the model (per score mode) and its baselines on ``tests``, as
+    ``item2vec evaluate`` computes them."""
     from item2vec.evaluation.heldout import run_evaluation
 
     evaluation = run_evaluation(
@@ -114,6 +125,7 @@ def evaluation_sections(
         train_files=train_files or None,
         baselines=baselines,
         ks=ks,
+        **(scoring or {}),
     )
     return evaluation.sections, evaluation.notes
 

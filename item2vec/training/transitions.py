@@ -1,0 +1,120 @@
+"""The model's transitions (``transitions.npz``): built by ``train``, extended by ``update``.
+
+Counted over the training corpus as the model sees its items: tokens of items outside the
+vocabulary (below --min-count) form no pair but keep their place, so distances are those of
+the log. Items inferred from attributes have no row (they have no events of their own).
+
+``update`` adds the new data's counts to the stored matrix and keeps the top entries of each
+row again. The stored rows are truncated, so that is an approximation: a follower that had been
+cut from a row restarts from its new count, losing at most the weight of the row's last kept
+entry (the row's ``keep``-th). Rows with fewer than ``keep`` followers were not cut and are exact.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+from item2vec.corpus.packed import Packed
+from item2vec.model.modes import TRANSITION_KEEP, TRANSITION_STEPS
+from item2vec.model.transitions import TRANSITIONS_FILE, TransitionMatrix, build_transitions, combine
+
+if TYPE_CHECKING:
+    import numpy as np
+    from numpy.typing import NDArray
+
+
+def corpus_codes(packed: Packed, ids: list[str], skip: Iterable[str] = ()) -> tuple[Any, Any]:
+    """The corpus's tokens as rows of ``ids`` (-1 for items not among them, or in ``skip``) and
+    its sequence bounds from 0."""
+    import numpy as np
+
+    skipped = set(skip)
+    rows = {item: row for row, item in enumerate(ids) if item not in skipped}
+    lookup = np.array([rows.get(str(name), -1) for name in packed.names.tolist()], dtype=np.int32)
+    lo, hi = int(packed.bounds[0]), int(packed.bounds[-1])
+    codes = lookup[packed.codes[lo:hi]] if len(lookup) else np.zeros(0, dtype=np.int32)
+    return codes, np.asarray(packed.bounds, dtype=np.int64) - lo
+
+
+def build_for_model(
+    sequences: list[list[str]] | Packed,
+    ids: list[str],
+    *,
+    skip: Iterable[str] = (),
+    steps: int = TRANSITION_STEPS,
+    keep: int | None = TRANSITION_KEEP,
+) -> tuple[TransitionMatrix, dict[str, Any]]:
+    """The transitions of ``sequences`` over the model's items ``ids`` and their model.json record."""
+    started = time.perf_counter()
+    packed = sequences if isinstance(sequences, Packed) else Packed.from_lists(sequences)
+    codes, bounds = corpus_codes(packed, ids, skip)
+    matrix = build_transitions(codes, bounds, len(ids), steps=steps, keep=keep)
+    return matrix, record(matrix, time.perf_counter() - started, sequences=len(packed))
+
+
+def record(matrix: TransitionMatrix, seconds: float, **extra: Any) -> dict[str, Any]:
+    """What model.json says about the transitions: parameters, size, build time."""
+    import numpy as np
+
+    return {
+        "file": TRANSITIONS_FILE,
+        "steps": matrix.steps,
+        "keep": matrix.keep,
+        "entries": matrix.nnz,
+        "items_with_followers": int((np.diff(matrix.indptr) > 0).sum()),
+        "megabytes": round(matrix.nbytes / 2**20, 3),
+        "build_seconds": round(seconds, 3),
+        **extra,
+    }
+
+
+def extended(
+    old: TransitionMatrix | None,
+    old_ids: list[str],
+    sequences: list[list[str]],
+    ids: list[str],
+    *,
+    skip: Iterable[str] = (),
+    previous: dict[str, Any] | None = None,
+) -> tuple[TransitionMatrix, dict[str, Any]]:
+    """``update``'s transitions: the old matrix (renumbered to ``ids``) plus the new data's counts.
+
+    Without an old matrix (a model from before transitions) the new data's counts alone, and
+    the record says so (``"since": "update"``).
+    """
+    import numpy as np
+
+    started = time.perf_counter()
+    previous = previous or {}
+    steps = int(previous.get("steps") or TRANSITION_STEPS)
+    keep = previous.get("keep", TRANSITION_KEEP) if old is not None else TRANSITION_KEEP
+    packed = Packed.from_lists(sequences)
+    codes, bounds = corpus_codes(packed, ids, skip)
+    fresh = build_transitions(codes, bounds, len(ids), steps=steps, keep=None)
+    extra: dict[str, Any] = {"sequences": int(previous.get("sequences", 0)) + len(packed)}
+    if old is None:
+        merged = _truncated(fresh, keep)
+        extra["since"] = "update"
+    else:
+        position = {item: row for row, item in enumerate(ids)}
+        rows: NDArray[np.int64] = np.array([position.get(item, -1) for item in old_ids], dtype=np.int64)
+        merged = combine(old.remapped(rows, len(ids)), fresh, keep=keep)
+        if "since" in previous:
+            extra["since"] = previous["since"]
+    return merged, record(merged, time.perf_counter() - started, **extra)
+
+
+def _truncated(matrix: TransitionMatrix, keep: int | None) -> TransitionMatrix:
+    import numpy as np
+
+    empty = TransitionMatrix(
+        np.zeros(matrix.n_items + 1, dtype=np.int64),
+        np.zeros(0, dtype=np.int32),
+        np.zeros(0, dtype=np.float32),
+        matrix.n_items,
+        matrix.steps,
+        keep,
+    )
+    return combine(empty, matrix, keep=keep)

@@ -1,0 +1,258 @@
+"""Transition counts: hand-counted pairs, truncation and ties, the safe file, update's merge."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner, Result
+
+from item2vec.cli import cli
+from item2vec.errors import ModelError
+from item2vec.model.transitions import build_transitions, combine, load_transitions, save_transitions
+from item2vec.training.transitions import build_for_model, extended
+
+
+def rows_of(matrix: object) -> list[dict[int, float]]:
+    dense = matrix.dense_rows(np.arange(matrix.n_items))
+    return [{int(c): float(v) for c, v in enumerate(row) if v} for row in dense]
+
+
+def packed(*sequences: list[int]) -> tuple[np.ndarray, np.ndarray]:
+    codes = np.array([c for s in sequences for c in s], dtype=np.int32)
+    bounds = np.concatenate([[0], np.cumsum([len(s) for s in sequences])]).astype(np.int64)
+    return codes, bounds
+
+
+def test_hand_counted_pairs_weigh_one_over_the_distance() -> None:
+    # [0 1 2 1]: 0->1, 1->2, 2->1 at distance 1; 0->2 at 2 (1->1 is the item itself: skipped).
+    # [2 0]: 2->0. [3]: nothing.
+    codes, bounds = packed([0, 1, 2, 1], [2, 0], [3])
+    matrix = build_transitions(codes, bounds, 4, steps=2)
+    assert rows_of(matrix) == [{1: 1.0, 2: 0.5}, {2: 1.0}, {0: 1.0, 1: 1.0}, {}]
+    assert matrix.row(0)[0].tolist() == [1, 2]  # heaviest first
+    assert matrix.row(2)[0].tolist() == [0, 1]  # a tie: the lower column first
+    assert (matrix.steps, matrix.keep, matrix.nnz) == (2, None, 5)
+    nearest = build_transitions(codes, bounds, 4, steps=1)
+    assert rows_of(nearest) == [{1: 1.0}, {2: 1.0}, {0: 1.0, 1: 1.0}, {}]
+
+
+def test_keep_truncates_each_row_deterministically() -> None:
+    codes, bounds = packed([0, 1, 2, 1], [2, 0], [0, 2, 2, 0, 1])
+    matrix = build_transitions(codes, bounds, 3, steps=3, keep=1)
+    full = build_transitions(codes, bounds, 3, steps=3)
+    for item in range(3):
+        columns, weights = full.row(item)
+        best = [int(c) for c, w in zip(columns, weights) if w == weights[0]][:1]
+        assert matrix.row(item)[0].tolist() == best
+    assert np.diff(matrix.indptr).max() == 1
+
+
+def test_out_of_vocabulary_tokens_keep_their_place() -> None:
+    codes, bounds = packed([0, -1, 2], [1, 1, 0])
+    matrix = build_transitions(codes, bounds, 3, steps=2)
+    assert rows_of(matrix) == [{2: 0.5}, {0: 1.5}, {}]  # 1->0 at distances 1 and 2; 1->1 skipped
+
+
+def test_duplicates_are_summed_across_sequences() -> None:
+    codes, bounds = packed([0, 1], [0, 1], [0, 2, 1])
+    assert rows_of(build_transitions(codes, bounds, 3, steps=2)) == [{1: 2.5, 2: 1.0}, {}, {1: 1.0}]
+
+
+def test_malformed_corpora_are_caller_bugs() -> None:
+    codes, bounds = packed([0, 1])
+    with pytest.raises(ValueError, match="steps must be >= 1"):
+        build_transitions(codes, bounds, 2, steps=0)
+    with pytest.raises(ValueError, match="codes must lie in"):
+        build_transitions(codes, bounds, 1)
+
+
+def test_the_file_round_trips_without_pickle(tmp_path: Path) -> None:
+    codes, bounds = packed([0, 1, 2, 1], [2, 0])
+    matrix = build_transitions(codes, bounds, 4, steps=2, keep=5)
+    path = save_transitions(tmp_path / "t", matrix)
+    assert path.name == "t.npz"
+    with np.load(path, allow_pickle=False) as archive:
+        assert all(archive[key].dtype != object for key in archive.files)
+    again = load_transitions(path, 4)
+    assert rows_of(again) == rows_of(matrix) and (again.steps, again.keep) == (2, 5)
+    assert again.indices.dtype == np.int32 and again.data.dtype == np.float32
+
+
+def test_a_tampered_object_array_is_refused(tmp_path: Path) -> None:
+    codes, bounds = packed([0, 1])
+    path = save_transitions(tmp_path / "t.npz", build_transitions(codes, bounds, 2))
+    with np.load(path) as archive:
+        arrays = {key: archive[key] for key in archive.files}
+    arrays["data"] = np.array([{"payload": 1}], dtype=object)
+    np.savez(path, **arrays)  # numpy pickles the object array
+    with pytest.raises(ModelError, match=r"transitions file .* is corrupt \(Object arrays cannot be loaded"):
+        load_transitions(path)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"indptr": np.array([0, 1, 3])}, "inconsistent arrays"),
+        ({"indptr": np.array([0, 5, 1])}, "an index is out of range"),
+        ({"indices": np.array([7], dtype=np.int32)}, "an index is out of range"),
+        ({"version": np.array(9)}, "transition format 9 is not supported"),
+        ({"data": np.array(["x"])}, "data is <U1, not plain numbers"),
+    ],
+)
+def test_corrupt_files_are_refused(tmp_path: Path, change: dict[str, np.ndarray], message: str) -> None:
+    codes, bounds = packed([0, 1])
+    path = save_transitions(tmp_path / "t.npz", build_transitions(codes, bounds, 2))
+    with np.load(path) as archive:
+        arrays = {key: archive[key] for key in archive.files}
+    np.savez(path, **{**arrays, **change})
+    with pytest.raises(ModelError, match=message):
+        load_transitions(path)
+
+
+def test_a_file_of_another_size_or_not_a_matrix_is_refused(tmp_path: Path) -> None:
+    codes, bounds = packed([0, 1])
+    path = save_transitions(tmp_path / "t.npz", build_transitions(codes, bounds, 2))
+    with pytest.raises(ModelError, match=r"\(it covers 2 items but the model has 3\): retrain the model"):
+        load_transitions(path, 3)
+    np.savez(tmp_path / "other.npz", a=np.zeros(2))
+    with pytest.raises(ModelError, match="it is not a transition matrix: no indptr"):
+        load_transitions(tmp_path / "other.npz")
+    (tmp_path / "junk.npz").write_bytes(b"not a zip")
+    with pytest.raises(ModelError, match="is corrupt"):
+        load_transitions(tmp_path / "junk.npz")
+
+
+def test_combine_remap_and_resize() -> None:
+    a = build_transitions(*packed([0, 1], [0, 2]), 3)
+    b = build_transitions(*packed([0, 2], [1, 0]), 3)
+    assert rows_of(combine(a, b, keep=None)) == [{1: 1.0, 2: 2.0}, {0: 1.0}, {}]
+    assert combine(a, b, keep=1).row(0)[0].tolist() == [2]
+    swapped = a.remapped(np.array([2, 1, -1]), 3)  # item 0 becomes 2; item 2 is dropped
+    assert rows_of(swapped) == [{}, {}, {1: 1.0}]
+    grown = a.resized(5)
+    assert grown.n_items == 5 and rows_of(grown)[:3] == rows_of(a) and rows_of(grown)[3:] == [{}, {}]
+
+
+def test_build_for_model_maps_ids_to_rows_and_skips_items() -> None:
+    sequences = [["b", "a", "x", "c"], ["a", "b"]]
+    matrix, record = build_for_model(sequences, ["a", "b", "c"], skip=["c"], steps=2, keep=10)
+    # x is not in the vocabulary and c is skipped (inferred): both keep their place, form no pair
+    assert rows_of(matrix) == [{1: 1.0}, {0: 1.0}, {}]
+    assert record["steps"] == 2 and record["keep"] == 10 and record["entries"] == 2
+    assert record["items_with_followers"] == 2 and record["sequences"] == 2
+
+
+def test_update_adds_new_counts_to_the_stored_ones() -> None:
+    old, _ = build_for_model([["a", "b"], ["a", "c"]], ["a", "b", "c"], steps=1, keep=10)
+    merged, record = extended(old, ["a", "b", "c"], [["a", "b"], ["d", "a"]], ["b", "a", "c", "d"],
+                              previous={"steps": 1, "keep": 10, "sequences": 2})  # fmt: skip
+    # rows are the new numbering: b, a, c, d
+    assert rows_of(merged) == [{}, {0: 2.0, 2: 1.0}, {}, {1: 1.0}]
+    assert record["sequences"] == 4 and record["keep"] == 10 and "since" not in record
+    fresh, record = extended(None, [], [["a", "b"]], ["a", "b"])
+    assert rows_of(fresh) == [{1: 1.0}, {}] and record["since"] == "update"
+
+
+# --- in the model directory: train, update, embed --------------------------------------------------
+
+TRAIN_FAST = ["--dim", "8", "--epochs", "2", "--min-count", "1", "--sample", "0", "--workers", "1", "-q"]
+
+
+def cli_run(*args: object) -> Result:
+    return CliRunner().invoke(cli, [str(a) for a in args])
+
+
+def model_rows(model: Path) -> dict[str, dict[str, float]]:
+    from item2vec.model.store import load
+
+    ids = load(model).ids
+    matrix = load_transitions(model / "transitions.npz", len(ids))
+    return {ids[r]: {ids[c]: w for c, w in row.items()} for r, row in enumerate(rows_of(matrix)) if row}
+
+
+def test_train_writes_the_transitions_and_records_them(tmp_path: Path) -> None:
+    import json
+
+    seqs = tmp_path / "seqs.txt"
+    seqs.write_text("a b c\nb a\nc a b d\n")
+    result = cli_run("train", seqs, "-o", tmp_path / "m", *TRAIN_FAST[:-1])
+    assert result.exit_code == 0, result.output
+    assert "Transitions: 9 (up to 100 followers within 10 steps, for 3 items" in result.stderr
+    # hand-counted: a b c | b a | c a b d, each pair 1/distance; d is followed by nothing
+    assert model_rows(tmp_path / "m") == {
+        "a": {"b": 2.0, "c": 0.5, "d": 0.5},
+        "b": {"c": 1.0, "a": 1.0, "d": 1.0},
+        "c": {"a": 1.0, "b": 0.5, "d": pytest.approx(1 / 3)},
+    }
+    record = json.loads((tmp_path / "m" / "model.json").read_text())["transitions"]
+    assert (record["file"], record["steps"], record["keep"], record["entries"]) == (
+        "transitions.npz",
+        10,
+        100,
+        9,
+    )
+
+
+def test_train_records_a_default_scoring_that_recommend_uses(tmp_path: Path) -> None:
+    import json
+
+    seqs = tmp_path / "seqs.txt"
+    seqs.write_text("a b c\nb a\nc a b d\n" * 5)
+    model = tmp_path / "m"
+    result = cli_run("train", seqs, "-o", model, *TRAIN_FAST, "--score", "next", "--hybrid-weight", "3")
+    assert result.exit_code == 0, result.output
+    meta = json.loads((model / "model.json").read_text())
+    assert meta["scoring"] == {"score": "next", "hybrid_weight": 3.0}
+    default = cli_run("recommend", model, "--history", "a", "-f", "csv")
+    chosen = cli_run("recommend", model, "--history", "a", "-f", "csv", "--score", "next")
+    assert default.stdout == chosen.stdout
+    spark = cli_run("train", seqs, "-o", tmp_path / "s", "--engine", "spark", "--score", "similar")
+    assert spark.exit_code == 2
+    assert "--score, --hybrid-weight and --hybrid-base need --engine gensim" in spark.output
+
+
+def test_update_extends_the_transitions_or_builds_them(tmp_path: Path) -> None:
+    import json
+
+    old, new = tmp_path / "old.txt", tmp_path / "new.txt"
+    old.write_text("a b\nb c\n")
+    new.write_text("a b\nc e\n")
+    assert cli_run("train", old, "-o", tmp_path / "m", *TRAIN_FAST).exit_code == 0
+    result = cli_run("update", tmp_path / "m", new, "-o", tmp_path / "m2", "--epochs", "1", "--workers", "1")
+    assert result.exit_code == 0, result.output
+    assert "Transitions: 3, the new counts added to the stored ones" in result.stderr
+    assert model_rows(tmp_path / "m2") == {"a": {"b": 2.0}, "b": {"c": 1.0}, "c": {"e": 1.0}}
+    meta = json.loads((tmp_path / "m2" / "model.json").read_text())
+    assert meta["transitions"]["sequences"] == 4 and meta["updates"][-1]["transitions"] == "extended"
+    # A model from before transitions: update builds them from its new data, and says so.
+    (tmp_path / "m" / "transitions.npz").unlink()
+    meta = json.loads((tmp_path / "m" / "model.json").read_text())
+    del meta["transitions"]
+    (tmp_path / "m" / "model.json").write_text(json.dumps(meta))
+    result = cli_run("update", tmp_path / "m", new, "-o", tmp_path / "m3", "--epochs", "1", "--workers", "1")
+    assert result.exit_code == 0, result.output
+    assert "built from this update's data only (the model had none)" in result.stderr
+    assert model_rows(tmp_path / "m3") == {"a": {"b": 1.0}, "c": {"e": 1.0}}
+    assert json.loads((tmp_path / "m3" / "model.json").read_text())["transitions"]["since"] == "update"
+
+
+def test_embedded_items_have_no_transitions(tmp_path: Path) -> None:
+    from tests.test_features import FAST, write_events, write_features
+
+    events = write_events(tmp_path / "e.csv", users=60, seed=1)
+    feats = write_features(tmp_path / "f.csv")
+    model = tmp_path / "m"
+    result = cli_run(
+        "train", events, "-o", model, "--item-features", feats, "--feature-cols", "category", "-q", *FAST
+    )
+    assert result.exit_code == 0, result.output
+    before = model_rows(model)
+    inferred = [line.split("\t")[0] for line in (model / "inferred.tsv").read_text().splitlines()[1:]]
+    assert inferred and not set(inferred) & set(before)  # items inferred from attributes: no rows
+    new = tmp_path / "n.csv"
+    new.write_text("item_id,category\nnew-a,cat-a\n")
+    assert cli_run("embed", model, new, "-o", tmp_path / "m2").exit_code == 0
+    assert model_rows(tmp_path / "m2") == before
+    assert load_transitions(tmp_path / "m2" / "transitions.npz").n_items == 41
