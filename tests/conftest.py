@@ -75,7 +75,13 @@ def tiny_embeddings(names: bool = True) -> Embeddings:
         vectors=np.array([TINY_VECTORS[i] for i in ids], dtype=np.float32),
         counts=np.array(TINY_COUNTS, dtype=np.int64),
         names=dict(TINY_NAMES) if names else {},
-        meta={"params": {"min_count": 5, "dim": 4}, "engine": "hand-built"},
+        # The hybrid weight and base the hand-read answers of tests/test_scoring.py use (the
+        # shipped defaults, item2vec.model.modes, are checked there separately).
+        meta={
+            "params": {"min_count": 5, "dim": 4},
+            "engine": "hand-built",
+            "scoring": {"hybrid_weight": 2.0, "hybrid_base": "similar"},
+        },
         dropped={"duke": 3},
     )
 

@@ -367,10 +367,10 @@ def test_info(tiny_model: Path, trained: Path) -> None:
     table = run("info", tiny_model)
     assert table.exit_code == 0
     assert table.stdout.splitlines()[:4] == [
-        "field             value",
-        "----------------  ----------",
-        "items             8",
-        "dim               4",
+        "field                  value",
+        "---------------------  ----------",
+        "items                  8",
+        "dim                    4",
     ]
     data = json.loads(run("info", trained, "-f", "json").stdout)
     assert data["items"] == 18 and data["params"]["dim"] == 12 and data["training"]["train_seconds"] > 0

@@ -300,14 +300,14 @@ def test_evaluate_command_table_and_json(split_model: tuple[Path, Path]) -> None
     assert result.exit_code == 0, result.output
     rows = json.loads(result.stdout)["next-item"]
     assert [(r["method"], r["score"]) for r in rows] == [
-        ("model", "hybrid (similar, weight 2)"), ("model", "similar"), ("model", "next"),
+        ("model", "hybrid (next, weight 8)"), ("model", "similar"), ("model", "next"),
         ("co-occurrence", None), ("sequential-rules", None), ("most-popular", None),
     ]  # fmt: skip
     assert rows[0]["cases"] == 90 and rows[3]["hr@1"] == 1.0  # the cycle is learnt exactly
     assert rows[4]["hr@1"] == 1.0 and rows[0]["hr@1"] == 1.0  # the rules and the hybrid: the same
     assert list(rows[0]) == ["method", "score", "cases", "hr@1", "ndcg@1", "mrr@1", "coverage@1", "hr@5",
                              "ndcg@5", "mrr@5", "coverage@5", "cold"]  # fmt: skip
-    assert "note: best on hr@1: model (hybrid (similar, weight 2)) 1.0000" in result.stderr
+    assert "note: best on hr@1: model (hybrid (next, weight 8)) 1.0000" in result.stderr
     table = run("evaluate", model, test, "--no-baselines", "--score", "similar")
     assert table.exit_code == 0
     assert table.stdout.splitlines()[0].split() == [

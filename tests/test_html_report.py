@@ -168,7 +168,7 @@ def test_cli_report_with_test_set_has_evaluation_against_baselines(tmp_path: Pat
     ]
     rows = [r for r in rows if len(r) == len(columns)]
     assert [r[0] for r in rows] == ["model"] * 3 + ["co-occurrence", "sequential-rules", "most-popular"]
-    assert [r[1] for r in rows[:3]] == ["hybrid (similar, weight 2)", "similar", "next"]
+    assert [r[1] for r in rows[:3]] == ["hybrid (next, weight 8)", "similar", "next"]
     assert [r[2] for r in rows] == ["60"] * 6
     hr = {r[1] or r[0]: float(r[columns.index("hr@10")]) for r in rows}
     assert hr["similar"] > hr["most-popular"]  # planted clusters: the model knows what goes together

@@ -16,7 +16,7 @@ from click.testing import CliRunner, Result
 from item2vec.cli import cli
 from item2vec.errors import ConfigError, ModelError
 from item2vec.model.embeddings import Embeddings
-from item2vec.model.modes import HYBRID_WEIGHT, RECOMMEND_SCORE, model_scoring
+from item2vec.model.modes import HYBRID_BASE, HYBRID_WEIGHT, RECOMMEND_SCORE, model_scoring
 from item2vec.model.store import load
 from item2vec.query.recommend import EventColumns, neighbour_table, recommend, recommend_events
 from item2vec.query.scoring import ScoringParts, make_scorer, open_parts
@@ -125,7 +125,8 @@ def test_recommend_decays_vectors_and_transitions_alike(parts: ScoringParts, mod
 
 def test_the_models_recorded_scoring_is_the_default(tiny_model: Path) -> None:
     embeddings = load(tiny_model)
-    assert model_scoring(embeddings.meta) == (RECOMMEND_SCORE, HYBRID_WEIGHT, "similar")
+    assert model_scoring(embeddings.meta) == (RECOMMEND_SCORE, 2.0, "similar")  # the fixture's record
+    assert model_scoring({}) == (RECOMMEND_SCORE, HYBRID_WEIGHT, HYBRID_BASE) == ("hybrid", 8.0, "next")
     embeddings.meta["scoring"] = {"score": "next", "hybrid_weight": 5.0, "hybrid_base": "next"}
     scorer = make_scorer(open_parts(embeddings, tiny_model))
     assert (scorer.mode, scorer.weight, scorer.base) == ("next", 5.0, "next")

@@ -39,6 +39,7 @@ def test_round_trip(tiny_model: Path) -> None:
     assert loaded.meta == {
         "params": {"min_count": 5, "dim": 4},
         "engine": "hand-built",
+        "scoring": {"hybrid_weight": 2.0, "hybrid_base": "similar"},
         "format_version": 1,
         "items": 8,
         "dim": 4,

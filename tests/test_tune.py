@@ -13,6 +13,7 @@ from item2vec.errors import ConfigError, EmptyResultError, MissingDependencyErro
 from item2vec.evaluation.heldout import merge_validation, sample_sequences
 from item2vec.evaluation.tune import TrialReport, TuneOptions, parse_fixed, search
 from item2vec.evaluation.tune_table import trial_header, trial_line
+from item2vec.model.modes import TUNE_WEIGHTS
 from item2vec.training.config import PRESETS
 
 # Small and quick: the search covers window, negative, ns-exponent, sample, alpha and context.
@@ -97,7 +98,9 @@ def test_every_trial_is_scored_in_each_mode_of_the_grid() -> None:
     cases = Cases([["apple"], ["king"], ["queen"], ["pear"]], ["pear", "queen", "king", "plum"])
     grid = choices()
     assert (
-        len(grid) == 2 + 2 * 5 and grid[0] == Choice("similar") and grid[-1] == Choice("hybrid", 8.0, "next")
+        len(grid) == 2 + 2 * len(TUNE_WEIGHTS)
+        and grid[0] == Choice("similar")
+        and grid[-1] == Choice("hybrid", TUNE_WEIGHTS[-1], "next")
     )
     tiny = tiny_embeddings()
     scorer = ModeScorer(train, cases, grid, ("ndcg", 3))

@@ -21,7 +21,7 @@ from item2vec.corpus.options import SessionOptions, Where, parse_duration
 from item2vec.model.store import load as load_embeddings
 from item2vec.training.config import TrainConfig
 from item2vec.training.gensim_engine import ProgressCallback
-from item2vec.training.pipeline import build_model
+from item2vec.training.pipeline import build_model, preset_config
 
 # train()'s own keyword names, offered when a misspelt one lands in **params.
 KEYWORDS = (
@@ -89,12 +89,13 @@ def train(
     _check_items(items, id_col, title_col)
     corpus = read_data(data, options, input_format=input_format, given=given)
     chosen = preset or ("text" if corpus.stats.input_format == "text" else "recsys")
-    config = TrainConfig.from_preset(chosen, **checked)
+    config, profile = preset_config(chosen, checked, corpus)
     names = item_names(items, id_col=id_col or item, title_col=title_col)
     read_seconds = clock.perf_counter() - started
     built = build_model(
-        corpus, config=config, session=options, names=names, read_seconds=read_seconds, progress=progress
-    )
+        corpus, config=config, session=options, names=names, read_seconds=read_seconds, progress=progress,
+        input_extra=profile,
+    )  # fmt: skip
     return Model(built.embeddings, extra=built.extra, tables=built.tables, corpus=corpus.packed,
                  transitions=built.transitions)  # fmt: skip
 

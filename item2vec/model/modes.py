@@ -26,11 +26,11 @@ HYBRID_BASES: tuple[str, ...] = ("similar", "next")
 
 SIMILAR_SCORE: ScoreMode = "similar"  # `similar`: items alike, as before score modes existed
 RECOMMEND_SCORE: ScoreMode = "hybrid"  # `recommend`, serve's /recommend, evaluate's first row
-HYBRID_WEIGHT = 2.0  # w in z(embedding score) + w * log1p(transition score)
-HYBRID_BASE: HybridBase = "similar"  # the embedding score hybrid standardises: in·in
+HYBRID_WEIGHT = 8.0  # w in z(embedding score) + w * log1p(transition score)
+HYBRID_BASE: HybridBase = "next"  # the embedding score hybrid standardises: in·out
 TRANSITION_STEPS = 10  # b up to this many items after a counts (1/distance)
 TRANSITION_KEEP = 100  # followers kept per item in transitions.npz
-TUNE_WEIGHTS = (0.5, 1.0, 2.0, 4.0, 8.0)  # hybrid weights `tune` tries on every trial
+TUNE_WEIGHTS = (0.5, 1.0, 2.0, 4.0, 8.0, 16.0)  # hybrid weights `tune` tries on every trial
 
 # The sequential-rules baseline of evaluate (Kamehkhosh et al. 2017, as in session-rec): fixed by
 # the method, not defaults of item2vec's own scoring.

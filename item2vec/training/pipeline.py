@@ -20,7 +20,14 @@ from item2vec.corpus.sequences import load_corpus
 from item2vec.errors import ConfigError, InputError
 from item2vec.model.embeddings import Embeddings
 from item2vec.model.store import check_output, save
-from item2vec.training.config import TrainConfig
+from item2vec.training.config import (
+    PRESETS,
+    PROFILE_PRESETS,
+    RARE_EVENTS,
+    RARE_SHARE,
+    TrainConfig,
+    profile_min_count,
+)
 from item2vec.training.features import FeatureOptions, setup_features
 from item2vec.training.gensim_engine import ProgressCallback, train
 from item2vec.training.spark_io import SparkOptions
@@ -81,12 +88,13 @@ def run_training(
     corpus = load_corpus(sources, input_format, session)
     engine.join()
     chosen = preset or ("text" if corpus.stats.input_format == "text" else "recsys")
-    config = TrainConfig.from_preset(chosen, **overrides)
+    config, profile = preset_config(chosen, overrides, corpus)
     names = read_names(items) if items else {}
     read_seconds = time.perf_counter() - started
     return train_and_save(
         corpus,
         config=config,
+        input_extra=profile,
         output=output,
         session=session,
         names=names,
@@ -97,6 +105,34 @@ def run_training(
         walks=walks,
         scoring=scoring,
     )
+
+
+def preset_config(
+    chosen: str, overrides: dict[str, Any], corpus: Corpus
+) -> tuple[TrainConfig, dict[str, Any] | None]:
+    """The config of preset ``chosen`` with ``overrides``, and model.json's record of how its
+    min-count was chosen: for the recsys preset without an explicit min-count, from the log's
+    item-count profile (:func:`~item2vec.training.config.profile_min_count`); else None.
+    """
+    import numpy as np
+
+    if chosen not in PROFILE_PRESETS or overrides.get("min_count") is not None:
+        return TrainConfig.from_preset(chosen, **overrides), None
+    codes = corpus.data.codes if isinstance(corpus.data, Packed) else None
+    if codes is not None:
+        counts = np.bincount(codes[codes >= 0])
+    else:
+        counted: dict[str, int] = {}
+        for seq in corpus.sequences:
+            for item in seq:
+                counted[item] = counted.get(item, 0) + 1
+        counts = np.fromiter(counted.values(), dtype=np.int64, count=len(counted))
+    min_count, share = profile_min_count(counts[counts > 0], PRESETS[chosen]["min_count"])
+    record = {"rule": f"1 if items with < {RARE_EVENTS} events hold >= {RARE_SHARE:.0%} of events, else "
+              f"{PRESETS[chosen]['min_count']}", "rare_event_share": round(share, 4), "min_count": min_count}  # fmt: skip
+    return TrainConfig.from_preset(chosen, **{**overrides, "min_count": min_count}), {
+        "min_count_profile": record
+    }
 
 
 def train_and_save(
