@@ -121,7 +121,7 @@ class TuneResult:
         }
         chosen = train_values(self.config)
         record.update({f"param.{k}": chosen[k.replace("_", "-")] for k in self.best_params})
-        record.update({f"param.{k.replace('_', '-')}": v for k, v in self.scoring.items()})
+        record.update({f"param.{k}": v for k, v in self.scoring.items()})
         if self.model is not None:
             record["model"] = str(self.model.output)
         return record
