@@ -12,7 +12,9 @@ from item2vec.cli import cli
 from item2vec.errors import ConfigError, EmptyResultError, InputError, OutputExistsError
 from item2vec.model.embeddings import Embeddings
 from item2vec.model.store import load
-from item2vec.query.recommend import EventColumns, event_columns, neighbour_table, recommend, recommend_events
+from item2vec.query.batch import neighbour_table, recommend_events
+from item2vec.query.histories import EventColumns, event_columns
+from item2vec.query.recommend import recommend
 from tests.conftest import TINY_VECTORS
 
 

@@ -18,7 +18,9 @@ from item2vec.errors import ConfigError, ModelError
 from item2vec.model.embeddings import Embeddings
 from item2vec.model.modes import HYBRID_BASE, HYBRID_WEIGHT, RECOMMEND_SCORE, model_scoring
 from item2vec.model.store import load
-from item2vec.query.recommend import EventColumns, neighbour_table, recommend, recommend_events
+from item2vec.query.batch import neighbour_table, recommend_events
+from item2vec.query.histories import EventColumns
+from item2vec.query.recommend import recommend
 from item2vec.query.scoring import ScoringParts, make_scorer, open_parts
 from tests.conftest import (
     TINY_OUTPUT,

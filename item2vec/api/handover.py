@@ -20,7 +20,7 @@ from item2vec.export.formats import keyed_vectors as export_keyed_vectors
 from item2vec.export.tensors import embedding_table, row_ids
 from item2vec.extras import require
 from item2vec.model.embeddings import Embeddings
-from item2vec.query.recommend import event_columns, read_histories
+from item2vec.query.histories import event_columns, read_histories
 
 if TYPE_CHECKING:
     import numpy as np

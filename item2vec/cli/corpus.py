@@ -3,30 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import click
-
-if TYPE_CHECKING:
-    pass
-from typing import TYPE_CHECKING
-
-from item2vec.render import render
-
-if TYPE_CHECKING:
-    pass
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    pass
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    pass
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    pass
 
 from item2vec.cli.base import (
     cli,
@@ -37,6 +16,7 @@ from item2vec.cli.base import (
     session_from_options,
     session_options,
 )
+from item2vec.render import render
 
 
 @cli.command()

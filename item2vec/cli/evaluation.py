@@ -3,30 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import click
-
-if TYPE_CHECKING:
-    pass
-from typing import TYPE_CHECKING
-
-from item2vec.render import render_record, render_sections
-
-if TYPE_CHECKING:
-    pass
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    pass
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    pass
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    pass
 
 from item2vec.cli.base import (
     EXIT_INTERRUPTED,
@@ -45,6 +24,7 @@ from item2vec.cli.base import (
     session_options,
     session_values,
 )
+from item2vec.render import render_record, render_sections
 
 EVAL_SCORE_HELP = (
     "Rank with this score mode (repeatable; default: every mode the model has, its default first)."

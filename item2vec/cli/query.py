@@ -8,10 +8,6 @@ from typing import TYPE_CHECKING, Any
 import click
 from click.core import ParameterSource
 
-if TYPE_CHECKING:
-    pass
-from typing import TYPE_CHECKING
-
 from item2vec.model.modes import RECOMMEND_SCORE
 from item2vec.render import render, render_record
 
@@ -19,17 +15,6 @@ if TYPE_CHECKING:
     from item2vec.model.embeddings import Embeddings
     from item2vec.query.scoring import Scorer
 from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    pass
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    pass
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    pass
 
 from item2vec.cli.base import (
     WHERE_HELP,
@@ -126,7 +111,7 @@ def _scorer(embeddings: Embeddings, model: Path, approx: bool, scoring: dict[str
 def _similar_all(model: Path, k: int, *, approx: bool, output: Path | None, force: bool, fmt: str,
                  scoring: dict[str, Any]) -> None:  # fmt: skip
     from item2vec.model.store import load
-    from item2vec.query.recommend import neighbour_table
+    from item2vec.query.batch import neighbour_table
 
     check_table_format(output, force)
     embeddings = approx_index(load(model), model, approx)
@@ -317,7 +302,7 @@ def _check_user_vectors(events: bool, *, keep_seen: bool, approx: bool, output: 
 
 def _user_vectors(embeddings: Any, events: list[str], output: Path, *, force: bool, cols: dict[str, Any],
                   **params: Any) -> None:  # fmt: skip
-    from item2vec.query.recommend import event_columns
+    from item2vec.query.histories import event_columns
     from item2vec.query.users import write_user_vectors
 
     input_format = cols.pop("input_format")
@@ -329,7 +314,8 @@ def _user_vectors(embeddings: Any, events: list[str], output: Path, *, force: bo
 
 def _recommend_events(embeddings: Any, events: list[str], output: Path | None, *, fmt: str, force: bool,
                       cols: dict[str, Any], **params: Any) -> None:  # fmt: skip
-    from item2vec.query.recommend import event_columns, recommend_events
+    from item2vec.query.batch import recommend_events
+    from item2vec.query.histories import event_columns
 
     check_table_format(output, force)
     input_format = cols.pop("input_format")

@@ -7,23 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-if TYPE_CHECKING:
-    pass
-from typing import TYPE_CHECKING
-
 from item2vec.render import render
-
-if TYPE_CHECKING:
-    pass
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    pass
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    pass
-from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from item2vec.training.features import FeatureOptions

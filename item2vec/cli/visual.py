@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import click
-
-if TYPE_CHECKING:
-    pass
 
 from item2vec.cli.base import F, cli, cutoff_options, cutoffs, quiet_option, renamed, say, score_options
 

@@ -17,7 +17,9 @@ from typing import TYPE_CHECKING
 from item2vec.corpus.tables import check_table_output, write_table
 from item2vec.errors import EmptyResultError
 from item2vec.model.embeddings import Embeddings
-from item2vec.query.recommend import DECAY, HISTORY_SIZE, BatchSummary, EventColumns, read_histories
+from item2vec.query.batch import BatchSummary
+from item2vec.query.histories import EventColumns, read_histories
+from item2vec.query.recommend import DECAY, HISTORY_SIZE
 
 if TYPE_CHECKING:
     import numpy as np

@@ -1,0 +1,238 @@
+"""Every user of an event log, or every item, at once: matrix work, one product per batch of
+queries against the whole catalogue (or one index search per batch), with batches sized so the
+score matrix stays within ``cells`` floats, and rows streamed to a Parquet or CSV file (or a
+sink) as they are made, so memory stays bounded however many rows are written.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from item2vec.corpus.tables import check_table_output, write_table
+from item2vec.errors import EmptyResultError
+from item2vec.model.embeddings import Embeddings, unit_rows
+from item2vec.query.scoring import Scorer
+from item2vec.query.topk import top_k
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pyarrow as pa
+    import scipy.sparse as sp
+    from numpy.typing import NDArray
+
+
+from item2vec.query.histories import EventColumns, read_histories
+from item2vec.query.recommend import DECAY, HISTORY_SIZE
+
+STDOUT = "<stdout>"
+CELLS = 1 << 24  # scores held at once (queries x catalogue): 64 MB of float32
+MOST_SEEN = 1000  # with an index, the shortlist widens by at most this many seen items
+Sink = Callable[["pa.RecordBatch"], None]
+
+
+@dataclass
+class BatchSummary:
+    """What a batch run read and wrote."""
+
+    output: str
+    queries: int
+    rows: int
+    seconds: float
+    events: int = 0
+    skipped: int = 0
+
+    def line(self, what: str) -> str:
+        text = (
+            f"wrote {self.rows:,} rows for {self.queries:,} {what} to {self.output} in {self.seconds:.1f} s"
+        )
+        if self.skipped:
+            text += f"; {self.skipped:,} {what} had no item in the model and got no rows"
+        return text
+
+
+def recommend_events(
+    embeddings: Embeddings,
+    inputs: list[str],
+    output: Path | None,
+    *,
+    columns: EventColumns,
+    k: int = 10,
+    decay: float = DECAY,
+    history_size: int = HISTORY_SIZE,
+    keep_seen: bool = False,
+    input_format: str | None = None,
+    force: bool = False,
+    cells: int = CELLS,
+    sink: Sink | None = None,
+    scorer: Scorer | None = None,
+) -> BatchSummary:
+    """Top-``k`` candidates for every user of an event log, written to ``output`` (or given to ``sink``).
+
+    One row per user and rank: ``user, rank, item, score`` (and ``name`` when the model has
+    names; ``session`` instead of ``user`` when the log is grouped by sessions), scored by
+    ``scorer`` (None: the ``similar`` mode). When an index is attached to ``embeddings``
+    (``item2vec.query.index.attach``) or the scorer's parts are ``approx``, candidates come from
+    it (re-scored exactly); otherwise every item is scored. With ``output`` None every record
+    batch goes to ``sink`` as it is made.
+    """
+    started = time.perf_counter()
+    if output is not None:
+        check_table_output(output, force=force)
+    histories = read_histories(
+        embeddings, inputs, columns, decay=decay, history_size=history_size, input_format=input_format
+    )
+    if not histories.users:
+        raise EmptyResultError(
+            f"none of the {histories.skipped:,} users in {', '.join(inputs)} has an item that is in the model: "
+            "check --item-col, or that the log and the model cover the same items"
+        )
+    seen = None if keep_seen else (histories.seen_users, histories.seen_items)
+    batches = _ranked(embeddings, histories.queries, k, seen=seen, cells=cells, scorer=scorer,
+                      weights=histories.weights)  # fmt: skip
+    written = _emit(output, _rows(embeddings, histories.users, batches, columns.label), sink)
+    return BatchSummary(
+        output=str(output) if output is not None else STDOUT,
+        queries=len(histories.users),
+        rows=written,
+        seconds=time.perf_counter() - started,
+        events=histories.events,
+        skipped=histories.skipped,
+    )
+
+
+def neighbour_table(
+    embeddings: Embeddings,
+    output: Path | None,
+    *,
+    k: int = 10,
+    force: bool = False,
+    cells: int = CELLS,
+    sink: Sink | None = None,
+    scorer: Scorer | None = None,
+) -> BatchSummary:
+    """The item-to-item table: each item's ``k`` best items, ``query, rank, item, score`` (``name``),
+    by ``scorer``'s mode (None: ``similar``, the nearest by cosine).
+
+    Written to ``output``, or with ``output`` None given to ``sink`` batch by batch.
+    """
+    import numpy as np
+    import scipy.sparse as sp
+
+    started = time.perf_counter()
+    if output is not None:
+        check_table_output(output, force=force)
+    n = len(embeddings)
+    self_pairs = (np.arange(n, dtype=np.int64), np.arange(n, dtype=np.int64))
+    batches = _ranked(embeddings, None, k, seen=self_pairs, cells=cells, scorer=scorer,
+                      weights=sp.identity(n, dtype=np.float64, format="csr"))  # fmt: skip
+    written = _emit(output, _rows(embeddings, embeddings.ids, batches, "query"), sink)
+    shown = str(output) if output is not None else STDOUT
+    return BatchSummary(output=shown, queries=n, rows=written, seconds=time.perf_counter() - started)
+
+
+def _emit(output: Path | None, batches: Iterator[pa.RecordBatch], sink: Sink | None) -> int:
+    """Write ``batches`` to ``output``, or hand each to ``sink``; the rows written."""
+    if output is not None:
+        return write_table(output, batches)
+    if sink is None:
+        raise ValueError("give an output file or a sink")
+    rows = 0
+    for batch in batches:
+        sink(batch)
+        rows += batch.num_rows
+    return rows
+
+
+def _ranked(
+    embeddings: Embeddings,
+    queries: NDArray[np.float32] | None,
+    k: int,
+    *,
+    seen: tuple[NDArray[np.int64], NDArray[np.int64]] | None,
+    cells: int,
+    scorer: Scorer | None = None,
+    weights: sp.csr_matrix | None = None,
+) -> Iterator[tuple[int, NDArray[np.int64], NDArray[np.float32]]]:
+    """(first query, top rows, scores) per batch; ``queries=None`` means the items themselves.
+
+    ``seen`` holds (query, item row) pairs to exclude, sorted by query. A scorer in another mode
+    than ``similar`` scores each batch (``weights``: the queries' items, for its transitions).
+    """
+    import numpy as np
+
+    from item2vec.query.index import AnnIndex
+
+    index = embeddings.searcher if isinstance(embeddings.searcher, AnnIndex) else None
+    other = scorer is not None and scorer.mode != "similar"
+    approx = index is not None or (other and scorer is not None and scorer.parts.approx)
+    total = len(embeddings) if queries is None else len(queries)
+    rerank = (index.params.rerank if index is not None else None) or 1
+    width = k * rerank + 64 if approx else len(embeddings)
+    step = max(1, min(4096, cells // max(1, width * (embeddings.dim if approx else 1))))
+    for start in range(0, total, step):
+        stop = min(total, start + step)
+        block = (
+            np.asarray(embeddings.vectors[start:stop]) if queries is None else queries[start:stop]
+        ).astype(np.float32)
+        pairs = _pairs_in(seen, start, stop)
+        most = min(MOST_SEEN, int(np.bincount(pairs[0]).max())) if len(pairs[0]) else 0
+        if other:
+            assert scorer is not None and weights is not None
+            trans = scorer.transition_scores(weights[start:stop])
+            rows, scores = scorer.top(block, trans, k, exclude=pairs, most_excluded=most)
+        elif index is not None:
+            rows, scores = index.search(embeddings.vectors, block, k, exclude=pairs, most_excluded=most)
+        else:
+            matrix = unit_rows(block) @ embeddings.unit.T
+            matrix[pairs] = -np.inf
+            rows, scores = top_k(matrix, k)
+        yield start, rows, scores
+
+
+def _pairs_in(
+    seen: tuple[NDArray[np.int64], NDArray[np.int64]] | None, start: int, stop: int
+) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    import numpy as np
+
+    if seen is None:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    lo, hi = np.searchsorted(seen[0], [start, stop])
+    return seen[0][lo:hi] - start, seen[1][lo:hi]
+
+
+def _rows(
+    embeddings: Embeddings,
+    labels: list[str],
+    batches: Iterator[tuple[int, NDArray[np.int64], NDArray[np.float32]]],
+    label_col: str,
+) -> Iterator[pa.RecordBatch]:
+    """Arrow record batches of ``label_col, rank, item, score``; padding rows dropped."""
+    import numpy as np
+    import pyarrow as pa
+
+    ids = pa.array(embeddings.ids, type=pa.string())
+    item_names = (
+        pa.array([embeddings.names.get(i, "") for i in embeddings.ids], type=pa.string())
+        if embeddings.names
+        else None
+    )
+    names = pa.array(labels, type=pa.string())
+    columns = [label_col, "rank", "item", "score"] + (["name"] if item_names is not None else [])
+    for start, rows, scores in batches:
+        keep = rows >= 0
+        owner = np.repeat(np.arange(len(rows)), keep.sum(axis=1)) + start
+        ranks = (np.cumsum(keep, axis=1)[keep]).astype(np.int32)
+        picked = pa.array(rows[keep])
+        arrays = [
+            names.take(pa.array(owner)),
+            pa.array(ranks),
+            ids.take(picked),
+            pa.array(scores[keep].astype(np.float32)),
+        ]
+        if item_names is not None:
+            arrays.append(item_names.take(picked))
+        yield pa.RecordBatch.from_arrays(arrays, names=columns)
