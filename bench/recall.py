@@ -149,7 +149,7 @@ def run_log(name: str, events: Path, session_args: list[str], split_args: list[s
     started = time.perf_counter()
     tuned = json.loads(
         cli("tune", next(split.glob("train.*")), next(split.glob("valid.*")), *session_args,
-            "--trials", args.trials, "--sample", args.sample, "--timeout", f"{args.timeout}s",
+            "--trials", args.trials, "--fraction", args.sample, "--timeout", f"{args.timeout}s",
             "--workers", args.workers, "--seed", "1", "-c", out / "best.toml", "-o", out / "tuned",
             "--force", "-q", "-f", "json")
     )  # fmt: skip
