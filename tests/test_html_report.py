@@ -207,6 +207,17 @@ def test_report_of_a_model_without_names(tmp_path: Path) -> None:
     assert page.cells[first : first + 4] == ["rank", "item", "count", "score"]
 
 
+def test_cli_report_notes_go_to_stderr_unless_quiet(tmp_path: Path, tiny_model: Path) -> None:
+    test = tmp_path / "t.csv"
+    test.write_text("user_id,item_id\nu1,apple\nu1,pear\nu2,king\nu2,queen\n")
+    args = ["report", tiny_model, "--test", test, "--no-baselines", "--no-map", "-o", tmp_path / "r.html"]
+    loud = run(*args)
+    assert loud.exit_code == 0, loud.output
+    assert "note: best on hr@10: " in loud.stderr
+    quiet = run(*args, "--force", "-q")
+    assert quiet.exit_code == 0 and quiet.stderr == ""
+
+
 def test_cli_report_ranks_with_the_score_modes_asked_for(tmp_path: Path, tiny_model: Path) -> None:
     test = tmp_path / "t.csv"
     test.write_text("user_id,item_id\nu1,apple\nu1,pear\nu2,king\nu2,queen\n")

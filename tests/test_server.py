@@ -159,6 +159,9 @@ def test_score_errors_are_422(tiny_model: Path) -> None:
     assert client.get("/similar", params={"item": "apple", "hybrid_weight": -1}).status_code == 422
     bad = client.post("/recommend", json={"history": ["apple"], "score": "next", "hybrid_weight": -2})
     assert bad.status_code == 422
+    for weight in ("nan", "inf"):
+        odd = client.get("/similar", params={"item": "apple", "score": "next", "hybrid_weight": weight})
+        assert odd.status_code == 422 and "detail" in odd.json()
 
 
 def test_items(client: TestClient) -> None:

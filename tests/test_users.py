@@ -53,6 +53,11 @@ def test_recommend_writes_user_vectors(tmp_path: Path, tiny_model: Path, log_csv
         (["--history", "king"], "--user-vectors needs --events FILE (and -o FILE)"),
         (["-k", "5"], "--user-vectors writes vectors, not candidates: -k does not apply"),
         (["--keep-seen", "--approx"], "--keep-seen, --approx do not apply"),
+        (
+            ["--score", "next"],
+            "--user-vectors writes vectors, not candidates: --score/--hybrid-* does not apply",
+        ),
+        (["--hybrid-weight", "3"], "--score/--hybrid-* does not apply"),
     ],
 )
 def test_recommend_user_vectors_usage_errors(

@@ -248,7 +248,8 @@ def recommend(model: Path, items: tuple[str, ...], history: tuple[str, ...], eve
     if not events and not history and not items:
         raise click.UsageError("give the history: --history ITEM... ('-' reads stdin), or --events FILE")
     if user_vectors:
-        _check_user_vectors(bool(events), keep_seen=keep_seen, approx=approx, output=output)
+        scored = any(value is not None for value in (score, hybrid_weight, hybrid_base))
+        _check_user_vectors(bool(events), keep_seen=keep_seen, approx=approx, output=output, scored=scored)
     if not events:
         ctx = click.get_current_context()
         typed = [
@@ -283,7 +284,9 @@ def recommend(model: Path, items: tuple[str, ...], history: tuple[str, ...], eve
     click.echo(render(rows, fmt, columns=[c for c in rows[0] if c != "query"] if rows else None), nl=False)
 
 
-def _check_user_vectors(events: bool, *, keep_seen: bool, approx: bool, output: Path | None) -> None:
+def _check_user_vectors(
+    events: bool, *, keep_seen: bool, approx: bool, output: Path | None, scored: bool = False
+) -> None:
     """--user-vectors needs --events; the options for ranking candidates do not apply to it."""
     if not events:
         raise click.UsageError(
@@ -292,7 +295,8 @@ def _check_user_vectors(events: bool, *, keep_seen: bool, approx: bool, output: 
     if output is None:
         raise click.UsageError("--user-vectors needs -o FILE (.parquet, .csv or .tsv)")
     given_k = click.get_current_context().get_parameter_source("k") is not click.core.ParameterSource.DEFAULT
-    unused = [name for name, on in (("-k", given_k), ("--keep-seen", keep_seen), ("--approx", approx)) if on]
+    unused = [name for name, on in (("-k", given_k), ("--keep-seen", keep_seen), ("--approx", approx),
+                                    ("--score/--hybrid-*", scored)) if on]  # fmt: skip
     if unused:
         verb = "does" if len(unused) == 1 else "do"
         raise click.UsageError(

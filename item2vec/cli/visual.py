@@ -114,6 +114,6 @@ def report(model: Path, output: Path, tests: tuple[str, ...], train_files: tuple
         embeddings, output, title=title or f"Model {model.resolve().name}", tests=tests,
         train_files=train_files, baselines=baselines, ks=cutoffs(k, ks), popular=popular,
         neighbours=neighbours, map_options=_map_kwargs(opts) if with_map else None, force=force,
-        scoring=scoring, on_note=lambda note: click.echo(f"note: {note}", err=True),
+        scoring=scoring, on_note=lambda note: say(f"note: {note}"),
     )  # fmt: skip
     say(f"wrote {path}")
