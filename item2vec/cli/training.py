@@ -63,7 +63,8 @@ from item2vec.cli.base import (
 @click.option("--ns-exponent", type=float, help="Negative-sampling exponent (-1 to 1; 0.75 for text).")
 @click.option("--sample", type=float, help="Down-sampling threshold for frequent items (0 = off).")
 @click.option("--epochs", type=int, help="Passes over the corpus.")
-@click.option("--min-count", type=int, help="Ignore items with fewer occurrences.")
+@click.option("--min-count", type=int,
+              help="Ignore items with fewer occurrences (recsys default: 3, or 1 when rare items hold 5%+ of events).")  # fmt: skip
 @click.option("--max-vocab", type=int, help="Keep at most this many items (raises min-count).")
 @click.option("--alpha", type=float, help="Initial learning rate.")
 @click.option("--workers", type=int, help="Training threads (default: all cores).")
