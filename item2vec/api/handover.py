@@ -15,7 +15,6 @@ from item2vec.api.data import as_paths
 from item2vec.api.errors import Item2VecWarning
 from item2vec.corpus.frames import table_kind, to_arrow
 from item2vec.corpus.options import Where
-from item2vec.errors import EmptyResultError
 from item2vec.export.formats import keyed_vectors as export_keyed_vectors
 from item2vec.export.tensors import embedding_table, row_ids
 from item2vec.extras import require
@@ -105,11 +104,6 @@ def user_vectors(
     histories = read_histories(
         embeddings, inputs, columns, decay=decay, history_size=history_size, input_format=input_format
     )
-    if not histories.users:
-        raise EmptyResultError(
-            f"none of the {histories.skipped:,} users has an item that is in the model: "
-            "check --item-col, or that the log and the model cover the same items"
-        )
     if histories.skipped:
         message = f"{histories.skipped:,} users had no item in the model and got no vector"
         warnings.warn(message, Item2VecWarning, stacklevel=4)

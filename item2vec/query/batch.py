@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from item2vec.corpus.tables import check_table_output, write_table
-from item2vec.errors import EmptyResultError
 from item2vec.model.embeddings import Embeddings, unit_rows
 from item2vec.query.scoring import Scorer
 from item2vec.query.topk import top_k
@@ -85,11 +84,6 @@ def recommend_events(
     histories = read_histories(
         embeddings, inputs, columns, decay=decay, history_size=history_size, input_format=input_format
     )
-    if not histories.users:
-        raise EmptyResultError(
-            f"none of the {histories.skipped:,} users in {', '.join(inputs)} has an item that is in the model: "
-            "check --item-col, or that the log and the model cover the same items"
-        )
     seen = None if keep_seen else (histories.seen_users, histories.seen_items)
     batches = _ranked(embeddings, histories.queries, k, seen=seen, cells=cells, scorer=scorer,
                       weights=histories.weights)  # fmt: skip

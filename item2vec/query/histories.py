@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from item2vec.errors import ConfigError, InputError
+from item2vec.errors import ConfigError, EmptyResultError, InputError
 from item2vec.model.embeddings import Embeddings, unit_rows
 
 if TYPE_CHECKING:
@@ -113,6 +113,9 @@ def read_histories(
 
     Rows are ordered by time within a user (file order without a time column). Items not in the
     model are ignored; users left with none are counted in ``skipped``.
+
+    Raises:
+        EmptyResultError: no user has an item that is in the model.
     """
     import numpy as np
     import scipy.sparse as sp
@@ -138,6 +141,12 @@ def read_histories(
     shape = (len(present), len(embeddings))
     recent_weights = sp.csr_matrix((weights.astype(np.float64), (local[recent], rows[recent])), shape=shape)
     recent_weights.sum_duplicates()
+    if not len(present):
+        where = f" in {', '.join(inputs)}" if isinstance(inputs, list) else ""
+        raise EmptyResultError(
+            f"none of the {len(names):,} users{where} has an item that is in the model: "
+            "check --item-col, or that the log and the model cover the same items"
+        )
     return Histories(
         users=[names[c] for c in present.tolist()],
         queries=queries.astype(np.float32),

@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from item2vec.corpus.tables import check_table_output, write_table
-from item2vec.errors import EmptyResultError
 from item2vec.model.embeddings import Embeddings
 from item2vec.query.batch import BatchSummary
 from item2vec.query.histories import EventColumns, read_histories
@@ -51,11 +50,6 @@ def write_user_vectors(
     histories = read_histories(
         embeddings, inputs, columns, decay=decay, history_size=history_size, input_format=input_format
     )
-    if not histories.users:
-        raise EmptyResultError(
-            f"none of the {histories.skipped:,} users in {', '.join(inputs)} has an item that is in the model: "
-            "check --item-col, or that the log and the model cover the same items"
-        )
     written = write_table(output, vector_batches(histories.users, histories.queries, wide=fmt != "parquet"))
     return BatchSummary(
         output=str(output),

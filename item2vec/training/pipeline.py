@@ -16,7 +16,7 @@ from item2vec.corpus.events import open_source
 from item2vec.corpus.items import ItemsOptions, read_names
 from item2vec.corpus.options import SessionOptions
 from item2vec.corpus.packed import Corpus, CorpusStats, Packed
-from item2vec.corpus.sequences import load_corpus
+from item2vec.corpus.sequences import item_counts, load_corpus
 from item2vec.errors import ConfigError, InputError
 from item2vec.model.embeddings import Embeddings
 from item2vec.model.store import check_output, save
@@ -118,15 +118,11 @@ def preset_config(
 
     if chosen not in PROFILE_PRESETS or overrides.get("min_count") is not None:
         return TrainConfig.from_preset(chosen, **overrides), None
-    codes = corpus.data.codes if isinstance(corpus.data, Packed) else None
-    if codes is not None:
-        counts = np.bincount(codes[codes >= 0])
+    data = corpus.data
+    if isinstance(data, Packed):
+        counts = data.counts()
     else:
-        counted: dict[str, int] = {}
-        for seq in corpus.sequences:
-            for item in seq:
-                counted[item] = counted.get(item, 0) + 1
-        counts = np.fromiter(counted.values(), dtype=np.int64, count=len(counted))
+        counts = np.fromiter(item_counts(data).values(), dtype=np.int64)
     min_count, share = profile_min_count(counts[counts > 0], PRESETS[chosen]["min_count"])
     record = {"rule": f"1 if items with < {RARE_EVENTS} events hold >= {RARE_SHARE:.0%} of events, else "
               f"{PRESETS[chosen]['min_count']}", "rare_event_share": round(share, 4), "min_count": min_count}  # fmt: skip
