@@ -210,7 +210,7 @@ def test_train_records_a_default_scoring_that_recommend_uses(tmp_path: Path) -> 
     assert default.stdout == chosen.stdout
     spark = cli_run("train", seqs, "-o", tmp_path / "s", "--engine", "spark", "--score", "similar")
     assert spark.exit_code == 2
-    assert "--score, --hybrid-weight and --hybrid-base need --engine gensim" in spark.output
+    assert "--score, --hybrid-weight, --hybrid-base and --calibrate need --engine gensim" in spark.output
 
 
 def test_update_extends_the_transitions_or_builds_them(tmp_path: Path) -> None:

@@ -21,12 +21,13 @@ from item2vec.corpus.options import SessionOptions, Where, parse_duration
 from item2vec.model.store import load as load_embeddings
 from item2vec.training.config import TrainConfig
 from item2vec.training.gensim_engine import ProgressCallback
+from item2vec.training.holdout import Calibrator
 from item2vec.training.pipeline import build_model, preset_config
 
 # train()'s own keyword names, offered when a misspelt one lands in **params.
 KEYWORDS = (
     "user", "session", "item", "time", "session_gap", "where", "min_length", "drop_repeats",
-    "preset", "items", "id_col", "title_col", "input_format", "progress",
+    "preset", "items", "id_col", "title_col", "input_format", "progress", "calibrate",
 )  # fmt: skip
 
 
@@ -48,6 +49,7 @@ def train(
     title_col: str = "title",
     input_format: str | None = None,
     progress: ProgressCallback | None = None,
+    calibrate: bool = True,
     **params: Any,
 ) -> Model:
     """Train item embeddings and return the :class:`~item2vec.api.model.Model`, as ``item2vec train`` does.
@@ -71,6 +73,8 @@ def train(
         title_col: name column of an ``items`` table.
         input_format: for files: override format detection (``csv``, ``sequences``, ...).
         progress: called with a ``Progress`` record as training goes.
+        calibrate: choose the model's default scoring for ``recommend`` on held-out last items
+            and then train them in, as ``item2vec train`` does (``False``: ``--no-calibrate``).
         **params: training parameters, as ``item2vec.TrainConfig`` names them: ``dim``,
             ``window``, ``negative``, ``ns_exponent``, ``sample``, ``epochs``, ``min_count``,
             ``max_vocab``, ``alpha``, ``workers``, ``seed``, ``context``, ``corpus_mode``.
@@ -84,6 +88,8 @@ def train(
     """
     started = clock.perf_counter()
     checked = check_params(params, others=KEYWORDS)
+    if not isinstance(calibrate, bool):
+        raise TypeError(f"calibrate must be True or False, not {type(calibrate).__name__} ({calibrate!r})")
     TrainConfig.from_preset(preset or "recsys", **checked)  # values checked before the data is read
     options, given = _session(user, session, item, time, session_gap, where, min_length, drop_repeats)
     _check_items(items, id_col, title_col)
@@ -94,10 +100,16 @@ def train(
     read_seconds = clock.perf_counter() - started
     built = build_model(
         corpus, config=config, session=options, names=names, read_seconds=read_seconds, progress=progress,
-        input_extra=profile,
+        input_extra=profile, calibrator=_calibrator() if calibrate else None,
     )  # fmt: skip
     return Model(built.embeddings, extra=built.extra, tables=built.tables, corpus=corpus.packed,
                  transitions=built.transitions)  # fmt: skip
+
+
+def _calibrator() -> Calibrator:
+    from item2vec.evaluation.calibrate import calibrate as chooser
+
+    return chooser
 
 
 @in_python_terms

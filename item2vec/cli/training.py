@@ -11,6 +11,7 @@ from item2vec.render import render
 
 if TYPE_CHECKING:
     from item2vec.training.features import FeatureOptions
+    from item2vec.training.holdout import Calibrator
     from item2vec.training.spark_io import SparkOptions
     from item2vec.training.walks import WalkOptions
 
@@ -101,7 +102,13 @@ from item2vec.cli.base import (
 )
 @click.option("--spark-conf", multiple=True, metavar="KEY=VALUE", help="Spark setting; repeatable.")
 @click.option("--spark-partitions", type=click.IntRange(1), help="Word2Vec numPartitions (default 1).")
-@score_options("Record the model's default --score for recommend and evaluate (default: none recorded).")
+@score_options("Record the model's default --score for recommend and evaluate (default: calibrated).")
+@click.option(
+    "--calibrate/--no-calibrate",
+    default=None,
+    help="Choose the model's default scoring on held-out last items, then train them in "
+    "(default: on, for event logs and sequences with the gensim engine).",
+)
 @click.option("--force", is_flag=True, help="Replace an existing model directory.")
 @quiet_option
 def train(inputs: tuple[str, ...], output: Path, **opts: Any) -> None:
@@ -121,9 +128,13 @@ def train(inputs: tuple[str, ...], output: Path, **opts: Any) -> None:
 
     quiet = is_quiet()
     scoring = {key: opts.pop(key) for key in ("score", "hybrid_weight", "hybrid_base")}
-    if opts["engine"] == "spark" and any(v is not None for v in scoring.values()):
-        raise click.UsageError("--score, --hybrid-weight and --hybrid-base need --engine gensim "
+    calibrate = opts.pop("calibrate")
+    if opts["engine"] == "spark" and (calibrate or any(v is not None for v in scoring.values())):
+        raise click.UsageError("--score, --hybrid-weight, --hybrid-base and --calibrate need --engine gensim "
                                "(a Spark model keeps neither output vectors nor transitions)")  # fmt: skip
+    if calibrate and any(v is not None for v in scoring.values()):
+        raise click.UsageError("--calibrate chooses the scoring that --score, --hybrid-weight or --hybrid-base "
+                               "gives: use one or the other")  # fmt: skip
     # The same session options as split/evaluate/tune (from a copy: opts is read again below).
     session = session_from_options(dict(opts))
     items = None
@@ -143,10 +154,17 @@ def train(inputs: tuple[str, ...], output: Path, **opts: Any) -> None:
         force=opts["force"],
         progress=progress_callback(),
         scoring=scoring if opts["engine"] == "gensim" else None,
+        calibrator=_calibrator() if calibrate is not False and opts["engine"] == "gensim" else None,
     )
     from item2vec.training.summary import summary_lines
 
     say("\n".join(summary_lines(summary)))
+
+
+def _calibrator() -> Calibrator:
+    from item2vec.evaluation.calibrate import calibrate
+
+    return calibrate
 
 
 def _walk_options(opts: dict[str, Any]) -> WalkOptions | None:

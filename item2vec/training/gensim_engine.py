@@ -15,6 +15,7 @@ from item2vec.corpus.packed import Packed
 from item2vec.errors import ConfigError, EmptyResultError, OutputError
 from item2vec.files import no_space
 from item2vec.training.config import TrainConfig
+from item2vec.training.holdout import HeldOut
 
 if TYPE_CHECKING:
     import numpy as np
@@ -43,6 +44,9 @@ ProgressCallback = Callable[[Progress], None]
 # Called after each epoch with (epoch, ids, current vectors, current output vectors); it may raise
 # to stop training.
 EpochCallback = Callable[[int, list[str], "NDArray[np.float32]", "NDArray[np.float32]"], None]
+# Called once a held-out run has trained on the reduced corpus, before the held-out items are
+# trained in: (ids, counts, copies of the vectors and output vectors).
+HeldOutCallback = Callable[[list[str], list[int], "NDArray[np.float32]", "NDArray[np.float32]"], None]
 
 
 @dataclass
@@ -139,6 +143,8 @@ def train(
     config: TrainConfig,
     progress: ProgressCallback | None = None,
     on_epoch: EpochCallback | None = None,
+    held_out: HeldOut | None = None,
+    on_held_out: HeldOutCallback | None = None,
 ) -> Trained:
     """Train skip-gram with negative sampling on ``sequences``.
 
@@ -149,6 +155,10 @@ def train(
 
     ``on_epoch`` is called after every epoch with the vectors and output vectors so far (``tune``
     uses it to stop hopeless trials early); an exception it raises ends training and propagates.
+
+    With ``held_out`` (of the packed ``sequences``; item2vec.training.holdout) the vocabulary
+    and counts are the whole corpus's, training reads ``held_out.reduced``, ``on_held_out``
+    sees the result, and held-out items with no other event are folded in (:func:`_fold_in`).
 
     Raises:
         EmptyResultError: every item is below ``min_count``.
@@ -162,6 +172,10 @@ def train(
     feed = choose_feed(config, sequences)
     if feed == "file" and not isinstance(sequences, Packed):
         sequences = Packed.from_lists(sequences)
+    vocabulary = sequences
+    if held_out is not None:
+        assert held_out.full is sequences, "held_out must be of the sequences trained on"
+        sequences = held_out.reduced
     model = Word2Vec(
         sg=1,
         hs=0,
@@ -179,8 +193,8 @@ def train(
         shrink_windows=config.context == "window",
     )
     corpus = EpochCorpus(sequences, config=config, progress=progress)
-    if isinstance(sequences, Packed):
-        raw, key_names = _vocab_from_counts(model, sequences, by_code=feed == "file")
+    if isinstance(vocabulary, Packed):
+        raw, key_names = _vocab_from_counts(model, vocabulary, by_code=feed == "file")
         corpus.passes = 1  # the vocabulary came from the counts: every pass is an epoch
     else:
         model.build_vocab(corpus, keep_raw_vocab=True)
@@ -197,13 +211,18 @@ def train(
         _, items_trained = model.train(
             corpus, total_examples=model.corpus_count, epochs=config.epochs, callbacks=callbacks
         )
-    seconds = time.perf_counter() - started
     keys = list(model.wv.index_to_key)
     ids = [key_names[int(k)] for k in keys] if key_names is not None else keys
+    counts = [int(model.wv.get_vecattr(k, "count")) for k in keys]
+    if held_out is not None:
+        if on_held_out is not None:
+            on_held_out(ids, counts, model.wv.vectors.copy(), model.syn1neg.copy())
+        items_trained += _fold_in(model, held_out, config, by_code=feed == "file")
+    seconds = time.perf_counter() - started
     kept = set(keys)
     return Trained(
         ids=ids,
-        counts=[int(model.wv.get_vecattr(k, "count")) for k in keys],
+        counts=counts,
         vectors=model.wv.vectors,
         syn1neg=model.syn1neg,
         dropped={_name(k, key_names): int(v) for k, v in raw.items() if k not in kept},
@@ -211,6 +230,55 @@ def train(
         items_trained=int(items_trained),
         feed=feed,
     )
+
+
+def _fold_in(model: Any, held_out: HeldOut, config: TrainConfig, *, by_code: bool) -> int:
+    """Train the held-out items that have no other event into the model, changing nothing else.
+
+    The tails of their sequences are trained for the same epochs with gensim's lock factors
+    letting only their input vectors move; the output vectors of every other item are put back.
+    """
+    import logging
+
+    import numpy as np
+
+    unseen = held_out.unseen()
+    names = held_out.full.names
+    keys = [str(c) for c in unseen.tolist()] if by_code else [str(n) for n in names[unseen].tolist()]
+    rows = np.array([model.wv.key_to_index[k] for k in keys if k in model.wv.key_to_index], dtype=np.int64)
+    if not len(rows):
+        return 0
+    tails = held_out.tails(unseen)
+    sentences = [[str(c) for c in seq] for seq in _code_lists(tails)] if by_code else tails.to_lists()
+    lock = np.zeros(len(model.wv), dtype=np.float32)
+    lock[rows] = 1.0
+    output = model.syn1neg.copy()
+
+    class _Quiet(logging.Filter):  # gensim warns that the rate rises again, which is the point
+        def filter(self, record: logging.LogRecord) -> bool:
+            return "alpha" not in record.getMessage()
+
+    log, quiet = logging.getLogger("gensim.models.word2vec"), _Quiet()
+    log.addFilter(quiet)
+    model.wv.vectors_lockf = lock
+    try:
+        _, trained = model.train(
+            sentences, total_examples=len(sentences), epochs=config.epochs,
+            start_alpha=config.alpha, end_alpha=model.min_alpha,
+        )  # fmt: skip
+    finally:
+        log.removeFilter(quiet)
+        model.wv.vectors_lockf = np.ones(1, dtype=np.float32)
+    keep = np.ones(len(model.wv), dtype=bool)
+    keep[rows] = False
+    model.syn1neg[keep] = output[keep]
+    return int(trained)
+
+
+def _code_lists(packed: Packed) -> Iterator[list[int]]:
+    codes = packed.codes.tolist()
+    for a, b in zip(packed.bounds[:-1].tolist(), packed.bounds[1:].tolist()):
+        yield codes[a:b]
 
 
 def choose_feed(config: TrainConfig, sequences: list[list[str]] | Packed) -> str:

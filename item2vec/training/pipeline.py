@@ -30,6 +30,7 @@ from item2vec.training.config import (
 )
 from item2vec.training.features import FeatureOptions, setup_features
 from item2vec.training.gensim_engine import ProgressCallback, train
+from item2vec.training.holdout import Calibrator, HeldOut, hold_out
 from item2vec.training.spark_io import SparkOptions
 from item2vec.training.summary import TrainSummary
 from item2vec.training.transitions import build_for_model
@@ -59,12 +60,14 @@ def run_training(
     spark: SparkOptions | None = None,
     walks: WalkOptions | None = None,
     scoring: dict[str, Any] | None = None,
+    calibrator: Calibrator | None = None,
 ) -> TrainSummary:
     """Train a model from ``inputs`` and save it atomically to ``output``.
 
     The preset defaults to ``text`` for text input and ``recsys`` otherwise; ``overrides``
     (None values ignored) win over it. ``spark`` trains with Spark instead (item2vec.training.spark_engine).
-    ``scoring`` (score, hybrid_weight, hybrid_base) is recorded as the model's default scoring.
+    ``scoring`` (score, hybrid_weight, hybrid_base) is recorded as the model's default scoring;
+    without it, ``calibrator`` chooses one on held-out items (:func:`build_model`).
     """
     if spark is not None:
         from item2vec.training.spark_engine import run_spark_training
@@ -104,6 +107,7 @@ def run_training(
         features=features,
         walks=walks,
         scoring=scoring,
+        calibrator=calibrator,
     )
 
 
@@ -145,6 +149,7 @@ def train_and_save(
     features: FeatureOptions | None = None,
     walks: WalkOptions | None = None,
     scoring: dict[str, Any] | None = None,
+    calibrator: Calibrator | None = None,
 ) -> TrainSummary:
     """Train on a corpus already read and save the model atomically to ``output``.
 
@@ -156,7 +161,7 @@ def train_and_save(
     """
     built = build_model(
         corpus, config=config, session=session, names=names, read_seconds=read_seconds, progress=progress,
-        input_extra=input_extra, features=features, walks=walks, scoring=scoring,
+        input_extra=input_extra, features=features, walks=walks, scoring=scoring, calibrator=calibrator,
     )  # fmt: skip
     save(built.embeddings, output, force=force, extra=built.extra, tables=built.tables,
          transitions=built.transitions)  # fmt: skip
@@ -181,6 +186,7 @@ class BuiltModel:
     feed: str = "stream"
     walks: dict[str, Any] | None = None
     transitions_record: dict[str, Any] | None = None  # model.json's "transitions"
+    scoring_record: dict[str, Any] | None = None  # model.json's "scoring"
 
     def summary(self, output: Path) -> TrainSummary:
         """The run's summary, once saved to ``output``."""
@@ -199,6 +205,7 @@ class BuiltModel:
             feed=self.feed,
             walks=self.walks,
             transitions=self.transitions_record,
+            scoring=self.scoring_record,
         )
 
 
@@ -214,8 +221,15 @@ def build_model(
     features: FeatureOptions | None = None,
     walks: WalkOptions | None = None,
     scoring: dict[str, Any] | None = None,
+    calibrator: Calibrator | None = None,
 ) -> BuiltModel:
-    """Train on a corpus and make the model in memory (:func:`train_and_save` without the save)."""
+    """Train on a corpus and make the model in memory (:func:`train_and_save` without the save).
+
+    ``scoring`` (score, hybrid_weight, hybrid_base) becomes model.json's "scoring". Without it,
+    ``calibrator`` (item2vec.evaluation.calibrate) chooses one on held-out items
+    (item2vec.training.holdout), where the run allows: model.json says what it measured and
+    chose, or why it did not calibrate.
+    """
     import numpy as np
 
     names = names or {}
@@ -227,12 +241,38 @@ def build_model(
     if setup or walked:
         base = walked.sequences if walked else corpus.sequences
         sequences = setup.sequences(base) if setup else base
-    trained = train(sequences, config=config, progress=progress)
+    recorded = checked_scoring(scoring or {})
+    held: HeldOut | None = None
+    calibration: dict[str, Any] | None = None
+    if calibrator is not None and not recorded and corpus.stats.input_format != "text":
+        why = _no_calibration(config, features=setup is not None, walks=walked is not None)
+        found = hold_out(corpus.packed, seed=config.seed, window=config.window,
+                         catalogue=_catalogue(corpus.packed, config)) if why is None else why  # fmt: skip
+        if isinstance(found, str):
+            calibration = {"calibration": {"skipped": found}}
+        else:
+            held, sequences = found, found.full
+    chosen: dict[str, Any] = {}
+
+    def calibrate(
+        ids: list[str], counts: list[int], vectors: NDArray[np.float32], output: NDArray[np.float32]
+    ) -> None:
+        assert held is not None and calibrator is not None
+        started = time.perf_counter()
+        embeddings = Embeddings(ids=ids, vectors=vectors, counts=np.asarray(counts, dtype=np.int64))
+        reduced, _ = build_for_model(held.reduced, ids)
+        chosen.update(calibrator(embeddings, output, reduced, held))
+        chosen["calibration"]["seconds"] = round(time.perf_counter() - started, 3)
+
+    trained = train(sequences, config=config, progress=progress, held_out=held,
+                    on_held_out=calibrate if held is not None else None)  # fmt: skip
+    if chosen:
+        calibration = chosen
     space = None
     if setup:
         trained, space = setup.split(trained)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    meta = {
+    meta: dict[str, Any] = {
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "engine": "gensim",
         "versions": _versions(),
@@ -252,9 +292,8 @@ def build_model(
         meta["walks"] = walked.record
     transitions, counted = build_for_model(corpus.data, trained.ids, skip=space.inferred if space else ())
     meta["transitions"] = counted
-    recorded = checked_scoring(scoring or {})
-    if recorded:
-        meta["scoring"] = recorded
+    if recorded or calibration:
+        meta["scoring"] = recorded or calibration
     kept = set(trained.ids)
     embeddings = Embeddings(
         ids=trained.ids,
@@ -281,7 +320,26 @@ def build_model(
         feed=trained.feed,
         walks=walked.record if walked else None,
         transitions_record=counted,
+        scoring_record=embeddings.meta.get("scoring"),
     )
+
+
+def _no_calibration(config: TrainConfig, *, features: bool, walks: bool) -> str | None:
+    """Why this run cannot hold items out to choose its scoring, or None (text is never calibrated:
+    calibration is for recommending from event logs and sequences)."""
+    if config.context != "window":
+        return f"--context {config.context}: a basket has no last item to hold out"
+    if features:
+        return "--item-features: attribute sentences are not events to hold out"
+    if walks:
+        return "--walks: walks are not events to hold out"
+    return None
+
+
+def _catalogue(packed: Packed, config: TrainConfig) -> int:
+    """About how many items the model will keep (what calibration ranks)."""
+    kept = int((packed.counts() >= config.min_count).sum())
+    return min(kept, config.max_vocab) if config.max_vocab else kept
 
 
 def checked_scoring(scoring: dict[str, Any]) -> dict[str, Any]:

@@ -28,6 +28,7 @@ class TrainSummary:
     feed: str = "stream"  # how gensim was fed (stream | file), or "spark" for --engine spark
     walks: dict[str, Any] | None = None  # model.json's "walks" record (item2vec.training.walks)
     transitions: dict[str, Any] | None = None  # model.json's "transitions" record
+    scoring: dict[str, Any] | None = None  # model.json's "scoring" record (given, or calibrated)
 
 
 def summary_lines(summary: TrainSummary) -> list[str]:
@@ -65,8 +66,20 @@ def summary_lines(summary: TrainSummary) -> list[str]:
             f"Transitions: {t['entries']:,} (up to {t['keep']} followers within {t['steps']} steps, for "
             f"{t['items_with_followers']:,} items; {t['megabytes']:.1f} MB) in {t['build_seconds']:.1f} s"
         )
+    calibration = (summary.scoring or {}).get("calibration")
+    if calibration:
+        lines.append(_calibration_line(calibration))
     lines.append(f"Peak memory {summary.peak_rss_mb:,.0f} MB; model saved to {summary.output}")
     return lines
+
+
+def _calibration_line(calibration: dict[str, Any]) -> str:
+    if "skipped" in calibration:
+        return f"Scoring: the default, not calibrated ({calibration['skipped']})"
+    return (
+        f"Scoring: {calibration['chosen']} for recommend, calibrated on {calibration['cases']:,} held-out "
+        f"last items in {calibration['seconds']:.1f} s: {calibration['why']}"
+    )
 
 
 def _walks_line(walks: dict[str, Any]) -> str:

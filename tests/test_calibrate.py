@@ -1,0 +1,236 @@
+"""train's calibration: held-out last items choose the model's default scoring (issue 13)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner, Result
+
+import item2vec
+from item2vec.cli import cli
+from item2vec.corpus.packed import Packed
+from item2vec.evaluation import calibrate as calibration
+from item2vec.evaluation.tune_modes import Choice
+from item2vec.model.modes import HYBRID_BASE, HYBRID_WEIGHT
+from item2vec.training import holdout
+
+FAST = ["--dim", "8", "--epochs", "3", "--min-count", "1", "--sample", "0", "--workers", "1", "--seed", "3"]
+ANCHOR = Choice("hybrid", HYBRID_WEIGHT, HYBRID_BASE)
+
+
+def cli_run(*args: object) -> Result:
+    return CliRunner().invoke(cli, [str(a) for a in args])
+
+
+def planted(path: Path, sequences: int = 600, length: int = 20, seed: int = 0) -> list[list[str]]:
+    """Random walks over 40 items in 4 groups (a step stays in the group 9 times in 10)."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for _ in range(sequences):
+        group = int(rng.integers(4))
+        seq = []
+        for _ in range(length):
+            if rng.random() < 0.1:
+                group = int(rng.integers(4))
+            seq.append(f"g{group}i{int(rng.integers(10))}")
+        out.append(seq)
+    path.write_text("".join(" ".join(s) + "\n" for s in out))
+    return out
+
+
+# --- holding out -------------------------------------------------------------------------------
+
+
+def test_hold_out_removes_the_last_item_of_each_sampled_sequence(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(holdout, "MIN_CASES", 1)
+    monkeypatch.setattr(holdout, "MAX_SHARE", 1.0)
+    packed = Packed.from_lists([["a", "b", "c"], ["d", "e"], ["f", "g", "h", "i"]])
+    held = holdout.hold_out(packed, seed=1, window=2, catalogue=9)
+    assert isinstance(held, holdout.HeldOut)
+    assert held.sampled.tolist() == [0, 2]  # "d e" is too short to keep two items
+    assert held.reduced.to_lists() == [["a", "b"], ["d", "e"], ["f", "g", "h"]]
+    assert (held.queries, held.targets) == (["b", "h"], ["c", "i"])
+    assert held.tails().to_lists() == [["a", "b", "c"], ["g", "h", "i"]]
+    assert held.unseen().tolist() == [2, 8]  # c and i have no other event
+    assert held.tails(held.unseen()[1:]).to_lists() == [["g", "h", "i"]]
+    assert held.record() == {"cases": 2, "sequences": 3, "held_out_share": round(2 / 9, 4), "folded_in": 2}
+
+
+def test_hold_out_takes_at_most_its_share_of_the_tokens_and_repeats_with_a_seed() -> None:
+    lists = [[f"i{(7 * s + j) % 50}" for j in range(10)] for s in range(20_000)]
+    packed = Packed.from_lists(lists)
+    first = holdout.hold_out(packed, seed=5, window=3, catalogue=50)
+    again = holdout.hold_out(packed, seed=5, window=3, catalogue=50)
+    other = holdout.hold_out(packed, seed=6, window=3, catalogue=50)
+    assert isinstance(first, holdout.HeldOut) and isinstance(again, holdout.HeldOut)
+    assert isinstance(other, holdout.HeldOut)
+    assert len(first) == holdout.MAX_CASES  # 5% of 200,000 tokens would be 10,000
+    assert first.sampled.tolist() == again.sampled.tolist() != other.sampled.tolist()
+    assert first.reduced.tokens == packed.tokens - holdout.MAX_CASES
+    big = holdout.hold_out(packed, seed=5, window=3, catalogue=holdout.CELL_BUDGET // 1000)
+    assert isinstance(big, holdout.HeldOut) and len(big) == 1000  # a large catalogue: fewer cases
+
+
+def test_hold_out_says_why_it_cannot() -> None:
+    why = holdout.hold_out(Packed.from_lists([["a", "b", "c"]] * 40), seed=1, window=2, catalogue=3)
+    assert why == "40 sequences of 3+ items allow 6 held-out cases, fewer than the 500 calibration needs"
+
+
+# --- choosing ----------------------------------------------------------------------------------
+
+
+def outcome(hits: list[int], ranks: list[int | None]) -> tuple[np.ndarray, np.ndarray]:
+    ndcg = [0.0 if r is None else 1 / np.log2(r + 2) for r in ranks]
+    return np.array(hits, dtype=float), np.array(ndcg)
+
+
+def test_choose_keeps_the_default_unless_a_choice_beats_it_clearly() -> None:
+    n = 400
+    anchor = outcome([1] * 100 + [0] * 300, [0] * 100 + [None] * 300)
+    noise = outcome([1] * 101 + [0] * 299, [0] * 99 + [1, 0] + [None] * 299)  # one case better
+    chosen, why = calibration.choose({ANCHOR: anchor, Choice("similar"): noise})
+    assert chosen == ANCHOR
+    assert why == (
+        "no choice beat the default hybrid(next,8) by more than 2 standard errors of NDCG@10 with a higher HR@10"
+    )
+    clear = outcome([1] * 160 + [0] * 240, [0] * 160 + [None] * 240)
+    ndcg_only = outcome([1] * 100 + [0] * 300, [0] * 100 + [None] * 300)
+    ndcg_only[1][300:] = 0.0
+    ndcg_only[1][:100] = 1.0
+    chosen, why = calibration.choose(
+        {ANCHOR: anchor, Choice("similar"): noise, Choice("hybrid", 2.0, "similar"): clear}
+    )
+    assert chosen == Choice("hybrid", 2.0, "similar")
+    assert why.startswith("NDCG@10 0.4000 against the default hybrid(next,8)'s 0.2500 (")
+    assert why.endswith("standard errors), HR@10 0.4000 against 0.2500")
+    # higher NDCG@10 but the same HR@10: not enough
+    worse_hr = outcome([1] * 100 + [0] * 300, [0] * 100 + [None] * 300)
+    worse_hr[1][:] = anchor[1] * 1.0
+    worse_hr[1][300:310] = 0.5  # ndcg without hits cannot happen; the rule still needs HR
+    assert calibration.choose({ANCHOR: anchor, Choice("next"): worse_hr})[0] == ANCHOR
+    assert len(anchor[0]) == n
+    with pytest.raises(ValueError, match="the default hybrid\\(next,8\\) is not among"):
+        calibration.choose({Choice("next"): anchor})
+
+
+# --- train ---------------------------------------------------------------------------------------
+
+
+def test_train_calibrates_on_held_out_items_and_recommend_uses_the_choice(tmp_path: Path) -> None:
+    seqs = tmp_path / "walks.txt"
+    lists = planted(seqs)
+    model = tmp_path / "m"
+    result = cli_run("train", seqs, "-o", model, *FAST)
+    assert result.exit_code == 0, result.output
+    meta = json.loads((model / "model.json").read_text())
+    record = meta["scoring"]
+    calibrated = record["calibration"]
+    assert calibrated["cases"] == 600 and calibrated["sequences"] == 600  # 5% of 12,000 tokens
+    assert calibrated["folded_in"] == 0  # every item has events that were not held out
+    assert set(calibrated["measured"]) == {c.label() for c in calibration.choices()}
+    assert (
+        calibrated["chosen"]
+        == Choice(record["score"], record.get("hybrid_weight"), record.get("hybrid_base")).label()
+    )
+    assert (
+        f"Scoring: {calibrated['chosen']} for recommend, calibrated on 600 held-out last items"
+        in result.output
+    )
+    # the vocabulary counts every event, held-out ones included
+    vocab = dict(line.split("\t")[:2] for line in (model / "vocab.tsv").read_text().splitlines()[1:])
+    counts: dict[str, int] = {}
+    for seq in lists:
+        for item in seq:
+            counts[item] = counts.get(item, 0) + 1
+    assert {k: int(v) for k, v in vocab.items()} == counts
+    flags = ["--score", record["score"]]
+    if record["score"] == "hybrid":
+        flags += ["--hybrid-weight", str(record["hybrid_weight"]), "--hybrid-base", record["hybrid_base"]]
+    default = cli_run("recommend", model, "--history", "g1i1", "g1i2", "-f", "csv")
+    explicit = cli_run("recommend", model, "--history", "g1i1", "g1i2", "-f", "csv", *flags)
+    assert default.exit_code == 0, default.output
+    assert default.stdout == explicit.stdout
+    again = tmp_path / "again"
+    assert cli_run("train", seqs, "-o", again, *FAST).exit_code == 0
+    assert np.array_equal(np.load(model / "vectors.npy"), np.load(again / "vectors.npy"))
+    twice = json.loads((again / "model.json").read_text())["scoring"]
+    assert {**twice["calibration"], "seconds": 0} == {**calibrated, "seconds": 0}
+
+
+def test_held_out_items_are_trained_in_afterwards(tmp_path: Path) -> None:
+    # Every sequence ends "... y z", and every sequence is sampled: z is seen only in held-out
+    # places, so only the last pass can teach the model that z goes with y (without it, z's
+    # vector stays as gensim drew it and its neighbours are random).
+    rng = np.random.default_rng(1)
+    lines = [" ".join([*(f"i{int(x)}" for x in rng.integers(0, 30, 18)), "y", "z"]) for _ in range(600)]
+    seqs = tmp_path / "seqs.txt"
+    seqs.write_text("\n".join(lines) + "\n")
+    model = tmp_path / "m"
+    result = cli_run("train", seqs, "-o", model, *FAST)
+    assert result.exit_code == 0, result.output
+    calibrated = json.loads((model / "model.json").read_text())["scoring"]["calibration"]
+    assert (calibrated["cases"], calibrated["folded_in"]) == (600, 1)
+    top = cli_run("similar", model, "z", "-k", "1", "-f", "csv", "--score", "next")
+    assert top.exit_code == 0, top.output
+    assert top.stdout.splitlines()[1].split(",")[2] == "y"
+
+
+def test_no_calibrate_and_given_scoring_record_no_calibration(tmp_path: Path) -> None:
+    seqs = tmp_path / "walks.txt"
+    planted(seqs)
+    plain = cli_run("train", seqs, "-o", tmp_path / "plain", *FAST, "--no-calibrate")
+    assert plain.exit_code == 0, plain.output
+    assert "scoring" not in json.loads((tmp_path / "plain" / "model.json").read_text())
+    assert "Scoring:" not in plain.output
+    given = cli_run("train", seqs, "-o", tmp_path / "given", *FAST, "--score", "next")
+    assert given.exit_code == 0, given.output
+    assert json.loads((tmp_path / "given" / "model.json").read_text())["scoring"] == {"score": "next"}
+    both = cli_run("train", seqs, "-o", tmp_path / "both", *FAST, "--calibrate", "--hybrid-weight", "2")
+    assert both.exit_code == 2
+    assert (
+        "--calibrate chooses the scoring that --score, --hybrid-weight or --hybrid-base gives" in both.output
+    )
+    assert not (tmp_path / "both").exists()
+
+
+@pytest.mark.parametrize(
+    ("extra", "why"),
+    [
+        ([], "3 sequences of 3+ items allow 0 held-out cases, fewer than the 500 calibration needs"),
+        (["--context", "set"], "--context set: a basket has no last item to hold out"),
+    ],
+)
+def test_train_says_why_it_did_not_calibrate(tmp_path: Path, extra: list[str], why: str) -> None:
+    seqs = tmp_path / "seqs.txt"
+    seqs.write_text("a b c\nb c d\nc d e\n")
+    result = cli_run("train", seqs, "-o", tmp_path / "m", *FAST, *extra)
+    assert result.exit_code == 0, result.output
+    assert f"Scoring: the default, not calibrated ({why})" in result.output
+    meta = json.loads((tmp_path / "m" / "model.json").read_text())
+    assert meta["scoring"] == {"calibration": {"skipped": why}}
+    assert cli_run("recommend", tmp_path / "m", "--history", "a", "-f", "csv").exit_code == 0
+
+
+def test_text_input_is_not_calibrated(tmp_path: Path) -> None:
+    text = tmp_path / "t.txt"
+    text.write_text("the cat sat on the mat. the dog sat on the log.\n" * 20)
+    result = cli_run("train", text, "-o", tmp_path / "m", *FAST, "--input-format", "text")
+    assert result.exit_code == 0, result.output
+    assert "Scoring:" not in result.output  # text trains for similar and analogy, not recommend
+    assert "scoring" not in json.loads((tmp_path / "m" / "model.json").read_text())
+
+
+def test_the_python_api_calibrates_like_the_cli(tmp_path: Path) -> None:
+    lists = planted(tmp_path / "walks.txt")
+    params = {"dim": 8, "epochs": 3, "min_count": 1, "sample": 0.0, "workers": 1, "seed": 3}
+    model = item2vec.train(lists, **params)
+    cli_model = tmp_path / "cli"
+    assert cli_run("train", tmp_path / "walks.txt", "-o", cli_model, *FAST).exit_code == 0
+    assert np.array_equal(model.vectors, np.load(cli_model / "vectors.npy"))
+    assert model.meta["scoring"]["calibration"]["cases"] == 600
+    assert "scoring" not in item2vec.train(lists, calibrate=False, **params).meta
+    with pytest.raises(TypeError, match="calibrate must be True or False, not str"):
+        item2vec.train(lists, calibrate="yes", **params)
