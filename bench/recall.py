@@ -41,8 +41,9 @@ from bench.tune_presets import movielens_csv  # noqa: E402
 from item2vec.corpus.options import SessionOptions  # noqa: E402
 from item2vec.corpus.packed import Corpus, CorpusStats  # noqa: E402
 from item2vec.corpus.sequences import read_sequences  # noqa: E402
+from item2vec.evaluation.calibrate import calibrate  # noqa: E402
 from item2vec.evaluation.heldout import MERGED, merge_validation  # noqa: E402
-from item2vec.model.modes import RECOMMEND_SCORE  # noqa: E402
+from item2vec.model.modes import HYBRID_BASE, HYBRID_WEIGHT, RECOMMEND_SCORE  # noqa: E402
 from item2vec.training.config import TrainConfig  # noqa: E402
 from item2vec.training.pipeline import train_and_save  # noqa: E402
 
@@ -91,8 +92,11 @@ def session_of(options: list[str]) -> SessionOptions:
     )
 
 
-def train_merged(split: Path, session: SessionOptions, output: Path, **params: Any) -> float:
-    """The default model on TRAIN + VALID, saved as ``tune -o`` saves its final model; seconds."""
+def train_merged(
+    split: Path, session: SessionOptions, output: Path, calibrated: bool = True, **params: Any
+) -> float:
+    """The default model on TRAIN + VALID (calibrated, as ``train`` does by default), saved as
+    ``tune -o`` saves its final model; seconds."""
     started = time.perf_counter()
     train_file, valid_file = (str(next(split.glob(f"{part}.*"))) for part in ("train", "valid"))
     train, valid = (read_sequences([f], session) for f in (train_file, valid_file))
@@ -102,9 +106,9 @@ def train_merged(split: Path, session: SessionOptions, output: Path, **params: A
         events_read=train.stats.events_read + valid.stats.events_read,
         sessions=len(merged), tokens=sum(map(len, merged)),
     )  # fmt: skip
-    config = TrainConfig.from_preset("recsys", seed=1, **params)
+    config = TrainConfig.from_preset("recsys", **{"seed": 1, **params})
     train_and_save(Corpus(merged, stats), config=config, output=output, session=session, force=True,
-                   input_extra={MERGED: True})  # fmt: skip
+                   input_extra={MERGED: True}, calibrator=calibrate if calibrated else None)  # fmt: skip
     return time.perf_counter() - started
 
 
@@ -113,6 +117,27 @@ def evaluated(model: Path, test: Path, *extra: str) -> list[dict[str, Any]]:
         "next-item"
     ]
     return rows
+
+
+def seeded_rows(
+    split: Path, session: SessionOptions, test: Path, out: Path, args: argparse.Namespace
+) -> list[str]:
+    """The default model (calibrated) with each seed of ``--seeds``: 2-worker runs differ, so the
+    median over seeds is the figure to compare with the (deterministic) baselines."""
+    import statistics
+
+    runs = []
+    for seed in (int(s) for s in args.seeds.split(",")):
+        train_merged(split, session, out / f"seed{seed}", workers=args.workers, seed=seed)
+        row = evaluated(out / f"seed{seed}", test, "--no-baselines")[0]
+        chosen = json.loads((out / f"seed{seed}" / "model.json").read_text())["scoring"]["calibration"][
+            "chosen"
+        ]
+        runs.append((seed, row, chosen))
+    lines = [line(f"default, seed {seed} (calibration chose {chosen})", row) for seed, row, chosen in runs]
+    median = {c: statistics.median(float(r[c]) for _, r, _ in runs) for c in COLUMNS}
+    lines.append(line(f"default, median of {len(runs)} seeds", median))
+    return lines
 
 
 def line(label: str, row: dict[str, Any], note: str = "") -> str:
@@ -131,16 +156,37 @@ def run_log(name: str, events: Path, session_args: list[str], split_args: list[s
     seconds = train_merged(split, session, out / "default", workers=args.workers)
     meta = json.loads((out / "default" / "model.json").read_text())
     rows = evaluated(out / "default", test, "--score", "similar", "--score", "next", "--score", "hybrid")
+    shipped = evaluated(out / "default", test, "--no-baselines", "--score", "hybrid",
+                        "--hybrid-base", HYBRID_BASE, "--hybrid-weight", str(HYBRID_WEIGHT))  # fmt: skip
     cases = rows[0]["cases"]
     for row in rows:
         if row["method"] != "model":
             lines.append(line(row["method"], row))
     for row in rows:
         if row["method"] == "model":
-            default = " (recommend's default)" if row["score"].split(" ")[0] == RECOMMEND_SCORE else ""
+            default = (
+                " (recommend's default, calibrated)" if row["score"].split(" ")[0] == RECOMMEND_SCORE else ""
+            )
             lines.append(
                 line(f"model, {row['score']}{default}", row, f"recsys preset, train {seconds:.0f} s")
             )
+    lines.append(
+        line(f"model, {shipped[0]['score']} (the shipped default, on the calibrated model)", shipped[0])
+    )
+    train_merged(split, session, out / "plain", calibrated=False, workers=args.workers)
+    for row in evaluated(
+        out / "plain", test, "--no-baselines", "--score", "similar", "--score", "next", "--score", "hybrid"
+    ):
+        lines.append(line(f"model --no-calibrate, {row['score']}", row))
+    calibration = meta.get("scoring", {}).get("calibration", {})
+    if args.seeds:
+        lines.extend(seeded_rows(split, session, test, out, args))
+    if args.trials == "0":
+        lines.append(
+            f"\n{cases:,} test cases. Calibration: {calibration.get('chosen')} ({calibration.get('why')})."
+        )
+        print("\n".join(lines), flush=True)
+        return lines
     train_merged(split, session, out / "mc1", workers=args.workers, min_count=1)
     for row in evaluated(
         out / "mc1", test, "--no-baselines", "--score", "similar", "--score", "next", "--score", "hybrid"
@@ -158,7 +204,10 @@ def run_log(name: str, events: Path, session_args: list[str], split_args: list[s
     params = ", ".join(f"{k[6:]} {v}" for k, v in tuned.items() if k.startswith("param."))
     note = f"{tuned['trials']} trials ({tuned['pruned']} pruned) in {took:.0f} s on {args.sample:g} of TRAIN; valid {tuned['metric']} {tuned['best']:.4f}"
     lines.append(line(f"tuned, {row['score']}", row, note))
-    lines.append(f"\n{cases:,} test cases. Tuned: {params}.")
+    lines.append(
+        f"\n{cases:,} test cases. Calibration: {calibration.get('chosen')} ({calibration.get('why')}). "
+        f"Tuned: {params}."
+    )
     t = meta["transitions"]
     lines.append(
         f"Transitions of the default model: {t['entries']:,} entries for {t['items_with_followers']:,} of "
@@ -174,10 +223,13 @@ def main() -> None:
     parser.add_argument("--logs", default="retail,retail-time,movielens")
     parser.add_argument("--retail", type=Path, default=RETAIL)
     parser.add_argument("--movielens", type=Path, default=WHEEL, help="RecBole wheel or ml-100k.inter")
-    parser.add_argument("--trials", default="12")
+    parser.add_argument("--trials", default="12", help="tune's trials (0: no min-count 1 or tune rows)")
     parser.add_argument("--sample", type=float, default=0.25)
     parser.add_argument("--timeout", type=int, default=900, help="seconds of tuning per log")
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument(
+        "--seeds", default="", help="also train the default with these seeds (e.g. 1,2,3,4,5)"
+    )
     parser.add_argument("--keep", type=Path, help="keep split files and models here")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as scratch:
