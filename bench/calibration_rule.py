@@ -3,7 +3,7 @@
 ``bench/recall_lab.py --cases-dir DIR`` saves, for every log and world (validation, test), the
 rank of each case's target under every scorer. This applies the rule of
 ``item2vec.evaluation.calibrate`` to the validation world — keep the default (in·out + 8·log1p
-of the rules, 100 kept) unless a choice of the grid beats it by more than 2 standard errors of
+of the rules, 100 kept) unless a choice of the grid beats it by more than 3 standard errors of
 the paired NDCG@10 difference with a higher HR@10 — and prints what each challenger measured
 and what the chosen one scores on test, beside sequential rules.
 
@@ -25,7 +25,7 @@ WEIGHTS = ("0.5", "1", "2", "3", "5", "8", "1000")
 GRID = ["in·in mc3", "in·out mc3"] + [
     f"{e} mc3 + {w}·log1p(SR100)" for e in ("in·in", "in·out") for w in WEIGHTS
 ]
-MARGIN = 2.0
+MARGIN = 3.0
 
 Outcome = tuple[np.ndarray, np.ndarray]
 

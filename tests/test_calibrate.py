@@ -94,7 +94,7 @@ def test_choose_keeps_the_default_unless_a_choice_beats_it_clearly() -> None:
     chosen, why = calibration.choose({ANCHOR: anchor, Choice("similar"): noise})
     assert chosen == ANCHOR
     assert why == (
-        "no choice beat the default hybrid(next,8) by more than 2 standard errors of NDCG@10 with a higher HR@10"
+        "no choice beat the default hybrid(next,8) by more than 3 standard errors of NDCG@10 with a higher HR@10"
     )
     clear = outcome([1] * 160 + [0] * 240, [0] * 160 + [None] * 240)
     ndcg_only = outcome([1] * 100 + [0] * 300, [0] * 100 + [None] * 300)

@@ -9,7 +9,9 @@ whole catalogue, in each way of scoring of ``tune``'s grid (item2vec.evaluation.
 The shipped default (``hybrid`` on the ``HYBRID_BASE`` base at ``HYBRID_WEIGHT``) stays unless
 another choice beats it on these cases clearly: NDCG@10 higher by more than ``MARGIN`` standard
 errors of the paired per-case difference, and HR@10 higher too. Of the choices that do, the one
-with the best NDCG@10 wins. On the five logs of docs/presets.md no choice clears that bar, so
+with the best NDCG@10 wins. Three standard errors, because thirteen challengers are tried at
+once: the Bonferroni bar for 5% is about 2.7, and at 2 noise alone switched two runs of five on
+Online Retail (docs/presets.md). On the five logs of docs/presets.md no choice clears that bar, so
 the default stays; on logs where the embedding or the counts matter much more than there (the
 sparse view logs of the earlier trials), it switches. What was measured is kept in model.json.
 """
@@ -34,7 +36,7 @@ if TYPE_CHECKING:
     from item2vec.training.holdout import HeldOut
 
 K = 10
-MARGIN = 2.0  # standard errors of the paired NDCG@10 difference a challenger must clear
+MARGIN = 3.0  # standard errors of the paired NDCG@10 difference a challenger must clear
 
 
 def calibrate(

@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 MIN_CASES = 500
 MAX_CASES = 5000
 MAX_SHARE = 0.05  # of the corpus's tokens
-CELL_BUDGET = 1 << 31  # held-out cases x catalogue: scores computed per mode tried
+CELL_BUDGET = 1 << 29  # held-out cases x catalogue per mode tried: about a minute for the grid here
 MIN_LENGTH = 3  # a sampled sequence keeps 2+ items to train on, its last one the query
 
 # (embeddings trained without the held-out items, their output vectors, the transitions of the
