@@ -116,7 +116,46 @@ def test_choose_keeps_the_default_unless_a_choice_beats_it_clearly() -> None:
         calibration.choose({Choice("next"): anchor})
 
 
+def test_the_grid_is_tunes_and_its_hybrids_again_over_one_step() -> None:
+    full = calibration.grid((10, 1))
+    tunes = calibration.choices()
+    assert full[: len(tunes)] == tunes
+    again = full[len(tunes) :]
+    assert again == [Choice(c.score, c.weight, c.base, 1) for c in tunes if c.score == "hybrid"]
+    assert again[0].label() == "hybrid(similar,0.5,1 step)"
+    assert Choice("hybrid", 2.0, "next", 3).label() == "hybrid(next,2,3 steps)"
+    assert again[0].record() == {
+        "score": "hybrid", "hybrid_weight": 0.5, "hybrid_base": "similar", "transition_steps": 1
+    }  # fmt: skip
+    assert calibration.grid((10,)) == tunes
+
+
 # --- train ---------------------------------------------------------------------------------------
+
+
+def test_a_calibrated_step_count_is_what_the_transitions_are_counted_over(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen: dict[int, int] = {}
+
+    def one_step(embeddings: object, output: object, transitions: dict, held: holdout.HeldOut) -> dict:
+        seen.update({steps: matrix.steps for steps, matrix in transitions.items()})
+        choice = Choice("hybrid", 4.0, "similar", 1)
+        return {**choice.record(), "calibration": {**held.record(), "chosen": choice.label(), "why": "test"}}
+
+    import item2vec.evaluation.calibrate as module
+
+    monkeypatch.setattr(module, "calibrate", one_step)
+    seqs = tmp_path / "walks.txt"
+    planted(seqs)
+    result = cli_run("train", seqs, "-o", tmp_path / "m", *FAST)
+    assert result.exit_code == 0, result.output
+    assert seen == {10: 10, 1: 1}  # the reduced corpus counted both ways
+    meta = json.loads((tmp_path / "m" / "model.json").read_text())
+    assert meta["scoring"]["transition_steps"] == 1 and meta["transitions"]["steps"] == 1
+    with np.load(tmp_path / "m" / "transitions.npz", allow_pickle=False) as stored:
+        assert int(stored["steps"]) == 1
+    assert "Scoring: hybrid(similar,4,1 step) for recommend, calibrated on 600" in result.output
 
 
 def test_train_calibrates_on_held_out_items_and_recommend_uses_the_choice(tmp_path: Path) -> None:
@@ -130,7 +169,7 @@ def test_train_calibrates_on_held_out_items_and_recommend_uses_the_choice(tmp_pa
     calibrated = record["calibration"]
     assert calibrated["cases"] == 600 and calibrated["sequences"] == 600  # 5% of 12,000 tokens
     assert calibrated["folded_in"] == 0  # every item has events that were not held out
-    assert set(calibrated["measured"]) == {c.label() for c in calibration.choices()}
+    assert set(calibrated["measured"]) == {c.label() for c in calibration.grid((10, 1))}
     assert (
         calibrated["chosen"]
         == Choice(record["score"], record.get("hybrid_weight"), record.get("hybrid_base")).label()

@@ -4,7 +4,9 @@
 once it has trained on the rest, hands this module the vectors, the output vectors and the
 transitions of the reduced corpus. Every case is ranked from the item before its target, the
 whole catalogue, in each way of scoring of ``tune``'s grid (item2vec.evaluation.tune_modes):
-``similar``, ``next``, and ``hybrid`` on both bases at every weight of ``TUNE_WEIGHTS``.
+``similar``, ``next``, and ``hybrid`` on both bases at every weight of ``TUNE_WEIGHTS``, the
+hybrid with transitions counted over each of ``CALIBRATION_STEPS`` (10 steps, the default, and
+1: only what came next).
 
 The shipped default (``hybrid`` on the ``HYBRID_BASE`` base at ``HYBRID_WEIGHT``) stays unless
 another choice beats it on these cases clearly: NDCG@10 higher by more than ``MARGIN`` standard
@@ -24,10 +26,12 @@ from typing import TYPE_CHECKING, Any
 from item2vec.evaluation.evaluate import rank_model
 from item2vec.evaluation.ranking import Cases
 from item2vec.evaluation.tune_modes import Choice, choices
-from item2vec.model.modes import HYBRID_BASE, HYBRID_WEIGHT
+from item2vec.model.modes import HYBRID_BASE, HYBRID_WEIGHT, TRANSITION_STEPS
 from item2vec.query.scoring import Scorer, ScoringParts
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     import numpy as np
     from numpy.typing import NDArray
 
@@ -42,10 +46,12 @@ MARGIN = 3.0  # standard errors of the paired NDCG@10 difference a challenger mu
 def calibrate(
     embeddings: Embeddings,
     output: NDArray[np.float32],
-    transitions: TransitionMatrix,
+    transitions: Mapping[int, TransitionMatrix],
     held_out: HeldOut,
 ) -> dict[str, Any]:
-    """model.json's "scoring" record: the chosen mode, weight and base, and the measurements."""
+    """model.json's "scoring" record: the chosen mode, weight, base (and transition steps, when
+    not the default), and the measurements. ``transitions`` maps steps to the reduced corpus's
+    transitions counted over that many steps."""
     cases = Cases([[q] for q in held_out.queries], held_out.targets)
     outcomes = measure(embeddings, output, transitions, cases)
     chosen, why = choose(outcomes)
@@ -59,19 +65,31 @@ def calibrate(
     }
 
 
+def grid(steps: tuple[int, ...]) -> list[Choice]:
+    """tune's grid with the default steps, and its hybrid choices again for each other steps."""
+    from dataclasses import replace
+
+    default = choices()
+    extra = [
+        replace(c, steps=s) for s in steps if s != TRANSITION_STEPS for c in default if c.score == "hybrid"
+    ]
+    return default + extra
+
+
 def measure(
     embeddings: Embeddings,
     output: NDArray[np.float32],
-    transitions: TransitionMatrix,
+    transitions: Mapping[int, TransitionMatrix],
     cases: Cases,
 ) -> dict[Choice, tuple[NDArray[np.float64], NDArray[np.float64]]]:
     """Per case, hit@10 and NDCG@10 of every choice of the grid."""
     import numpy as np
 
-    parts = ScoringParts(embeddings, output=output, transitions=transitions)
+    parts = {s: ScoringParts(embeddings, output=output, transitions=t) for s, t in transitions.items()}
     out = {}
-    for choice in choices():
-        scorer = Scorer(parts, choice.score, choice.weight or 0.0, choice.base or "similar")
+    for choice in grid(tuple(transitions)):
+        part = parts[choice.steps or TRANSITION_STEPS]
+        scorer = Scorer(part, choice.score, choice.weight or 0.0, choice.base or "similar")
         ranks = rank_model(embeddings, cases, kmax=K, scorer=scorer).ranks
         hit = ranks < K
         ndcg = np.zeros(len(ranks))

@@ -48,16 +48,22 @@ class Choice:
     score: ScoreMode
     weight: float | None = None
     base: HybridBase | None = None
+    steps: int | None = None  # transition steps, when not the default (train's calibration only)
 
     def record(self) -> dict[str, Any]:
         """The choice as model.json's "scoring" record (and the TOML's keys)."""
         out: dict[str, Any] = {"score": self.score}
         if self.score == "hybrid":
             out.update(hybrid_weight=self.weight, hybrid_base=self.base)
+        if self.steps is not None:
+            out["transition_steps"] = self.steps
         return out
 
     def label(self) -> str:
-        return f"hybrid({self.base},{self.weight:g})" if self.score == "hybrid" else self.score
+        if self.score != "hybrid":
+            return self.score
+        steps = "" if self.steps is None else f",{self.steps} step" + ("s" if self.steps != 1 else "")
+        return f"hybrid({self.base},{self.weight:g}{steps})"
 
 
 def choices(

@@ -31,6 +31,9 @@ HYBRID_BASE: HybridBase = "next"  # the embedding score hybrid standardises: inÂ
 TRANSITION_STEPS = 10  # b up to this many items after a counts (1/distance)
 TRANSITION_KEEP = 100  # followers kept per item in transitions.npz
 TUNE_WEIGHTS = (0.5, 1.0, 2.0, 4.0, 8.0, 16.0)  # hybrid weights `tune` tries on every trial
+# Transition steps train's calibration tries for hybrid (the first is the default): 1 counts only
+# what came next, which wins where order is strict (text as sequences; docs/presets.md).
+CALIBRATION_STEPS = (TRANSITION_STEPS, 1)
 
 # The sequential-rules baseline of evaluate (Kamehkhosh et al. 2017, as in session-rec): fixed by
 # the method, not defaults of item2vec's own scoring.

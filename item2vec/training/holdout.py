@@ -17,7 +17,7 @@ catalogue (``CELL_BUDGET`` scores a mode, so calibrating stays a small part of t
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -37,8 +37,10 @@ CELL_BUDGET = 1 << 29  # held-out cases x catalogue per mode tried: about a minu
 MIN_LENGTH = 3  # a sampled sequence keeps 2+ items to train on, its last one the query
 
 # (embeddings trained without the held-out items, their output vectors, the transitions of the
-# reduced corpus, the held-out cases) -> model.json's "scoring" record
-Calibrator = Callable[["Embeddings", "NDArray[np.float32]", "TransitionMatrix", "HeldOut"], dict[str, Any]]
+# reduced corpus by steps counted, the held-out cases) -> model.json's "scoring" record
+Calibrator = Callable[
+    ["Embeddings", "NDArray[np.float32]", "Mapping[int, TransitionMatrix]", "HeldOut"], dict[str, Any]
+]
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from item2vec.corpus.packed import Corpus, CorpusStats, Packed
 from item2vec.corpus.sequences import item_counts, load_corpus
 from item2vec.errors import ConfigError, InputError
 from item2vec.model.embeddings import Embeddings
+from item2vec.model.modes import CALIBRATION_STEPS, TRANSITION_STEPS
 from item2vec.model.store import check_output, save
 from item2vec.training.config import (
     PRESETS,
@@ -260,8 +261,8 @@ def build_model(
         assert held is not None and calibrator is not None
         started = time.perf_counter()
         embeddings = Embeddings(ids=ids, vectors=vectors, counts=np.asarray(counts, dtype=np.int64))
-        reduced, _ = build_for_model(held.reduced, ids)
-        chosen.update(calibrator(embeddings, output, reduced, held))
+        counted = {steps: build_for_model(held.reduced, ids, steps=steps)[0] for steps in CALIBRATION_STEPS}
+        chosen.update(calibrator(embeddings, output, counted, held))
         chosen["calibration"]["seconds"] = round(time.perf_counter() - started, 3)
 
     trained = train(sequences, config=config, progress=progress, held_out=held,
@@ -290,7 +291,9 @@ def build_model(
     }
     if walked:
         meta["walks"] = walked.record
-    transitions, counted = build_for_model(corpus.data, trained.ids, skip=space.inferred if space else ())
+    steps = int((calibration or {}).get("transition_steps", TRANSITION_STEPS))
+    transitions, counted = build_for_model(corpus.data, trained.ids, skip=space.inferred if space else (),
+                                           steps=steps)  # fmt: skip
     meta["transitions"] = counted
     if recorded or calibration:
         meta["scoring"] = recorded or calibration
