@@ -243,13 +243,14 @@ def _fold_in(model: Any, held_out: HeldOut, config: TrainConfig, *, by_code: boo
     import numpy as np
 
     unseen = held_out.unseen()
-    names = held_out.full.names
-    keys = [str(c) for c in unseen.tolist()] if by_code else [str(n) for n in names[unseen].tolist()]
-    rows = np.array([model.wv.key_to_index[k] for k in keys if k in model.wv.key_to_index], dtype=np.int64)
+    names = held_out.full.names  # the model's keys by code: the codes as text with a corpus file
+    keys = np.arange(len(names)).astype(str).astype(object) if by_code else names
+    rows = np.array([model.wv.key_to_index[k] for k in keys[unseen].tolist() if k in model.wv.key_to_index],
+                    dtype=np.int64)  # fmt: skip
     if not len(rows):
         return 0
     tails = held_out.tails(unseen)
-    sentences = [[str(c) for c in seq] for seq in _code_lists(tails)] if by_code else tails.to_lists()
+    sentences = Packed(tails.codes, tails.bounds, keys).to_lists()
     lock = np.zeros(len(model.wv), dtype=np.float32)
     lock[rows] = 1.0
     output = model.syn1neg.copy()
@@ -273,12 +274,6 @@ def _fold_in(model: Any, held_out: HeldOut, config: TrainConfig, *, by_code: boo
     keep[rows] = False
     model.syn1neg[keep] = output[keep]
     return int(trained)
-
-
-def _code_lists(packed: Packed) -> Iterator[list[int]]:
-    codes = packed.codes.tolist()
-    for a, b in zip(packed.bounds[:-1].tolist(), packed.bounds[1:].tolist()):
-        yield codes[a:b]
 
 
 def choose_feed(config: TrainConfig, sequences: list[list[str]] | Packed) -> str:

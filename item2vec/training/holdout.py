@@ -64,8 +64,7 @@ class HeldOut:
     @property
     def targets(self) -> list[str]:
         """Each held-out item."""
-        ends = self.full.bounds[self.sampled + 1]
-        return [str(x) for x in self.full.names[self.full.codes[ends - 1]].tolist()]
+        return [str(x) for x in self.full.names[self.target_codes].tolist()]
 
     @property
     def target_codes(self) -> NDArray[np.int32]:

@@ -253,22 +253,20 @@ def build_model(
             calibration = {"calibration": {"skipped": found}}
         else:
             held, sequences = found, found.full
-    chosen: dict[str, Any] = {}
 
     def calibrate(
         ids: list[str], counts: list[int], vectors: NDArray[np.float32], output: NDArray[np.float32]
     ) -> None:
+        nonlocal calibration
         assert held is not None and calibrator is not None
         started = time.perf_counter()
         embeddings = Embeddings(ids=ids, vectors=vectors, counts=np.asarray(counts, dtype=np.int64))
         counted = {steps: build_for_model(held.reduced, ids, steps=steps)[0] for steps in CALIBRATION_STEPS}
-        chosen.update(calibrator(embeddings, output, counted, held))
-        chosen["calibration"]["seconds"] = round(time.perf_counter() - started, 3)
+        calibration = calibrator(embeddings, output, counted, held)
+        calibration["calibration"]["seconds"] = round(time.perf_counter() - started, 3)
 
     trained = train(sequences, config=config, progress=progress, held_out=held,
                     on_held_out=calibrate if held is not None else None)  # fmt: skip
-    if chosen:
-        calibration = chosen
     space = None
     if setup:
         trained, space = setup.split(trained)
