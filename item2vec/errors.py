@@ -1,14 +1,23 @@
-"""The exceptions item2vec raises on purpose.
+"""The exceptions item2vec raises on purpose, and how a parameter is named in their messages.
 
-Every message names the bad value and the fix. The CLI turns these into ``Error: ...``
-and exit status 1 in one place (``exit_code``: 3 for a ``--fail-under`` bar that is not met);
-anything else is a bug and keeps its traceback.
+Every message names the bad value and the fix. An error carries fields as well as words: which
+parameter (``param``, by its Python name), which value, what was expected, the fix. The core
+never spells a command-line flag: a message names a parameter with :func:`param`, and each edge
+spells it in its own terms when it shows the error (:meth:`Item2VecError.render`): the CLI as
+the flag of the command that ran (``--min-count 2``), the Python API as a keyword argument
+(``min_count=2``), the HTTP service as a query parameter. ``str(error)`` spells flags, as the
+command line shows them.
+
+The CLI turns these into ``Error: ...`` and exit status 1 in one place (``exit_code``: 3 for a
+bar set with ``fail_under`` that is not met); anything else is a bug and keeps its traceback.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+import re
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from typing import Any, Final
 
 # What each column role is, for a message on a command that cannot set it (``report``).
 _ROLE_WORDS = {
@@ -20,10 +29,117 @@ _ROLE_WORDS = {
 }
 
 
+class _Unset:
+    def __repr__(self) -> str:
+        return "UNSET"
+
+
+UNSET: Final = _Unset()
+"""No value given: a parameter named without one, a field left empty."""
+
+# A parameter named in a message: START name [VALUE value-text] END, spelled by the edge.
+_START, _VALUE, _END = "\x1f", "\x1e", "\x1d"
+_MARKER = re.compile(f"{_START}([^{_START}{_VALUE}{_END}]+)(?:{_VALUE}([^{_END}]*))?{_END}")
+_BOOL = {"True": True, "False": False}
+
+Namer = Callable[[str, "str | None"], str]
+"""Spells one parameter named in a message: (Python name, value text or None) → words."""
+
+
+def param(name: str, value: Any = UNSET) -> str:
+    """``name`` (a parameter's Python name), with ``value``, as a message names it.
+
+    The edge that shows the message spells it: ``param("min_count", 2)`` reads ``--min-count 2``
+    on the command line and ``min_count=2`` in Python; a flag's ``param("force", True)`` reads
+    ``--force`` and ``force=True``. Strings are quoted as ``repr`` quotes them.
+    """
+    text = "" if value is UNSET else _VALUE + _value_text(value)
+    return f"{_START}{name}{text}{_END}"
+
+
+def _value_text(value: Any) -> str:
+    text = repr(value) if not isinstance(value, bool) else str(value)
+    return text.replace(_START, "").replace(_VALUE, "").replace(_END, "")
+
+
+def spell(message: str, namer: Namer) -> str:
+    """``message`` with each parameter it names spelled by ``namer``."""
+    return _MARKER.sub(lambda m: namer(m.group(1), m.group(2)), message)
+
+
+def flag_name(name: str, value: str | None, flags: Mapping[str, str] | None = None) -> str:
+    """The command-line spelling: ``--min-count 2``; a switch alone (``--force``, ``--no-baselines``).
+
+    ``flags`` maps a parameter to the command's own flag (for a switch: ``name=True`` /
+    ``name=False`` to its on and off flags); without it the flag is ``--`` + the name in dashes.
+    """
+    flags = flags or {}
+    if value in _BOOL:
+        switch = flags.get(f"{name}={value}")
+        if switch:
+            return switch
+        dashed = name.replace("_", "-")
+        return f"--{dashed}" if _BOOL[value] else f"--no-{dashed}"
+    flag = flags.get(name, "--" + name.replace("_", "-"))
+    return flag if value is None else f"{flag} {value}"
+
+
+def python_name(name: str, value: str | None, names: Mapping[str, str] | None = None) -> str:
+    """The Python spelling: ``min_count=2``, ``force=True``; a name alone reads ``min_count=``."""
+    name = (names or {}).get(name, name)
+    return f"{name}=" if value is None else f"{name}={value}"
+
+
 class Item2VecError(Exception):
-    """Base class for every error item2vec raises on purpose."""
+    """Base class for every error item2vec raises on purpose.
+
+    Args:
+        message: the one-line message; it names parameters with :func:`param`. Left empty, it is
+            made from the fields: ``{param} {value!r} is invalid: use {expected}``.
+        param: the parameter at fault, by its Python name (``hybrid_weight``), if one is.
+        value: the value given.
+        expected: what would have been accepted, in words (``a number of 0 or more``).
+        fix: what to do, in words, where it is not ``expected``.
+    """
 
     exit_code = 1
+
+    def __init__(
+        self,
+        message: str = "",
+        *,
+        param: str | None = None,
+        value: Any = UNSET,
+        expected: str | None = None,
+        fix: str | None = None,
+    ) -> None:
+        self.param, self.value, self.expected, self.fix = param, value, expected, fix
+        if not message:
+            message = _from_fields(param, value, expected, fix)
+        super().__init__(message)
+        self.namer: Namer = flag_name
+
+    @property
+    def raw(self) -> str:
+        """The message with each parameter marked, unspelled (see :func:`param`)."""
+        return str(self.args[0]) if self.args else ""
+
+    def render(self, namer: Namer | None = None) -> str:
+        """The message, each parameter spelled by ``namer`` (default: this error's own)."""
+        return spell(self.raw, namer or self.namer)
+
+    def __str__(self) -> str:
+        return self.render()
+
+
+def _from_fields(name: str | None, value: Any, expected: str | None, fix: str | None) -> str:
+    what = param(name, value) if name else repr(value) if value is not UNSET else "a value"
+    words = f"{what} is invalid"
+    if expected:
+        words += f": use {expected}"
+    if fix:
+        words += f"; {fix}"
+    return words
 
 
 class InputError(Item2VecError):
@@ -56,7 +172,8 @@ class MissingColumnsError(InputError):
         return MissingColumnsError(self.source, self.missing, self.existing, roles, self.hint)
 
     def message(self, flags: Mapping[str, str] | None = None) -> str:
-        """The one-line message; ``flags`` maps a role to the command's flag (None: ``--role``)."""
+        """The one-line message; ``flags`` maps a role to the command's flag (None: the role as a
+        :func:`param`, which each edge spells)."""
         names = listing([repr(c) for c in self.missing])
         plural = "columns" if len(self.missing) > 1 else "column"
         text = f"{self.source}: no {plural} {names}; the columns are: {listing(self.existing)}"
@@ -65,7 +182,7 @@ class MissingColumnsError(InputError):
         roles = [role for column, role in self.roles if column in self.missing]
         roles = list(dict.fromkeys(roles))
         if flags is None:
-            flags = {role: "--" + role.replace("_", "-") for role in roles}
+            flags = {role: param(role) for role in roles}
         settable = list(dict.fromkeys(flags[r] for r in roles if r in flags))
         fixed = [_ROLE_WORDS.get(r, r.replace("_", " ")) for r in roles if r not in flags]
         hints = []

@@ -1,10 +1,11 @@
-"""Errors in Python terms: the core's messages name CLI flags; the API names parameters.
+"""Errors in Python terms: the API names parameters as keyword arguments.
 
-The core phrases every message for the command line (``use --min-count 2 or lower``). Under the
-API the same message reads ``use min_count=2 or lower``: :func:`python_terms` rewrites the flags
-it knows into keyword arguments, and :func:`in_python_terms` applies it to every
-:class:`~item2vec.errors.Item2VecError` an API function raises, keeping the exception's class. An
-unknown item becomes :class:`ItemNotFoundError`, which is also a ``KeyError``, as a mapping's is.
+The core names a parameter in a message with :func:`item2vec.errors.param`; under the API it is
+spelled as a keyword argument (``min_count=2``, ``force=True``), by the name the API function
+takes (a column is ``user=``, not ``user_col=``). :func:`in_python_terms` makes every
+:class:`~item2vec.errors.Item2VecError` an API function raises read so, keeping the exception,
+its class and its fields. An unknown item becomes :class:`ItemNotFoundError`, which is also a
+``KeyError``, as a mapping's is.
 """
 
 from __future__ import annotations
@@ -14,11 +15,17 @@ import re
 from collections.abc import Callable
 from typing import ParamSpec, TypeVar
 
-from item2vec.errors import Item2VecError, UnknownItemError
+from item2vec.errors import Item2VecError, Namer, UnknownItemError, python_name, spell
 
 P = ParamSpec("P")
 R = TypeVar("R")
 
+# Parameters whose API keyword is not their core name.
+API_NAMES = {"user_col": "user", "session_col": "session", "item_col": "item", "time_col": "time"}
+
+
+# TRANSITIONAL (typed-core work): flags still spelled in core messages are rewritten here
+# until every core module names parameters with errors.param; then this table goes.
 # Flags whose Python spelling is not the flag with underscores.
 _RENAMED = {
     "user-col": "user",
@@ -60,11 +67,20 @@ class ItemNotFoundError(UnknownItemError, KeyError):
     """An item is not in the model: an ``UnknownItemError`` that ``except KeyError`` catches too."""
 
     def __str__(self) -> str:
-        return Exception.__str__(self)  # KeyError would quote the message
+        return self.render()
 
 
-def python_terms(message: str) -> str:
-    """``message`` with CLI flags written as keyword arguments (``--min-count 5`` → ``min_count=5``)."""
+def python_namer() -> Namer:
+    """Spells a parameter as the API's keyword argument (``min_count=2``)."""
+    return functools.partial(python_name, names=API_NAMES)
+
+
+def python_terms(text: str) -> str:
+    """``text`` (a message or note naming parameters) with each one spelled as a keyword argument."""
+    return _legacy(spell(text, python_namer()))
+
+
+def _legacy(message: str) -> str:
     for flag, words in _WHOLE.items():
         message = message.replace(flag, words)
     return _FLAG.sub(_keyword, message)
@@ -84,17 +100,21 @@ def _keyword(match: re.Match[str]) -> str:
 
 
 def in_python_terms(func: Callable[P, R]) -> Callable[P, R]:
-    """Re-raise the Item2VecError ``func`` raises with its message in Python terms (same class)."""
+    """Make the Item2VecError ``func`` raises name parameters as keyword arguments (same class)."""
 
     @functools.wraps(func)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         try:
             return func(*args, **kwargs)
-        except ItemNotFoundError:
-            raise
-        except UnknownItemError as exc:
-            raise ItemNotFoundError(python_terms(str(exc))) from None
         except Item2VecError as exc:
-            raise type(exc)(python_terms(str(exc))) from None
+            if isinstance(exc, UnknownItemError) and not isinstance(exc, ItemNotFoundError):
+                found = ItemNotFoundError(
+                    _legacy(exc.raw), param=exc.param, value=exc.value, expected=exc.expected
+                )
+                found.namer = python_namer()
+                raise found from None
+            exc.args = (_legacy(exc.raw), *exc.args[1:])
+            exc.namer = python_namer()
+            raise
 
     return wrapper

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import signal
 import sys
@@ -14,7 +15,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from item2vec.corpus.events import INPUT_FORMATS
-from item2vec.errors import Item2VecError, MissingColumnsError
+from item2vec.errors import Item2VecError, MissingColumnsError, Namer, flag_name
 from item2vec.model.modes import HYBRID_BASE, HYBRID_BASES, HYBRID_WEIGHT, SCORE_MODES
 from item2vec.render import FORMATS
 from item2vec.version import __version__
@@ -70,7 +71,8 @@ class Item2VecGroup(click.Group):
             command = self.get_command(ctx, ctx.invoked_subcommand or "")
             raise _error(exc.message(command_flags(command)), exc.exit_code) from None
         except Item2VecError as exc:
-            raise _error(str(exc), exc.exit_code) from None
+            command = self.get_command(ctx, ctx.invoked_subcommand or "")
+            raise _error(exc.render(cli_namer(command)), exc.exit_code) from None
         except KeyboardInterrupt as exc:
             word, code = (
                 ("Terminated", EXIT_TERMINATED)
@@ -94,6 +96,26 @@ def command_flags(command: click.Command | None) -> dict[str, str]:
         return {}
     options = [p for p in command.params if isinstance(p, click.Option) and not p.hidden and p.name]
     return {p.name: max(p.opts, key=len) for p in options if p.name}
+
+
+def cli_namer(command: click.Command | None) -> Namer:
+    """Spells a parameter that an error names as ``command``'s own flag (``--min-count 2``).
+
+    A switch is spelled by its on or off flag (``drop_repeats=False`` → ``--keep-repeats``); a
+    one-letter option by its short flag (``-k 0``); a parameter the command lacks as ``--name``.
+    """
+    flags = command_flags(command)
+    options = [p for p in command.params if isinstance(p, click.Option)] if command else []
+    for option in options:
+        if not option.name:
+            continue
+        if len(option.name) == 1 and f"-{option.name}" in option.opts:
+            flags[option.name] = f"-{option.name}"
+        if option.is_flag:
+            flags[f"{option.name}=True"] = max(option.opts, key=len)
+            if option.secondary_opts:
+                flags[f"{option.name}=False"] = max(option.secondary_opts, key=len)
+    return functools.partial(flag_name, flags=flags)
 
 
 class Option(click.Option):
