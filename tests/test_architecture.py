@@ -123,11 +123,40 @@ def _targets(imports: dict[str, list[str]], nodes: set[str]) -> set[str]:
     return found
 
 
+def private_uses(path: Path) -> list[str]:
+    """``obj._name`` uses of a private name that ``path``'s module does not define itself.
+
+    ``self._x`` and ``cls._x`` are a class's own; ``other._x`` where the module defines ``_x``
+    (another instance of its own class) is too. Anything else reaches into another module.
+    """
+    tree = ast.parse(path.read_text())
+    own: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            own.add(node.name)
+        elif isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Store):
+            own.add(node.attr)
+        elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            own.add(node.id)
+    found = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Attribute) or not node.attr.startswith("_") or node.attr.startswith("__"):
+            continue
+        if (isinstance(node.value, ast.Name) and node.value.id in ("self", "cls")) or node.attr in own:
+            continue
+        found.append(f"{path.name}:{node.lineno} uses {ast.unparse(node)}, another module's private name")
+    return found
+
+
 GRAPH = import_graph(PACKAGE)
 
 
 def test_imports_only_go_down() -> None:
     assert violations(GRAPH) == []
+
+
+def test_no_module_reaches_into_another_modules_private_names() -> None:
+    assert [use for path in sorted(PACKAGE.rglob("*.py")) for use in private_uses(path)] == []
 
 
 def test_no_import_circles() -> None:
@@ -204,6 +233,18 @@ def test_a_sideways_import_a_private_name_and_a_circle_in_a_room_are_caught(tmp_
         "item2vec.corpus.a (corpus) imports item2vec.model (model): a room imports only rooms below it",
     ]
     assert circles(graph) == [["item2vec.corpus.a", "item2vec.corpus.b"]]
+
+
+def test_a_call_of_another_modules_private_name_is_caught(tmp_path: Path) -> None:
+    path = tmp_path / "scoring.py"
+    path.write_text(
+        "class Scorer:\n"
+        "    def _own(self):\n"
+        "        return self._cache, other._own()\n"
+        "    def answer(self):\n"
+        "        return self.embeddings._answer(1)\n"
+    )
+    assert private_uses(path) == ["scoring.py:5 uses self.embeddings._answer, another module's private name"]
 
 
 @pytest.mark.parametrize("module", ["item2vec.cli.query", "item2vec.training.pipeline", "item2vec.errors"])
