@@ -57,6 +57,16 @@ def param(name: str, value: Any = UNSET) -> str:
     return f"{_START}{name}{text}{_END}"
 
 
+class Bare(str):
+    """A value a message shows as it is, unquoted: a choice word or a filter (``--format torch``).
+
+    ``param("format", Bare("torch"))`` reads ``--format torch`` and ``format=torch``.
+    """
+
+    def __repr__(self) -> str:
+        return str(self)
+
+
 def _value_text(value: Any) -> str:
     text = repr(value) if not isinstance(value, bool) else str(value)
     return text.replace(_START, "").replace(_VALUE, "").replace(_END, "")
