@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from item2vec.errors import ConfigError
+from item2vec.errors import ConfigError, param
 
 if TYPE_CHECKING:
     import numpy as np
@@ -24,7 +24,7 @@ else:  # pragma: no cover - exercised on Python 3.10 only
 
 Context = Literal["window", "set"]
 CorpusMode = Literal["auto", "stream", "file"]
-PRESETS_NAMES = ("recsys", "text")
+Preset = Literal["recsys", "text"]
 SEED_MAX = 2**32 - 1  # numpy's and gensim's random generators take seeds up to this
 
 # Defaults chosen for items (recsys) and for words (text). The figures that chose them are in
@@ -85,76 +85,154 @@ def default_workers() -> int:
         return os.cpu_count() or 1
 
 
+def _help(text: str) -> dict[str, str]:
+    """A TrainConfig field's metadata: its one-line help (the CLI's option help; a parameter is
+    named with :func:`~item2vec.errors.param`, which the edge spells)."""
+    return {"help": text}
+
+
 @dataclass(frozen=True)
 class TrainConfig:
-    """Skip-gram with negative sampling parameters, validated on creation."""
+    """Skip-gram with negative sampling parameters, validated on creation.
 
-    dim: int = 64
-    window: int = 8
-    negative: int = 10
-    ns_exponent: float = 0.0
-    sample: float = 1e-4
-    epochs: int = 25
-    min_count: int = 3
-    max_vocab: int | None = None
-    alpha: float = 0.05
-    workers: int = field(default_factory=default_workers)
-    seed: int = 1
-    context: Context = "window"
-    preset: str = "recsys"
-    corpus_mode: CorpusMode = "auto"
+    Each field is one training parameter everywhere: ``train``'s option of the same name (its help
+    is the field's ``help`` metadata), ``item2vec.train``'s keyword argument, a ``--config`` key and
+    model.json's ``params`` (a test fails when an edge lacks one). Fields are in the order
+    ``train --help`` lists them.
+    """
+
+    preset: Preset = field(
+        default="recsys", metadata=_help("Defaults: recsys for events/sequences, text for text.")
+    )
+    context: Context = field(
+        default="window", metadata=_help("window: ordered skip-gram; set: whole basket, order ignored.")
+    )
+    dim: int = field(default=64, metadata=_help("Vector dimensions."))
+    window: int = field(default=8, metadata=_help("Context window (items each side)."))
+    negative: int = field(default=10, metadata=_help("Negative samples per positive."))
+    ns_exponent: float = field(
+        default=0.0, metadata=_help("Negative-sampling exponent (-1 to 1; 0.75 for text).")
+    )
+    sample: float = field(
+        default=1e-4, metadata=_help("Down-sampling threshold for frequent items (0 = off).")
+    )
+    epochs: int = field(default=25, metadata=_help("Passes over the corpus."))
+    min_count: int = field(default=3, metadata=_help(
+        "Ignore items with fewer occurrences (recsys default: 3, or 1 when rare items hold 5%+ of events)."
+    ))  # fmt: skip
+    max_vocab: int | None = field(
+        default=None, metadata=_help("Keep at most this many items (raises min-count).")
+    )
+    alpha: float = field(default=0.05, metadata=_help("Initial learning rate."))
+    workers: int = field(
+        default_factory=default_workers, metadata=_help("Training threads (default: all cores).")
+    )
+    seed: int = field(
+        default=1, metadata=_help(f"Random seed; with {param('workers', 1)} runs repeat exactly.")
+    )
+    corpus_mode: CorpusMode = field(default="auto", metadata=_help(
+        "Feed gensim from memory (stream) or a temporary corpus file (file); auto picks by size and workers."
+    ))  # fmt: skip
 
     def __post_init__(self) -> None:
-        _check_int("dim", self.dim, 1)
-        _check_int("window", self.window, 1)
-        _check_int("negative", self.negative, 1)
-        _check_int("epochs", self.epochs, 1)
-        _check_int("min-count", self.min_count, 1)
-        _check_int("workers", self.workers, 1)
+        for name, minimum in (("dim", 1), ("window", 1), ("negative", 1), ("epochs", 1), ("min_count", 1),
+                              ("workers", 1)):  # fmt: skip
+            _check_int(name, getattr(self, name), minimum)
         _check_int("seed", self.seed, 0, SEED_MAX)
         if self.max_vocab is not None:
-            _check_int("max-vocab", self.max_vocab, 1)
+            _check_int("max_vocab", self.max_vocab, 1)
         if not math.isfinite(self.ns_exponent) or abs(self.ns_exponent) > 2:
-            raise ConfigError(
-                f"--ns-exponent {self.ns_exponent} is out of range: use a value between -2 and 2"
-            )
+            _out_of_range("ns_exponent", self.ns_exponent, "a value between -2 and 2")
         if not 0 <= self.sample < 1:
-            raise ConfigError(f"--sample {self.sample} is out of range: use 0 (off) up to 0.1")
+            _out_of_range("sample", self.sample, "0 (off) up to 0.1")
         if not 0 < self.alpha <= 1:
-            raise ConfigError(f"--alpha {self.alpha} is out of range: use a value in (0, 1]")
-        if self.context not in ("window", "set"):
-            raise ConfigError(f"--context {self.context!r} is unknown: use 'window' or 'set'")
-        if self.corpus_mode not in ("auto", "stream", "file"):
-            raise ConfigError(
-                f"--corpus-mode {self.corpus_mode!r} is unknown: use 'auto', 'stream' or 'file'"
-            )
+            _out_of_range("alpha", self.alpha, "a value in (0, 1]")
+        _check_choice("context", self.context, ("window", "set"))
+        _check_choice("corpus_mode", self.corpus_mode, ("auto", "stream", "file"))
         if self.preset not in PRESETS:
-            raise ConfigError(f"--preset {self.preset!r} is unknown: use one of {PRESETS_NAMES}")
+            raise _unknown_preset(self.preset)
 
     @classmethod
     def from_preset(cls, preset: str, **overrides: Any) -> TrainConfig:
         """The preset's values, then every override that is not None."""
         if preset not in PRESETS:
-            raise ConfigError(f"--preset {preset!r} is unknown: use one of {', '.join(PRESETS)}")
+            raise _unknown_preset(preset)
         values = dict(PRESETS[preset], preset=preset)
-        known = {f.name for f in dataclasses.fields(cls)}
+        known = set(field_names())
         for key, value in overrides.items():
             if key not in known:
-                raise ConfigError(f"unknown training parameter {key!r}")
+                raise ConfigError(f"unknown training parameter {key!r}", param=key)
             if value is not None:
                 values[key] = value
         return cls(**values)
 
+    def with_preset(self, preset: str, given: Collection[str]) -> TrainConfig:
+        """Preset ``preset``'s values, then this config's values of the fields in ``given``."""
+        return TrainConfig.from_preset(preset, **{name: getattr(self, name) for name in given})
+
     def as_dict(self) -> dict[str, Any]:
         """Plain values, for model.json."""
         return dataclasses.asdict(self)
+
+    def gensim_params(self) -> dict[str, Any]:
+        """gensim ``Word2Vec``'s keyword arguments for these parameters: skip-gram (``sg=1``) with
+        negative sampling (``hs=0``); the window shrinks at random for ordered context only."""
+        return {
+            "sg": 1, "hs": 0, "vector_size": self.dim, "window": self.window, "negative": self.negative,
+            "ns_exponent": self.ns_exponent, "sample": self.sample, "min_count": self.min_count,
+            "max_final_vocab": self.max_vocab, "alpha": self.alpha, "seed": self.seed, "workers": self.workers,
+            "epochs": self.epochs, "shrink_windows": self.context == "window",
+        }  # fmt: skip
+
+    def mllib_params(self) -> dict[str, Any]:
+        """Spark MLlib ``Word2Vec``'s parameters for these (hierarchical softmax: it has no
+        ``negative``, ``ns_exponent``, ``sample`` or ``max_vocab``; workers are Spark's)."""
+        return {
+            "vectorSize": self.dim, "windowSize": self.window, "minCount": self.min_count,
+            "maxIter": self.epochs, "stepSize": self.alpha, "seed": self.seed,
+        }  # fmt: skip
+
+
+def field_names() -> list[str]:
+    """TrainConfig's fields: the training parameters, in ``train --help``'s order."""
+    return [f.name for f in dataclasses.fields(TrainConfig)]
+
+
+def field_help(name: str) -> str:
+    """The one-line help of TrainConfig's field ``name`` (parameters marked with ``param``)."""
+    help_text: str = next(f for f in dataclasses.fields(TrainConfig) if f.name == name).metadata["help"]
+    return help_text
+
+
+def _unknown_preset(preset: object) -> ConfigError:
+    return ConfigError(
+        f"{param('preset', preset)} is unknown: use one of {', '.join(PRESETS)}",
+        param="preset", value=preset, expected=f"one of {', '.join(PRESETS)}",
+    )  # fmt: skip
+
+
+def _out_of_range(name: str, value: object, expected: str) -> None:
+    raise ConfigError(
+        f"{param(name, value)} is out of range: use {expected}", param=name, value=value, expected=expected
+    )
+
+
+def _check_choice(name: str, value: object, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        words = ", ".join(repr(c) for c in choices[:-1]) + f" or {choices[-1]!r}"
+        raise ConfigError(
+            f"{param(name, value)} is unknown: use {words}", param=name, value=value, expected=words
+        )
 
 
 def _check_int(name: str, value: int, minimum: int, maximum: int | None = None) -> None:
     wrong = isinstance(value, bool) or not isinstance(value, int) or value < minimum
     if wrong or (maximum is not None and value > maximum):
         bound = f"from {minimum} to {maximum}" if maximum is not None else f">= {minimum}"
-        raise ConfigError(f"--{name} {value!r} is invalid: use a whole number {bound}")
+        expected = f"a whole number {bound}"
+        raise ConfigError(
+            f"{param(name, value)} is invalid: use {expected}", param=name, value=value, expected=expected
+        )
 
 
 def load_config_file(

@@ -1,6 +1,8 @@
-"""The one place that builds gensim's Word2Vec (skip-gram with negative sampling).
+"""Training gensim's Word2Vec (skip-gram with negative sampling) on a corpus.
 
-``item2vec.training.resume`` rebuilds one from a saved model's arrays to continue training (``update``).
+Its keyword arguments come from one place, :meth:`TrainConfig.gensim_params
+<item2vec.training.config.TrainConfig.gensim_params>`; ``item2vec.training.resume`` rebuilds a
+model from a saved model's arrays with the same arguments to continue training (``update``).
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from item2vec.corpus.packed import Packed
-from item2vec.errors import ConfigError, EmptyResultError, OutputError
+from item2vec.errors import ConfigError, EmptyResultError, OutputError, param
 from item2vec.files import no_space
 from item2vec.training.config import TrainConfig
 from item2vec.training.holdout import HeldOut
@@ -176,22 +178,7 @@ def train(
     if held_out is not None:
         assert held_out.full is sequences, "held_out must be of the sequences trained on"
         sequences = held_out.reduced
-    model = Word2Vec(
-        sg=1,
-        hs=0,
-        vector_size=config.dim,
-        window=config.window,
-        negative=config.negative,
-        ns_exponent=config.ns_exponent,
-        sample=config.sample,
-        min_count=config.min_count,
-        max_final_vocab=config.max_vocab,
-        alpha=config.alpha,
-        seed=config.seed,
-        workers=config.workers,
-        epochs=config.epochs,
-        shrink_windows=config.context == "window",
-    )
+    model = Word2Vec(**config.gensim_params())
     corpus = EpochCorpus(sequences, config=config, progress=progress)
     if isinstance(vocabulary, Packed):
         raw, key_names = _vocab_from_counts(model, vocabulary, by_code=feed == "file")
@@ -201,7 +188,9 @@ def train(
         raw, key_names = dict(model.raw_vocab), None
         model.raw_vocab = {}
     if len(model.wv) == 0:
-        raise EmptyResultError(all_below_message(raw, config.min_count))
+        raise EmptyResultError(
+            all_below_message(raw, config.min_count), param="min_count", value=config.min_count
+        )
     callbacks = [_epoch_callback(on_epoch, key_names)] if on_epoch is not None else []
     started = time.perf_counter()
     if feed == "file":
@@ -283,14 +272,15 @@ def choose_feed(config: TrainConfig, sequences: list[list[str]] | Packed) -> str
     ordered context, at least ``FILE_MIN_WORKERS`` workers and ``FILE_MIN_TOKENS`` tokens.
 
     Raises:
-        ConfigError: ``file`` with ``--context set`` (a file cannot be reshuffled every epoch).
+        ConfigError: ``file`` with ``context='set'`` (a file cannot be reshuffled every epoch).
     """
     if config.corpus_mode == "file":
         if config.context == "set":
             raise ConfigError(
-                "--corpus-mode file cannot reshuffle baskets every epoch (--context set): "
-                "use --corpus-mode stream (or auto)"
-            )
+                f"{param('corpus_mode', 'file')} cannot reshuffle baskets every epoch ({param('context', 'set')}): "
+                f"use {param('corpus_mode', 'stream')} (or auto)",
+                param="corpus_mode", value="file", expected="'stream' or 'auto' with context 'set'",
+            )  # fmt: skip
         return "file"
     if config.corpus_mode == "stream" or config.context == "set":
         return "stream"
@@ -389,7 +379,7 @@ def all_below_message(raw: dict[str, int], min_count: int) -> str:
     ranked = sorted(raw.values(), reverse=True)
     suggest = ranked[min(len(ranked), 100) - 1] if ranked else 1
     return (
-        f"all {len(raw):,} items are below --min-count {min_count} "
+        f"all {len(raw):,} items are below {param('min_count', min_count)} "
         f"(the most frequent occurs {ranked[0] if ranked else 0:,} times): "
-        f"use --min-count {max(1, suggest)} or lower, or train on more data"
+        f"use {param('min_count', max(1, suggest))} or lower, or train on more data"
     )

@@ -1,6 +1,6 @@
 """Continue training a saved model: gensim's Word2Vec rebuilt from the model's arrays.
 
-``gensim_engine.py`` builds fresh models; this is the only other place that builds one. The state is
+gensim's arguments are :meth:`TrainConfig.gensim_params`'s, as for a fresh model. The state is
 what the model directory keeps as ``.npy`` (no pickle): input vectors, output weights
 (syn1neg) and counts. The rebuild follows gensim's own online-training path: a vocabulary
 from the saved counts (``build_vocab_from_freq``), the saved weights copied in by key, then
@@ -53,21 +53,8 @@ def resume(
     import numpy as np
     from gensim.models import Word2Vec
 
-    model = Word2Vec(
-        sg=1,
-        hs=0,
-        vector_size=config.dim,
-        window=config.window,
-        negative=config.negative,
-        ns_exponent=config.ns_exponent,
-        sample=config.sample,
-        min_count=1,
-        alpha=config.alpha,
-        seed=config.seed,
-        workers=config.workers,
-        epochs=config.epochs,
-        shrink_windows=config.context == "window",
-    )
+    # Every word of the saved model and the new words the caller kept (its min-count applied).
+    model = Word2Vec(**{**config.gensim_params(), "min_count": 1, "max_final_vocab": None})
     model.build_vocab_from_freq(dict(zip(state.ids, (max(1, int(c)) for c in state.counts))))
     rows = np.array([model.wv.key_to_index[i] for i in state.ids], dtype=np.int64)
     model.wv.vectors[rows] = state.vectors

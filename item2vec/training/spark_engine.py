@@ -229,12 +229,7 @@ def _fit(corpus: SparkCorpus, counts: DataFrame, *, config: TrainConfig, spark: 
     if not kept:
         raise EmptyResultError(all_below_message(dropped, config.min_count))
     model = Word2Vec(
-        vectorSize=config.dim,
-        windowSize=config.window,
-        minCount=config.min_count,
-        maxIter=config.epochs,
-        stepSize=config.alpha,
-        seed=config.seed,
+        **config.mllib_params(),
         numPartitions=spark.partitions,
         maxSentenceLength=MAX_SENTENCE,
         inputCol=ITEMS,
