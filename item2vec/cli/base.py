@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from item2vec.corpus.events import INPUT_FORMATS
-from item2vec.errors import Item2VecError, MissingColumnsError, Namer, flag_name
+from item2vec.errors import Item2VecError, MissingColumnsError, Namer, flag_name, spell
 from item2vec.model.modes import HYBRID_BASE, HYBRID_BASES, HYBRID_WEIGHT, SCORE_MODES
 from item2vec.render import FORMATS
 from item2vec.version import __version__
@@ -69,7 +69,8 @@ class Item2VecGroup(click.Group):
             return super().invoke(ctx)
         except MissingColumnsError as exc:
             command = self.get_command(ctx, ctx.invoked_subcommand or "")
-            raise _error(exc.message(command_flags(command)), exc.exit_code) from None
+            message = spell(exc.message(command_flags(command)), cli_namer(command))
+            raise _error(message, exc.exit_code) from None
         except Item2VecError as exc:
             command = self.get_command(ctx, ctx.invoked_subcommand or "")
             raise _error(exc.render(cli_namer(command)), exc.exit_code) from None
