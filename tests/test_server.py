@@ -391,3 +391,53 @@ def test_cli_import_loads_no_optional_extra() -> None:
     code = "import sys, item2vec.cli; print([m for m in ('faiss', 'fastapi', 'uvicorn', 'pydantic') if m in sys.modules])"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_served_connections_send_without_delay(tiny_model: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The real server on 127.0.0.1: accepted keep-alive connections have TCP_NODELAY, so a response
+    never waits for the client's delayed ACK (40 ms a request)."""
+    import http.client
+    import socket
+    import threading
+    import time
+
+    import uvicorn
+
+    from item2vec.query.server import listen, run_server
+
+    servers: list[uvicorn.Server] = []
+
+    class Recorded(uvicorn.Server):
+        def __init__(self, config: uvicorn.Config) -> None:
+            super().__init__(config)
+            servers.append(self)
+
+    monkeypatch.setattr(uvicorn, "Server", Recorded)
+    sock = listen("127.0.0.1", 0)
+    assert sock.proto == socket.IPPROTO_TCP
+    assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
+    embeddings = load_for_serving(tiny_model)
+    app = make_app(embeddings, parts=open_parts(embeddings, tiny_model))
+    thread = threading.Thread(
+        target=run_server, args=(app, sock), kwargs={"processes": 1, "log_level": "warning"}
+    )
+    thread.start()
+    try:
+        deadline = time.monotonic() + 30
+        while not (servers and servers[0].started) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert servers and servers[0].started
+        connection = http.client.HTTPConnection(*sock.getsockname()[:2], timeout=10)
+        for _ in range(2):  # keep-alive: one connection, two requests
+            connection.request("GET", "/similar?item=apple&k=2")
+            assert connection.getresponse().read()
+        accepted = [c.transport.get_extra_info("socket") for c in servers[0].server_state.connections]
+        assert len(accepted) == 1
+        assert accepted[0].getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
+        connection.close()
+    finally:
+        if servers:
+            servers[0].should_exit = True
+        thread.join(timeout=30)
+        sock.close()
+    assert not thread.is_alive()

@@ -287,8 +287,13 @@ def listen(host: str, port: int) -> socket.socket:
     import errno
 
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    # Named as TCP, so asyncio sets TCP_NODELAY on every accepted connection (it checks the
+    # protocol): without it a response leaves in two writes, and Nagle's algorithm holds the
+    # second until the client's delayed ACK, 40 ms per keep-alive request. The option is set on
+    # the listening socket too, which accepted connections inherit (worker processes included).
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn: a TIME_WAIT port is free
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     try:
         sock.bind((host, port))
     except OSError as exc:
