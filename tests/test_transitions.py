@@ -10,6 +10,7 @@ from click.testing import CliRunner, Result
 
 from item2vec.cli import cli
 from item2vec.errors import ModelError
+from item2vec.model.pair_counts import CountBudget
 from item2vec.model.transitions import build_transitions, combine, load_transitions, save_transitions
 from item2vec.training.transitions import build_for_model, extended
 
@@ -66,6 +67,82 @@ def test_malformed_corpora_are_caller_bugs() -> None:
         build_transitions(codes, bounds, 2, steps=0)
     with pytest.raises(ValueError, match="codes must lie in"):
         build_transitions(codes, bounds, 1)
+
+
+def loop_reference(
+    codes: np.ndarray, bounds: np.ndarray, n: int, steps: int, keep: int | None
+) -> tuple[list[int], list[int], list[float]]:
+    """The matrix by a plain Python loop: per entry its count at each distance, the weight summed
+    over distances in ascending order in float64, rows heaviest first (ties: lower column)."""
+    counts: dict[tuple[int, int], dict[int, int]] = {}
+    for s in range(len(bounds) - 1):
+        seq = codes[bounds[s] : bounds[s + 1]].tolist()
+        for i, a in enumerate(seq):
+            for d in range(1, steps + 1):
+                if i + d < len(seq) and a >= 0 and seq[i + d] >= 0 and a != seq[i + d]:
+                    by_distance = counts.setdefault((a, seq[i + d]), {})
+                    by_distance[d] = by_distance.get(d, 0) + 1
+    rows: dict[int, list[tuple[float, int]]] = {}
+    for (a, b), by_distance in counts.items():
+        weight = 0.0
+        for d in sorted(by_distance):
+            weight += by_distance[d] / d
+        rows.setdefault(a, []).append((float(np.float32(weight)), b))
+    indptr, indices, data = [0], [], []
+    for a in range(n):
+        kept = sorted(rows.get(a, []), key=lambda wb: (-wb[0], wb[1]))[:keep]
+        indices += [b for _, b in kept]
+        data += [w for w, _ in kept]
+        indptr.append(len(indices))
+    return indptr, indices, data
+
+
+def zipf_corpus(seed: int, tokens: int, items: int) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    codes = (rng.zipf(1.3, size=tokens) - 1) % items
+    codes[rng.random(tokens) < 0.05] = -1  # out of vocabulary: no pair, but a place
+    cuts = np.sort(rng.choice(np.arange(1, tokens), size=tokens // 7, replace=False))
+    bounds = np.unique(np.concatenate([[0], cuts, cuts[:3], [tokens]]))  # some empty sequences too
+    bounds = np.sort(np.concatenate([bounds, bounds[:2]]))
+    return codes.astype(np.int32), bounds.astype(np.int64)
+
+
+@pytest.mark.parametrize(("seed", "steps", "keep"), [(0, 10, 100), (1, 10, 3), (2, 1, None), (3, 3, 2)])
+def test_the_matrix_is_exactly_a_plain_loop_s(seed: int, steps: int, keep: int | None) -> None:
+    codes, bounds = zipf_corpus(seed, 3000, 60)
+    matrix = build_transitions(codes, bounds, 60, steps=steps, keep=keep)
+    indptr, indices, data = loop_reference(codes, bounds, 60, steps, keep)
+    assert matrix.indptr.tolist() == indptr and matrix.indices.tolist() == indices
+    assert matrix.data.tobytes() == np.array(data, dtype=np.float32).tobytes()  # bit for bit
+
+
+@pytest.mark.parametrize(("chunk", "records"), [(1, 1), (7, 50), (64, 400), (1000, 10**9)])
+def test_tiny_budgets_spill_and_give_the_same_matrix(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chunk: int, records: int
+) -> None:
+    import item2vec.model.pair_counts as pair_counts
+
+    spilled: list[int] = []
+    spill = pair_counts._Table.spill
+
+    def counted(table: pair_counts._Table) -> None:
+        spilled.append(table.held)
+        spill(table)
+
+    monkeypatch.setattr(pair_counts._Table, "spill", counted)
+    codes, bounds = zipf_corpus(5, 4000, 80)
+    whole = build_transitions(codes, bounds, 80, steps=10, keep=4)
+    budget = CountBudget(chunk_tokens=chunk, table_records=records, spill_dir=str(tmp_path))
+    spilled.clear()
+    small = build_transitions(codes, bounds, 80, steps=10, keep=4, budget=budget)
+    assert (spilled != []) == (records < 10**9)  # the tiny budgets went through the disk
+    assert list(tmp_path.iterdir()) == []  # and left nothing there
+    assert small.indptr.tobytes() == whole.indptr.tobytes()
+    assert small.indices.tobytes() == whole.indices.tobytes()
+    assert small.data.tobytes() == whole.data.tobytes()
+    indptr, indices, data = loop_reference(codes, bounds, 80, 10, 4)
+    assert small.indptr.tolist() == indptr and small.indices.tolist() == indices
+    assert small.data.tobytes() == np.array(data, dtype=np.float32).tobytes()
 
 
 def test_the_file_round_trips_without_pickle(tmp_path: Path) -> None:

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from zipfile import BadZipFile
 
 from item2vec.errors import ModelError
+from item2vec.model.pair_counts import CountBudget, count_pairs, top_per_row
 
 if TYPE_CHECKING:
     import numpy as np
@@ -151,13 +152,15 @@ def build_transitions(
     steps: int = 1,
     keep: int | None = None,
     drop_self: bool = True,
+    budget: CountBudget | None = None,
 ) -> TransitionMatrix:
-    """Count weighted item-to-follower transitions over a packed corpus.
+    """Count weighted item-to-follower transitions over a packed corpus, in bounded memory.
 
     For every pair of positions ``i < j`` in one sequence with ``j - i <= steps``, the entry
     ``(codes[i], codes[j])`` gains ``1 / (j - i)``. Tokens coded ``-1`` (out of vocabulary) form
-    no pair but still take up a position. Work is vectorised over tokens; the only Python loop
-    is over the distances ``1..steps``.
+    no pair but still take up a position. The corpus is counted in chunks of tokens and what
+    passes the memory ``budget`` is spilled to disk (item2vec.model.pair_counts); the matrix is
+    the same whatever the budget.
 
     Args:
         codes: Item index of each token, ``-1`` for items not in the vocabulary.
@@ -168,6 +171,7 @@ def build_transitions(
         keep: Keep only the ``keep`` heaviest entries of each row (ties: lower column index
             first); ``None`` keeps all.
         drop_self: Skip pairs of an item with itself (a recommender never returns the query).
+        budget: Chunk size, in-memory records and spill folder (default: about 1 GB at most).
 
     Raises:
         ValueError: the corpus is malformed, ``steps < 1`` or ``keep < 1`` (a caller's bug).
@@ -181,28 +185,10 @@ def build_transitions(
         raise ValueError("steps must be >= 1")
     if keep is not None and keep < 1:
         raise ValueError("keep must be >= 1 or None")
-    n_tokens = codes.shape[0]
-    seq_end = np.repeat(bounds[1:], np.diff(bounds))  # end offset of each token's sequence
-    positions = np.arange(n_tokens, dtype=np.int64)
-    keys_parts: list[NDArray[np.int64]] = []
-    weight_parts: list[NDArray[np.float64]] = []
-    for distance in range(1, min(steps, n_tokens - 1) + 1):
-        ok = positions[: n_tokens - distance] + distance < seq_end[: n_tokens - distance]
-        src = codes[: n_tokens - distance][ok].astype(np.int64)
-        dst = codes[distance:][ok].astype(np.int64)
-        valid = (src >= 0) & (dst >= 0)
-        if drop_self:
-            valid &= src != dst
-        if bool(valid.any()):
-            # Sum duplicates per distance now so the concatenation stays small.
-            uniq, counts = np.unique(src[valid] * n_items + dst[valid], return_counts=True)
-            keys_parts.append(uniq)
-            weight_parts.append(counts.astype(np.float64) / distance)
-    if not keys_parts:
-        empty = np.zeros(0, dtype=np.int64)
-        return _from_entries(empty, empty, np.zeros(0), n_items, steps, keep)
-    keys = np.concatenate(keys_parts)
-    return _from_entries(keys // n_items, keys % n_items, np.concatenate(weight_parts), n_items, steps, keep)
+    indptr, indices, data = count_pairs(
+        codes, bounds, n_items, steps=steps, keep=keep, drop_self=drop_self, budget=budget
+    )
+    return TransitionMatrix(indptr, indices, data, n_items, steps, keep)
 
 
 def combine(first: TransitionMatrix, second: TransitionMatrix, *, keep: int | None) -> TransitionMatrix:
@@ -236,16 +222,9 @@ def _from_entries(
         rows, cols = uniq // n_items, uniq % n_items
     else:
         summed = np.zeros(0, dtype=np.float64)
-    data32 = summed.astype(np.float32)
-    order = np.lexsort((cols, -data32, rows))  # weight compared in float32, as stored
-    rows, cols, data32 = rows[order], cols[order], data32[order]
-    row_counts = np.bincount(rows, minlength=n_items).astype(np.int64)
+    rows, cols, data32 = top_per_row(rows, cols, summed.astype(np.float32), keep)
     indptr = np.zeros(n_items + 1, dtype=np.int64)
-    np.cumsum(row_counts, out=indptr[1:])
-    if keep is not None and rows.shape[0]:
-        kept = np.arange(rows.shape[0], dtype=np.int64) - indptr[rows] < keep
-        rows, cols, data32 = rows[kept], cols[kept], data32[kept]
-        np.cumsum(np.minimum(row_counts, keep), out=indptr[1:])
+    np.cumsum(np.bincount(rows, minlength=n_items), out=indptr[1:])
     return TransitionMatrix(indptr, cols.astype(np.int32), data32, n_items, steps, keep)
 
 

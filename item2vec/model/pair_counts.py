@@ -1,0 +1,245 @@
+"""Counting weighted item pairs in bounded memory: the engine behind ``build_transitions``.
+
+Every pair of positions ``i < j <= i + steps`` of one sequence adds ``1 / (j - i)`` to the entry
+``(codes[i], codes[j])``. Held naively that is every distinct (item, follower, distance) of the
+corpus at once — about 1 KB per token. Here the corpus is read in chunks of ``chunk_tokens``
+tokens; each chunk's pairs are counted per distance as one int64 key ``(item, follower,
+distance)`` and a count, and those records go to an in-memory table split by ranges of the
+counting item. When the table passes ``table_records`` its records are merged (equal keys
+summed) and appended to one file per range on disk. At the end each range is read back, merged,
+turned into weights, and only the ``keep`` heaviest followers of each item are kept.
+
+Counts are integers, so chunking and spilling change nothing: the weight of an entry is then
+summed over its distances in ascending order in float64, exactly as one pass over the whole
+corpus would, and the result is the same matrix bit for bit. A range holds at most ``steps``
+records per token of its items, so ranges are cut to fit ``table_records`` by the item counts.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import numpy as np
+    from numpy.typing import NDArray
+
+__all__ = ["CountBudget", "count_pairs", "top_per_row"]
+
+
+@dataclass(frozen=True)
+class CountBudget:
+    """How much pair counting may hold in memory before it spills to disk.
+
+    Attributes:
+        chunk_tokens: Tokens of the corpus counted at once (about 40 bytes each while counted).
+        table_records: Records held in memory before they are merged and spilled (12 bytes
+            each, about 40 while merged); also the most a range of items may hold when read back.
+        spill_dir: Where spilled records go (a temporary folder in it, removed at the end);
+            None: the system's temporary folder.
+    """
+
+    chunk_tokens: int = 2_000_000
+    table_records: int = 16_000_000
+    spill_dir: str | None = None
+
+
+def count_pairs(
+    codes: NDArray[np.int32],
+    bounds: NDArray[np.int64],
+    n_items: int,
+    *,
+    steps: int,
+    keep: int | None,
+    drop_self: bool = True,
+    budget: CountBudget | None = None,
+) -> tuple[NDArray[np.int64], NDArray[np.int32], NDArray[np.float32]]:
+    """CSR arrays ``(indptr, columns, weights)`` of the weighted pair counts, rows heaviest first
+    (ties: lower column) and cut to ``keep`` entries. The corpus is checked by the caller."""
+    import numpy as np
+
+    budget = budget or CountBudget()
+    bits = max(1, steps.bit_length())
+    if (n_items * n_items) << bits >= 1 << 63:
+        raise ValueError(f"too many items to count pairs of: {n_items:,}")
+    starts = _ranges(codes, n_items, steps, budget)
+    table = _Table(starts, n_items, bits, budget, wide=codes.shape[0] >= 1 << 32)
+    try:
+        _count(codes, bounds, steps, drop_self, table, budget.chunk_tokens)
+        parts = [table.finish(part, keep) for part in range(len(starts) - 1)]
+    finally:
+        table.close()
+    rows = np.concatenate([p[0] for p in parts]) if parts else np.zeros(0, dtype=np.int64)
+    indptr = np.zeros(n_items + 1, dtype=np.int64)
+    np.cumsum(np.bincount(rows, minlength=n_items), out=indptr[1:])
+    cols = np.concatenate([p[1] for p in parts]) if parts else np.zeros(0, dtype=np.int64)
+    data = np.concatenate([p[2] for p in parts]) if parts else np.zeros(0, dtype=np.float32)
+    return indptr, cols.astype(np.int32), data
+
+
+def top_per_row(
+    rows: NDArray[np.int64], cols: NDArray[np.int64], data: NDArray[np.float32], keep: int | None
+) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float32]]:
+    """Entries ordered by row, then heaviest first (ties: lower column), ``keep`` a row at most."""
+    import numpy as np
+
+    order = np.lexsort((cols, -data, rows))  # weight compared in float32, as stored
+    rows, cols, data = rows[order], cols[order], data[order]
+    if keep is not None and rows.shape[0]:
+        first = np.ones(rows.shape[0], dtype=bool)
+        np.not_equal(rows[1:], rows[:-1], out=first[1:])
+        starts = np.flatnonzero(first)
+        lengths = np.diff(np.append(starts, rows.shape[0]))
+        rank = np.arange(rows.shape[0], dtype=np.int64) - np.repeat(starts, lengths)
+        kept = rank < keep
+        rows, cols, data = rows[kept], cols[kept], data[kept]
+    return rows, cols, data
+
+
+def _ranges(codes: NDArray[np.int32], n_items: int, steps: int, budget: CountBudget) -> NDArray[np.int64]:
+    """Item boundaries of ranges that hold at most ``table_records`` records each (an item with
+    more is a range of its own)."""
+    import numpy as np
+
+    counts = np.zeros(n_items + 1, dtype=np.int64)
+    for start in range(0, codes.shape[0], budget.chunk_tokens):
+        counts += np.bincount(codes[start : start + budget.chunk_tokens] + 1, minlength=n_items + 1)
+    records = np.cumsum(counts[1:] * steps)
+    if not n_items or int(records[-1]) <= budget.table_records:
+        return np.array([0, n_items], dtype=np.int64)
+    starts = [0]
+    while starts[-1] < n_items:
+        before = int(records[starts[-1] - 1]) if starts[-1] else 0
+        end = int(np.searchsorted(records, before + budget.table_records, side="right"))
+        starts.append(max(end, starts[-1] + 1))
+    return np.array(starts, dtype=np.int64)
+
+
+def _count(
+    codes: NDArray[np.int32],
+    bounds: NDArray[np.int64],
+    steps: int,
+    drop_self: bool,
+    table: _Table,
+    chunk: int,
+) -> None:
+    """Each chunk's pairs, counted per distance, into the table."""
+    import numpy as np
+
+    n_tokens = codes.shape[0]
+    for start in range(0, n_tokens, chunk):
+        stop = min(start + chunk, n_tokens)
+        window = np.arange(start, min(stop + steps, n_tokens), dtype=np.int64)
+        sequence = np.searchsorted(bounds, window, side="right")
+        for distance in range(1, steps + 1):
+            end = min(stop, n_tokens - distance)
+            if end <= start:
+                break
+            src, dst = codes[start:end], codes[start + distance : end + distance]
+            valid = (src >= 0) & (dst >= 0)
+            if drop_self:
+                valid &= src != dst
+            valid &= sequence[: end - start] == sequence[distance : end - start + distance]
+            keys = src[valid].astype(np.int64) * table.n_items + dst[valid]
+            keys <<= table.bits
+            keys |= distance
+            uniq, counts = np.unique(keys, return_counts=True)
+            table.add(uniq, counts.astype(table.count_type))
+
+
+def _merged(keys: NDArray[np.int64], counts: NDArray[Any]) -> tuple[NDArray[np.int64], NDArray[Any]]:
+    """Equal keys' counts summed, keys ascending."""
+    import numpy as np
+
+    if not keys.shape[0]:
+        return keys, counts
+    order = np.argsort(keys, kind="stable")  # runs of sorted records: timsort merges them
+    keys, counts = keys[order], counts[order]
+    del order
+    first = np.ones(keys.shape[0], dtype=bool)
+    np.not_equal(keys[1:], keys[:-1], out=first[1:])
+    starts = np.flatnonzero(first)
+    return keys[starts], np.add.reduceat(counts, starts, dtype=counts.dtype)
+
+
+class _Table:
+    """Records ``(key, count)`` by range of items: in memory, spilled to one file per range."""
+
+    def __init__(
+        self, starts: NDArray[np.int64], n_items: int, bits: int, budget: CountBudget, *, wide: bool
+    ) -> None:
+        import numpy as np
+
+        self.n_items, self.bits, self.budget = n_items, bits, budget
+        self.count_type = np.uint64 if wide else np.uint32  # a count never passes the corpus's tokens
+        self.bounds = (starts * n_items) << bits  # a range's first key
+        self.pending: list[list[tuple[NDArray[np.int64], NDArray[Any]]]] = [[] for _ in starts[:-1]]
+        self.held = 0
+        self.folder: Path | None = None
+
+    def add(self, keys: NDArray[np.int64], counts: NDArray[Any]) -> None:
+        """Sorted records of one chunk and distance."""
+        import numpy as np
+
+        cuts = np.searchsorted(keys, self.bounds)
+        for part in range(len(self.pending)):
+            lo, hi = int(cuts[part]), int(cuts[part + 1])
+            if hi > lo:
+                self.pending[part].append((keys[lo:hi], counts[lo:hi]))
+        self.held += keys.shape[0]
+        if self.held > self.budget.table_records:
+            self.spill()
+
+    def _take(self, part: int) -> tuple[NDArray[np.int64], NDArray[Any]]:
+        import numpy as np
+
+        runs, self.pending[part] = self.pending[part], []
+        keys = np.concatenate([r[0] for r in runs]) if runs else np.zeros(0, dtype=np.int64)
+        counts = np.concatenate([r[1] for r in runs]) if runs else np.zeros(0, dtype=self.count_type)
+        return _merged(keys, counts)
+
+    def spill(self) -> None:
+        """Every range's records merged and appended to its files."""
+        if self.folder is None:
+            self.folder = Path(tempfile.mkdtemp(prefix="item2vec-pairs-", dir=self.budget.spill_dir))
+        for part in range(len(self.pending)):
+            keys, counts = self._take(part)
+            if keys.shape[0]:
+                with open(self.folder / f"{part}.keys", "ab") as out:
+                    keys.tofile(out)
+                with open(self.folder / f"{part}.counts", "ab") as out:
+                    counts.tofile(out)
+        self.held = 0
+
+    def finish(
+        self, part: int, keep: int | None
+    ) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float32]]:
+        """One range's entries: counts summed, weights, the top ``keep`` of each row."""
+        import numpy as np
+
+        keys, counts = self._take(part)
+        if self.folder is not None and (self.folder / f"{part}.keys").exists():
+            spilled = np.fromfile(self.folder / f"{part}.keys", dtype=np.int64)
+            (self.folder / f"{part}.keys").unlink()
+            spilled_counts = np.fromfile(self.folder / f"{part}.counts", dtype=self.count_type)
+            (self.folder / f"{part}.counts").unlink()
+            keys, counts = _merged(np.concatenate([spilled, keys]), np.concatenate([spilled_counts, counts]))
+            del spilled, spilled_counts
+        distance = keys & ((1 << self.bits) - 1)
+        weights = counts / distance  # float64, each distance's count over the distance
+        keys >>= self.bits
+        first = np.ones(keys.shape[0], dtype=bool)
+        np.not_equal(keys[1:], keys[:-1], out=first[1:])
+        group = np.cumsum(first) - 1
+        # bincount adds in order: an entry's distances ascending, as one pass over the corpus does
+        summed = np.bincount(group, weights=weights).astype(np.float32)
+        pairs = keys[first]
+        return top_per_row(pairs // self.n_items, pairs % self.n_items, summed, keep)
+
+    def close(self) -> None:
+        if self.folder is not None:
+            shutil.rmtree(self.folder, ignore_errors=True)
+            self.folder = None
