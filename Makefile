@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
 DEMO := demo-models
 
-.PHONY: install dev demo test lint check bench clean
+.PHONY: install dev demo test lint check bench docs clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -15,7 +15,7 @@ $(VENV)/.installed: pyproject.toml
 
 $(VENV)/.dev: $(VENV)/.installed
 	$(PY) -m pip install -q torch==2.13.0  # pinned: the CPU build on this disk; never an unpinned torch
-	$(PY) -m pip install -q -e '.[dev,tune,plot,ann,serve,bench,spark]'
+	$(PY) -m pip install -q -e '.[dev,docs,tune,plot,ann,serve,bench,spark]'
 	touch $@
 
 install: $(VENV)/.installed
@@ -45,6 +45,11 @@ lint: $(VENV)/.dev
 	$(BIN)/mypy
 
 check: test
+
+# The documentation site, into build/site: warnings (a broken link or #anchor) are errors.
+docs: $(VENV)/.dev
+	$(PY) docs/cli_reference.py --check
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
 
 bench: $(VENV)/.dev
 	$(PY) bench/run.py
