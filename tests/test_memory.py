@@ -66,3 +66,39 @@ def test_unknown_memory_refuses_nothing(monkeypatch: pytest.MonkeyPatch) -> None
 def test_available_memory_on_this_machine() -> None:
     found = available_memory()
     assert found is None or found > 0
+
+
+LATE_STAGE = """
+import json, sys
+import numpy as np
+import item2vec.training.pipeline as pipeline
+from item2vec.cli import cli
+
+counted = pipeline.build_for_model
+
+def hungry(*args, **kwargs):
+    block = np.ones(640 * 2**20, dtype=np.uint8)  # 640 MB touched after the old read point
+    block.sum()
+    del block
+    return counted(*args, **kwargs)
+
+pipeline.build_for_model = hungry
+cli.main(sys.argv[1:], standalone_mode=False)
+"""
+
+
+def test_the_peak_counts_a_stage_after_training(tmp_path: Path) -> None:
+    import json
+    import subprocess
+    import sys
+
+    seqs = tmp_path / "seqs.txt"
+    seqs.write_text("a b c\nb a\nc a b d\n" * 20)
+    model = tmp_path / "m"
+    args = ["train", str(seqs), "-o", str(model), "--dim", "8", "--epochs", "1", "--min-count", "1",
+            "--workers", "1", "--no-calibrate"]  # fmt: skip
+    done = subprocess.run([sys.executable, "-c", LATE_STAGE, *args], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    stored = json.loads((model / "model.json").read_text())["training"]["peak_rss_mb"]
+    printed = float(done.stderr.split("Peak memory ")[1].split(" MB")[0].replace(",", ""))
+    assert stored > 640 and printed >= stored

@@ -1,23 +1,27 @@
-"""Will training fit in memory? Estimated before gensim allocates anything.
+"""Will training fit in memory? Estimated before gensim allocates anything. And how much did it use?
 
 gensim allocates the input vectors and the output weights (syn1neg) of every kept item, plus
 about 500 bytes of vocabulary per item (its own ``estimate_memory``). ``--dim 2000000000``
 would try to allocate hundreds of GiB and die in numpy or in the kernel's OOM killer; the
 estimate refuses it first, naming the figures. The check is free for ordinary runs: items are
 counted only when even "every token a new item" would not fit.
+
+The peak a run reports (:func:`peak_rss_mb`) is the process's high-water mark read when it is
+asked for: every stage and thread before it counts, so callers read it at the end.
 """
 
 from __future__ import annotations
 
 import os
+import sys
 from collections import Counter
 from pathlib import Path
 
 from item2vec.corpus.packed import Packed
-from item2vec.errors import ConfigError
+from item2vec.errors import ConfigError, param
 from item2vec.training.config import TrainConfig
 
-__all__ = ["available_memory", "check_memory", "training_bytes"]
+__all__ = ["available_memory", "check_memory", "peak_rss_mb", "training_bytes"]
 VOCAB_BYTES = 500  # per item, as gensim's Word2Vec.estimate_memory counts it
 # A container's memory limit (cgroup v2, then v1); its usage counts page cache, so only the limit is used.
 _CGROUP_LIMITS = ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes")
@@ -49,9 +53,14 @@ def check_memory(sequences: list[list[str]] | Packed, config: TrainConfig) -> No
     need = training_bytes(items, config.dim)
     if need > available:
         raise ConfigError(
-            f"--dim {config.dim} needs about {_gib(need)} for {items:,} items (input and output vectors "
-            f"of {config.dim:,} floats each), more than the {_gib(available)} of memory available: lower "
-            "--dim (64 to 300 is usual), or keep fewer items (--min-count, --max-vocab)"
+            f"{param('dim', config.dim)} needs about {_gib(need)} for {items:,} items (input and output "
+            f"vectors of {config.dim:,} floats each), more than the {_gib(available)} of memory available: "
+            f"lower {param('dim')} (64 to 300 is usual), or keep fewer items "
+            f"({param('min_count')}, {param('max_vocab')})",
+            param="dim",
+            value=config.dim,
+            expected="64 to 300 is usual",
+            fix=f"keep fewer items ({param('min_count')}, {param('max_vocab')})",
         )
 
 
@@ -62,6 +71,17 @@ def _kept_items(sequences: list[list[str]] | Packed, config: TrainConfig) -> int
         counts = Counter(item for seq in sequences for item in seq)
         kept = sum(1 for n in counts.values() if n >= config.min_count)
     return min(kept, config.max_vocab) if config.max_vocab is not None else kept
+
+
+def peak_rss_mb() -> float:
+    """The process's peak resident memory so far, in MB (``ru_maxrss``: every thread, every stage
+    so far; read it after the last stage). 0.0 where the platform cannot say."""
+    try:
+        import resource
+    except ImportError:  # Windows
+        return 0.0
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / 2**20 if sys.platform == "darwin" else peak / 1024  # bytes on macOS, KiB elsewhere
 
 
 def available_memory() -> int | None:

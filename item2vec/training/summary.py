@@ -8,6 +8,7 @@ from typing import Any
 
 from item2vec.corpus.packed import CorpusStats
 from item2vec.training.config import TrainConfig
+from item2vec.training.memory import peak_rss_mb
 
 
 @dataclass
@@ -29,6 +30,10 @@ class TrainSummary:
     walks: dict[str, Any] | None = None  # model.json's "walks" record (item2vec.training.walks)
     transitions: dict[str, Any] | None = None  # model.json's "transitions" record
     scoring: dict[str, Any] | None = None  # model.json's "scoring" record (given, or calibrated)
+
+    def __post_init__(self) -> None:
+        # Made once the run is over (saved too): the peak is the process's, every stage counted.
+        self.peak_rss_mb = max(self.peak_rss_mb, peak_rss_mb())
 
 
 def summary_lines(summary: TrainSummary) -> list[str]:
