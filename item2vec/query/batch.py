@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from item2vec.corpus.tables import check_table_output, write_table
 from item2vec.model.embeddings import Embeddings, unit_rows
 from item2vec.query.scoring import Scorer
-from item2vec.query.topk import top_k
+from item2vec.query.topk import SCORE_BUDGET, block_rows, product, top_k
 
 if TYPE_CHECKING:
     import numpy as np
@@ -28,7 +28,7 @@ from item2vec.query.histories import EventColumns, read_histories
 from item2vec.query.recommend import DECAY, HISTORY_SIZE
 
 STDOUT = "<stdout>"
-CELLS = 1 << 24  # scores held at once (queries x catalogue): 64 MB of float32
+CELLS = SCORE_BUDGET // 4  # scores held at once (queries x catalogue), as float32
 MOST_SEEN = 1000  # with an index, the shortlist widens by at most this many seen items
 Sink = Callable[["pa.RecordBatch"], None]
 
@@ -166,7 +166,10 @@ def _ranked(
     total = len(embeddings) if queries is None else len(queries)
     rerank = (index.params.rerank if index is not None else None) or 1
     width = k * rerank + 64 if approx else len(embeddings)
-    step = max(1, min(4096, cells // max(1, width * (embeddings.dim if approx else 1))))
+    step = block_rows(width * (embeddings.dim if approx else 1), cells * 4)
+    step = min(step, 4096) if approx else step
+    exact = not other and index is None
+    buffer = np.empty((max(2, min(step, total)), len(embeddings)), dtype=np.float32) if exact else None
     for start in range(0, total, step):
         stop = min(total, start + step)
         block = (
@@ -180,8 +183,9 @@ def _ranked(
             rows, scores = scorer.top(block, trans, k, exclude=pairs, most_excluded=most)
         elif index is not None:
             rows, scores = index.search(embeddings.vectors, block, k, exclude=pairs, most_excluded=most)
-        else:
-            matrix = unit_rows(block) @ embeddings.unit.T
+        else:  # as ``similar`` scores one query: q · v / |v|, into the reused buffer
+            matrix = product(unit_rows(block), embeddings.vectors, buffer)
+            np.multiply(matrix, embeddings.inverse_norms, out=matrix)
             matrix[pairs] = -np.inf
             rows, scores = top_k(matrix, k)
         yield start, rows, scores

@@ -1,0 +1,125 @@
+"""Exact batched top-k: every block size gives what one query alone gives, ties included."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from item2vec.model.embeddings import Embeddings, unit_rows
+from item2vec.query.batch import neighbour_table
+from item2vec.query.topk import block_rows, cosine_top, product, top_k
+
+
+def reference(scores: np.ndarray, k: int, rows: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Each row sorted in full: by score, descending, then by item row; -inf is padding."""
+    k = min(k, scores.shape[1])
+    best = np.full((len(scores), k), -1, dtype=np.int64)
+    picked = np.full((len(scores), k), -np.inf, dtype=np.float32)
+    for i, row in enumerate(scores):
+        items = np.arange(len(row)) if rows is None else rows[i]
+        order = np.lexsort((items, -row))[:k]
+        best[i], picked[i] = items[order], row[order]
+    best[~np.isfinite(picked)] = -1
+    return best, picked
+
+
+def tied(shape: tuple[int, int], seed: int) -> np.ndarray:
+    """Scores from a handful of values: every row is full of ties, some at the k-th place."""
+    rng = np.random.default_rng(seed)
+    scores = rng.integers(0, 12, shape).astype(np.float32) / 4
+    scores[0] = 1.0  # a row of one value
+    scores[1, ::2] = -np.inf  # half the row excluded
+    scores[2, 3:] = -np.inf  # fewer entries than k
+    return scores
+
+
+@pytest.mark.parametrize("width", [7, 300, 9000, 20_011])  # narrow rows, and chunked ones with a tail
+@pytest.mark.parametrize("k", [1, 10, 100])
+def test_top_k_is_a_full_sort_cut_at_k(width: int, k: int) -> None:
+    for values in (tied((6, width), width + k), np.random.default_rng(k).standard_normal((6, width))):
+        scores = np.asarray(values, dtype=np.float32)
+        got, want = top_k(scores, k), reference(scores, k)
+        np.testing.assert_array_equal(got[0], want[0])
+        np.testing.assert_array_equal(got[1], want[1])
+
+
+def test_top_k_of_a_shortlist_breaks_ties_by_item_row() -> None:
+    scores = tied((5, 9000), 3)
+    rows = np.stack([np.random.default_rng(i).permutation(9000) for i in range(5)])
+    got, want = top_k(scores, 10, rows=rows), reference(scores, 10, rows)
+    np.testing.assert_array_equal(got[0], want[0])
+    np.testing.assert_array_equal(got[1], want[1])
+
+
+def test_top_k_pads_and_skips_nan() -> None:
+    scores = np.array([[0.5, np.nan, -np.inf, 0.25]], dtype=np.float32)
+    rows, values = top_k(scores, 3)
+    assert rows.tolist() == [[0, 3, -1]]
+    assert values.tolist() == [[0.5, 0.25, -np.inf]]
+    assert top_k(scores, 0)[0].shape == (1, 0)
+
+
+def test_block_rows_keeps_scores_within_the_budget() -> None:
+    assert block_rows(200_000, 64 << 20) == 83  # 83 x 200,000 float32 = 63.3 MiB
+    assert block_rows(10, 64 << 20) == (64 << 20) // 40
+    assert block_rows(10**9, 1) == 1
+
+
+def tied_vectors(n: int, seed: int) -> np.ndarray:
+    """Vectors from a small set (many exact duplicates), so cosines tie exactly."""
+    return np.random.default_rng(seed).integers(-2, 3, (n, 4)).astype(np.float32)
+
+
+def inverse(vectors: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(vectors, axis=1)
+    norms[norms == 0] = 1
+    out: np.ndarray = (1 / norms).astype(np.float32)
+    return out
+
+
+@pytest.mark.parametrize(
+    "vectors", [tied_vectors(9000, 0), np.random.default_rng(1).standard_normal((9000, 16))]
+)
+def test_one_query_alone_scores_as_in_any_batch(vectors: np.ndarray) -> None:
+    vectors = vectors.astype(np.float32)
+    queries = unit_rows(vectors[:40])
+    exclude = (np.arange(40, dtype=np.int64), np.arange(40, dtype=np.int64))  # each query itself
+    whole = list(cosine_top(queries, vectors, inverse(vectors), 10, exclude=exclude))
+    assert len(whole) == 1
+    small = list(cosine_top(queries, vectors, inverse(vectors), 10, exclude=exclude, budget=3 * 9000 * 4))
+    assert [start for start, _, _ in small] == list(range(0, 40, 3))
+    for q in range(40):
+        (_, rows, scores), *_ = cosine_top(queries[q : q + 1], vectors, inverse(vectors), 10,
+                                           exclude=(np.zeros(1, np.int64), np.array([q])))  # fmt: skip
+        np.testing.assert_array_equal(rows[0], whole[0][1][q])
+        np.testing.assert_array_equal(scores[0], whole[0][2][q])
+        block = small[q // 3]
+        np.testing.assert_array_equal(rows[0], block[1][q % 3])
+        np.testing.assert_array_equal(scores[0], block[2][q % 3])
+        assert q not in rows[0]
+    full = product(queries, vectors) * inverse(vectors)
+    full[exclude] = -np.inf
+    want = reference(full, 10)
+    np.testing.assert_array_equal(whole[0][1], want[0])
+    np.testing.assert_array_equal(whole[0][2], want[1])
+
+
+def test_similar_all_is_every_item_asked_alone(tmp_path: Path) -> None:
+    """similar --all (neighbour_table), in blocks of 7 items, ties included, gives exactly what
+    each item gets as a query of its own."""
+    import pyarrow as pa
+
+    vectors = tied_vectors(9000, 2)
+    embeddings = Embeddings(ids=[f"i{n}" for n in range(9000)], vectors=vectors,
+                            counts=np.ones(9000, dtype=np.int64))  # fmt: skip
+    batches: list[pa.RecordBatch] = []
+    summary = neighbour_table(embeddings, None, k=5, cells=7 * 9000, sink=batches.append)
+    assert (summary.queries, summary.rows) == (9000, 45_000)
+    table = pa.Table.from_batches(batches).to_pydict()
+    for q in (0, 1, 6, 7, 4321, 8999):
+        (_, rows, scores), *_ = cosine_top(unit_rows(vectors[q : q + 1]), vectors, inverse(vectors), 5,
+                                           exclude=(np.zeros(1, np.int64), np.array([q])))  # fmt: skip
+        assert table["item"][q * 5 : q * 5 + 5] == [f"i{r}" for r in rows[0]]
+        assert table["score"][q * 5 : q * 5 + 5] == scores[0].tolist()
