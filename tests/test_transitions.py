@@ -333,3 +333,49 @@ def test_embedded_items_have_no_transitions(tmp_path: Path) -> None:
     assert cli_run("embed", model, new, "-o", tmp_path / "m2").exit_code == 0
     assert model_rows(tmp_path / "m2") == before
     assert load_transitions(tmp_path / "m2" / "transitions.npz").n_items == 41
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf, -1.0])
+def test_nan_infinite_or_negative_weights_are_refused(tmp_path: Path, bad: float) -> None:
+    codes, bounds = packed([0, 1, 2], [2, 0])
+    path = save_transitions(tmp_path / "t.npz", build_transitions(codes, bounds, 3, steps=2))
+    with np.load(path) as archive:
+        arrays = {key: archive[key] for key in archive.files}
+    arrays["data"] = arrays["data"].copy()
+    arrays["data"][1] = bad
+    np.savez(path, **arrays)
+    with pytest.raises(ModelError, match=r"transitions file .*t\.npz' is corrupt \(a weight is "):
+        load_transitions(path, 3)
+
+
+def test_a_small_file_declaring_a_huge_array_is_refused_before_it_is_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import zipfile
+
+    codes, bounds = packed([0, 1, 2], [2, 0])
+    path = save_transitions(tmp_path / "t.npz", build_transitions(codes, bounds, 3, steps=2))
+    with np.load(path) as archive:
+        arrays = {key: archive[key] for key in archive.files}
+    # 4 GB of float32 declared (the header is all that is read: 1 MB of it is written, deflated)
+    huge = tmp_path / "huge.npz"
+    with zipfile.ZipFile(huge, "w", compression=zipfile.ZIP_DEFLATED) as out:
+        for key, array in arrays.items():
+            if key != "data":
+                with out.open(key + ".npy", "w") as member:
+                    np.lib.format.write_array(member, array)
+        with out.open("data.npy", "w", force_zip64=True) as member:
+            header = {"descr": "<f4", "fortran_order": False, "shape": (2**30,)}
+            np.lib.format.write_array_header_1_0(member, header)
+            member.write(bytes(2**20))
+    assert huge.stat().st_size < 2**20
+
+    def never(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the arrays were read")
+
+    monkeypatch.setattr(np, "load", never)
+    with pytest.raises(
+        ModelError, match=r"huge\.npz' is corrupt \(data declares 1,073,741,824 values"
+    ) as caught:
+        load_transitions(huge, 3)
+    assert str(huge) in str(caught.value)

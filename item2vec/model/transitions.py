@@ -265,10 +265,13 @@ def load_transitions(path: str | Path, n_items: int | None = None) -> Transition
 
     Raises:
         ModelError: the file is unreadable, holds an object array or a field of the wrong kind,
-            is of another format version, or its arrays do not fit each other or the model.
+            is of another format version, declares arrays larger than the matrix can hold (refused
+            from the headers, before anything is decompressed), its arrays do not fit each other
+            or the model, or a weight is NaN, infinite or negative.
     """
     import numpy as np
 
+    _check_declared(path, n_items)
     try:
         with np.load(Path(path), allow_pickle=False) as archive:
             missing = [key for key in _KEYS if key not in archive.files]
@@ -301,8 +304,81 @@ def _checked(path: str | Path, arrays: dict[str, Any], n_items: int | None) -> T
         raise ModelError(_bad(path, "an index is out of range"))
     if n_items is not None and size != n_items:
         raise ModelError(_bad(path, f"it covers {size:,} items but the model has {n_items:,}"))
+    if data.shape[0] and not (np.isfinite(data.sum(dtype=np.float64)) and float(data.min()) >= 0):
+        bad = data[~np.isfinite(data) | (data < 0)][0]
+        raise ModelError(_bad(path, f"a weight is {bad}, not a finite number of 0 or more"))
     keep = int(arrays["keep"])
     return TransitionMatrix(indptr, indices, data, size, int(arrays["steps"]), None if keep < 0 else keep)
+
+
+_SMALL = ("shape", "steps", "keep", "version")
+
+
+def _check_declared(path: str | Path, n_items: int | None) -> None:
+    """Refuse arrays whose ``.npy`` headers declare more than the matrix can hold, reading only
+    the headers (and the four small arrays): a small compressed file that declares gigabytes is
+    refused before anything large is decompressed.
+
+    Raises:
+        ModelError: naming the file and the array.
+    """
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(Path(path)) as archive:
+            names = set(archive.namelist())
+            headers = {k: _header(archive, k + ".npy") for k in _KEYS if k + ".npy" in names}
+            small = {k: _small(archive, k + ".npy") for k in _SMALL if k in headers}
+    except (ValueError, OSError, EOFError, BadZipFile, zipfile.LargeZipFile):
+        return  # np.load says what is wrong with it
+    for key in _SMALL:
+        if key in headers and headers[key][0] > 2:
+            raise ModelError(_bad(path, f"{key} declares {headers[key][0]:,} values, not 1 or 2"))
+    shape, keep = small.get("shape"), small.get("keep")
+    if shape is None or shape.shape != (2,) or shape.dtype.kind not in "iu" or int(shape[0]) < 0:
+        return  # _checked refuses it, with its reason
+    size = int(shape[0])
+    if n_items is not None and size != n_items:
+        raise ModelError(_bad(path, f"it covers {size:,} items but the model has {n_items:,}"))
+    per_row = size if keep is None or keep.size != 1 or int(keep) < 0 else min(size, int(keep))
+    limits = {"indptr": size + 1, "indices": size * per_row, "data": size * per_row}
+    for key, limit in limits.items():
+        if key in headers and (headers[key][0] > limit or headers[key][1] > 8):
+            count, itemsize = headers[key]
+            raise ModelError(
+                _bad(path, f"{key} declares {count:,} values of {itemsize} bytes where at most {limit:,} fit")
+            )
+
+
+def _header(archive: Any, name: str) -> tuple[int, int]:
+    """(values, bytes per value) that a ``.npy`` member's header declares (0 bytes: objects)."""
+    import math
+
+    import numpy as np
+
+    with archive.open(name) as member:
+        version = np.lib.format.read_magic(member)
+        read = (
+            np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+        )
+        shape, _, dtype = read(member)
+    return math.prod(shape), 0 if dtype.hasobject else dtype.itemsize
+
+
+def _small(archive: Any, name: str) -> Any:
+    """A member of at most 1 KB read whole (None if it is larger or not a plain array)."""
+    import io
+
+    import numpy as np
+
+    with archive.open(name) as member:
+        content = member.read(1024)
+    if len(content) >= 1024:
+        return None
+    try:
+        return np.lib.format.read_array(io.BytesIO(content), allow_pickle=False)
+    except (ValueError, OSError, EOFError):
+        return None
 
 
 def _bad(path: str | Path, detail: str) -> str:
