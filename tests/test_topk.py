@@ -123,3 +123,24 @@ def test_similar_all_is_every_item_asked_alone(tmp_path: Path) -> None:
                                            exclude=(np.zeros(1, np.int64), np.array([q])))  # fmt: skip
         assert table["item"][q * 5 : q * 5 + 5] == [f"i{r}" for r in rows[0]]
         assert table["score"][q * 5 : q * 5 + 5] == scores[0].tolist()
+
+
+def test_many_ids_answer_as_each_id_alone() -> None:
+    """``similar -`` with many ids (cosine_answer): the same rows as one id at a time, ties included."""
+    from item2vec.query.topk import cosine_answer
+
+    vectors = tied_vectors(9000, 4)
+    embeddings = Embeddings(ids=[f"i{n}" for n in range(9000)], vectors=vectors,
+                            counts=np.ones(9000, dtype=np.int64))  # fmt: skip
+    rows = list(range(0, 9000, 300))
+    labels = [embeddings.ids[r] for r in rows]
+    queries = unit_rows(vectors[rows])
+    together = cosine_answer(embeddings, labels, queries, [{r} for r in rows], 5)
+    alone = [
+        n
+        for i, r in enumerate(rows)
+        for n in cosine_answer(embeddings, [labels[i]], queries[i : i + 1], [{r}], 5)
+    ]
+    assert together == alone
+    assert len(together) == 5 * len(rows)
+    assert all(n.item != n.query for n in together)

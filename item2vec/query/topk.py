@@ -158,6 +158,22 @@ def cosine_top(
         yield start, rows, best
 
 
+def cosine_answer(
+    embeddings: Embeddings, labels: list[str], queries: NDArray[np.float32], exclude: list[set[int]], k: int
+) -> list[Neighbour]:
+    """``Neighbour`` rows of each query vector (rows of ``queries``) by exact cosine, the item
+    rows in ``exclude[i]`` left out of query i's answer: :func:`cosine_top`, block by block."""
+    import numpy as np
+
+    owner = np.repeat(np.arange(len(exclude), dtype=np.int64), [len(rows) for rows in exclude])
+    items = np.array([row for rows in exclude for row in sorted(rows)], dtype=np.int64)
+    out: list[Neighbour] = []
+    vectors, inverse = embeddings.vectors, embeddings.inverse_norms
+    for start, rows, scores in cosine_top(unit_rows(queries), vectors, inverse, k, exclude=(owner, items)):
+        out.extend(neighbours(embeddings, labels[start : start + len(rows)], rows, scores))
+    return out
+
+
 def product(
     block: NDArray[np.float32], vectors: NDArray[np.float32], buffer: NDArray[np.float32] | None = None
 ) -> NDArray[np.float32]:
