@@ -56,6 +56,7 @@ from item2vec.training.features import (
 )
 from item2vec.training.gensim_engine import train
 from item2vec.training.pipeline import run_training
+from item2vec.training.requests import TrainRequest
 from item2vec.training.update import run_update
 
 DEFAULT = Path(__file__).resolve().parents[2] / "shared/data/online_retail/online_retail.csv.gz"
@@ -287,13 +288,15 @@ def part_update(frame, epochs: int, workers: int, root: Path) -> list[tuple[str,
         files["oldnew"], index=False
     )
     session = SessionOptions(item_col="StockCode", user_col=None, session_col="InvoiceNo")
-    overrides = {"epochs": epochs, "workers": workers, "context": "set"}
-    run_training([str(files["old"])], output=root / "old", session=session, overrides=overrides)
+    request = TrainRequest.from_values(
+        {"epochs": epochs, "workers": workers, "context": "set"}, session=session
+    )
+    run_training([str(files["old"])], request=request, output=root / "old")
     test = baskets(frame[frame.InvoiceNo.isin(set(parts["test"]))])
     cases = pairs(test)
     rows = []
     started = time.perf_counter()
-    run_training([str(files["oldnew"])], output=root / "retrained", session=session, overrides=overrides)
+    run_training([str(files["oldnew"])], request=request, output=root / "retrained")
     rows.append(("train on old+new (from scratch)", time.perf_counter() - started, root / "retrained"))
     base_alpha = TrainConfig.from_preset("recsys").alpha
     # Explicit rates: the trained one, / 5, and / 20 (update's default since this measurement).

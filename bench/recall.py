@@ -45,7 +45,8 @@ from item2vec.evaluation.calibrate import calibrate  # noqa: E402
 from item2vec.evaluation.heldout import MERGED, merge_validation  # noqa: E402
 from item2vec.model.modes import HYBRID_BASE, HYBRID_WEIGHT, RECOMMEND_SCORE  # noqa: E402
 from item2vec.training.config import TrainConfig  # noqa: E402
-from item2vec.training.pipeline import train_and_save  # noqa: E402
+from item2vec.training.pipeline import ReadInput, train_and_save  # noqa: E402
+from item2vec.training.requests import TrainRequest  # noqa: E402
 
 # ../shared from the main checkout, ../../shared from a worktree under wt/
 RETAIL = next(
@@ -107,8 +108,9 @@ def train_merged(
         sessions=len(merged), tokens=sum(map(len, merged)),
     )  # fmt: skip
     config = TrainConfig.from_preset("recsys", **{"seed": 1, **params})
-    train_and_save(Corpus(merged, stats), config=config, output=output, session=session, force=True,
-                   input_extra={MERGED: True}, calibrator=calibrate if calibrated else None)  # fmt: skip
+    request = TrainRequest(config=config, session=session, calibrator=calibrate if calibrated else None)
+    train_and_save(ReadInput(Corpus(merged, stats), extra={MERGED: True}), request=request, output=output,
+                   force=True)  # fmt: skip
     return time.perf_counter() - started
 
 

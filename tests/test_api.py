@@ -245,8 +245,10 @@ def test_unknown_parameters_suggest_the_right_name() -> None:
         TypeError, match=r"^train\(\) got an unexpected keyword argument 'sesion'; did you mean 'session'\?$"
     ):
         item2vec.train([["a", "b"]], sesion="basket")
-    with pytest.raises(TypeError, match=r"gensim's vector_size is 'dim' here$"):
-        item2vec.train([["a", "b"]], vector_size=32)
+    with pytest.raises(
+        TypeError, match=r"^train\(\) got vector_size= \(gensim's name for dim\) and dim=: give one of them$"
+    ):
+        item2vec.train([["a", "b"]], vector_size=32, dim=16)
 
 
 @pytest.mark.parametrize(

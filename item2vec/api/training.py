@@ -1,9 +1,9 @@
 """``item2vec.train`` and ``item2vec.load``: a :class:`~item2vec.api.model.Model` in one line.
 
-``train`` reads its data by the CLI's code (:mod:`item2vec.api.data`), builds the training
-config from the preset and the keyword parameters (:mod:`item2vec.api.params`) and trains with
-the CLI's pipeline (:func:`item2vec.training.pipeline.build_model`), in memory: ``Model.save``
-writes the same model directory ``item2vec train`` writes.
+``train`` turns its keyword parameters into the one ``TrainRequest`` the CLI also builds
+(:mod:`item2vec.api.params`), reads its data by the CLI's code (:mod:`item2vec.api.data`) and
+trains with the CLI's pipeline (:func:`item2vec.training.pipeline.build_model`), in memory:
+``Model.save`` writes the same model directory ``item2vec train`` writes.
 """
 
 from __future__ import annotations
@@ -11,30 +11,25 @@ from __future__ import annotations
 import time as clock
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
 
 from item2vec.api.data import item_names, read_data
 from item2vec.api.errors import in_python_terms
 from item2vec.api.model import Model
-from item2vec.api.params import check_params
+from item2vec.api.params import GENSIM_NAMES, parameter_names, suggest_keywords, train_request
 from item2vec.corpus.options import SessionOptions, Where, parse_duration
 from item2vec.model.store import load as load_embeddings
-from item2vec.training.config import TrainConfig
+from item2vec.training.config import Context, CorpusMode, Preset, TrainConfig
 from item2vec.training.gensim_engine import ProgressCallback
 from item2vec.training.holdout import Calibrator
-from item2vec.training.pipeline import build_model, preset_config
-
-# train()'s own keyword names, offered when a misspelt one lands in **params.
-KEYWORDS = (
-    "user", "session", "item", "time", "session_gap", "where", "min_length", "drop_repeats",
-    "preset", "items", "id_col", "title_col", "input_format", "progress", "calibrate",
-)  # fmt: skip
+from item2vec.training.pipeline import ReadInput, build_model
 
 
 @in_python_terms
+@suggest_keywords
 def train(
     data: object,
     *,
+    config: TrainConfig | None = None,
     user: str | None = None,
     session: str | None = None,
     item: str = "item_id",
@@ -43,21 +38,43 @@ def train(
     where: str | Iterable[str] = (),
     min_length: int = 2,
     drop_repeats: bool = True,
-    preset: str | None = None,
     items: object = None,
     id_col: str | None = None,
     title_col: str = "title",
     input_format: str | None = None,
     progress: ProgressCallback | None = None,
     calibrate: bool = True,
-    **params: Any,
+    preset: Preset | None = None,
+    context: Context | None = None,
+    dim: int | None = None,
+    window: int | None = None,
+    negative: int | None = None,
+    ns_exponent: float | None = None,
+    sample: float | None = None,
+    epochs: int | None = None,
+    min_count: int | None = None,
+    max_vocab: int | None = None,
+    alpha: float | None = None,
+    workers: int | None = None,
+    seed: int | None = None,
+    corpus_mode: CorpusMode | None = None,
+    vector_size: int | None = None,
+    size: int | None = None,
+    iter: int | None = None,  # gensim's name (shadows the builtin here only)
+    max_final_vocab: int | None = None,
 ) -> Model:
     """Train item embeddings and return the :class:`~item2vec.api.model.Model`, as ``item2vec train`` does.
+
+    The public mirror of ``item2vec train``, so it takes each of its parameters by name (one per
+    ``TrainConfig`` field; a test keeps them in step); they become one
+    :class:`~item2vec.training.requests.TrainRequest` at once, which the pipeline trains.
 
     Args:
         data: a pandas DataFrame or pyarrow Table of events; an iterable of sequences of item
             ids (``[["a", "b"], ["b", "c"]]``; a generator is read once); or a path, or a list
             of paths, of files ``item2vec train`` reads.
+        config: an ``item2vec.TrainConfig`` to train with as it is (no preset chosen by the data);
+            training parameters given as well replace its fields.
         user: column of user ids (default ``user_id``, unless ``session`` is given).
         session: column of session or basket ids.
         item: column of item ids.
@@ -66,7 +83,6 @@ def train(
         where: row filters, ``"COL=VALUE"`` or ``"COL!=VALUE"``.
         min_length: drop shorter sequences.
         drop_repeats: drop consecutive repeats of an item (event tables).
-        preset: ``recsys`` or ``text`` (default: ``text`` for text files, else ``recsys``).
         items: item names: a mapping of id to name, or a table (DataFrame or file) with
             ``id_col`` (default: ``item``) and ``title_col`` columns.
         id_col: id column of an ``items`` table.
@@ -75,10 +91,27 @@ def train(
         progress: called with a ``Progress`` record as training goes.
         calibrate: choose the model's default scoring for ``recommend`` on held-out last items
             and then train them in, as ``item2vec train`` does (``False``: ``--no-calibrate``).
-        **params: training parameters, as ``item2vec.TrainConfig`` names them: ``dim``,
-            ``window``, ``negative``, ``ns_exponent``, ``sample``, ``epochs``, ``min_count``,
-            ``max_vocab``, ``alpha``, ``workers``, ``seed``, ``context``, ``corpus_mode``.
-            With ``workers=1`` and a ``seed`` a run repeats exactly.
+        preset: ``recsys`` or ``text``: the defaults of the parameters below (default: ``text``
+            for text files, else ``recsys``).
+        context: ``window`` (ordered skip-gram) or ``set`` (the whole basket, order ignored).
+        dim: vector dimensions.
+        window: context window (items each side).
+        negative: negative samples per positive.
+        ns_exponent: negative-sampling exponent (0.75 for text).
+        sample: down-sampling threshold for frequent items (0: off).
+        epochs: passes over the corpus.
+        min_count: ignore items with fewer occurrences.
+        max_vocab: keep at most this many items.
+        alpha: initial learning rate.
+        workers: training threads (default: all cores). With ``workers=1`` and a ``seed`` a run
+            repeats exactly.
+        seed: random seed.
+        corpus_mode: ``auto``, ``stream`` (from memory) or ``file`` (a temporary corpus file).
+        vector_size: gensim's name for ``dim`` (``size`` too); ``iter`` is ``epochs``,
+            ``max_final_vocab`` is ``max_vocab``. Giving an alias and its name is a ``TypeError``.
+        size: see ``vector_size``.
+        iter: see ``vector_size``.
+        max_final_vocab: see ``vector_size``.
 
     Raises:
         TypeError: an unknown parameter (the message suggests the close one), a value of the
@@ -87,21 +120,20 @@ def train(
             values out of range), the message naming parameters as Python spells them.
     """
     started = clock.perf_counter()
-    checked = check_params(params, others=KEYWORDS)
+    arguments = locals()
     if not isinstance(calibrate, bool):
         raise TypeError(f"calibrate must be True or False, not {type(calibrate).__name__} ({calibrate!r})")
-    TrainConfig.from_preset(preset or "recsys", **checked)  # values checked before the data is read
     options, given = _session(user, session, item, time, session_gap, where, min_length, drop_repeats)
+    request = train_request(
+        {name: arguments[name] for name in parameter_names()}, {alias: arguments[alias] for alias in GENSIM_NAMES},
+        config=config, session=options, input_format=input_format, calibrator=_calibrator() if calibrate else None,
+    )  # fmt: skip
     _check_items(items, id_col, title_col)
     corpus = read_data(data, options, input_format=input_format, given=given)
-    chosen = preset or ("text" if corpus.stats.input_format == "text" else "recsys")
-    config, profile = preset_config(chosen, checked, corpus)
     names = item_names(items, id_col=id_col or item, title_col=title_col)
-    read_seconds = clock.perf_counter() - started
     built = build_model(
-        corpus, config=config, session=options, names=names, read_seconds=read_seconds, progress=progress,
-        input_extra=profile, calibrator=_calibrator() if calibrate else None,
-    )  # fmt: skip
+        ReadInput(corpus, names, clock.perf_counter() - started), request=request, progress=progress
+    )
     return Model(built.embeddings, extra=built.extra, tables=built.tables, corpus=corpus.packed,
                  transitions=built.transitions)  # fmt: skip
 

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import types
+import typing
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import click
 
+from item2vec.errors import flag_name, spell
 from item2vec.render import render
+from item2vec.training.config import TrainConfig, field_help, field_names
 
 if TYPE_CHECKING:
     from item2vec.training.features import FeatureOptions
@@ -16,7 +21,6 @@ if TYPE_CHECKING:
     from item2vec.training.walks import WalkOptions
 
 from item2vec.cli.base import (
-    TRAIN_PARAMS,
     cli,
     config_option,
     is_quiet,
@@ -29,6 +33,29 @@ from item2vec.cli.base import (
     session_options,
     session_values,
 )
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def train_config_options(func: F) -> F:
+    """One option per :class:`TrainConfig` field, with its help (``dim`` → ``--dim``; a ``Literal``
+    field is a choice): a new training parameter is a new field, and train takes it."""
+    hints = typing.get_type_hints(TrainConfig)
+    for name in reversed(field_names()):
+        option = click.option(f"--{name.replace('_', '-')}", type=_click_type(hints[name]),
+                              help=spell(field_help(name), flag_name))  # fmt: skip
+        func = option(func)
+    return func
+
+
+def _click_type(hint: Any) -> Any:
+    """click's type for a TrainConfig field's type: a choice of a ``Literal``'s words, else the
+    type itself (``int | None`` is ``int``: an unset option is None)."""
+    if typing.get_origin(hint) is Literal:
+        return click.Choice(typing.get_args(hint))
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+        return next(arg for arg in typing.get_args(hint) if arg is not type(None))
+    return hint
 
 
 @cli.command()
@@ -48,33 +75,7 @@ from item2vec.cli.base import (
 )
 @click.option("--feature-cols", metavar="COL,COL", help="Attribute columns in --item-features.")
 @click.option("--feature-id-col", help="Id column in --item-features (default: --item-col).")
-@click.option(
-    "--preset",
-    type=click.Choice(["recsys", "text"]),
-    help="Defaults: recsys for events/sequences, text for text.",
-)
-@click.option(
-    "--context",
-    type=click.Choice(["window", "set"]),
-    help="window: ordered skip-gram; set: whole basket, order ignored.",
-)
-@click.option("--dim", type=int, help="Vector dimensions.")
-@click.option("--window", type=int, help="Context window (items each side).")
-@click.option("--negative", type=int, help="Negative samples per positive.")
-@click.option("--ns-exponent", type=float, help="Negative-sampling exponent (-1 to 1; 0.75 for text).")
-@click.option("--sample", type=float, help="Down-sampling threshold for frequent items (0 = off).")
-@click.option("--epochs", type=int, help="Passes over the corpus.")
-@click.option("--min-count", type=int,
-              help="Ignore items with fewer occurrences (recsys default: 3, or 1 when rare items hold 5%+ of events).")  # fmt: skip
-@click.option("--max-vocab", type=int, help="Keep at most this many items (raises min-count).")
-@click.option("--alpha", type=float, help="Initial learning rate.")
-@click.option("--workers", type=int, help="Training threads (default: all cores).")
-@click.option("--seed", type=int, help="Random seed; with --workers 1 runs repeat exactly.")
-@click.option(
-    "--corpus-mode",
-    type=click.Choice(["auto", "stream", "file"]),
-    help="Feed gensim from memory (stream) or a temporary corpus file (file); auto picks by size and workers.",
-)
+@train_config_options
 @click.option(
     "--walks",
     type=click.Choice(["deepwalk", "node2vec"]),
@@ -125,11 +126,13 @@ def train(inputs: tuple[str, ...], output: Path, **opts: Any) -> None:
     """
     from item2vec.corpus.items import ItemsOptions
     from item2vec.training.pipeline import run_training
+    from item2vec.training.requests import TrainRequest
 
     quiet = is_quiet()
     scoring = {key: opts.pop(key) for key in ("score", "hybrid_weight", "hybrid_base")}
     calibrate = opts.pop("calibrate")
-    if opts["engine"] == "spark" and (calibrate or any(v is not None for v in scoring.values())):
+    gensim = opts["engine"] == "gensim"
+    if not gensim and (calibrate or any(v is not None for v in scoring.values())):
         raise click.UsageError("--score, --hybrid-weight, --hybrid-base and --calibrate need --engine gensim "
                                "(a Spark model keeps neither output vectors nor transitions)")  # fmt: skip
     if calibrate and any(v is not None for v in scoring.values()):
@@ -140,21 +143,13 @@ def train(inputs: tuple[str, ...], output: Path, **opts: Any) -> None:
     items = None
     if opts["items_file"]:
         items = ItemsOptions(opts["items_file"], opts["id_col"] or opts["item_col"], opts["title_col"])
+    request = TrainRequest.from_values(
+        {name: opts[name] for name in field_names()}, session=session, input_format=opts["input_format"],
+        items=items, features=_feature_options(opts), spark=_spark_options(opts, quiet), walks=_walk_options(opts),
+        scoring=scoring if gensim else None, calibrator=_calibrator() if calibrate is not False and gensim else None,
+    )  # fmt: skip
     summary = run_training(
-        list(inputs),
-        features=_feature_options(opts),
-        spark=_spark_options(opts, quiet),
-        walks=_walk_options(opts),
-        output=output,
-        session=session,
-        overrides={k: opts[k] for k in TRAIN_PARAMS},
-        preset=opts["preset"],
-        input_format=opts["input_format"],
-        items=items,
-        force=opts["force"],
-        progress=progress_callback(),
-        scoring=scoring if opts["engine"] == "gensim" else None,
-        calibrator=_calibrator() if calibrate is not False and opts["engine"] == "gensim" else None,
+        list(inputs), request=request, output=output, force=opts["force"], progress=progress_callback()
     )
     from item2vec.training.summary import summary_lines
 
@@ -203,7 +198,7 @@ def _spark_options(opts: dict[str, Any], quiet: bool) -> SparkOptions | None:
         return None
     from item2vec.training.spark_engine import spark_notes
 
-    note = spark_notes(opts["preset"], {k: opts[k] for k in TRAIN_PARAMS})
+    note = spark_notes(opts["preset"], {k: opts[k] for k in field_names() if k != "preset"})
     if note and not quiet:
         click.echo(f"Warning: {note}", err=True)
     return SparkOptions(

@@ -34,7 +34,8 @@ from item2vec.extras import require
 from item2vec.files import atomic_bytes, check_writable
 from item2vec.training.config import PRESETS, TrainConfig
 from item2vec.training.gensim_engine import ProgressCallback, train
-from item2vec.training.pipeline import train_and_save
+from item2vec.training.pipeline import ReadInput, train_and_save
+from item2vec.training.requests import TrainRequest
 from item2vec.training.summary import TrainSummary
 
 if TYPE_CHECKING:
@@ -333,17 +334,11 @@ def run_tune(
             sessions=len(merged),
             tokens=sum(len(s) for s in merged),
         )
-        result.model = train_and_save(
-            Corpus(merged, stats),
-            config=result.config,
-            output=output,
-            session=session,
-            read_seconds=time.perf_counter() - started,
-            force=force,
-            progress=progress,
-            input_extra={MERGED: True},
-            scoring=result.scoring,
+        read = ReadInput(
+            Corpus(merged, stats), read_seconds=time.perf_counter() - started, extra={MERGED: True}
         )
+        request = TrainRequest(config=result.config, session=session, scoring=result.scoring)
+        result.model = train_and_save(read, request=request, output=output, force=force, progress=progress)
     return result
 
 

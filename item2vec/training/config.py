@@ -166,10 +166,6 @@ class TrainConfig:
                 values[key] = value
         return cls(**values)
 
-    def with_preset(self, preset: str, given: Collection[str]) -> TrainConfig:
-        """Preset ``preset``'s values, then this config's values of the fields in ``given``."""
-        return TrainConfig.from_preset(preset, **{name: getattr(self, name) for name in given})
-
     def as_dict(self) -> dict[str, Any]:
         """Plain values, for model.json."""
         return dataclasses.asdict(self)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from item2vec.corpus.packed import Packed
-from item2vec.errors import ConfigError, EmptyResultError, OutputError, param
+from item2vec.errors import Bare, ConfigError, EmptyResultError, OutputError, param
 from item2vec.files import no_space
 from item2vec.training.config import TrainConfig
 from item2vec.training.holdout import HeldOut
@@ -277,8 +277,8 @@ def choose_feed(config: TrainConfig, sequences: list[list[str]] | Packed) -> str
     if config.corpus_mode == "file":
         if config.context == "set":
             raise ConfigError(
-                f"{param('corpus_mode', 'file')} cannot reshuffle baskets every epoch ({param('context', 'set')}): "
-                f"use {param('corpus_mode', 'stream')} (or auto)",
+                f"{param('corpus_mode', Bare('file'))} cannot reshuffle baskets every epoch ({param('context', Bare('set'))}): "
+                f"use {param('corpus_mode', Bare('stream'))} (or auto)",
                 param="corpus_mode", value="file", expected="'stream' or 'auto' with context 'set'",
             )  # fmt: skip
         return "file"
