@@ -29,7 +29,7 @@ def require(module: str, purpose: str) -> ModuleType:
 
     Args:
         module: the import name (``plotly``, ``sklearn``, ``matplotlib.pyplot``).
-        purpose: what needs it, as the start of the message (``"--method tsne"``).
+        purpose: what needs it, as the start of the message (``param("method", Bare("tsne"))``).
     """
     try:
         return importlib.import_module(module)

@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from item2vec.errors import OutputError, OutputExistsError
+from item2vec.errors import OutputError, OutputExistsError, param
 
 _NO_ROOM = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)}
 _NOT_ALLOWED = {errno.EACCES, errno.EPERM, errno.EROFS}
@@ -185,6 +185,15 @@ def _move_aside(path: Path, aside: dict[Path, Path]) -> None:
             old.unlink(missing_ok=True)
 
 
+def _exists(path: Path, fix: str) -> OutputExistsError:
+    return OutputExistsError(
+        f"{str(path)!r} already exists: use {param('force', True)} to {fix}",
+        param="output",
+        value=str(path),
+        fix=fix,
+    )
+
+
 def _place(tmp: Path, path: Path, *, replace: bool) -> None:
     """Rename ``tmp`` to ``path``; without ``replace`` a hard link makes the no-replace check atomic."""
     if replace:
@@ -193,12 +202,12 @@ def _place(tmp: Path, path: Path, *, replace: bool) -> None:
     try:
         os.link(tmp, path)
     except FileExistsError:
-        raise OutputExistsError(f"{str(path)!r} already exists: use --force to overwrite it") from None
+        raise _exists(path, "overwrite it") from None
     except OSError as exc:
         if exc.errno not in _NO_LINKS:
             raise
         if path.exists() or path.is_symlink():  # no hard links here: check, then rename
-            raise OutputExistsError(f"{str(path)!r} already exists: use --force to overwrite it") from None
+            raise _exists(path, "overwrite it") from None
         os.replace(tmp, path)
 
 
@@ -288,5 +297,5 @@ def _rename_dir(new: Path, path: Path) -> None:
         os.rename(new, path)
     except OSError as exc:
         if exc.errno in (errno.ENOTEMPTY, errno.EEXIST, errno.ENOTDIR, errno.EISDIR):
-            raise OutputExistsError(f"{str(path)!r} already exists: use --force to replace it") from None
+            raise _exists(path, "replace it") from None
         raise

@@ -9,7 +9,8 @@ from typing import TextIO
 import click
 
 from item2vec.cli.base import cli, quiet_option, renamed, say
-from item2vec.export.formats import EXPORT_FORMATS
+from item2vec.errors import InputError
+from item2vec.export.formats import EXPORT_FORMATS, STREAM_FORMATS
 
 
 @cli.command()
@@ -68,6 +69,11 @@ def export(model: Path, fmt: str, output: Path, ids_file: TextIO | None, normali
     if str(output) == "-":
         if force:
             raise click.UsageError("--force does not apply to -o - (stdout)")
+        if fmt not in STREAM_FORMATS:
+            raise InputError(
+                f"--format {fmt} writes a binary file or a directory, not text: give -o FILE "
+                f"(only {', '.join(STREAM_FORMATS)} can go to stdout with -o -)"
+            )
         sys.stdout.flush()
         stdout = sys.stdout.buffer
         write_stream(load(model), fmt, stdout, items=items, normalize=normalize, dtype=dtype,
@@ -75,6 +81,6 @@ def export(model: Path, fmt: str, output: Path, ids_file: TextIO | None, normali
         stdout.flush()
         return
     written = write(load(model), fmt, output, force=force, items=items, normalize=normalize, dtype=dtype,
-                    padding=not no_padding)  # fmt: skip
+                    padding=not no_padding, model_dir=model)  # fmt: skip
     for path in written:
         say(f"wrote {path}")

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, BinaryIO
 
 from item2vec.corpus.jsonl import is_array, json_batches
 from item2vec.corpus.text import check_utf8, first_line, reading
-from item2vec.errors import InputError, MissingColumnsError, cut, listing
+from item2vec.errors import Bare, InputError, MissingColumnsError, cut, listing, param
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -183,13 +183,13 @@ def _duplicated(source: Source, wanted: list[str], header: list[str]) -> None:
 
 
 def _delimiter_hint(header: list[str], delimiter: str) -> str:
-    """For a header read as one column that holds another delimiter: suggest --delimiter."""
+    """For a header read as one column that holds another delimiter: suggest the delimiter."""
     if len(header) != 1:
         return ""
     for other in (";", "|", "\t", ","):
         if other != delimiter and other in header[0]:
             shown = "'\\t'" if other == "\t" else repr(other)
-            return f"(the header reads as one column: is the delimiter {shown}? add --delimiter {shown})"
+            return f"(the header reads as one column: is the delimiter {shown}? add {param('delimiter', Bare(shown))})"
     return ""
 
 

@@ -14,7 +14,7 @@ import math
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from item2vec.errors import InputError
+from item2vec.errors import InputError, param
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -62,9 +62,10 @@ def _check_columns(name: str, wanted: list[str], existing: list[str]) -> None:
     missing = [c for c in wanted if c not in existing]
     if missing:
         names = ", ".join(repr(c) for c in missing)
+        roles = f"{param('user_col')}, {param('session_col')}, {param('item_col')} and {param('time_col')}"
         raise InputError(
             f"{name}: no {'columns' if len(missing) > 1 else 'column'} {names}; the columns are: "
-            f"{', '.join(existing)} (choose them with --user-col/--session-col/--item-col/--time-col)"
+            f"{', '.join(existing)} (choose them with {roles})"
         )
 
 

@@ -166,7 +166,7 @@ def prepare_batch(
         seconds = parse_times(batch[options.time_col], source.name, options.time_col, first_row, kind)
         batch = batch.append_column(TIME, seconds)
     for where in options.where:
-        batch = _keep(batch, where.mask(_plain(batch[where.column])), f"--where {where}", stats)
+        batch = _keep(batch, where.mask(_plain(batch[where.column])), where.label, stats)
     keep = [*options.group_cols, options.item_col]
     for col in keep + ([options.time_col] if options.time_col else []):
         batch = _keep(batch, pc.is_valid(batch[col]), f"missing {col}", stats)

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from item2vec.corpus.events import TABLE_FORMATS, detect_format, open_source, read_table
-from item2vec.errors import ConfigError, InputError, column_roles, cut
+from item2vec.errors import ConfigError, InputError, column_roles, cut, param
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -23,7 +23,11 @@ class ItemsOptions:
     def __post_init__(self) -> None:
         if self.id_col == self.title_col:
             raise ConfigError(
-                f"--title-col {cut(self.title_col)!r} is also the id column (--id-col): name the column of titles"
+                f"{param('title_col', cut(self.title_col))} is also the id column ({param('id_col')}): "
+                "name the column of titles",
+                param="title_col",
+                value=self.title_col,
+                expected="a column other than the id column",
             )
 
 
@@ -33,8 +37,11 @@ def read_names(options: ItemsOptions) -> dict[str, str]:
     fmt = detect_format(source, options.id_col)
     if fmt not in TABLE_FORMATS:
         raise InputError(
-            f"--items {options.path!r} is not a table with a {options.id_col!r} column: "
-            "give a CSV/TSV/Parquet/JSONL file and name its columns with --id-col/--title-col"
+            f"{param('items', options.path)} is not a table with a {options.id_col!r} column: "
+            f"give a CSV/TSV/Parquet/JSONL file and name its columns with {param('id_col')}/{param('title_col')}",
+            param="items",
+            value=options.path,
+            expected="a CSV/TSV/Parquet/JSONL file",
         )
     with column_roles([(options.id_col, "id_col"), (options.title_col, "title_col")]):
         table = read_table(source, fmt, [options.id_col, options.title_col])

@@ -7,11 +7,12 @@ for these.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from item2vec.errors import ConfigError, InputError, cut
+from item2vec.errors import Bare, ConfigError, InputError, cut, flag_name, param
 
 if TYPE_CHECKING:
     import numpy as np
@@ -75,7 +76,11 @@ class Where:
             column = ""
         if not column.strip():
             raise ConfigError(
-                f"--where {text!r} is invalid: use {WHERE_SYNTAX} (quote it in a shell: --where 'Quantity>0')"
+                f"{param('where', text)} is invalid: use {WHERE_SYNTAX} "
+                f"(quote it in a shell: {param('where', 'Quantity>0')})",
+                param="where",
+                value=text,
+                expected=WHERE_SYNTAX,
             )
         if op == "in":
             value = ",".join(v.strip() for v in value.split(",") if v.strip())
@@ -85,11 +90,19 @@ class Where:
 
     def check(self) -> None:
         if self.op == "in" and not self.values:
-            raise ConfigError(f"--where {str(self)!r} lists no value: use 'COL in A,B'")
+            raise ConfigError(
+                f"{param('where', str(self))} lists no value: use 'COL in A,B'",
+                param="where",
+                value=str(self),
+                expected="'COL in A,B'",
+            )
         if self.op in _COMPARE and self.number is None:
             raise ConfigError(
-                f"--where {str(self)!r}: {self.value!r} is not a number; {self.op} compares numbers "
-                "(use = or != for text)"
+                f"{param('where', str(self))}: {self.value!r} is not a number; {self.op} compares numbers "
+                "(use = or != for text)",
+                param="where",
+                value=str(self),
+                expected="a number after >, >=, < or <=",
             )
 
     @property
@@ -108,7 +121,7 @@ class Where:
     def not_a_number(self, cell: str) -> str:
         """The message for a cell of a compared column that is not a number."""
         return (
-            f"--where {str(self)!r}: column {self.column!r} holds {cell!r}, which is not a number: "
+            f"{param('where', str(self))}: column {self.column!r} holds {cell!r}, which is not a number: "
             "compare it with = or != (text), or filter another column"
         )
 
@@ -133,6 +146,15 @@ class Where:
         else:
             kept = pc.fill_null(pc.equal(column, self.value), False)
         return pc.invert(kept) if self.negate else kept
+
+    @property
+    def label(self) -> str:
+        """The filter as the counts of dropped rows (the summary, model.json) name it.
+
+        Spelled as ``str(error)`` spells a parameter (``--where Quantity>0``): the record's key
+        must not change with the edge that trained the model.
+        """
+        return flag_name("where", str(self))
 
     def __str__(self) -> str:
         if self.op == "in":
@@ -173,26 +195,34 @@ class SessionOptions:
         if self.delimiter is not None:
             parse_delimiter(self.delimiter)
         if self.min_length < 1:
-            raise ConfigError(f"--min-length {self.min_length} is invalid: use 1 or more")
-        if self.session_gap is not None and self.session_gap <= 0:
-            raise ConfigError(f"--session-gap {self.session_gap} is invalid: use a positive duration")
+            raise ConfigError(param="min_length", value=self.min_length, expected="1 or more")
+        if self.session_gap is not None and not self.session_gap > 0:  # NaN too
+            raise ConfigError(param="session_gap", value=self.session_gap, expected="a positive duration")
         if self.session_gap is not None and not self.time_col:
-            raise ConfigError("--session-gap needs --time-col: sessions are split on time gaps")
+            raise ConfigError(
+                f"{param('session_gap')} needs {param('time_col')}: sessions are split on time gaps",
+                param="session_gap",
+                value=self.session_gap,
+                fix="name the time column",
+            )
 
     def _check_columns(self) -> None:
         named: dict[str, str] = {}
-        for flag, column in (
-            ("--user-col", self.user_col),
-            ("--session-col", self.session_col),
-            ("--item-col", self.item_col),
-            ("--time-col", self.time_col),
+        for role, column in (
+            ("user_col", self.user_col),
+            ("session_col", self.session_col),
+            ("item_col", self.item_col),
+            ("time_col", self.time_col),
         ):
             if column and column in named:
                 raise ConfigError(
-                    f"{flag} {cut(column)!r} is also {named[column]}: each role needs its own column"
+                    f"{param(role, cut(column))} is also {param(named[column])}: each role needs its own column",
+                    param=role,
+                    value=column,
+                    expected="a column no other role names",
                 )
             if column:
-                named[column] = flag
+                named[column] = role
 
     def check_delimiter(self, fmt: str, name: str) -> None:
         """Refuse --delimiter for an input that is not CSV/TSV (one inherited from the model is ignored).
@@ -202,8 +232,11 @@ class SessionOptions:
         """
         if self.delimiter is not None and not self.delimiter_inherited and fmt not in ("csv", "tsv"):
             raise ConfigError(
-                f"--delimiter {self.delimiter!r} applies to CSV/TSV input, but {name} reads as {fmt}: "
-                "drop --delimiter, or pass --input-format csv if it is a CSV file"
+                f"{param('delimiter', self.delimiter)} applies to CSV/TSV input, but {name} reads as {fmt}: "
+                f"drop {param('delimiter')}, or pass {param('input_format', Bare('csv'))} if it is a CSV file",
+                param="delimiter",
+                value=self.delimiter,
+                expected="no delimiter for a file that is not CSV/TSV",
             )
 
     @property
@@ -247,7 +280,7 @@ def parse_delimiter(text: str) -> str:
     value = "\t" if text in ("\\t", "tab", "TAB") else text
     if len(value) != 1 or value in '\r\n"':
         raise ConfigError(
-            f"--delimiter {cut(text)!r} is invalid: use one character, e.g. ';', '|' or '\\t' for a tab"
+            param="delimiter", value=cut(text), expected="one character, e.g. ';', '|' or '\\t' for a tab"
         )
     return value
 
@@ -336,6 +369,7 @@ def _epoch(
     import numpy as np
 
     finite = np.isfinite(numbers)
+    _refuse_not_finite(finite, values, name, col, first_row)
     large = finite & (np.abs(numbers) > MS_THRESHOLD)
     small = finite & ~large
     if large.any() and small.any():
@@ -353,6 +387,21 @@ def _epoch(
         kind.agree("ms" if large.any() else "s", first_row + row + 1, str(values[row].as_py()), name, col)
     scaled: NDArray[np.float64] = numbers * (0.001 if large.any() else 1.0)
     return scaled
+
+
+def _refuse_not_finite(
+    finite: NDArray[np.bool_], values: pa.Array, name: str, col: str, first_row: int
+) -> None:
+    """Refuse ``nan``, ``inf`` and ``-inf`` as ``abc`` is refused (a missing value is not one of them)."""
+    import numpy as np
+
+    bad = np.flatnonzero(~finite & values.is_valid().to_numpy(zero_copy_only=False))
+    if bad.size:
+        row = int(bad[0])
+        raise InputError(
+            f"{name}: row {first_row + row + 1:,} has {col} {cut(str(values[row].as_py()))!r}, which is not a "
+            "time: use epoch seconds, epoch milliseconds or ISO 8601 (2024-05-01T13:45:00); fix or drop that row"
+        )
 
 
 def _agree_first(kind: TimeKind, which: str, values: pa.Array, name: str, col: str, first_row: int) -> None:
@@ -404,11 +453,11 @@ def _mixed_or_bad(
 
 
 def _is_number(text: str) -> bool:
+    """A finite number (``nan`` and ``inf`` are not times, so they say nothing of the column's kind)."""
     try:
-        float(text)
+        return math.isfinite(float(text))
     except ValueError:
         return False
-    return True
 
 
 def column_codes(column: pa.ChunkedArray) -> tuple[NDArray[np.int64], NDArray[np.object_]]:

@@ -17,7 +17,7 @@ from item2vec.corpus.events import Source, detect_format, open_source
 from item2vec.corpus.options import SessionOptions
 from item2vec.corpus.packed import MAX_SEQUENCE, Corpus, CorpusStats, Packed
 from item2vec.corpus.text import lines
-from item2vec.errors import EmptyResultError, InputError, column_roles, listing
+from item2vec.errors import EmptyResultError, InputError, column_roles, listing, param
 
 if TYPE_CHECKING:
     import numpy as np
@@ -115,9 +115,10 @@ def empty_message(stats: CorpusStats, min_length: int) -> str:
         reasons = ", ".join(f"{n:,} by {why}" for why, n in stats.rows_dropped.items()) or "no rows"
         return f"no rows left of {stats.events_read:,} ({reasons}): loosen the filter or check the columns"
     return (
-        f"no sequence has at least --min-length {min_length} items "
-        f"({stats.sessions_dropped_short:,} were shorter): lower --min-length, "
-        "or group by a wider key (--user-col rather than --session-col, or no --session-gap)"
+        f"no sequence has at least {param('min_length', min_length)} items "
+        f"({stats.sessions_dropped_short:,} were shorter): lower {param('min_length')}, "
+        f"or group by a wider key ({param('user_col')} rather than {param('session_col')}, "
+        f"or no {param('session_gap')})"
     )
 
 

@@ -35,7 +35,15 @@ from typing import TYPE_CHECKING, Any, BinaryIO, Literal
 from item2vec.corpus.events import TABLE_FORMATS, Source, detect_format, open_source, read_table
 from item2vec.corpus.jsonl import is_array
 from item2vec.corpus.options import SessionOptions, column_codes, group_codes, parse_times
-from item2vec.errors import ConfigError, EmptyResultError, InputError, OutputExistsError, column_roles
+from item2vec.errors import (
+    Bare,
+    ConfigError,
+    EmptyResultError,
+    InputError,
+    OutputExistsError,
+    column_roles,
+    param,
+)
 from item2vec.files import atomic_files, check_writable
 
 if TYPE_CHECKING:
@@ -91,16 +99,26 @@ def split_events(
         OutputExistsError: ``output`` already holds split files and ``force`` is not set.
     """
     if by == "time" and (cutoff is None or not session.time_col):
-        raise ConfigError("--by time needs --cutoff DATE and --time-col (the column of event times)")
+        raise ConfigError(
+            f"{param('by', Bare('time'))} needs {param('cutoff', Bare('DATE'))} and {param('time_col')} "
+            "(the column of event times)",
+            param="cutoff" if cutoff is None else "time_col",
+            expected="a cutoff and a time column",
+        )
     if by == "last" and cutoff is not None:
-        raise ConfigError("--cutoff applies to --by time only; drop it or add --by time")
+        raise ConfigError(
+            f"{param('cutoff')} applies to {param('by', Bare('time'))} only; drop it or add {param('by', Bare('time'))}",
+            param="cutoff",
+            value=cutoff,
+            fix="drop it, or split by time",
+        )
     source = open_source(input_name, stdin)
     fmt = input_format or detect_format(source, session.item_col, session.delimiter)
     session.check_delimiter(fmt, source.name)
     if fmt not in TABLE_FORMATS:
         raise InputError(
             f"{source.name} reads as {fmt}, not an event table: split needs a CSV/TSV/Parquet/JSONL "
-            "table with user/session, item and time columns (set --input-format if it is one)"
+            f"table with user/session, item and time columns (set {param('input_format')} if it is one)"
         )
     names = _output_names(source, fmt)
     _check_output(output, names.values(), force=force)
@@ -121,6 +139,14 @@ def split_events(
     }
     if not cases["test"]:
         raise EmptyResultError(_empty_message(by, cutoff, session, len(ordered.rows)))
+    if not masks["train"].any():  # a cutoff before every event: nothing to train on
+        raise EmptyResultError(
+            f"no event is before {param('cutoff', Bare(str(cutoff)))}: nothing would be left to train on; "
+            "choose a later cutoff inside the data's time range",
+            param="cutoff",
+            value=cutoff,
+            expected="a time inside the data's time range",
+        )
     files = {part: output / names[part] for part in PARTS}
     _write_parts(source, fmt, table.num_rows, {files[p]: masks[p] for p in PARTS}, replace=force)
     rows = {part: int(mask.sum()) for part, mask in masks.items()}
@@ -131,10 +157,13 @@ def _cutoff_seconds(cutoff: str) -> float:
     import pyarrow as pa
 
     try:
-        value = parse_times(pa.array([cutoff.strip()]), "--cutoff", "--cutoff")
+        value = parse_times(pa.array([cutoff.strip()]), "cutoff", "cutoff")
     except InputError:
         raise ConfigError(
-            f"--cutoff {cutoff!r} is not a time: use ISO 8601 (2011-11-01 or 2011-11-01T12:00) or epoch seconds"
+            f"{param('cutoff', cutoff)} is not a time: use ISO 8601 (2011-11-01 or 2011-11-01T12:00) or epoch seconds",
+            param="cutoff",
+            value=cutoff,
+            expected="ISO 8601 (2011-11-01 or 2011-11-01T12:00) or epoch seconds",
         ) from None
     return float(value[0].as_py())
 
@@ -153,7 +182,10 @@ def _check_output(output: Path, names: Any, *, force: bool) -> None:
     existing = [n for n in names if (output / n).exists()]
     if existing and not force:
         raise OutputExistsError(
-            f"{str(output)!r} already holds {', '.join(existing)}: use --force to replace them"
+            f"{str(output)!r} already holds {', '.join(existing)}: use {param('force', True)} to replace them",
+            param="output",
+            value=str(output),
+            fix="replace them",
         )
     check_writable(output, inside=True)
 
@@ -178,7 +210,7 @@ def _usable(table: pa.Table, session: SessionOptions, dropped: dict[str, int]) -
         rows = np.flatnonzero(keep)
         mask = np.zeros(table.num_rows, dtype=bool)
         mask[rows] = where.mask(table[where.column].take(rows)).to_numpy(zero_copy_only=False)
-        _count(dropped, f"--where {where}", keep & ~mask)
+        _count(dropped, where.label, keep & ~mask)
         keep &= mask
     cols = [*session.group_cols, session.item_col] + ([session.time_col] if session.time_col else [])
     for col in cols:
@@ -290,14 +322,14 @@ def _count_sequences(ordered: _Ordered, labels: NDArray[np.int64], target: int) 
 def _empty_message(by: str, cutoff: str | None, session: SessionOptions, usable: int) -> str:
     if by == "time":
         return (
-            f"no sequence has its last item on or after --cutoff {cutoff} (or none has 2+ items): "
+            f"no sequence has its last item on or after {param('cutoff', Bare(str(cutoff)))} (or none has 2+ items): "
             "choose an earlier cutoff inside the data's time range"
         )
     least = max(3, session.min_length + 1)
     return (
         f"no sequence has {least} or more items ({usable:,} usable rows): a leave-last-out split "
-        "needs a history, a validation and a test item; group by a wider key (--user-col rather "
-        "than --session-col, or no --session-gap)"
+        f"needs a history, a validation and a test item; group by a wider key ({param('user_col')} rather "
+        f"than {param('session_col')}, or no {param('session_gap')})"
     )
 
 

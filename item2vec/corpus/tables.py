@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from item2vec.errors import ConfigError, EmptyResultError, OutputExistsError
+from item2vec.errors import ConfigError, EmptyResultError, OutputExistsError, param
 from item2vec.files import atomic_file, check_writable
 
 if TYPE_CHECKING:
@@ -33,7 +33,12 @@ def check_table_output(path: Path, *, force: bool) -> str:
     if path.is_dir():
         raise OutputExistsError(f"output {str(path)!r} is a directory: give a file name")
     if path.exists() and not force:
-        raise OutputExistsError(f"output {str(path)!r} already exists: use --force to overwrite it")
+        raise OutputExistsError(
+            f"output {str(path)!r} already exists: use {param('force', True)} to overwrite it",
+            param="output",
+            value=str(path),
+            fix="overwrite it",
+        )
     check_writable(path)
     return fmt
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from item2vec.corpus.text import lines as text_lines
-from item2vec.errors import EmptyResultError, InputError
+from item2vec.errors import EmptyResultError, InputError, param
 from item2vec.model.embeddings import Embeddings, unit_rows
 
 if TYPE_CHECKING:
@@ -48,9 +48,13 @@ def _read_lines(path: Path, what: str) -> list[tuple[int, str]]:
         with reopen() as handle:
             found = [(n, line.strip()) for n, line in text_lines(handle, str(path), reopen)]
     except FileNotFoundError:
-        raise InputError(f"{what} file {str(path)!r} does not exist") from None
+        raise InputError(
+            f"{param(what)} file {str(path)!r} does not exist", param=what, value=str(path), expected="a file"
+        ) from None
     except OSError as exc:
-        raise InputError(f"{what} file {str(path)!r} cannot be read: {exc}") from None
+        raise InputError(
+            f"{param(what)} file {str(path)!r} cannot be read: {exc}", param=what, value=str(path)
+        ) from None
     return [(n, line) for n, line in found if line and not line.startswith("#")]
 
 
@@ -69,7 +73,7 @@ def evaluate_analogies(embeddings: Embeddings, path: Path) -> list[dict[str, Any
     sections: dict[str, list[int]] = {}
     questions: list[tuple[str, list[int]]] = []
     section = "(none)"
-    for number, line in _read_lines(path, "--analogies"):
+    for number, line in _read_lines(path, "analogies"):
         if line.startswith(":"):
             section = line[1:].strip() or section
             sections.setdefault(section, [0, 0])
@@ -77,7 +81,10 @@ def evaluate_analogies(embeddings: Embeddings, path: Path) -> list[dict[str, Any
         words = line.split()
         if len(words) != 4:
             raise InputError(
-                f"--analogies {str(path)!r} line {number}: expected 4 words (a b c d), got {line!r}"
+                f"{param('analogies', str(path))} line {number}: expected 4 words (a b c d), got {line!r}",
+                param="analogies",
+                value=str(path),
+                expected="4 words a line (a b c d)",
             )
         sections.setdefault(section, [0, 0])
         rows = [find(w) for w in words]
@@ -86,7 +93,12 @@ def evaluate_analogies(embeddings: Embeddings, path: Path) -> list[dict[str, Any
         else:
             questions.append((section, [int(r) for r in rows if r is not None]))
     if not questions and not sections:
-        raise InputError(f"--analogies {str(path)!r} has no questions: use the questions-words format")
+        raise InputError(
+            f"{param('analogies', str(path))} has no questions: use the questions-words format",
+            param="analogies",
+            value=str(path),
+            expected="the questions-words format",
+        )
     correct = Counter[str]()
     asked = Counter[str]()
     if questions:
@@ -137,7 +149,7 @@ def evaluate_pairs(embeddings: Embeddings, path: Path) -> list[dict[str, Any]]:
     find = _lookup(embeddings)
     known: list[tuple[int, int, float]] = []
     skipped = 0
-    for number, line in _read_lines(path, "--pairs"):
+    for number, line in _read_lines(path, "pairs"):
         parts = re.split(r"\t|,|\s+", line) if "\t" not in line else line.split("\t")
         parts = [p.strip() for p in parts if p.strip()]
         try:
@@ -146,7 +158,10 @@ def evaluate_pairs(embeddings: Embeddings, path: Path) -> list[dict[str, Any]]:
             if number == 1 or (not known and not skipped):
                 continue  # a header line
             raise InputError(
-                f"--pairs {str(path)!r} line {number}: expected 'word1 word2 score', got {line!r}"
+                f"{param('pairs', str(path))} line {number}: expected 'word1 word2 score', got {line!r}",
+                param="pairs",
+                value=str(path),
+                expected="'word1 word2 score' a line",
             ) from None
         a, b = find(parts[0]), find(parts[1])
         if a is None or b is None:
@@ -155,8 +170,11 @@ def evaluate_pairs(embeddings: Embeddings, path: Path) -> list[dict[str, Any]]:
             known.append((a, b, score))
     if len(known) < 3:
         raise EmptyResultError(
-            f"--pairs {str(path)!r}: only {len(known)} pairs have both words in the model ({skipped} skipped): "
-            "a correlation needs at least 3"
+            f"{param('pairs', str(path))}: only {len(known)} pairs have both words in the model "
+            f"({skipped} skipped): a correlation needs at least 3",
+            param="pairs",
+            value=str(path),
+            expected="at least 3 pairs of known words",
         )
     left = np.array([k[0] for k in known])
     right = np.array([k[1] for k in known])

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
-from item2vec.errors import ConfigError
+from item2vec.errors import ConfigError, param
 
 if TYPE_CHECKING:
     import numpy as np
@@ -49,9 +49,14 @@ class Cases:
             ConfigError: an unknown query mode or a history below 1.
         """
         if query not in ("last", "history"):
-            raise ConfigError(f"--query {query!r} is unknown: use 'last' or 'history'")
+            raise ConfigError(
+                f"{param('query', query)} is unknown: use 'last' or 'history'",
+                param="query",
+                value=query,
+                expected="'last' or 'history'",
+            )
         if history < 1:
-            raise ConfigError(f"--history-size {history} is invalid: use 1 or more items")
+            raise ConfigError(param="history_size", value=history, expected="1 or more items")
         keep = 1 if query == "last" else history
         queries, targets = [], []
         for seq in sequences:

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from item2vec.corpus.options import SessionOptions
 from item2vec.corpus.packed import Corpus, CorpusStats
 from item2vec.corpus.sequences import read_sequences
-from item2vec.errors import ConfigError, EmptyResultError
+from item2vec.errors import ConfigError, EmptyResultError, flag_name, param
 from item2vec.evaluation.evaluate import RANK_METRICS, parse_metric
 from item2vec.evaluation.heldout import MERGED, merge_validation, sample_sequences
 from item2vec.evaluation.ranking import Cases, Query
@@ -81,11 +81,16 @@ class TuneOptions:
     def __post_init__(self) -> None:
         parse_metric(self.metric, allowed=RANK_METRICS)
         if self.trials < 1:
-            raise ConfigError(f"--trials {self.trials} is invalid: use 1 or more")
+            raise ConfigError(param="trials", value=self.trials, expected="1 or more")
         if not 0 < self.sample <= 1:
-            raise ConfigError(f"--fraction {self.sample} is invalid: use a fraction in (0, 1], e.g. 0.1")
+            raise ConfigError(param="fraction", value=self.sample, expected="a fraction in (0, 1], e.g. 0.1")
         if self.preset not in PRESETS:
-            raise ConfigError(f"--preset {self.preset!r} is unknown: use one of {', '.join(PRESETS)}")
+            raise ConfigError(
+                f"{param('preset', self.preset)} is unknown: use one of {', '.join(PRESETS)}",
+                param="preset",
+                value=self.preset,
+                expected=f"one of {', '.join(PRESETS)}",
+            )
         TrainConfig.from_preset(self.preset, **{**self.fixed, "seed": self.seed})  # validates them
         self.grid()  # validates the score options
 
@@ -140,13 +145,18 @@ def parse_fixed(texts: list[str]) -> dict[str, Any]:
         key = name.strip().replace("-", "_")
         if not sep or key not in SEARCH_SPACE:
             names = ", ".join(n.replace("_", "-") for n in SEARCH_SPACE)
-            raise ConfigError(f"--fix {text!r} is invalid: use NAME=VALUE with NAME one of {names}")
+            raise ConfigError(param="fix", value=text, expected=f"NAME=VALUE with NAME one of {names}")
         space = SEARCH_SPACE[key]
         try:
             fixed[key] = value.strip() if isinstance(space[0], str) else type(space[0])(value)
         except ValueError:
             kind = "a whole number" if isinstance(space[0], int) else "a number"
-            raise ConfigError(f"--fix {text!r} is invalid: {name.strip()} takes {kind}") from None
+            raise ConfigError(
+                f"{param('fix', text)} is invalid: {name.strip()} takes {kind}",
+                param="fix",
+                value=text,
+                expected=f"{name.strip()}=VALUE with VALUE {kind}",
+            ) from None
     return fixed
 
 
@@ -179,7 +189,8 @@ def search(
     """Run the Optuna study on sequences already read (and sampled).
 
     Raises:
-        EmptyResultError: no validation case, or no trial finished (e.g. interrupted at once).
+        EmptyResultError: no validation case, or no trial finished.
+        KeyboardInterrupt: Ctrl-C (or SIGTERM) before any trial finished: there is nothing to keep.
         MissingDependencyError: optuna is not installed.
     """
     optuna = _optuna()
@@ -187,7 +198,10 @@ def search(
     if not len(cases):
         raise EmptyResultError(
             f"the validation data has no sequence of 2+ items ({len(valid_seqs):,} sequences): "
-            "give the valid file written by 'item2vec split', or raise --fraction"
+            f"give the valid file written by 'item2vec split', or raise {param('fraction')}",
+            param="fraction",
+            value=options.sample,
+            fix="give the valid file written by 'item2vec split', or raise the fraction",
         )
     metric = parse_metric(options.metric, allowed=RANK_METRICS)
     searched = {p: v for p, v in SEARCH_SPACE.items() if p not in options.fixed}
@@ -219,7 +233,7 @@ def search(
     study = optuna.create_study(direction="maximize", sampler=sampler, pruner=pruner)
     study.enqueue_trial(_preset_point(options.preset, searched))
     reports: list[TrialReport] = []
-    interrupted = False
+    interrupted: KeyboardInterrupt | None = None
 
     def finished(study: Any, trial: Any) -> None:
         reports.append(_report(study, trial))
@@ -228,15 +242,22 @@ def search(
 
     try:
         study.optimize(objective, n_trials=options.trials, timeout=options.timeout, callbacks=[finished])
-    except KeyboardInterrupt:
-        interrupted = True
+    except KeyboardInterrupt as exc:
+        interrupted = exc
     complete = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
+    if not complete and interrupted is not None:
+        raise interrupted  # stopped before any trial finished: nothing to keep (exit 130 or 143)
     if not complete:
-        raise EmptyResultError("no trial finished: let at least one run to the end (raise --timeout)")
+        raise EmptyResultError(
+            f"no trial finished: let at least one run to the end (raise {param('timeout')})",
+            param="timeout",
+            value=options.timeout,
+            fix="let at least one trial run to the end",
+        )
     best = max(complete, key=lambda t: t.value)
     config = _config(options, best.params)
     return TuneResult(
-        options.metric, float(best.value), dict(best.params), config, reports, interrupted,
+        options.metric, float(best.value), dict(best.params), config, reports, interrupted is not None,
         len(train_seqs), len(cases), scoring=dict(best.user_attrs.get("scoring", {})),
     )  # fmt: skip
 
@@ -377,7 +398,7 @@ def config_toml(result: TuneResult, session: SessionOptions, valid_name: str) ->
     values.update({key.replace("_", "-"): value for key, value in result.scoring.items()})
     head = (
         f"# item2vec tune: best {result.metric} = {result.best_value:.4f} on {valid_name} "
-        f"({len(result.trials)} trials)\n# item2vec train TRAIN --config THIS_FILE -o MODEL\n[train]\n"
+        f"({len(result.trials)} trials)\n# item2vec train TRAIN {flag_name('config', 'THIS_FILE')} -o MODEL\n[train]\n"
     )
     return head + "".join(f"{key} = {_toml_value(value)}\n" for key, value in values.items())
 

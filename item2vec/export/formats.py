@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
-from item2vec.errors import InputError, OutputExistsError
+from item2vec.errors import Bare, InputError, OutputExistsError, param
 from item2vec.export.options import check_options, prepare
 from item2vec.files import atomic_dir, atomic_file, atomic_files, check_writable, save_array
 from item2vec.model.embeddings import Embeddings
@@ -36,24 +36,27 @@ def export(
     normalize: bool = False,
     dtype: str = "float32",
     padding: bool = True,
+    model_dir: Path | None = None,
 ) -> list[Path]:
     """Write ``embeddings`` as ``fmt`` to ``output``; return the paths written.
 
     ``npy`` writes OUTPUT (vectors) and OUTPUT with suffix ``.ids.txt`` (one id per row);
     ``projector`` writes a directory with ``vectors.tsv`` and ``metadata.tsv``; ``torch`` and
     ``safetensors`` write an embedding table whose row 0 is padding (unless ``padding`` is false).
-    ``items``, ``normalize`` and ``dtype`` apply to every format (see ``export_options.prepare``).
+    ``items``, ``normalize`` and ``dtype`` apply to every format (see ``export_options.prepare``);
+    with ``items`` the word2vec formats keep their order (else the most frequent item is first).
+    ``model_dir``, the directory ``embeddings`` were loaded from: no output may lie inside it.
 
     Raises:
-        OutputExistsError: an output exists and ``force`` is false.
+        OutputExistsError: an output exists and ``force`` is false, or lies in ``model_dir``.
         InputError: ids cannot be written in this format (whitespace in word2vec ids), or the
             options do not fit the format.
         UnknownItemError: an id in ``items`` is not in the model.
     """
     gz = output.suffix.lower() == ".gz"
     writers: dict[str, Callable[[Embeddings, Path], None]] = {
-        "word2vec": lambda e, p: _word2vec(e, p, binary=False, compress=gz),
-        "word2vec-binary": lambda e, p: _word2vec(e, p, binary=True, compress=gz),
+        "word2vec": lambda e, p: _word2vec(e, p, binary=False, compress=gz, by_count=items is None),
+        "word2vec-binary": lambda e, p: _word2vec(e, p, binary=True, compress=gz, by_count=items is None),
         "npy": _npy_vectors,
         "parquet": _parquet,
         "projector": _projector,
@@ -65,18 +68,23 @@ def export(
     check_options(fmt, dtype=dtype, padding=padding)
     if gz and fmt not in GZIP_FORMATS:
         raise InputError(
-            f"{str(output)!r}: --format {fmt} cannot be gzipped; only {' and '.join(GZIP_FORMATS)} can "
-            "(drop the .gz)"
+            f"{str(output)!r}: {param('format', Bare(fmt))} cannot be gzipped; only {' and '.join(GZIP_FORMATS)} "
+            "can (drop the .gz)",
+            param="format",
+            value=fmt,
+            expected=" or ".join(GZIP_FORMATS),
         )
     if items is not None or normalize or dtype != "float32":
         embeddings = prepare(embeddings, items=items, normalize=normalize, dtype=dtype)
     if fmt == "npy":
         ids_path = output.with_suffix(".ids.txt")
+        _refuse_model_files([output, ids_path], model_dir)
         _refuse_existing([output, ids_path], force, directory=False)
         _check_ids(embeddings, "\n\r", "npy ids file")
         pair = {output: lambda p: _npy_vectors(embeddings, p), ids_path: lambda p: _ids_file(embeddings, p)}
         atomic_files(pair, replace=force)  # both files or neither
         return [output, ids_path]
+    _refuse_model_files([output], model_dir)
     _refuse_existing([output], force, directory=fmt == "projector")
     if fmt == "projector":
         atomic_dir(output, lambda p: _projector(embeddings, p), replace=force)
@@ -102,14 +110,35 @@ def export_stream(
     """
     if fmt not in STREAM_FORMATS:
         raise InputError(
-            f"--format {fmt} writes a binary file or a directory, not text: give -o FILE "
-            f"(only {', '.join(STREAM_FORMATS)} can go to stdout with -o -)"
+            f"{param('format', Bare(fmt))} writes a binary file or a directory, not text: "
+            f"only {', '.join(STREAM_FORMATS)} can be written to a stream",
+            param="format",
+            value=fmt,
+            expected=" or ".join(STREAM_FORMATS),
         )
     check_options(fmt, dtype=dtype, padding=padding)
     if items is not None or normalize or dtype != "float32":
         embeddings = prepare(embeddings, items=items, normalize=normalize, dtype=dtype)
     _check_ids(embeddings, " \t\n\r\v\f", "word2vec file")
-    write_word2vec(embeddings, stream, binary=False)
+    write_word2vec(embeddings, stream, binary=False, by_count=items is None)
+
+
+def _refuse_model_files(paths: list[Path], model_dir: Path | None) -> None:
+    """Never write an export into the model it comes from (``force`` or not): it would replace
+    the model's own files, or mix foreign files into the model directory."""
+    if model_dir is None:
+        return
+    home = model_dir.resolve()
+    for path in paths:
+        where = path.resolve()
+        if where == home or home in where.parents:
+            raise OutputExistsError(
+                f"{str(path)!r} is inside the model directory {str(model_dir)!r}: an export never "
+                "replaces the model's files; write it elsewhere",
+                param="output",
+                value=str(path),
+                expected="a path outside the model directory",
+            )
 
 
 def _refuse_existing(paths: list[Path], force: bool, *, directory: bool) -> None:
@@ -125,7 +154,12 @@ def _refuse_existing(paths: list[Path], force: bool, *, directory: bool) -> None
         if path.exists() and not path.is_dir() and directory:
             raise OutputExistsError(f"{str(path)!r} is a file: give a directory name for the projector files")
         if path.exists() and not force:
-            raise OutputExistsError(f"{str(path)!r} already exists: use --force to overwrite it")
+            raise OutputExistsError(
+                f"{str(path)!r} already exists: use {param('force', True)} to overwrite it",
+                param="output",
+                value=str(path),
+                fix="overwrite it",
+            )
         if path.is_dir():
             _refuse_foreign_files(path)
         check_writable(path)
@@ -138,7 +172,11 @@ def _refuse_foreign_files(path: Path) -> None:
     if others:
         raise OutputExistsError(
             f"{str(path)!r} also holds files the projector export did not write ({', '.join(others)}): "
-            "move them out or choose another path (--force replaces only vectors.tsv and metadata.tsv)"
+            f"move them out or choose another path ({param('force', True)} replaces only vectors.tsv and "
+            "metadata.tsv)",
+            param="output",
+            value=str(path),
+            expected="a directory of projector files only",
         )
 
 
@@ -153,33 +191,45 @@ def _check_ids(embeddings: Embeddings, forbidden: str, what: str) -> None:
             why, fix = "it contains a line break", "parquet"
         else:
             why, fix = "it contains whitespace", "parquet or npy"
-        raise InputError(f"item id {item!r} cannot be written to a {what} ({why}): use --format {fix}")
+        raise InputError(
+            f"item id {item!r} cannot be written to a {what} ({why}): use {param('format', Bare(fix))}",
+            param="format",
+            value=item,
+            expected=fix,
+        )
 
 
-def _word2vec(embeddings: Embeddings, path: Path, *, binary: bool, compress: bool = False) -> None:
+def _word2vec(
+    embeddings: Embeddings, path: Path, *, binary: bool, compress: bool = False, by_count: bool = True
+) -> None:
     import gzip
 
     _check_ids(embeddings, " \t\n\r\v\f", "word2vec file")
     with open(path, "wb") as raw:
         if not compress:
-            write_word2vec(embeddings, raw, binary=binary)
+            write_word2vec(embeddings, raw, binary=binary, by_count=by_count)
             return
         with gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as stream:
-            write_word2vec(embeddings, stream, binary=binary)  # type: ignore[arg-type]
+            write_word2vec(embeddings, stream, binary=binary, by_count=by_count)  # type: ignore[arg-type]
 
 
-def write_word2vec(embeddings: Embeddings, stream: BinaryIO, *, binary: bool) -> None:
+def write_word2vec(embeddings: Embeddings, stream: BinaryIO, *, binary: bool, by_count: bool = True) -> None:
     """The word2vec format exactly as gensim's ``save_word2vec_format`` writes it.
 
     A ``count words dim`` header, then the most frequent item first (stable for ties), as the
-    C tools do: text rows of ``id v1 v2 ...``, or binary ``id `` plus the float32 bytes.
+    C tools do (``by_count=False``: in row order, for ids given in an order of their own): text
+    rows of ``id v1 v2 ...``, or binary ``id `` plus the float32 bytes.
     """
     import numpy as np
 
     vectors = np.asarray(embeddings.vectors)
     dtype = np.float16 if vectors.dtype == np.float16 and not binary else np.float32
     counts = np.asarray(embeddings.counts)
-    order = sorted(range(len(embeddings)), key=lambda r: -int(counts[r]))
+    order = (
+        sorted(range(len(embeddings)), key=lambda r: -int(counts[r]))
+        if by_count
+        else list(range(len(embeddings)))
+    )
     stream.write(f"{len(embeddings)} {embeddings.dim}\n".encode())
     for start in range(0, len(order), 4096):
         rows = order[start : start + 4096]

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, cast
 
-from item2vec.errors import EmptyResultError, InputError
+from item2vec.errors import Bare, EmptyResultError, InputError, param
 from item2vec.model.embeddings import Embeddings, unit_rows
 
 if TYPE_CHECKING:
@@ -28,14 +28,27 @@ def check_options(fmt: str, *, dtype: str, padding: bool) -> None:
             for a format without a padding row.
     """
     if dtype not in DTYPES:
-        raise InputError(f"dtype {dtype!r} is unknown: use one of {', '.join(DTYPES)}")
+        raise InputError(
+            f"{param('dtype', dtype)} is unknown: use one of {', '.join(DTYPES)}",
+            param="dtype",
+            value=dtype,
+            expected=f"one of {', '.join(DTYPES)}",
+        )
     if dtype == "float16" and fmt in FLOAT32_ONLY:
         raise InputError(
-            f"--dtype float16 is not possible for {fmt} ({FLOAT32_ONLY[fmt]}): "
-            "use --format npy, parquet, torch or safetensors"
+            f"{param('dtype', Bare('float16'))} is not possible for {fmt} ({FLOAT32_ONLY[fmt]}): "
+            f"use {param('format', Bare('npy, parquet, torch or safetensors'))}",
+            param="dtype",
+            value=dtype,
+            expected="float32",
         )
     if not padding and fmt not in PADDED_FORMATS:
-        raise InputError(f"--no-padding applies to --format torch and safetensors only, not {fmt}")
+        raise InputError(
+            f"{param('padding', False)} applies to {param('format', Bare('torch and safetensors'))} only, not {fmt}",
+            param="padding",
+            value=False,
+            expected="padding for torch and safetensors only",
+        )
 
 
 def prepare(
@@ -57,7 +70,11 @@ def prepare(
     if items is not None:
         rows = [embeddings.position(i) for i in dict.fromkeys(items)]
         if not rows:
-            raise EmptyResultError("--ids lists no ids: give a file with one item id a line")
+            raise EmptyResultError(
+                f"{param('ids')} lists no ids: give a file with one item id a line",
+                param="ids",
+                expected="a file with one item id a line",
+            )
     vectors: NDArray[np.floating] = np.asarray(embeddings.vectors)
     if rows is not None:
         vectors = vectors[rows]
@@ -85,6 +102,9 @@ def _float16(vectors: NDArray[np.float32]) -> NDArray[np.float16]:
     if largest > FLOAT16_MAX:
         raise InputError(
             f"a vector value ({largest:.4g}) is too large for float16 (max {FLOAT16_MAX:g}): "
-            "add --normalize or keep --dtype float32"
+            f"add {param('normalize', True)} or keep {param('dtype', Bare('float32'))}",
+            param="dtype",
+            value="float16",
+            fix="normalize the vectors, or keep float32",
         )
     return vectors.astype(np.float16)

@@ -20,7 +20,7 @@ import struct
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from item2vec.errors import InputError, MissingDependencyError
+from item2vec.errors import Bare, InputError, MissingDependencyError, param
 from item2vec.model.embeddings import Embeddings
 
 if TYPE_CHECKING:
@@ -60,8 +60,11 @@ def write_torch(embeddings: Embeddings, path: Path, *, padding: bool) -> None:
         import torch
     except ImportError:
         raise MissingDependencyError(
-            "--format torch needs torch, which is not installed: pip install torch "
-            "(or use --format safetensors, which does not need it)"
+            f"{param('format', Bare('torch'))} needs torch, which is not installed: pip install torch "
+            f"(or use {param('format', Bare('safetensors'))}, which does not need it)",
+            param="format",
+            value="torch",
+            fix="pip install torch",
         ) from None
     payload = {
         "weight": torch.from_numpy(embedding_table(embeddings, padding=padding)),
@@ -102,7 +105,10 @@ def write_safetensors(embeddings: Embeddings, path: Path, *, padding: bool) -> N
     if len(raw) > SAFETENSORS_MAX_HEADER:
         raise InputError(
             f"{len(embeddings):,} ids are too many for a safetensors header ({len(raw):,} bytes): "
-            "use --format torch or npy, or export a subset with --items"
+            f"use {param('format', Bare('torch'))} or npy, or export a subset with {param('ids')}",
+            param="format",
+            value="safetensors",
+            expected="torch or npy",
         )
     with open(path, "wb") as handle:
         handle.write(struct.pack("<Q", len(raw)))

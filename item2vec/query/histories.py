@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from item2vec.errors import ConfigError, EmptyResultError, InputError
+from item2vec.errors import Bare, ConfigError, EmptyResultError, InputError, param
 from item2vec.model.embeddings import Embeddings, unit_rows
 
 if TYPE_CHECKING:
@@ -38,12 +38,18 @@ class EventColumns:
     def __post_init__(self) -> None:
         if self.user_col and self.session_col:
             raise ConfigError(
-                f"--events groups by one column: give --user-col {self.user_col} or "
-                f"--session-col {self.session_col}, not both"
+                f"{param('events')} groups by one column: give {param('user_col', Bare(self.user_col))} or "
+                f"{param('session_col', Bare(self.session_col))}, not both",
+                param="session_col",
+                value=self.session_col,
+                expected="a user column or a session column, not both",
             )
         if not self.user_col and not self.session_col:
             raise ConfigError(
-                "--events needs the column of users (--user-col) or of sessions (--session-col)"
+                f"{param('events')} needs the column of users ({param('user_col')}) "
+                f"or of sessions ({param('session_col')})",
+                param="user_col",
+                expected="the column of users or of sessions",
             )
 
     @property
@@ -145,7 +151,9 @@ def read_histories(
         where = f" in {', '.join(inputs)}" if isinstance(inputs, list) else ""
         raise EmptyResultError(
             f"none of the {len(names):,} users{where} has an item that is in the model: "
-            "check --item-col, or that the log and the model cover the same items"
+            f"check {param('item_col')}, or that the log and the model cover the same items",
+            param="item_col",
+            fix="check the item column, or that the log and the model cover the same items",
         )
     return Histories(
         users=[names[c] for c in present.tolist()],
@@ -194,8 +202,11 @@ def _read_events(
         options.check_delimiter(fmt, source.name)
         if fmt not in TABLE_FORMATS:
             raise InputError(
-                f"{source.name}: recommend --events needs an event table ({', '.join(TABLE_FORMATS)}), "
-                f"not {fmt}; pass --input-format if the guess is wrong"
+                f"{source.name}: recommend {param('events')} needs an event table ({', '.join(TABLE_FORMATS)}), "
+                f"not {fmt}; pass {param('input_format')} if the guess is wrong",
+                param="input_format",
+                value=fmt,
+                expected=", ".join(TABLE_FORMATS),
             )
         tables.append(prepare_table(source, fmt, options, stats))
     table = pa.concat_tables(tables)

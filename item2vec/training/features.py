@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from item2vec.corpus.events import TABLE_FORMATS, detect_format, open_source, read_table
-from item2vec.errors import ConfigError, InputError, ModelError, column_roles, cut
+from item2vec.errors import Bare, ConfigError, InputError, ModelError, column_roles, cut, param
 
 if TYPE_CHECKING:
     import numpy as np
@@ -51,14 +51,24 @@ class FeatureOptions:
 
     def __post_init__(self) -> None:
         if self.id_col in self.columns:
-            raise ConfigError(f"--feature-cols has the id column {cut(self.id_col)!r}: list attributes only")
+            raise ConfigError(
+                f"{param('feature_cols')} has the id column {cut(self.id_col)!r}: list attributes only",
+                param="feature_cols",
+                value=",".join(self.columns),
+                expected="attribute columns only",
+            )
 
 
 def parse_columns(text: str) -> tuple[str, ...]:
     """``"category, brand"`` → ``("category", "brand")``."""
     columns = tuple(dict.fromkeys(c.strip() for c in text.split(",") if c.strip()))
     if not columns:
-        raise ConfigError(f"--feature-cols {text!r} names no column: give e.g. --feature-cols category,brand")
+        raise ConfigError(
+            f"{param('feature_cols', text)} names no column: give e.g. {param('feature_cols', Bare('category,brand'))}",
+            param="feature_cols",
+            value=text,
+            expected="column names, e.g. category,brand",
+        )
     return columns
 
 
@@ -76,8 +86,11 @@ def read_features(options: FeatureOptions, *, id_role: str = "feature_id_col") -
     fmt = detect_format(source, options.id_col)
     if fmt not in TABLE_FORMATS:
         raise InputError(
-            f"--item-features {options.path!r} is not a table with a {options.id_col!r} column: "
-            "give a CSV/TSV/Parquet/JSONL file and name its id column with --feature-id-col"
+            f"{param('item_features', options.path)} is not a table with a {options.id_col!r} column: "
+            f"give a CSV/TSV/Parquet/JSONL file and name its id column with {param(id_role)}",
+            param="item_features",
+            value=options.path,
+            expected="a CSV/TSV/Parquet/JSONL file",
         )
     roles = [(options.id_col, id_role), *((c, "feature_cols") for c in options.columns)]
     with column_roles(roles):

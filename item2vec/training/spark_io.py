@@ -16,6 +16,7 @@ files that can tie in time as separate inputs when that order matters.
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 from dataclasses import dataclass, field
@@ -25,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 from item2vec.corpus.events import EXTENSIONS
 from item2vec.corpus.options import SessionOptions, Where
 from item2vec.corpus.packed import CorpusStats
-from item2vec.errors import ConfigError, InputError, MissingColumnsError
+from item2vec.errors import Bare, ConfigError, InputError, MissingColumnsError, param
 from item2vec.extras import require
 
 if TYPE_CHECKING:
@@ -51,7 +52,7 @@ class SparkOptions:
 
     def __post_init__(self) -> None:
         if self.partitions < 1:
-            raise ConfigError(f"--spark-partitions {self.partitions} is invalid: use 1 or more")
+            raise ConfigError(param="spark_partitions", value=self.partitions, expected="1 or more")
 
     @staticmethod
     def parse_conf(pairs: tuple[str, ...] | list[str]) -> tuple[tuple[str, str], ...]:
@@ -65,7 +66,7 @@ class SparkOptions:
             key, sep, value = text.partition("=")
             if not sep or not key.strip():
                 raise ConfigError(
-                    f"--spark-conf {text!r} is invalid: use KEY=VALUE, e.g. spark.executor.memory=4g"
+                    param="spark_conf", value=text, expected="KEY=VALUE, e.g. spark.executor.memory=4g"
                 )
             parsed.append((key.strip(), value))
         return tuple(parsed)
@@ -92,7 +93,7 @@ def spark_session(options: SparkOptions) -> SparkSession:
 
     Without ``--spark-master`` the master is the one ``spark-submit`` gives, else ``local[*]``.
     """
-    require("pyspark", "--engine spark")
+    require("pyspark", param("engine", Bare("spark")))
     from pyspark.sql import SparkSession
 
     builder = SparkSession.builder.appName("item2vec")
@@ -152,7 +153,11 @@ def spark_format(name: str, fmt: str | None) -> str:
         InputError: the format is not a table format or cannot be told from the name.
     """
     if name == "-":
-        raise InputError("'-' (stdin) cannot be read with --engine spark: give paths or URIs Spark can read")
+        raise InputError(
+            f"'-' (stdin) cannot be read with {param('engine', Bare('spark'))}: give paths or URIs Spark can read",
+            value="-",
+            expected="paths or URIs Spark can read",
+        )
     if fmt is None:
         suffixes = [s.lower() for s in PurePosixPath(name.rstrip("/")).suffixes]
         if suffixes and suffixes[-1] in (".gz", ".bz2", ".snappy", ".zst"):
@@ -161,12 +166,17 @@ def spark_format(name: str, fmt: str | None) -> str:
         if fmt is None:
             raise InputError(
                 f"input {name!r}: cannot tell its format from the name: "
-                f"give --input-format {'|'.join(SPARK_FORMATS)}"
+                f"give {param('input_format', Bare('|'.join(SPARK_FORMATS)))}",
+                param="input_format",
+                expected="|".join(SPARK_FORMATS),
             )
     if fmt not in SPARK_FORMATS:
         raise InputError(
-            f"--input-format {fmt} is not supported with --engine spark: "
-            f"give an event table ({', '.join(SPARK_FORMATS)})"
+            f"{param('input_format', Bare(fmt))} is not supported with {param('engine', Bare('spark'))}: "
+            f"give an event table ({', '.join(SPARK_FORMATS)})",
+            param="input_format",
+            value=fmt,
+            expected=", ".join(SPARK_FORMATS),
         )
     return fmt
 
@@ -192,7 +202,7 @@ def read_events(
     steps: list[tuple[str, Column]] = []
     for where in options.where:
         _check_numbers(raw, where, [keep for _, keep in steps])
-        steps.append((f"--where {where}", where_column(where)))
+        steps.append((where.label, where_column(where)))
     for col in [*options.group_cols, options.item_col]:
         steps.append((f"missing {col}", F.col(col).isNotNull()))
     if options.time_col:
@@ -317,6 +327,8 @@ def parse_times(events: DataFrame, col: str, per_file: list[Row]) -> Column:
     seconds: Column | None = None
     iso_files: list[int] = []
     for row in per_file:
+        if row["largest"] is not None and not math.isfinite(row["largest"]):
+            _not_finite(events, col, int(row[FILE]))
         if row["values"] != row["numbers"]:
             _check_epoch_file(events, col, row)
             iso_files.append(int(row[FILE]))
@@ -361,6 +373,20 @@ def _check_epoch_file(events: DataFrame, col: str, row: Row) -> None:
     raise InputError(
         f"{col} {bad!r} is not a time: the column holds epoch numbers (the first is {first!r}); "
         "fix or drop that row"
+    )
+
+
+def _not_finite(events: DataFrame, col: str, file: int) -> None:
+    """Refuse ``nan``, ``inf`` and ``-inf`` as times, as ``abc`` is refused (and as locally)."""
+    from pyspark.sql import functions as F
+
+    number = F.col(col).try_cast("double")
+    bad = _first(
+        events, col, (F.col(FILE) == F.lit(file)) & (F.isnan(number) | (F.abs(number) == F.lit(math.inf)))
+    )
+    raise InputError(
+        f"{col} {bad!r} is not a time: use epoch seconds, epoch milliseconds or ISO 8601 "
+        "(2024-05-01T13:45:00); fix or drop that row"
     )
 
 

@@ -27,7 +27,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
-from item2vec.errors import ConfigError, EmptyResultError
+from item2vec.errors import Bare, ConfigError, EmptyResultError, param
 
 if TYPE_CHECKING:
     import numpy as np
@@ -56,18 +56,28 @@ class WalkOptions:
 
     def __post_init__(self) -> None:
         if self.method not in METHODS:
-            raise ConfigError(f"--walks {self.method!r} is unknown: use 'deepwalk' or 'node2vec'")
+            raise ConfigError(
+                f"{param('walks', self.method)} is unknown: use 'deepwalk' or 'node2vec'",
+                param="walks",
+                value=self.method,
+                expected="'deepwalk' or 'node2vec'",
+            )
         if self.mix not in MIXES:
-            raise ConfigError(f"--walks-mix {self.mix!r} is unknown: use 'walks' or 'both'")
+            raise ConfigError(
+                f"{param('walks_mix', self.mix)} is unknown: use 'walks' or 'both'",
+                param="walks_mix",
+                value=self.mix,
+                expected="'walks' or 'both'",
+            )
         for name, value, low in (
-            ("walks-per-node", self.walks_per_node, 1),
-            ("walk-length", self.walk_length, 2),
+            ("walks_per_node", self.walks_per_node, 1),
+            ("walk_length", self.walk_length, 2),
         ):
             if isinstance(value, bool) or not isinstance(value, int) or value < low:
-                raise ConfigError(f"--{name} {value!r} is invalid: use a whole number >= {low}")
+                raise ConfigError(param=name, value=value, expected=f"a whole number >= {low}")
         for name, bias in (("p", self.p), ("q", self.q)):
             if not bias > 0 or bias == float("inf"):
-                raise ConfigError(f"--{name} {bias!r} is invalid: use a positive number (1 = no bias)")
+                raise ConfigError(param=name, value=bias, expected="a positive number (1 = no bias)")
 
     @classmethod
     def from_options(
@@ -88,17 +98,29 @@ class WalkOptions:
                 or a value out of range.
         """
         given = {
-            "--walks-per-node": walks_per_node, "--walk-length": walk_length, "--p": p, "--q": q,
-            "--undirected": undirected or None, "--walks-mix": mix,
+            "walks_per_node": walks_per_node, "walk_length": walk_length, "p": p, "q": q,
+            "undirected": undirected or None, "walks_mix": mix,
         }  # fmt: skip
         if method is None:
             named = [name for name, value in given.items() if value is not None]
             if named:
-                raise ConfigError(f"{named[0]} needs --walks: add --walks deepwalk or --walks node2vec")
+                deepwalk, node2vec = param("walks", Bare("deepwalk")), param("walks", Bare("node2vec"))
+                raise ConfigError(
+                    f"{param(named[0])} needs {param('walks')}: add {deepwalk} or {node2vec}",
+                    param=named[0],
+                    value=given[named[0]],
+                    fix="choose a kind of walks",
+                )
             return None
         if method != "node2vec" and (p is not None or q is not None):
-            flag = "--p" if p is not None else "--q"
-            raise ConfigError(f"{flag} biases node2vec walks only: use --walks node2vec, or drop {flag}")
+            name = "p" if p is not None else "q"
+            raise ConfigError(
+                f"{param(name)} biases node2vec walks only: use {param('walks', Bare('node2vec'))}, "
+                f"or drop {param(name)}",
+                param=name,
+                value=p if p is not None else q,
+                fix="use node2vec walks, or drop it",
+            )
         defaults = cls()
         return cls(
             method=method,  # type: ignore[arg-type]
@@ -350,7 +372,7 @@ def walk_corpus(sequences: Iterable[list[str]], options: WalkOptions, *, seed: i
     if not graph.edges:
         raise EmptyResultError(
             f"the item graph of {len(sessions):,} sequences has no edges (no item ever follows another): "
-            "walks need sequences of 2+ different items; train without --walks"
+            f"walks need sequences of 2+ different items; train without {param('walks')}"
         )
     names = np.asarray(graph.ids, dtype=object)
     walks: list[list[str]] = []

@@ -12,7 +12,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from item2vec.errors import EmptyResultError, InputError, column_roles
+from item2vec.errors import Bare, EmptyResultError, InputError, column_roles, param
 from item2vec.extras import require
 from item2vec.model.embeddings import Embeddings, unit_rows
 
@@ -87,14 +87,28 @@ def item_map(
     import numpy as np
 
     if method not in METHODS:
-        raise InputError(f"--method {method!r} is unknown: use one of {', '.join(METHODS)}")
+        raise InputError(
+            f"{param('method', method)} is unknown: use one of {', '.join(METHODS)}",
+            param="method",
+            value=method,
+            expected=f"one of {', '.join(METHODS)}",
+        )
     if color_by not in BUILTIN_COLORS and items_file is None:
         raise InputError(
-            f"--color-by {color_by!r} is not one of {', '.join(BUILTIN_COLORS)}: "
-            "to colour by a column, give --color-table FILE with that column"
+            f"{param('color_by', color_by)} is not one of {', '.join(BUILTIN_COLORS)}: "
+            f"to colour by a column, give {param('color_table', Bare('FILE'))} with that column",
+            param="color_by",
+            value=color_by,
+            expected=f"one of {', '.join(BUILTIN_COLORS)}, or a column of a colour table",
         )
     if color_by in BUILTIN_COLORS and items_file is not None:
-        raise InputError(f"--color-table is used only with --color-by COLUMN, not with --color-by {color_by}")
+        raise InputError(
+            f"{param('color_table')} is used only with {param('color_by', Bare('COLUMN'))}, "
+            f"not with {param('color_by', Bare(color_by))}",
+            param="color_table",
+            value=items_file,
+            fix="drop the colour table, or colour by one of its columns",
+        )
     if len(embeddings) < 3:
         raise EmptyResultError(f"the model has {len(embeddings)} items: a map needs at least 3")
     rows = sample_rows(len(embeddings), sample, seed)
@@ -171,12 +185,12 @@ def project(
         return np.asarray(xy, dtype=np.float32), axes
     n = len(vectors)
     if method == "tsne":
-        manifold = require("sklearn.manifold", "--method tsne")
+        manifold = require("sklearn.manifold", param("method", Bare("tsne")))
         reducer: Any = manifold.TSNE(
             n_components=2, perplexity=min(30.0, max(1.0, (n - 1) / 3)), init="pca", random_state=seed
         )
     else:
-        umap = require("umap", "--method umap")
+        umap = require("umap", param("method", Bare("umap")))
         reducer = umap.UMAP(n_components=2, n_neighbors=min(15, n - 1), metric="cosine", random_state=seed)
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="n_jobs value", category=UserWarning)  # umap + seed
@@ -190,7 +204,7 @@ def cluster_groups(
     """k-means clusters of the vectors, each named by its most distinctive name words."""
     import numpy as np
 
-    cluster = require("sklearn.cluster", "--color-by cluster")
+    cluster = require("sklearn.cluster", param("color_by", Bare("cluster")))
     k = max(1, min(clusters, MAX_GROUPS, len(vectors)))
     found = cluster.KMeans(n_clusters=k, n_init=3, random_state=seed).fit_predict(vectors)
     sizes = Counter(int(c) for c in found)
@@ -273,8 +287,11 @@ def read_column(path: str, id_col: str, column: str) -> dict[str, str]:
     fmt = detect_format(source, id_col)
     if fmt not in TABLE_FORMATS:
         raise InputError(
-            f"--color-table {path!r} is not a table: give a CSV/TSV/Parquet/JSONL file with an id column "
-            f"(--id-col) and {column!r}"
+            f"{param('color_table', path)} is not a table: give a CSV/TSV/Parquet/JSONL file with an id column "
+            f"({param('id_col')}) and {column!r}",
+            param="color_table",
+            value=path,
+            expected="a CSV/TSV/Parquet/JSONL file",
         )
     with column_roles([(id_col, "id_col"), (column, "color_by")]):
         table = read_table(source, fmt, [id_col, column])

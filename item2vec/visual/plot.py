@@ -8,7 +8,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from item2vec.errors import InputError, OutputExistsError
+from item2vec.errors import InputError, OutputExistsError, param
 from item2vec.extras import require
 from item2vec.files import atomic_bytes, check_writable
 from item2vec.model.embeddings import Embeddings
@@ -59,7 +59,12 @@ def check_file(path: Path, *, force: bool) -> None:
     if path.is_dir():
         raise OutputExistsError(f"{str(path)!r} is a directory: give a file name")
     if path.exists() and not force:
-        raise OutputExistsError(f"{str(path)!r} already exists: use --force to overwrite it")
+        raise OutputExistsError(
+            f"{str(path)!r} already exists: use {param('force', True)} to overwrite it",
+            param="output",
+            value=str(path),
+            fix="overwrite it",
+        )
     check_writable(path)
 
 
