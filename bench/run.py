@@ -32,14 +32,14 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from common import RETAIL, ROOT, run_measured
+from common import spread as median_spread
+
 DATA = ROOT / "bench" / "out" / "data"
-RETAIL = ROOT.parent / "shared" / "data" / "online_retail" / "online_retail.csv.gz"
 BIN = Path(sys.executable).parent / "item2vec"
 SESSION_FLAGS = ["--user-col", "user_id", "--item-col", "item_id", "--time-col", "ts", "--session-gap", "30m"]
 RETAIL_FLAGS = ["--user-col", "CustomerID", "--item-col", "StockCode", "--time-col", "InvoiceDate"]
@@ -226,23 +226,8 @@ def _run(
     cmd: list[str], env: dict[str, str] | None = None, stdin: Path | None = None
 ) -> tuple[float, float, str]:
     """Wall seconds, peak RSS (MB, the child's own, from wait4) and stdout of one child process."""
-    started = time.perf_counter()
-    with (
-        open(stdin or os.devnull, "rb") as handle,
-        tempfile.TemporaryFile() as out,
-        tempfile.TemporaryFile() as err,
-    ):
-        proc = subprocess.Popen(cmd, stdin=handle, stdout=out, stderr=err, env=env)
-        _, status, usage = os.wait4(proc.pid, 0)
-        proc.returncode = os.waitstatus_to_exitcode(status)
-        wall = time.perf_counter() - started
-        out.seek(0)
-        err.seek(0)
-        if proc.returncode != 0:
-            raise SystemExit(
-                f"command failed: {' '.join(cmd)}\n{err.read().decode(errors='replace')[-2000:]}"
-            )
-        return wall, usage.ru_maxrss / 1024, out.read().decode()
+    run = run_measured(cmd, env, stdin)
+    return run.seconds, run.peak_mb, run.stdout
 
 
 def child_env(tmp: Path) -> dict[str, str]:
@@ -373,9 +358,7 @@ def bench_query(data: Dataset, env: dict[str, str], runs: int, tmp: Path) -> Row
 def spread(values: list[float], unit: str) -> str:
     if not values:
         return "—"
-    fmt = "{:,.0f}" if unit != "s" else "{:.1f}"
-    median, low, high = (fmt.format(v) for v in (statistics.median(values), min(values), max(values)))
-    return median if len(values) == 1 else f"{median} ({low}–{high})"
+    return median_spread(values, "{:,.0f}" if unit != "s" else "{:.1f}")
 
 
 def ratio(row: Row) -> str:

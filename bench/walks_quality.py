@@ -23,7 +23,7 @@ from collections import Counter
 from pathlib import Path
 
 import numpy as np
-from tune_presets import RETAIL, ROOT, movielens_csv
+from common import RETAIL, SAMPLE_RETAIL, movielens_csv, retail_path
 
 from item2vec.corpus.options import SessionOptions
 from item2vec.corpus.sequences import read_sequences
@@ -107,7 +107,7 @@ def main() -> None:
     parser.add_argument("--q", type=float, default=2.0)
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
-    retail = ROOT / "sample_data/online_retail.csv.gz" if args.sample_data else args.retail
+    retail = SAMPLE_RETAIL if args.sample_data else retail_path(args.retail)
     print(f"<!-- walks: {args.walks_per_node} per node, {args.walk_length} items each, directed -->")
     with tempfile.TemporaryDirectory() as tmp:
         if args.movielens and args.only in (None, "movielens"):
