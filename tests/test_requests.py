@@ -1,4 +1,4 @@
-"""One training request, shared by the CLI and the API: every TrainConfig field reaches both edges."""
+"""One request per job, shared by the CLI and the API: every TrainConfig field reaches both edges."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import dataclasses
 import inspect
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import item2vec
@@ -14,6 +15,7 @@ from item2vec.cli import cli
 from item2vec.corpus.options import SessionOptions
 from item2vec.corpus.packed import Corpus, CorpusStats
 from item2vec.errors import ConfigError
+from item2vec.evaluation.runner import EvaluateRequest, SequencesReader, run_evaluation
 from item2vec.training.config import TrainConfig, field_names
 from item2vec.training.pipeline import resolve_config
 from item2vec.training.requests import TrainRequest
@@ -144,3 +146,37 @@ def test_the_api_trains_with_gensim_names_and_a_config(tmp_path: Path) -> None:
     config = TrainConfig(dim=5, epochs=1, min_count=1, workers=1)
     model = item2vec.train(sequences, config=config, calibrate=False)
     assert model.meta["params"] == config.as_dict()
+
+
+@pytest.mark.parametrize(
+    ("values", "name"),
+    [({"ks": (0,)}, "k"), ({"ks": ()}, "k"), ({"query": "first"}, "query"), ({"history": 0}, "history")],
+)
+def test_an_evaluate_request_checks_its_values(values: dict[str, object], name: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        EvaluateRequest(**values)  # type: ignore[arg-type]
+    assert caught.value.param == name
+
+
+def test_evaluate_reads_test_and_training_data_with_the_models_session_options() -> None:
+    from item2vec.model.embeddings import Embeddings
+
+    seen: list[tuple[str, SessionOptions]] = []
+
+    def reader(name: str) -> SequencesReader:
+        def read(session: SessionOptions) -> list[list[str]]:
+            seen.append((name, session))
+            return [["a", "b"], ["b", "a"]]
+
+        return read
+
+    vectors = np.array([[1.0, 0.0], [0.0, 1.0]], dtype=np.float32)
+    embeddings = Embeddings(ids=["a", "b"], vectors=vectors, counts=np.array([2, 2]), meta={})
+    request = EvaluateRequest(test=reader("test"), train=reader("train"), session_overrides={"min_length": 3},
+                              scores=("similar",))  # fmt: skip
+    evaluation = run_evaluation(embeddings, request=request)
+    assert [name for name, _ in seen] == ["test", "train"]
+    assert (seen[0][1].min_length, seen[1][1].min_length) == (3, 2)  # overrides apply to the test data
+    assert [row["method"] for row in evaluation.sections["next-item"]] == [
+        "model", "co-occurrence", "sequential-rules", "most-popular"
+    ]  # fmt: skip

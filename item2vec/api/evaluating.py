@@ -1,4 +1,4 @@
-"""``Model.evaluate``: the CLI's ``evaluate`` on data from Python.
+"""``Model.evaluate``: the CLI's ``evaluate`` on data from Python, by the same runner.
 
 Test data of any kind ``train`` takes is read with the session options the model was trained
 with (model.json), as ``item2vec evaluate`` reads its test files; the baselines are counted on
@@ -14,12 +14,10 @@ from typing import TYPE_CHECKING
 
 from item2vec.api.data import read_data
 from item2vec.api.errors import python_terms
-from item2vec.corpus.options import SessionOptions, session_from_meta
-from item2vec.errors import ConfigError
-from item2vec.evaluation.benchmarks import evaluate_analogies, evaluate_pairs
-from item2vec.evaluation.evaluate import evaluate_next_item
-from item2vec.evaluation.heldout import Evaluation, model_scorers, model_training_sequences
+from item2vec.errors import ConfigError, param
+from item2vec.evaluation.heldout import Evaluation
 from item2vec.evaluation.ranking import Query
+from item2vec.evaluation.runner import EvaluateRequest, SequencesReader, run_evaluation
 from item2vec.model.embeddings import Embeddings
 
 if TYPE_CHECKING:
@@ -44,7 +42,9 @@ def evaluate_model(
     parts: ScoringParts,
     scores: tuple[str, ...] = (),
 ) -> Evaluation:
-    """Everything ``item2vec evaluate`` reports, for ``Model.evaluate``.
+    """Everything ``item2vec evaluate`` reports, for ``Model.evaluate``: its keyword arguments (one for
+    one, hence their number) as one
+    :class:`~item2vec.evaluation.runner.EvaluateRequest` (the data read by :func:`read_data`).
 
     Raises:
         TypeError: nothing to evaluate (no test data, analogies or pairs).
@@ -54,48 +54,33 @@ def evaluate_model(
         raise TypeError(
             "evaluate() needs test data, analogies= (a questions-words file) or pairs= (word pairs)"
         )
-    result = Evaluation()
-    if test is not None:
-        cutoffs, history = _cutoffs(ks), _history(query, history)
-        session = session_from_meta(embeddings.meta, {})
-        cases = read_data(test, session).sequences
-        counted = _training_sequences(embeddings, train, corpus, session) if baselines else None
-        context = embeddings.meta.get("params", {}).get("context", "window")
-        scorers, notes = model_scorers(parts, scores)
-        report = evaluate_next_item(
-            embeddings, cases, counted, ks=cutoffs, query=query, history=history, context=context,
-            scorers=scorers,
-        )  # fmt: skip
-        result.notes += [python_terms(note) for note in notes]
-        result.sections["next-item"] = report.rows
-        result.notes += [python_terms(note) for note in report.notes]
-    if analogies is not None:
-        result.sections["analogies"] = evaluate_analogies(embeddings, Path(analogies))
-    if pairs is not None:
-        result.sections["pairs"] = evaluate_pairs(embeddings, Path(pairs))
+    request = EvaluateRequest(
+        test=_reader(test) if test is not None else None,
+        train=_reader(train) if train is not None else _kept(corpus) if corpus is not None else None,
+        baselines=baselines, ks=_cutoffs(ks), query=query, history=history, parts=parts, scores=scores,
+        analogies=Path(analogies) if analogies is not None else None,
+        pairs=Path(pairs) if pairs is not None else None,
+    )  # fmt: skip
+    result = run_evaluation(embeddings, request=request)
+    result.notes = [python_terms(note) for note in result.notes]
     return result
 
 
-def _training_sequences(
-    embeddings: Embeddings, train: object, corpus: Packed | None, session: SessionOptions
-) -> list[list[str]]:
-    if train is not None:
-        return read_data(train, session).sequences
-    if corpus is not None:
-        return corpus.to_lists()
-    return model_training_sequences(embeddings, None)
+def _reader(data: object) -> SequencesReader:
+    """Reads ``data`` (any kind ``train`` takes) with the session options it is given."""
+    return lambda session: read_data(data, session).sequences
+
+
+def _kept(corpus: Packed) -> SequencesReader:
+    """The corpus a model trained in this session keeps (already sessionized)."""
+    return lambda _session: corpus.to_lists()
 
 
 def _cutoffs(ks: Ks) -> tuple[int, ...]:
     values = [ks] if isinstance(ks, int) else list(ks)
     if not values or any(isinstance(k, bool) or not isinstance(k, int) or k < 1 for k in values):
-        raise ConfigError(f"k={ks!r} is invalid: give cut-offs of 1 or more, such as 10 or (10, 20)")
+        raise ConfigError(
+            f"{param('k', ks)} is invalid: give cut-offs of 1 or more, such as 10 or (10, 20)",
+            param="k", value=ks, expected="cut-offs of 1 or more, such as 10 or (10, 20)",
+        )  # fmt: skip
     return tuple(sorted(set(values)))
-
-
-def _history(query: str, history: int) -> int:
-    if query not in ("last", "history"):
-        raise ConfigError(f"--query {query!r} is unknown: use 'last' or 'history'")
-    if isinstance(history, bool) or not isinstance(history, int) or history < 1:
-        raise ConfigError(f"--history {history!r} is invalid: use 1 or more items")
-    return history

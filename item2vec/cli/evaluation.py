@@ -101,7 +101,8 @@ def evaluate(model: Path, tests: tuple[str, ...], k: tuple[tuple[int, ...], ...]
     item2vec evaluate text-model --analogies questions-words.txt --pairs wordsim353.tsv
     """
     from item2vec.evaluation.evaluate import parse_threshold
-    from item2vec.evaluation.heldout import run_evaluation, thresholds_met
+    from item2vec.evaluation.heldout import thresholds_met
+    from item2vec.evaluation.runner import EvaluateRequest, read_files, run_evaluation
     from item2vec.model.store import load
     from item2vec.query.scoring import open_parts
 
@@ -111,12 +112,13 @@ def evaluate(model: Path, tests: tuple[str, ...], k: tuple[tuple[int, ...], ...]
     bars = [parse_threshold(text, chosen) for text in fail_under]
     input_format = opts.pop("input_format")
     embeddings = load(model)
-    evaluation = run_evaluation(
-        embeddings, list(tests), session_overrides=session_values(opts), input_format=input_format,
-        train_files=list(train_files) or None, baselines=baselines, ks=chosen, query=query,  # type: ignore[arg-type]
-        history=history_size, analogies=analogies, pairs=pairs, parts=open_parts(embeddings, model),
-        scores=score, hybrid_weight=hybrid_weight, hybrid_base=hybrid_base,
+    request = EvaluateRequest(
+        test=read_files(tests, input_format) if tests else None, train=read_files(train_files) if train_files else None,
+        session_overrides=session_values(opts), baselines=baselines, ks=chosen, query=query,  # type: ignore[arg-type]
+        history=history_size, analogies=analogies, pairs=pairs, parts=open_parts(embeddings, model), scores=score,
+        hybrid_weight=hybrid_weight, hybrid_base=hybrid_base,
     )  # fmt: skip
+    evaluation = run_evaluation(embeddings, request=request)
     for note in evaluation.notes:
         say(f"note: {note}")
     click.echo(render_sections(evaluation.sections, fmt), nl=False)

@@ -28,7 +28,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from item2vec.errors import BelowThresholdError, ConfigError, EmptyResultError
+from item2vec.errors import Bare, BelowThresholdError, ConfigError, EmptyResultError, param
 from item2vec.evaluation.ranking import Cases, Query, Ranked, rank_dense, rank_sparse
 from item2vec.model.embeddings import Embeddings, unit_rows
 from item2vec.model.modes import RULES_KEEP, RULES_STEPS
@@ -69,20 +69,21 @@ def parse_metric(name: str, *, allowed: tuple[str, ...] = METRICS) -> tuple[str,
 
 
 def parse_threshold(text: str, ks: tuple[int, ...] | None = None) -> tuple[str, float]:
-    """``"hr@10=0.2"`` → ("hr@10", 0.2) for ``--fail-under``; its cut-off must be among ``ks``."""
+    """``"hr@10=0.2"`` → ("hr@10", 0.2), a ``fail_under`` bar; its cut-off must be among ``ks``."""
     name, sep, value = text.partition("=")
     try:
         bar = float(value)
     except ValueError:
         bar = math.nan
     if not sep or math.isnan(bar):
-        raise ConfigError(f"--fail-under {text!r} is invalid: use METRIC=VALUE, e.g. hr@10=0.2")
+        raise ConfigError(param="fail_under", value=text, expected="METRIC=VALUE, e.g. hr@10=0.2")
     metric, k = parse_metric(name)
     if ks is not None and k not in ks:
         cutoffs = ",".join(str(c) for c in ks)
         raise ConfigError(
-            f"--fail-under {text!r}: cut-off {k} is not computed ({cutoffs}); add it with -k {k}"
-        )
+            f"{param('fail_under', text)}: cut-off {k} is not computed ({cutoffs}); add it with {param('k', k)}",
+            param="fail_under", value=text, fix=f"add the cut-off with {param('k', k)}",
+        )  # fmt: skip
     return f"{metric}@{k}", bar
 
 
@@ -200,7 +201,8 @@ def evaluate_next_item(
         raise EmptyResultError(
             f"none of the {len(cases):,} test cases' items is in the model ({len(embeddings):,} items; "
             f"targets such as {sample}): is the test file from the same data, read with the same "
-            "--item-col, as the model's training data?"
+            f"{param('item_col')}, as the model's training data?",
+            param="item_col",
         )
     kmax = max(ks)
     modes: list[Scorer | None] = list(scorers) if scorers else [None]
@@ -251,7 +253,7 @@ def check_thresholds(row: dict[str, Any], thresholds: list[tuple[str, float]]) -
     """Raise BelowThresholdError naming every metric of ``row`` below its bar.
 
     Raises:
-        ConfigError: a metric was not computed (its cut-off is not among ``-k``).
+        ConfigError: a metric was not computed (its cut-off is not among the cut-offs).
         BelowThresholdError: one or more metrics are below their bars.
     """
     failed = []
@@ -259,9 +261,13 @@ def check_thresholds(row: dict[str, Any], thresholds: list[tuple[str, float]]) -
         if name not in row:
             computed = ", ".join(k for k in row if "@" in k)
             raise ConfigError(
-                f"--fail-under {name} was not computed: add its cut-off with -k (computed: {computed})"
-            )
+                f"{param('fail_under', Bare(name))} was not computed: add its cut-off with {param('k')} "
+                f"(computed: {computed})",
+                param="fail_under", value=name, fix=f"add its cut-off with {param('k')}",
+            )  # fmt: skip
         if float(row[name]) < bar:
             failed.append(f"{name} {float(row[name]):.4f} is below {bar:g}")
     if failed:
-        raise BelowThresholdError(f"{row['method']}: " + "; ".join(failed) + " (--fail-under)")
+        raise BelowThresholdError(
+            f"{row['method']}: " + "; ".join(failed) + f" ({param('fail_under')})", param="fail_under"
+        )

@@ -1,4 +1,4 @@
-"""Held-out data for evaluate and tune, and the evaluate command's pipeline.
+"""Held-out data for evaluate and tune, and the score modes evaluate ranks with.
 
 - Session options default to the ones the model was trained with (model.json), so
   ``evaluate MODEL test.csv`` reads the test file the way ``train`` read the training file.
@@ -19,12 +19,10 @@ from typing import Any
 from item2vec.corpus.options import session_from_meta
 from item2vec.corpus.sequences import read_sequences
 from item2vec.errors import InputError
-from item2vec.evaluation.benchmarks import evaluate_analogies, evaluate_pairs
-from item2vec.evaluation.evaluate import check_thresholds, evaluate_next_item
-from item2vec.evaluation.ranking import Query
+from item2vec.evaluation.evaluate import check_thresholds
 from item2vec.model.embeddings import Embeddings
 from item2vec.model.modes import SCORE_MODES, check_score, model_scoring
-from item2vec.query.scoring import Scorer, ScoringParts, make_scorer, open_parts
+from item2vec.query.scoring import Scorer, ScoringParts, make_scorer
 
 # model.json's "input" record marks a model trained on a train file merged with a validation file.
 MERGED = "merged_validation"
@@ -104,51 +102,6 @@ class Evaluation:
 
     sections: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
-
-
-def run_evaluation(
-    embeddings: Embeddings,
-    tests: list[str],
-    *,
-    session_overrides: dict[str, Any],
-    input_format: str | None = None,
-    train_files: list[str] | None = None,
-    baselines: bool = True,
-    ks: tuple[int, ...] = (10,),
-    query: Query = "last",
-    history: int = 5,
-    analogies: Path | None = None,
-    pairs: Path | None = None,
-    parts: ScoringParts | None = None,
-    scores: tuple[str, ...] = (),
-    hybrid_weight: float | None = None,
-    hybrid_base: str | None = None,
-) -> Evaluation:
-    """Everything ``item2vec evaluate`` reports: next-item metrics for ``tests`` in each score
-    mode (see :func:`model_scorers`; ``parts`` are the model's, from its directory), with
-    baselines on the model's training data, and analogy and word-pair benchmarks."""
-    result = Evaluation()
-    if tests:
-        scorers, result.notes = model_scorers(
-            parts or open_parts(embeddings, None),
-            scores,
-            hybrid_weight=hybrid_weight,
-            hybrid_base=hybrid_base,
-        )
-        session = session_from_meta(embeddings.meta, session_overrides)
-        test = read_sequences(tests, session, input_format).sequences
-        train = model_training_sequences(embeddings, train_files) if baselines else None
-        context = embeddings.meta.get("params", {}).get("context", "window")
-        report = evaluate_next_item(
-            embeddings, test, train, ks=ks, query=query, history=history, context=context, scorers=scorers
-        )
-        result.sections["next-item"] = report.rows
-        result.notes += report.notes
-    if analogies is not None:
-        result.sections["analogies"] = evaluate_analogies(embeddings, analogies)
-    if pairs is not None:
-        result.sections["pairs"] = evaluate_pairs(embeddings, pairs)
-    return result
 
 
 def model_scorers(

@@ -72,7 +72,7 @@ def make_report(
 ) -> Path:
     """Write the report for ``embeddings`` to ``output`` (an .html file); ``map_options`` None: no map.
 
-    ``scoring`` holds ``run_evaluation``'s score options (parts, scores, hybrid_weight, hybrid_base);
+    ``scoring`` holds ``EvaluateRequest``'s score options (parts, scores, hybrid_weight, hybrid_base);
     the evaluation's notes (which method won) go on the page and to ``on_note``.
 
     Raises:
@@ -116,17 +116,16 @@ def evaluation_sections(
 ) -> tuple[dict[str, list[Row]], list[str]]:
     """Next-item metrics of the model (per score mode) and its baselines on ``tests``, as
     ``item2vec evaluate`` computes them."""
-    from item2vec.evaluation.heldout import run_evaluation
+    from item2vec.evaluation.runner import EvaluateRequest, read_files, run_evaluation
 
-    evaluation = run_evaluation(
-        embeddings,
-        tests,
-        session_overrides={},
-        train_files=train_files or None,
+    request = EvaluateRequest(
+        test=read_files(tests),
+        train=read_files(train_files) if train_files else None,
         baselines=baselines,
         ks=ks,
         **(scoring or {}),
     )
+    evaluation = run_evaluation(embeddings, request=request)
     return evaluation.sections, evaluation.notes
 
 
