@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 import click
 from click.core import ParameterSource
 
-from item2vec.model.modes import RECOMMEND_SCORE
+from item2vec.model.modes import DECAY, RECOMMEND_SCORE
 from item2vec.render import render, render_record
 
 if TYPE_CHECKING:
@@ -185,7 +185,7 @@ def analogy(model: Path, expression: str | None, positive: tuple[str, ...], nega
               help="The user's items, oldest first: --history A B C ('-' reads stdin, one a line).")  # fmt: skip
 @click.option("--events", multiple=True, metavar="FILE",
               help="Event log: candidates for every user in it, to -o FILE or stdout.")  # fmt: skip
-@click.option("--decay", type=click.FloatRange(0, 1, min_open=True), default=0.7, show_default=True,
+@click.option("--decay", type=click.FloatRange(0, 1, min_open=True), default=DECAY, show_default=True,
               help="Weight per step back in the history (1: plain mean).")  # fmt: skip
 @click.option("--history-size", type=click.IntRange(1), default=5, show_default=True,
               help="Use the last N known items of a history.")  # fmt: skip

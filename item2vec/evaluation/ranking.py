@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from item2vec.errors import ConfigError, param
+from item2vec.model.modes import DECAY
 
 if TYPE_CHECKING:
     import numpy as np
@@ -21,7 +22,6 @@ if TYPE_CHECKING:
     from numpy.typing import NDArray
 
 Query = Literal["last", "history"]
-DECAY = 0.7
 MISS = 1 << 30
 _CELLS = 1 << 24  # scores held at once (batch x catalogue): 64 MB of float32
 

@@ -27,6 +27,7 @@ HYBRID_BASES: tuple[str, ...] = ("similar", "next")
 SIMILAR_SCORE: ScoreMode = "similar"  # `similar`: items alike, as before score modes existed
 RECOMMEND_SCORE: ScoreMode = "hybrid"  # `recommend`, serve's /recommend, evaluate's first row
 HYBRID_WEIGHT = 8.0  # w in z(embedding score) + w * log1p(transition score)
+DECAY = 0.7  # a history's weight per step back (decay ** age): recommend, evaluate's history query
 HYBRID_BASE: HybridBase = "next"  # the embedding score hybrid standardises: in·out
 TRANSITION_STEPS = 10  # b up to this many items after a counts (1/distance)
 TRANSITION_KEEP = 100  # followers kept per item in transitions.npz

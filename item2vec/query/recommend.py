@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from item2vec.errors import ConfigError
 from item2vec.model.embeddings import Embeddings, Neighbour, unit_rows
+from item2vec.model.modes import DECAY as DECAY  # re-exported: query and the API take it from here
 from item2vec.query.scoring import Scorer, open_parts, query_weights
 
 if TYPE_CHECKING:
@@ -25,7 +26,6 @@ if TYPE_CHECKING:
     from numpy.typing import NDArray
 
 
-DECAY = 0.7
 HISTORY_SIZE = 5
 
 
