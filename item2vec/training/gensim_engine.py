@@ -325,8 +325,10 @@ def _train_from_file(
                 raise
             raise OutputError(
                 f"no space left on the device for the temporary corpus file in {tempfile.gettempdir()!r} "
-                f"({packed.tokens:,} tokens): set TMPDIR to a disk with room, or use --corpus-mode stream"
-            ) from None
+                f"({packed.tokens:,} tokens): set TMPDIR to a disk with room, or use "
+                f"{param('corpus_mode', Bare('stream'))}",
+                param="corpus_mode", value=config.corpus_mode, fix="set TMPDIR to a disk with room",
+            ) from None  # fmt: skip
         _, items_trained = model.train(
             corpus_file=handle.name,
             total_words=packed.tokens,
