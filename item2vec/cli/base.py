@@ -26,10 +26,6 @@ if TYPE_CHECKING:
     from item2vec.training.gensim_engine import Progress
 
 F = TypeVar("F", bound=Callable[..., Any])
-TRAIN_PARAMS = (
-    "dim", "window", "negative", "ns_exponent", "sample", "epochs",
-    "min_count", "max_vocab", "alpha", "workers", "seed", "context", "corpus_mode",
-)  # fmt: skip
 EXIT_INTERRUPTED = 130
 EXIT_TERMINATED = 143  # SIGTERM: 128 + 15, as shells report it
 _QUIET = "item2vec.quiet"
