@@ -299,7 +299,7 @@ def test_options_that_do_not_apply_are_refused(sequences_txt: Path) -> None:
 
 
 def test_session_errors_name_parameters(events_csv: Path) -> None:
-    with pytest.raises(ConfigError, match=r"^session_gap needs time: sessions are split on time gaps$"):
+    with pytest.raises(ConfigError, match=r"^session_gap= needs time=: sessions are split on time gaps$"):
         item2vec.train(events_csv, session_gap="30m")
     with pytest.raises(ConfigError, match=r"^where='shop' is invalid: use COL=VALUE, COL!=VALUE, COL>N"):
         item2vec.train(events_csv, where=["shop"])

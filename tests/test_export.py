@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from item2vec.api.errors import python_terms
 from item2vec.errors import InputError, OutputExistsError
 from item2vec.export import formats as export_module
 from item2vec.export.formats import EXPORT_FORMATS, export
@@ -177,6 +179,8 @@ def test_existing_output_refused_then_replaced_with_force(tmp_path: Path, fmt: s
     with pytest.raises(OutputExistsError) as info:
         export(random_embeddings(), fmt, path)
     assert str(info.value) == f"{str(path)!r} already exists: use --force to overwrite it"
+    assert (info.value.param, info.value.value, info.value.fix) == ("output", str(path), "overwrite it")
+    assert python_terms(info.value.raw) == f"{str(path)!r} already exists: use force=True to overwrite it"
     assert {p: p.read_bytes() for p in sorted(tmp_path.rglob("*")) if p.is_file()} == before
 
     written = export(random_embeddings(), fmt, path, force=True)
@@ -241,6 +245,7 @@ def test_word2vec_refuses_ids_with_whitespace(tmp_path: Path, fmt: str, bad: str
     assert (
         str(info.value) == f"item id {bad!r} cannot be written to a word2vec file ({why}): use --format {fix}"
     )
+    assert (info.value.param, info.value.expected) == ("format", fix)
     assert list(tmp_path.iterdir()) == []
 
 
@@ -418,3 +423,41 @@ def test_exports_get_ordinary_permissions(tmp_path: Path) -> None:
     finally:
         os.umask(old)
     assert written[0].stat().st_mode & 0o777 == 0o644
+
+
+# --ids order and the model's own files (issue 22, item 17) ------------------------------------------
+
+
+@pytest.mark.parametrize("fmt", ["word2vec", "word2vec-binary"])
+def test_word2vec_keeps_the_order_of_the_ids_given(tmp_path: Path, fmt: str) -> None:
+    from gensim.models import KeyedVectors
+
+    # Before, the rows were sorted by count again: the order asked for was lost.
+    ids = ["pear", "king", "apple"]
+    export(tiny_embeddings(), fmt, tmp_path / "v.w2v", items=ids)
+    kv = KeyedVectors.load_word2vec_format(str(tmp_path / "v.w2v"), binary=fmt == "word2vec-binary")
+    assert kv.index_to_key == ids
+    stream = io.BytesIO()
+    export_module.export_stream(tiny_embeddings(), "word2vec", stream, items=ids)
+    assert [line.split()[0] for line in stream.getvalue().decode().splitlines()[1:]] == ids
+
+
+@pytest.mark.parametrize(
+    ("fmt", "name"), [("npy", "vectors.npy"), ("word2vec", "vocab.tsv"), ("parquet", "x.parquet")]
+)
+def test_an_export_never_writes_into_its_model(tmp_path: Path, fmt: str, name: str) -> None:
+    model = tmp_path / "model"
+    model.mkdir()
+    (model / "vectors.npy").write_bytes(b"model vectors")
+    (model / "vocab.tsv").write_text("model vocab\n")
+    before = {p.name: p.read_bytes() for p in model.iterdir()}
+    with pytest.raises(OutputExistsError) as info:
+        export(tiny_embeddings(), fmt, model / name, force=True, model_dir=model)
+    assert (info.value.param, info.value.value) == ("output", str(model / name))
+    assert str(info.value) == (
+        f"{str(model / name)!r} is inside the model directory {str(model)!r}: an export never replaces "
+        "the model's files; write it elsewhere"
+    )
+    assert {p.name: p.read_bytes() for p in model.iterdir()} == before
+    with pytest.raises(OutputExistsError, match="is inside the model directory"):
+        export(tiny_embeddings(), "projector", model, force=True, model_dir=model)

@@ -161,8 +161,9 @@ def test_prepare_normalize_and_float16() -> None:
 def test_prepare_errors() -> None:
     with pytest.raises(UnknownItemError, match=r"item 'kiwi' is not in the model \(8 items"):
         prepare(tiny_embeddings(), items=["apple", "kiwi"])
-    with pytest.raises(EmptyResultError, match="--ids lists no ids"):
+    with pytest.raises(EmptyResultError, match="--ids lists no ids") as empty:
         prepare(tiny_embeddings(), items=[])
+    assert empty.value.param == "ids"
     huge = tiny_embeddings()
     huge.vectors = huge.vectors * 1e5
     with pytest.raises(InputError) as info:
@@ -170,6 +171,7 @@ def test_prepare_errors() -> None:
     assert str(info.value) == (
         "a vector value (1e+05) is too large for float16 (max 65504): add --normalize or keep --dtype float32"
     )
+    assert (info.value.param, info.value.value) == ("dtype", "float16")
     assert prepare(huge, dtype="float16", normalize=True).vectors.dtype == np.float16
 
 
@@ -248,8 +250,10 @@ def test_option_errors(tmp_path: Path) -> None:
     with pytest.raises(InputError) as info:
         export(tiny_embeddings(), "npy", tmp_path / "v.npy", padding=False)
     assert str(info.value) == "--no-padding applies to --format torch and safetensors only, not npy"
-    with pytest.raises(InputError, match="dtype 'int8' is unknown: use one of float32, float16"):
+    assert (info.value.param, info.value.value) == ("padding", False)
+    with pytest.raises(InputError, match="dtype 'int8' is unknown: use one of float32, float16") as unknown:
         export(tiny_embeddings(), "npy", tmp_path / "v.npy", dtype="int8")
+    assert (unknown.value.param, unknown.value.value) == ("dtype", "int8")
     assert list(tmp_path.iterdir()) == []
 
 
@@ -290,3 +294,20 @@ def test_cli_no_padding_and_dtype(tmp_path: Path, tiny_model: Path) -> None:
     result = run("export", tiny_model, "-f", "npy", "-o", tmp_path / "v.npy", "--no-padding")
     assert result.exit_code == 1
     assert result.output == "Error: --no-padding applies to --format torch and safetensors only, not npy\n"
+
+
+def test_cli_export_into_the_model_is_refused(tmp_path: Path, tiny_model: Path) -> None:
+    before = (tiny_model / "vectors.npy").read_bytes()
+    result = run("export", tiny_model, "-f", "npy", "-o", tiny_model / "vectors.npy", "--force")
+    assert result.exit_code == 1
+    assert result.output == (
+        f"Error: {str(tiny_model / 'vectors.npy')!r} is inside the model directory {str(tiny_model)!r}: "
+        "an export never replaces the model's files; write it elsewhere\n"
+    )
+    assert (tiny_model / "vectors.npy").read_bytes() == before
+
+
+def test_cli_word2vec_keeps_the_order_of_the_ids(tmp_path: Path, tiny_model: Path) -> None:
+    result = run("export", tiny_model, "-f", "word2vec", "-o", "-", "--ids", "-", input="pear\nking\napple\n")
+    assert result.exit_code == 0, result.output
+    assert [line.split()[0] for line in result.stdout.splitlines()] == ["3", "pear", "king", "apple"]

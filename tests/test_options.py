@@ -13,6 +13,7 @@ from item2vec.cli import cli
 from item2vec.corpus.events import open_source
 from item2vec.corpus.options import SessionOptions, TimeKind, parse_delimiter, parse_times, session_from_meta
 from item2vec.corpus.sequences import load_corpus
+from item2vec.api.errors import python_terms
 from item2vec.errors import ConfigError, InputError
 
 
@@ -114,8 +115,10 @@ def test_split_names_the_row_as_the_file_counts_it(tmp_path: Path) -> None:
     ],
 )
 def test_one_column_for_two_roles_is_refused(options: dict[str, str], message: str) -> None:
-    with pytest.raises(ConfigError, match=message):
+    with pytest.raises(ConfigError, match=message) as caught:
         SessionOptions(**options)  # type: ignore[arg-type]
+    role = message.split()[0].lstrip("-").replace("-", "_")
+    assert caught.value.param == role and caught.value.value == next(iter(options.values()))
 
 
 def test_cli_user_col_equal_to_item_col(tmp_path: Path) -> None:
@@ -136,8 +139,11 @@ def test_delimiters(text: str, char: str) -> None:
 
 @pytest.mark.parametrize("text", ["", ";;", '"', "\n"])
 def test_bad_delimiters(text: str) -> None:
-    with pytest.raises(ConfigError, match=r"--delimiter .* is invalid: use one character, e.g. ';', '\|'"):
+    with pytest.raises(
+        ConfigError, match=r"--delimiter .* is invalid: use one character, e.g. ';', '\|'"
+    ) as caught:
         parse_delimiter(text)
+    assert (caught.value.param, caught.value.value) == ("delimiter", text)
 
 
 def test_the_delimiter_is_recorded_and_inherited() -> None:
@@ -152,8 +158,13 @@ def test_the_delimiter_is_recorded_and_inherited() -> None:
 def test_a_given_delimiter_is_refused_for_other_formats_an_inherited_one_ignored() -> None:
     with pytest.raises(
         ConfigError, match=r"--delimiter ';' applies to CSV/TSV input, but e.parquet reads as parquet"
-    ):
+    ) as caught:
         SessionOptions(delimiter=";").check_delimiter("parquet", "e.parquet")
+    assert (caught.value.param, caught.value.value) == ("delimiter", ";")
+    assert python_terms(caught.value.raw) == (
+        "delimiter=';' applies to CSV/TSV input, but e.parquet reads as parquet: drop delimiter=, "
+        "or pass input_format=csv if it is a CSV file"
+    )
     SessionOptions(delimiter=";", delimiter_inherited=True).check_delimiter("parquet", "e.parquet")
     SessionOptions(delimiter=";").check_delimiter("tsv", "e.tsv")
 
@@ -178,3 +189,64 @@ def test_one_column_for_two_roles_in_the_item_tables(tmp_path: Path, flags: list
     result = CliRunner().invoke(cli, ["train", str(events), "-o", str(tmp_path / "m"), *args])
     assert result.exit_code == 1
     assert result.output.startswith(f"Error: {message}")
+
+
+# --- nan, inf and -inf are not times (issue 22, item 11) ---------------------------------------------
+
+
+@pytest.mark.parametrize("bad", ["nan", "inf", "-inf", "NaN", "Infinity"])
+def test_not_finite_times_are_refused_as_abc_is(bad: str) -> None:
+    # Before, they were read as times: they sorted last, became split's test targets and joined
+    # sessions across the gap.
+    with pytest.raises(InputError) as caught:
+        parse_times(times("1700000000", None, bad, "1700000003"), "e.csv", "ts", first_row=10)
+    assert str(caught.value) == (
+        f"e.csv: row 13 has ts {bad!r}, which is not a time: use epoch seconds, epoch milliseconds "
+        "or ISO 8601 (2024-05-01T13:45:00); fix or drop that row"
+    )
+
+
+def test_not_finite_numbers_and_a_nan_among_iso_times_are_refused() -> None:
+    numbers = pa.chunked_array([pa.array([1.7e9, float("nan")])])
+    with pytest.raises(InputError, match=r"^f: row 2 has ts 'nan', which is not a time"):
+        parse_times(numbers, "f", "ts")
+    with pytest.raises(InputError, match=r"^f: row 1 has ts 'nan', which is not a time: use epoch seconds"):
+        parse_times(times("nan", "2024-05-01T10:00:00+02:00", "2024-05-01T10:00:00Z"), "f", "ts")
+    with pytest.raises(InputError, match=r"^f: row 2 has ts 'inf', which is not a time"):
+        parse_times(times("1700000000", "inf", "later"), "f", "ts")
+    assert (
+        parse_times(times("1700000000", None), "f", "ts").to_pylist()[0] == 1700000000.0
+    )  # missing: dropped later
+
+
+@pytest.mark.parametrize("batch", [1 << 24, 64])
+def test_a_streamed_file_with_nan_times_names_the_row(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, batch: int
+) -> None:
+    monkeypatch.setattr("item2vec.corpus.events._BATCH_BYTES", batch)
+    path = write_events(
+        tmp_path / "e.csv", [str(1_700_000_000 + n) for n in range(30)] + ["-inf", "1700000031"]
+    )
+    with pytest.raises(InputError, match=r"e.csv: row 31 has ts '-inf', which is not a time"):
+        load_corpus([open_source(str(path))], None, SessionOptions(time_col="ts"))
+    result = CliRunner().invoke(cli, ["split", str(path), "-o", str(tmp_path / "s"), "--time-col", "ts"])
+    assert result.exit_code == 1
+    assert result.output.startswith(f"Error: {path}: row 31 has ts '-inf', which is not a time")
+    assert not (tmp_path / "s").exists()
+
+
+@pytest.mark.parametrize("gap", [float("nan"), 0.0, -5.0])
+def test_a_session_gap_that_is_not_positive_is_refused(gap: float) -> None:
+    with pytest.raises(ConfigError) as caught:
+        SessionOptions(time_col="ts", session_gap=gap)
+    assert (caught.value.param, caught.value.expected) == ("session_gap", "a positive duration")
+    assert str(caught.value) == f"--session-gap {gap!r} is invalid: use a positive duration"
+    assert python_terms(caught.value.raw) == f"session_gap={gap!r} is invalid: use a positive duration"
+
+
+def test_a_session_gap_needs_a_time_column() -> None:
+    with pytest.raises(ConfigError) as caught:
+        SessionOptions(session_gap=60.0)
+    assert caught.value.param == "session_gap"
+    assert str(caught.value) == "--session-gap needs --time-col: sessions are split on time gaps"
+    assert python_terms(caught.value.raw) == "session_gap= needs time=: sessions are split on time gaps"

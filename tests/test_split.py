@@ -10,10 +10,11 @@ import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner, Result
 
+from item2vec.api.errors import python_terms
 from item2vec.cli import cli
 from item2vec.corpus.options import SessionOptions
 from item2vec.corpus.split import split_events
-from item2vec.errors import ConfigError, EmptyResultError, InputError, OutputExistsError
+from item2vec.errors import UNSET, ConfigError, EmptyResultError, InputError, OutputExistsError
 
 HEADER = "user_id,item_id,ts,qty"
 SESSION = SessionOptions(time_col="ts")
@@ -154,6 +155,12 @@ def test_split_cli_prints_the_parts(tmp_path: Path) -> None:
     again = run("split", events, "-o", tmp_path / "s", "--time-col", "ts")
     assert again.exit_code == 1
     assert "already holds train.csv, valid.csv, test.csv: use --force" in again.output
+    with pytest.raises(OutputExistsError) as caught:
+        split_events(str(events), tmp_path / "s", session=SESSION)
+    assert (caught.value.param, caught.value.value) == ("output", str(tmp_path / "s"))
+    assert python_terms(caught.value.raw).endswith(
+        "already holds train.csv, valid.csv, test.csv: use force=True to replace them"
+    )
 
 
 def test_empty_split_says_why(tmp_path: Path) -> None:
@@ -165,19 +172,37 @@ def test_empty_split_says_why(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("kwargs", "error", "message"),
+    ("kwargs", "error", "message", "param"),
     [
-        ({"by": "time"}, ConfigError, "--by time needs --cutoff DATE and --time-col"),
-        ({"by": "time", "cutoff": "soon"}, ConfigError, "--cutoff 'soon' is not a time"),
-        ({"cutoff": "2011-01-01"}, ConfigError, "--cutoff applies to --by time only"),
+        ({"by": "time"}, ConfigError, "--by time needs --cutoff DATE and --time-col", "cutoff"),
+        ({"by": "time", "cutoff": "soon"}, ConfigError, "--cutoff 'soon' is not a time", "cutoff"),
+        ({"cutoff": "2011-01-01"}, ConfigError, "--cutoff applies to --by time only", "cutoff"),
     ],
 )
 def test_split_option_errors(
-    tmp_path: Path, kwargs: dict[str, str], error: type[Exception], message: str
+    tmp_path: Path, kwargs: dict[str, str], error: type[Exception], message: str, param: str
 ) -> None:
     events = write_events(tmp_path / "events.csv", ROWS)
-    with pytest.raises(error, match=message):
+    with pytest.raises(error, match=message) as caught:
         split_events(str(events), tmp_path / "s", session=SESSION, **kwargs)  # type: ignore[arg-type]
+    assert isinstance(caught.value, ConfigError) and caught.value.param == param
+    assert caught.value.value == kwargs.get("cutoff", UNSET)
+
+
+def test_a_cutoff_before_every_event_writes_nothing(tmp_path: Path) -> None:
+    # Before, every sequence became a test case: empty train and valid files, and exit status 0.
+    events = write_events(tmp_path / "events.csv", ROWS)
+    with pytest.raises(EmptyResultError) as caught:
+        split_events(str(events), tmp_path / "s", session=SESSION, by="time", cutoff="999")
+    assert (caught.value.param, caught.value.value) == ("cutoff", "999")
+    assert not (tmp_path / "s").exists() or not any((tmp_path / "s").iterdir())
+    result = run("split", events, "-o", tmp_path / "s", "--time-col", "ts", "--by", "time", "--cutoff", "999")
+    assert result.exit_code == 1
+    assert result.output == (
+        "Error: no event is before --cutoff 999: nothing would be left to train on; "
+        "choose a later cutoff inside the data's time range\n"
+    )
+    assert not (tmp_path / "s").exists() or not any((tmp_path / "s").iterdir())
 
 
 def test_split_refuses_non_tables_and_files_as_output(tmp_path: Path) -> None:

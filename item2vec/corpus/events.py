@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
+from item2vec.corpus.frames import id_text
 from item2vec.corpus.jsonl import is_array, json_batches
 from item2vec.corpus.text import check_utf8, first_line, reading
 from item2vec.errors import Bare, InputError, MissingColumnsError, cut, listing, param
@@ -275,7 +276,6 @@ def _csv_batches(source: Source, delimiter: str, wanted: list[str], encode: list
 
 def _parquet_batches(source: Source, wanted: list[str]) -> Iterator[pa.Table]:
     import pyarrow as pa
-    import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
     try:
@@ -285,7 +285,7 @@ def _parquet_batches(source: Source, wanted: list[str]) -> Iterator[pa.Table]:
         _missing(source, wanted, schema.names)
         _scalar_columns(source, schema, wanted)
         for batch in file.iter_batches(batch_size=_BATCH_ROWS, columns=wanted):
-            yield pa.table([pc.cast(batch.column(c), pa.string()) for c in wanted], names=wanted)
+            yield pa.table([id_text(batch.column(c)) for c in wanted], names=wanted)
     except pa.ArrowNotImplementedError as exc:
         raise InputError(f"{source.name}: a column cannot be read as text ({cut(str(exc), 200)})") from None
     except (pa.ArrowInvalid, OSError) as exc:

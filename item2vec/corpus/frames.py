@@ -1,7 +1,8 @@
 """In-memory event tables (pandas DataFrames, pyarrow Tables) read as the file readers read files.
 
-The columns asked for come out as strings, ids exactly as ``str`` writes them (the integer
-``17850`` becomes ``"17850"``, as a Parquet column does), the id columns dictionary-encoded, in
+The columns asked for come out as strings, ids by the rule every reader follows
+(:func:`id_text`: the integer ``17850`` becomes ``"17850"``, the float ``17850.0``
+``"17850.0"``, as in a Parquet column and as pandas writes them to CSV), the id columns dictionary-encoded, in
 slices of about a million rows: the batches :func:`item2vec.corpus.events.iter_batches` yields for a
 file, so the same sessionizing code runs on them (:func:`item2vec.corpus.ingest.code_events`).
 A time column keeps its type when it is a number or a timestamp (both parsed by
@@ -14,7 +15,7 @@ import math
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from item2vec.errors import InputError, param
+from item2vec.errors import InputError, cut, listing, param
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -43,19 +44,35 @@ def to_arrow(data: Any, name: str, columns: list[str]) -> pa.Table:
     """The ``columns`` of a table (see :func:`table_kind`) as a pyarrow Table.
 
     Raises:
-        InputError: a column is missing (the message lists those there are), or a pandas
-            column cannot be converted.
+        InputError: a column is missing (the message lists those there are) or named twice,
+            or a pandas column cannot be converted.
     """
     import pyarrow as pa
 
     wanted = list(dict.fromkeys(columns))
     if table_kind(data) == "pandas.DataFrame":
+        names = [str(c) for c in data.columns]
+        _check_duplicates(name, wanted, names)
         by_name = {str(c): c for c in data.columns}
         _check_columns(name, wanted, list(by_name))
         return pa.table({c: _from_pandas(data[by_name[c]], name, c) for c in wanted})
     table = data if isinstance(data, pa.Table) else pa.table(data)
+    _check_duplicates(name, wanted, table.column_names)
     _check_columns(name, wanted, table.column_names)
     return table.select(wanted)
+
+
+def _check_duplicates(name: str, wanted: list[str], existing: list[str]) -> None:
+    """Refuse a column asked for that the table names more than once (which one would it be?)."""
+    for column in wanted:
+        places = [str(number) for number, found in enumerate(existing, start=1) if found == column]
+        if len(places) > 1:
+            raise InputError(
+                f"{name}: the table names column {cut(column)!r} {len(places)} times "
+                f"(columns {listing(places)}): rename all but one, so that each column has its own name",
+                value=column,
+                expected="one column of each name",
+            )
 
 
 def _check_columns(name: str, wanted: list[str], existing: list[str]) -> None:
@@ -131,14 +148,47 @@ def _time_type(kind: pa.DataType) -> bool:
     return bool(pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_timestamp(kind))
 
 
-def _as_strings(values: pa.ChunkedArray, name: str, column: str) -> pa.ChunkedArray:
+def id_text(values: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
+    """Values of a typed column as the strings ids are: one rule for every reader.
+
+    Text stays exactly as the source holds it (CSV, TSV and JSON Lines cells: ``3.0`` stays
+    ``3.0``, ``00123`` stays ``00123``). A number stored typed (Parquet, a DataFrame, an Arrow
+    table) is written as Python writes it: an integer as ``17850``, a float as ``17850.0`` —
+    what pandas writes to CSV for that column, so a file and the frame read from it give the
+    same ids. Missing values stay missing.
+
+    Raises:
+        pyarrow.ArrowInvalid, pyarrow.ArrowNotImplementedError: a type with no text (as ``cast``).
+    """
     import pyarrow as pa
     import pyarrow.compute as pc
+
+    if not pa.types.is_floating(values.type):
+        return pc.cast(values, pa.string())
+    if isinstance(values, pa.ChunkedArray):
+        return pa.chunked_array([_float_text(chunk) for chunk in values.chunks], type=pa.string())
+    return _float_text(values)
+
+
+def _float_text(values: pa.Array) -> pa.Array:
+    """Floats as ``str`` writes them (``3.0``, ``1e+20``, ``nan``), each distinct value formatted once."""
+    import numpy as np
+    import pyarrow as pa
+
+    numbers = values.to_numpy(zero_copy_only=False)
+    distinct, inverse = np.unique(numbers, return_inverse=True)
+    texts = np.array([str(number) for number in distinct], dtype=object)[inverse.reshape(-1)]
+    missing = ~values.is_valid().to_numpy(zero_copy_only=False)
+    return pa.array(texts, type=pa.string(), mask=missing)
+
+
+def _as_strings(values: pa.ChunkedArray, name: str, column: str) -> pa.ChunkedArray:
+    import pyarrow as pa
 
     if values.type == pa.string():
         return values
     try:
-        return pc.cast(values, pa.string())
+        return id_text(values)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         raise InputError(
             f"{name}: column {column!r} holds {values.type} values, not ids: give a column of strings or numbers"

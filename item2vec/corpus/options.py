@@ -429,7 +429,7 @@ def _mixed_or_bad(
     first = int(np.argmax(present))
     if _is_number(str(strings.iloc[first])):
         numeric = pd.to_numeric(strings, errors="coerce")
-        bad = np.flatnonzero(numeric.isna().to_numpy() & present)
+        bad = np.flatnonzero(~np.isfinite(numeric.to_numpy(dtype="float64")) & present)  # inf too
         if not bad.size:
             return _epoch(numeric.to_numpy(dtype="float64"), values, name, col, first_row, kind)
         row = int(bad[0])

@@ -270,14 +270,24 @@ def _read_one(
     missing = [c for c in wanted if c not in frame.columns]
     if missing:
         raise MissingColumnsError(name, missing, frame.columns, options.roles())
-    cells = [_string(F.col(f"`{c}`")).alias(c) for c in wanted]
+    types = {field.name: field.dataType.typeName() for field in frame.schema.fields}
+    cells = [_string(F.col(f"`{c}`"), types.get(c, "")).alias(c) for c in wanted]
     return frame.select(*cells, F.lit(index).alias(FILE), F.monotonically_increasing_id().alias(ROW))
 
 
-def _string(column: Column) -> Column:
+def _string(column: Column, kind: str = "") -> Column:
+    """A cell as text, by the id rule of the local readers (``item2vec.corpus.frames.id_text``).
+
+    A whole float is written as Python writes it (``12345678.0``, where Spark's cast writes
+    ``1.2345678E7``); other floats as Spark writes them, which agrees with Python below 1e7
+    (``0.5``, ``17850.5``).
+    """
     from pyspark.sql import functions as F
 
     text = column.cast("string")
+    if kind in ("double", "float"):
+        whole = (column == F.floor(column)) & (F.abs(column) < F.lit(1e16))
+        text = F.when(whole, F.concat(column.cast("bigint").cast("string"), F.lit(".0"))).otherwise(text)
     return F.when(text == F.lit(""), F.lit(None).cast("string")).otherwise(text)
 
 
