@@ -9,11 +9,11 @@ import pyarrow as pa
 import pytest
 from click.testing import CliRunner
 
+from item2vec.api.errors import python_terms
 from item2vec.cli import cli
 from item2vec.corpus.events import open_source
 from item2vec.corpus.options import SessionOptions, TimeKind, parse_delimiter, parse_times, session_from_meta
 from item2vec.corpus.sequences import load_corpus
-from item2vec.api.errors import python_terms
 from item2vec.errors import ConfigError, InputError
 
 
