@@ -43,7 +43,7 @@ class CountBudget:
     """
 
     chunk_tokens: int = 2_000_000
-    table_records: int = 16_000_000
+    table_records: int = 8_000_000
     spill_dir: str | None = None
 
 
@@ -67,17 +67,24 @@ def count_pairs(
         raise ValueError(f"too many items to count pairs of: {n_items:,}")
     starts = _ranges(codes, n_items, steps, budget)
     table = _Table(starts, n_items, bits, budget, wide=codes.shape[0] >= 1 << 32)
+    lengths, cols, data = [], [], []
     try:
         _count(codes, bounds, steps, drop_self, table, budget.chunk_tokens)
-        parts = [table.finish(part, keep) for part in range(len(starts) - 1)]
+        for part in range(len(starts) - 1):
+            rows, found_cols, found_data = table.finish(part, keep)
+            lengths.append(np.bincount(rows - starts[part], minlength=int(starts[part + 1] - starts[part])))
+            cols.append(found_cols.astype(np.int32))
+            data.append(found_data)
+            del rows, found_cols, found_data
     finally:
         table.close()
-    rows = np.concatenate([p[0] for p in parts]) if parts else np.zeros(0, dtype=np.int64)
     indptr = np.zeros(n_items + 1, dtype=np.int64)
-    np.cumsum(np.bincount(rows, minlength=n_items), out=indptr[1:])
-    cols = np.concatenate([p[1] for p in parts]) if parts else np.zeros(0, dtype=np.int64)
-    data = np.concatenate([p[2] for p in parts]) if parts else np.zeros(0, dtype=np.float32)
-    return indptr, cols.astype(np.int32), data
+    if lengths:
+        np.cumsum(np.concatenate(lengths), out=indptr[1:])
+    indices = np.concatenate(cols) if cols else np.zeros(0, dtype=np.int32)
+    del cols
+    weights = np.concatenate(data) if data else np.zeros(0, dtype=np.float32)
+    return indptr, indices, weights
 
 
 def top_per_row(
@@ -228,15 +235,17 @@ class _Table:
             (self.folder / f"{part}.counts").unlink()
             keys, counts = _merged(np.concatenate([spilled, keys]), np.concatenate([spilled_counts, counts]))
             del spilled, spilled_counts
-        distance = keys & ((1 << self.bits) - 1)
-        weights = counts / distance  # float64, each distance's count over the distance
+        weights = counts / (keys & ((1 << self.bits) - 1))  # float64: each count over its distance
+        del counts
         keys >>= self.bits
         first = np.ones(keys.shape[0], dtype=bool)
         np.not_equal(keys[1:], keys[:-1], out=first[1:])
-        group = np.cumsum(first) - 1
+        group = np.cumsum(first, dtype=np.int64) - 1
         # bincount adds in order: an entry's distances ascending, as one pass over the corpus does
         summed = np.bincount(group, weights=weights).astype(np.float32)
+        del weights, group
         pairs = keys[first]
+        del keys, first
         return top_per_row(pairs // self.n_items, pairs % self.n_items, summed, keep)
 
     def close(self) -> None:
