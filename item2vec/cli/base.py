@@ -2,27 +2,32 @@
 
 from __future__ import annotations
 
+import _thread
 import functools
 import logging
 import signal
 import sys
 import threading
+import time
+import weakref
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from types import FrameType
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 
 from item2vec.corpus.events import INPUT_FORMATS
 from item2vec.errors import Item2VecError, MissingColumnsError, Namer, flag_name, spell
-from item2vec.model.modes import HYBRID_BASE, HYBRID_BASES, HYBRID_WEIGHT, SCORE_MODES
+from item2vec.model.modes import HYBRID_BASE, HYBRID_BASES, HYBRID_WEIGHT, mode_names
 from item2vec.render import FORMATS
 from item2vec.version import __version__
 
 if TYPE_CHECKING:
     from item2vec.corpus.options import SessionOptions
     from item2vec.model.embeddings import Embeddings
+    from item2vec.query.index import Searcher
     from item2vec.training.gensim_engine import Progress
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -35,22 +40,100 @@ class Terminated(KeyboardInterrupt):
     """SIGTERM, raised in the main thread like Ctrl-C, so that the same clean-up runs."""
 
 
+class Interrupt(KeyboardInterrupt):
+    """Ctrl-C (SIGINT) as our handler raises it: a KeyboardInterrupt that can be traced (weakref)."""
+
+
+class _Signals:
+    """What the running command was sent: the first signal, and the exception it raised.
+
+    The handler never raises inside importlib's own code (a module lock's clean-up runs as a
+    weakref callback, where an exception is swallowed, and where one raised between taking and
+    releasing the import lock leaves it held: the background import of gensim then waits
+    forever and so does the main thread that joins it). There a helper thread calls it again a
+    millisecond later. An interrupt swallowed anyway (a ``__del__``, a weakref callback) reaches
+    ``sys.unraisablehook``, which has it raised again the same way.
+    """
+
+    def __init__(self) -> None:
+        self.received: int | None = None
+        self.pending: weakref.ref[KeyboardInterrupt] | None = None
+        self.done = False  # the command has finished or handled the interrupt: ignore repeats
+        self.again: signal.Signals | None = None
+        self.wake = threading.Event()
+
+    def handler(self, signum: int, frame: FrameType | None) -> None:
+        if self.done:
+            return
+        if frame is not None and frame.f_code.co_filename.startswith("<frozen importlib"):
+            self.later(signum)  # never inside the import machinery: again in a moment
+            return
+        if self.pending is not None and self.pending() is not None:
+            return  # the first one is still unwinding: let its clean-up finish
+        self.received = self.received or signum
+        exc: KeyboardInterrupt = Terminated() if signum == signal.SIGTERM else Interrupt()
+        self.pending = weakref.ref(exc)
+        raise exc
+
+    def unraisable(self, previous: Callable[[Any], object], unraisable: Any) -> None:
+        exc = unraisable.exc_value
+        if isinstance(exc, (Terminated, Interrupt)) and not self.done:
+            self.pending = None
+            self.later(signal.SIGTERM if isinstance(exc, Terminated) else signal.SIGINT)
+            return
+        previous(unraisable)
+
+    def later(self, signum: int) -> None:
+        """Have the signal handled again once the main thread has left the code it is in."""
+        self.again = signal.Signals(signum)
+        self.wake.set()
+
+    def redeliver(self) -> None:
+        """The helper thread: a millisecond after ``later``, the signal again for the main thread."""
+        while True:
+            self.wake.wait()
+            self.wake.clear()
+            if self.done:
+                return
+            time.sleep(0.001)
+            signum, self.again = self.again, None
+            if signum is not None and not self.done:
+                _thread.interrupt_main(signum)
+
+    def exit_code(self, code: int) -> int:
+        """A command that stopped on an interrupt (exit 130) after SIGTERM exits 143."""
+        return EXIT_TERMINATED if code == EXIT_INTERRUPTED and self.received == signal.SIGTERM else code
+
+
+_SIGNALS = _Signals()
+
+
 @contextmanager
 def sigterm_raises() -> Iterator[None]:
-    """While a command runs, SIGTERM raises ``Terminated``; repeats wait for the clean-up."""
+    """While a command runs, SIGTERM raises ``Terminated`` and Ctrl-C ``Interrupt``, every time.
+
+    Repeats wait for the clean-up of the first; the handlers and ``sys.unraisablehook`` are
+    put back at the end.
+    """
+    global _SIGNALS
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-
-    def handler(_signum: int, _frame: object) -> None:
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # one is enough: let the clean-up finish
-        raise Terminated
-
-    previous = signal.signal(signal.SIGTERM, handler)
+    outer, state = _SIGNALS, _Signals()
+    _SIGNALS = state
+    previous = {signum: signal.signal(signum, state.handler) for signum in (signal.SIGINT, signal.SIGTERM)}
+    hook = sys.unraisablehook
+    sys.unraisablehook = functools.partial(state.unraisable, hook)
+    threading.Thread(target=state.redeliver, name="item2vec-signals", daemon=True).start()
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous if previous is not None else signal.SIG_DFL)
+        state.done = True
+        state.wake.set()  # the helper thread ends
+        sys.unraisablehook = hook
+        for signum, handler in previous.items():
+            signal.signal(signum, handler if handler is not None else signal.SIG_DFL)
+        _SIGNALS = outer
 
 
 class Item2VecGroup(click.Group):
@@ -60,9 +143,17 @@ class Item2VecGroup(click.Group):
         with sigterm_raises():
             return super().main(*args, **kwargs)
 
+    def make_context(self, *args: Any, **kwargs: Any) -> click.Context:
+        try:
+            return super().make_context(*args, **kwargs)
+        except KeyboardInterrupt as exc:  # while parsing options (click would say "Aborted!", exit 1)
+            _interrupted(exc)
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except click.exceptions.Exit as exc:  # a command that stopped on Ctrl-C itself (tune)
+            raise click.exceptions.Exit(_SIGNALS.exit_code(exc.exit_code)) from None
         except MissingColumnsError as exc:
             command = self.get_command(ctx, ctx.invoked_subcommand or "")
             message = spell(exc.message(command_flags(command)), cli_namer(command))
@@ -71,13 +162,19 @@ class Item2VecGroup(click.Group):
             command = self.get_command(ctx, ctx.invoked_subcommand or "")
             raise _error(exc.render(cli_namer(command)), exc.exit_code) from None
         except KeyboardInterrupt as exc:
-            word, code = (
-                ("Terminated", EXIT_TERMINATED)
-                if isinstance(exc, Terminated)
-                else ("Interrupted", EXIT_INTERRUPTED)
-            )
-            click.echo(f"\n{word}: nothing was written.", err=True)
-            ctx.exit(code)
+            _interrupted(exc)
+        finally:
+            _SIGNALS.done = True  # a signal after the command's end changes nothing
+
+
+def _interrupted(exc: KeyboardInterrupt) -> NoReturn:
+    """Say that nothing was written; exit 143 for SIGTERM, 130 for Ctrl-C."""
+    _SIGNALS.done = True
+    word, code = (
+        ("Terminated", EXIT_TERMINATED) if isinstance(exc, Terminated) else ("Interrupted", EXIT_INTERRUPTED)
+    )
+    click.echo(f"\n{word}: nothing was written.", err=True)
+    raise click.exceptions.Exit(code)
 
 
 def _error(message: str, code: int) -> click.ClickException:
@@ -252,13 +349,38 @@ def say(text: str) -> None:
         click.echo(text, err=True)
 
 
+class ModeChoice(click.Choice):  # type: ignore[type-arg]
+    """``--score``'s choice: the score modes registered (``item2vec.query.score_modes``), read
+    when a value is checked, so a mode registered after the command was made is offered too."""
+
+    def __init__(self) -> None:
+        super().__init__(mode_names())
+
+    @property
+    def choices(self) -> tuple[str, ...]:
+        return mode_names()
+
+    @choices.setter
+    def choices(self, value: Any) -> None:
+        pass  # always the registry's
+
+
+def score_help(before: str = "", after: str = ".") -> str:
+    """Help naming each registered score mode and what it scores."""
+    from item2vec.query.score_modes import registered
+
+    return before + "; ".join(f"{name}: {mode.help}" for name, mode in registered().items()) + after
+
+
 def score_options(score_help: str, *, multiple: bool = False, default: str | None = None) -> Callable[[F], F]:
     """``--score`` (help ``score_help``), ``--hybrid-weight`` and ``--hybrid-base``."""
+    import item2vec.query.score_modes  # noqa: F401 - registers the shipped modes
+
     was = "the model's, else "
 
     def decorate(func: F) -> F:
         options = [
-            click.option("--score", "score", type=click.Choice(SCORE_MODES), multiple=multiple, default=default,
+            click.option("--score", "score", type=ModeChoice(), multiple=multiple, default=default,
                          show_default=default is not None, help=score_help),
             click.option("--hybrid-weight", type=click.FloatRange(0),
                          help=f"hybrid: weight of log1p(transitions) (default: {was}{HYBRID_WEIGHT:g})."),
@@ -425,13 +547,13 @@ def read_items(items: tuple[str, ...]) -> list[str]:
     return out
 
 
-def approx_index(embeddings: Embeddings, model: Path, approx: bool) -> Embeddings:
-    """With --approx, make the embeddings answer from the model's stored index."""
-    if approx:
-        from item2vec.query.index import attach
+def approx_index(embeddings: Embeddings, model: Path, approx: bool) -> Searcher | None:
+    """With --approx, the model's stored indexes, to hand to the scorer (the model is unchanged)."""
+    if not approx:
+        return None
+    from item2vec.query.index import open_searcher
 
-        attach(embeddings, model)
-    return embeddings
+    return open_searcher(model, embeddings)
 
 
 def progress_line(progress: Progress) -> None:
