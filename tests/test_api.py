@@ -109,6 +109,7 @@ def test_the_package_ships_its_type_information() -> None:
 # --- every kind of data trains as the CLI trains ---------------------------------------------------
 
 
+@pytest.mark.slow
 def test_a_dataframe_a_table_and_a_path_give_the_vectors_the_cli_gives(
     tmp_path: Path, events_csv: Path
 ) -> None:

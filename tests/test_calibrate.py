@@ -133,6 +133,7 @@ def test_the_grid_is_tunes_and_its_hybrids_again_over_one_step() -> None:
 # --- train ---------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_a_calibrated_step_count_is_what_the_transitions_are_counted_over(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -158,6 +159,7 @@ def test_a_calibrated_step_count_is_what_the_transitions_are_counted_over(
     assert "Scoring: hybrid(similar,4,1 step) for recommend, calibrated on 600" in result.output
 
 
+@pytest.mark.slow
 def test_train_calibrates_on_held_out_items_and_recommend_uses_the_choice(tmp_path: Path) -> None:
     seqs = tmp_path / "walks.txt"
     lists = planted(seqs)
@@ -199,6 +201,7 @@ def test_train_calibrates_on_held_out_items_and_recommend_uses_the_choice(tmp_pa
     assert {**twice["calibration"], "seconds": 0} == {**calibrated, "seconds": 0}
 
 
+@pytest.mark.slow
 def test_held_out_items_are_trained_in_afterwards(tmp_path: Path) -> None:
     # Every sequence ends "... y z", and every sequence is sampled: z is seen only in held-out
     # places, so only the last pass can teach the model that z goes with y (without it, z's
@@ -217,6 +220,7 @@ def test_held_out_items_are_trained_in_afterwards(tmp_path: Path) -> None:
     assert top.stdout.splitlines()[1].split(",")[2] == "y"
 
 
+@pytest.mark.slow
 def test_no_calibrate_and_given_scoring_record_no_calibration(tmp_path: Path) -> None:
     seqs = tmp_path / "walks.txt"
     planted(seqs)
@@ -262,6 +266,7 @@ def test_text_input_is_not_calibrated(tmp_path: Path) -> None:
     assert "scoring" not in json.loads((tmp_path / "m" / "model.json").read_text())
 
 
+@pytest.mark.slow
 def test_the_python_api_calibrates_like_the_cli(tmp_path: Path) -> None:
     lists = planted(tmp_path / "walks.txt")
     params = {"dim": 8, "epochs": 3, "min_count": 1, "sample": 0.0, "workers": 1, "seed": 3}

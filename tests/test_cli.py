@@ -63,6 +63,7 @@ def trained(tmp_path: Path, events_csv: Path, items_csv: Path) -> Path:
 # --- train ---------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_train_writes_a_model_and_a_summary(tmp_path: Path, events_csv: Path, items_csv: Path) -> None:
     out = tmp_path / "m"
     result = run("train", events_csv, "-o", out, "--time-col", "ts", "--items", items_csv, *FAST[:-1])
@@ -220,6 +221,7 @@ def test_ctrl_c_exits_130_and_leaves_nothing(
     assert list(tmp_path.iterdir()) == [events_csv]
 
 
+@pytest.mark.slow
 def test_real_sigint_during_training_leaves_no_model(tmp_path: Path, events_csv: Path) -> None:
     import signal
     import time

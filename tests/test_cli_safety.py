@@ -31,6 +31,7 @@ def jsonl_with(path: Path, odd: str) -> Path:
 
 
 @pytest.mark.parametrize("odd", ["a\rb", "c\nd", "e\tf", "g\r\nh"])
+@pytest.mark.slow
 def test_ids_with_line_breaks_train_and_answer(tmp_path: Path, odd: str) -> None:
     events = jsonl_with(tmp_path / "e.jsonl", odd)
     names = tmp_path / "names.jsonl"
@@ -342,6 +343,7 @@ def test_tune_checks_its_config_output_before_searching(
 @pytest.mark.parametrize(
     ("signum", "code", "word"), [(signal.SIGTERM, 143, "Terminated"), (signal.SIGINT, 130, "Interrupted")]
 )
+@pytest.mark.slow
 def test_signal_during_training_removes_the_temporary_corpus_file(
     tmp_path: Path, events_csv: Path, signum: int, code: int, word: str
 ) -> None:

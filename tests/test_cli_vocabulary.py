@@ -96,6 +96,8 @@ def test_quiet_on_split_update_and_plot(retail: Path, retail_model: Path, tmp_pa
 
 
 @pytest.mark.skipif(os.environ.get("ITEM2VEC_NO_SPARK") == "1", reason="Spark tests disabled")
+@pytest.mark.slow
+@pytest.mark.spark
 def test_spark_engine_is_quiet_with_q(tmp_path: Path, retail: Path) -> None:
     """A fresh JVM (its own process): Spark's log4j lines, JVM notes and progress bars stay off stderr."""
     import shutil

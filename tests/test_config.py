@@ -114,6 +114,7 @@ def test_config_values_are_checked_like_flags(tmp_path: Path, toml: str, message
     assert not (tmp_path / "m").exists()
 
 
+@pytest.mark.slow
 def test_config_values_as_the_command_line_would_take_them(tmp_path: Path) -> None:
     import json
 

@@ -147,6 +147,7 @@ def planted_csv(path: Path, users: range, seed: int) -> Path:
     return path
 
 
+@pytest.mark.slow
 def test_cli_report_with_test_set_has_evaluation_against_baselines(tmp_path: Path) -> None:
     train = planted_csv(tmp_path / "train.csv", range(240), seed=0)
     test = planted_csv(tmp_path / "test.csv", range(240, 300), seed=1)

@@ -220,6 +220,7 @@ def test_missing_faiss_names_the_extra(tiny_model: Path, monkeypatch: pytest.Mon
         build(load(tiny_model), IndexParams(kind="flat"))
 
 
+@pytest.mark.slow
 def test_benchmark_smoke_run() -> None:
     result = subprocess.run(
         [sys.executable, "bench/ann.py", "--smoke"], cwd=ROOT, capture_output=True, text=True, timeout=120

@@ -101,6 +101,7 @@ def test_an_object_where_one_value_belongs_is_refused(tmp_path: Path) -> None:
         read(path, ["user", "item"])
 
 
+@pytest.mark.slow
 def test_train_on_a_json_array(tmp_path: Path) -> None:
     path = tmp_path / "events.json"
     path.write_text(json.dumps([{"user_id": f"u{n % 4}", "item_id": f"i{n % 5}"} for n in range(40)]))

@@ -26,6 +26,7 @@ def test_bytes_are_two_float32_matrices_and_the_vocabulary() -> None:
     assert training_bytes(1000, 64) == 1000 * (64 * 4 * 2 + 500)
 
 
+@pytest.mark.slow
 def test_dim_two_billion_is_refused_naming_the_estimate(tmp_path: Path, eight_gib: None) -> None:
     # Before, numpy tried to allocate 298 GiB (a traceback, or the OOM killer).
     path = tmp_path / "e.csv"

@@ -65,6 +65,7 @@ def test_pca_separates_planted_clusters_and_reports_variance() -> None:
     assert min(gaps) > 3 * spread
 
 
+@pytest.mark.slow
 def test_cluster_colours_are_pure_and_named_by_name_words() -> None:
     points = item_map(planted(), clusters=3, labels=5)
     assert len(points.legend) == 3

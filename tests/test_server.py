@@ -345,6 +345,7 @@ def test_run_server_reports_startup_failures_and_ctrl_c(monkeypatch: pytest.Monk
         run_server("x:y", sock, processes=2, log_level="info")
 
 
+@pytest.mark.slow
 def test_serve_ctrl_c_stops_with_130(tiny_model: Path) -> None:
     """A real server process: the banner after the model loads, then SIGINT ends it with 130."""
     import os

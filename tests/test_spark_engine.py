@@ -26,6 +26,8 @@ from item2vec.training.config import TrainConfig
 from item2vec.training.spark_engine import check_options
 from item2vec.training.spark_io import SparkOptions, spark_format, spark_session
 
+pytestmark = [pytest.mark.spark, pytest.mark.slow]  # Spark in local mode: a JVM per module
+
 JAVA_MISSING = (
     "java is not installed; Spark needs Java 17+: apt-get install -y openjdk-17-jre-headless "
     "(or set JAVA_HOME)"

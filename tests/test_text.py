@@ -50,6 +50,7 @@ def test_a_bom_is_not_part_of_the_first_token(tmp_path: Path, kind: str) -> None
     assert corpus.sequences[0][0] == "apple"
 
 
+@pytest.mark.slow
 def test_train_with_an_excel_utf8_csv(tmp_path: Path) -> None:
     path = put(tmp_path / "excel.csv", BOM + CSV)
     result = CliRunner().invoke(
@@ -134,6 +135,7 @@ TEXT = b"".join(b"i%d i%d i%d\n" % (n, n + 1, n + 2) for n in range(40_000))
 
 
 @pytest.mark.parametrize(("name", "data"), [("e.csv.gz", EVENTS), ("e.jsonl.gz", JSONL), ("s.txt.gz", TEXT)])
+@pytest.mark.slow
 def test_truncated_gzip_is_one_error_line_not_aborted(tmp_path: Path, name: str, data: bytes) -> None:
     path = tmp_path / name
     path.write_bytes(cut_gzip(data))
@@ -152,6 +154,7 @@ def test_truncated_gzip_on_stdin(tmp_path: Path) -> None:
     assert result.output.startswith("Error: <stdin>: truncated gzip")
 
 
+@pytest.mark.slow
 def test_corrupt_gzip(tmp_path: Path) -> None:
     packed = bytearray(gzip.compress(TEXT))
     packed[40:60] = b"x" * 20

@@ -38,6 +38,7 @@ def fast(**overrides: object) -> TrainConfig:
     seed=st.integers(0, 10_000),
     context=st.sampled_from(["window", "set"]),
 )
+@pytest.mark.slow
 def test_neighbours_stay_in_their_cluster(clusters: int, size: int, seed: int, context: str) -> None:
     sequences = planted(clusters, size, sessions=150 * clusters, length=6, seed=seed)
     trained = train(sequences, config=fast(seed=seed, context=context))
@@ -68,6 +69,7 @@ def test_same_seed_one_worker_is_identical(context: str) -> None:
     assert not np.array_equal(first.vectors, third.vectors)
 
 
+@pytest.mark.slow
 def test_identical_across_processes_with_different_hash_seeds() -> None:
     code = (
         "import sys, hashlib; sys.path.insert(0, '.');"

@@ -117,6 +117,7 @@ def test_the_matrix_is_exactly_a_plain_loop_s(seed: int, steps: int, keep: int |
 
 
 @pytest.mark.parametrize(("chunk", "records"), [(1, 1), (7, 50), (64, 400), (1000, 10**9)])
+@pytest.mark.slow
 def test_tiny_budgets_spill_and_give_the_same_matrix(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chunk: int, records: int
 ) -> None:
@@ -249,6 +250,7 @@ def model_rows(model: Path) -> dict[str, dict[str, float]]:
     return {ids[r]: {ids[c]: w for c, w in row.items()} for r, row in enumerate(rows_of(matrix)) if row}
 
 
+@pytest.mark.slow
 def test_train_writes_the_transitions_and_records_them(tmp_path: Path) -> None:
     import json
 

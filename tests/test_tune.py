@@ -45,6 +45,7 @@ def split_dir(tmp_path: Path) -> Path:
     return tmp_path / "split"
 
 
+@pytest.mark.slow
 def test_tune_end_to_end_and_its_toml_trains(split_dir: Path, tmp_path: Path) -> None:
     config = tmp_path / "best.toml"
     model = tmp_path / "model"

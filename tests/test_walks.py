@@ -215,6 +215,7 @@ def clusters_csv(tmp_path: Path) -> Path:
         ["--walks", "node2vec", "--p", "0.5", "--q", "2", "--undirected"],
     ],
 )
+@pytest.mark.slow
 def test_train_on_walks_keeps_clusters_pure(tmp_path: Path, clusters_csv: Path, walks: list[str]) -> None:
     out = tmp_path / "m"
     result = run("train", clusters_csv, "-o", out, "--time-col", "ts", *walks, "--walks-per-node", "4", *FAST)
