@@ -8,6 +8,7 @@ model from a saved model's arrays with the same arguments to continue training (
 from __future__ import annotations
 
 import random
+import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -43,6 +44,9 @@ FILE_MIN_WORKERS = 3
 FILE_MIN_TOKENS = 1_000_000
 
 ProgressCallback = Callable[[Progress], None]
+# What a caller may pass as ``progress``: a callback, True for the default line on stderr
+# (:func:`show_progress`), or False / None for none.
+ProgressOption = ProgressCallback | bool | None
 # Called after each epoch with (epoch, ids, current vectors, current output vectors); it may raise
 # to stop training.
 EpochCallback = Callable[[int, list[str], "NDArray[np.float32]", "NDArray[np.float32]"], None]
@@ -69,11 +73,45 @@ class Trained:
         return self.items_trained / self.seconds if self.seconds > 0 else 0.0
 
 
+def show_progress(progress: Progress) -> None:
+    """The default progress display (``progress=True``): one self-overwriting line on stderr."""
+    eta = int(progress.eta_seconds)
+    sys.stderr.write(
+        f"\repoch {progress.epoch}/{progress.epochs}  {progress.fraction:6.1%}  "
+        f"{progress.items_per_second:,.0f} items/s  ETA {eta // 60}:{eta % 60:02d}  "
+        + ("\n" if progress.fraction >= 1.0 else "")
+    )
+    sys.stderr.flush()
+
+
+def progress_callback(progress: ProgressOption) -> ProgressCallback | None:
+    """The callback a ``progress`` option stands for: True the default line, False or None none.
+
+    Raises:
+        TypeError: anything else that cannot be called.
+    """
+    if progress is None or progress is False:
+        return None
+    if progress is True:
+        return show_progress
+    if not callable(progress):
+        raise TypeError(
+            "progress must be True, False, None or a function that takes a Progress record, "
+            f"not {type(progress).__name__} ({progress!r})"
+        )
+    return progress
+
+
 class EpochCorpus:
     """Iterate the sequences once per pass; reshuffle each basket per pass for set context.
 
     The first pass is gensim's vocabulary scan; the following ones are training epochs,
     reported to ``progress``. Shuffling is seeded by (seed, pass), so runs repeat exactly.
+
+    gensim reads the training passes in a thread of its own, and when that thread dies on an
+    exception gensim waits for it forever. So an exception raised while a pass is read (by the
+    progress callback, or by the reader) is kept, the pass and every later one end there, and
+    :meth:`check`, called once gensim returns, raises it.
     """
 
     def __init__(
@@ -81,13 +119,14 @@ class EpochCorpus:
         sequences: list[list[str]] | Packed,
         *,
         config: TrainConfig,
-        progress: ProgressCallback | None = None,
+        progress: ProgressOption = None,
     ) -> None:
         self.sequences = sequences
         self.shuffle = config.context == "set"
         self.seed = config.seed
         self.epochs = config.epochs
-        self.progress = progress
+        self.progress = progress_callback(progress)
+        self.failure: BaseException | None = None
         self.passes = 0
         tokens = sequences.tokens if isinstance(sequences, Packed) else sum(len(s) for s in sequences)
         self.total = tokens * config.epochs
@@ -97,13 +136,32 @@ class EpochCorpus:
     def __iter__(self) -> Iterator[list[str]]:
         current = self.passes
         self.passes += 1
-        if current == 0 or (not self.shuffle and self.progress is None):
+        if current == 0:  # the vocabulary scan runs in the caller's thread: errors propagate
+            return self.sequences.lists() if isinstance(self.sequences, Packed) else iter(self.sequences)
+        if self.failure is not None:
+            return iter(())  # an earlier pass failed: end the remaining epochs at once
+        if not self.shuffle and self.progress is None:
             if isinstance(self.sequences, Packed):
-                return self.sequences.lists()
-            return iter(self.sequences)  # nothing to add: gensim reads the list directly
+                return self._kept(self.sequences.lists())
+            return iter(self.sequences)  # nothing to add (a list cannot fail): gensim reads it directly
         if not self.started:
             self.started = time.monotonic()
-        return self._epoch(current)
+        return self._kept(self._epoch(current))
+
+    def _kept(self, sequences: Iterator[list[str]]) -> Iterator[list[str]]:
+        """``sequences``, with an exception kept for :meth:`check` instead of killing gensim's thread."""
+        try:
+            yield from sequences
+        except GeneratorExit:
+            raise
+        except BaseException as exc:  # raised again by check(), in the caller's thread
+            self.failure = exc
+
+    def check(self) -> None:
+        """Raise the exception a training pass met, if any (call it after gensim's ``train``)."""
+        if self.failure is not None:
+            failure, self.failure = self.failure, None
+            raise failure
 
     def _epoch(self, epoch: int) -> Iterator[list[str]]:
         last = time.monotonic()
@@ -143,7 +201,7 @@ def train(
     sequences: list[list[str]] | Packed,
     *,
     config: TrainConfig,
-    progress: ProgressCallback | None = None,
+    progress: ProgressOption = None,
     on_epoch: EpochCallback | None = None,
     held_out: HeldOut | None = None,
     on_held_out: HeldOutCallback | None = None,
@@ -156,7 +214,9 @@ def train(
     epoch at linear cost.
 
     ``on_epoch`` is called after every epoch with the vectors and output vectors so far (``tune``
-    uses it to stop hopeless trials early); an exception it raises ends training and propagates.
+    uses it to stop hopeless trials early); an exception it raises ends training and propagates,
+    as does one raised by ``progress`` (True: :func:`show_progress`; False or None: silent) or by
+    the reader of ``sequences``.
 
     With ``held_out`` (of the packed ``sequences``; item2vec.training.holdout) the vocabulary
     and counts are the whole corpus's, training reads ``held_out.reduced``, ``on_held_out``
@@ -179,6 +239,7 @@ def train(
         assert held_out.full is sequences, "held_out must be of the sequences trained on"
         sequences = held_out.reduced
     model = Word2Vec(**config.gensim_params())
+    progress = progress_callback(progress)
     corpus = EpochCorpus(sequences, config=config, progress=progress)
     if isinstance(vocabulary, Packed):
         raw, key_names = _vocab_from_counts(model, vocabulary, by_code=feed == "file")
@@ -200,6 +261,7 @@ def train(
         _, items_trained = model.train(
             corpus, total_examples=model.corpus_count, epochs=config.epochs, callbacks=callbacks
         )
+        corpus.check()
     keys = list(model.wv.index_to_key)
     ids = [key_names[int(k)] for k in keys] if key_names is not None else keys
     counts = [int(model.wv.get_vecattr(k, "count")) for k in keys]

@@ -69,6 +69,7 @@ def resume(
     corpus.passes = 1  # no vocabulary scan: every pass is a training epoch
     started = time.perf_counter()
     _, items_trained = model.train(corpus, total_examples=len(sequences), epochs=config.epochs)
+    corpus.check()  # an exception met while gensim read the sequences (a progress callback)
     ids = list(model.wv.index_to_key)
     return Trained(
         ids=ids,
