@@ -174,9 +174,18 @@ def _optuna() -> Any:
 class _NoInterrupt:
     """Drops optuna's "trial failed" warning (and traceback) for a Ctrl-C: the search stops on purpose."""
 
+    def __init__(self) -> None:
+        self.dropped = False
+
     def filter(self, record: Any) -> bool:
         error = record.exc_info[1] if record.exc_info else None
-        return not isinstance(error, KeyboardInterrupt) and "KeyboardInterrupt()" not in str(record.msg)
+        if isinstance(error, KeyboardInterrupt) or "KeyboardInterrupt()" in str(record.msg):
+            self.dropped = True
+            return False
+        if self.dropped and "failed with value" in str(record.msg):  # its second line
+            self.dropped = False
+            return False
+        return True
 
 
 def search(
