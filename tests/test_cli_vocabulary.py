@@ -85,6 +85,7 @@ def test_quiet_leaves_stderr_empty(tiny_model: Path, tmp_path: Path, args: list[
     assert quiet.stdout == loud.stdout
 
 
+@pytest.mark.slow
 def test_quiet_on_split_update_and_plot(retail: Path, retail_model: Path, tmp_path: Path) -> None:
     split = run("split", retail, "-o", tmp_path / "s", *RETAIL, "--where", "Quantity>0", "-q")
     assert split.exit_code == 0 and split.stderr == ""

@@ -88,6 +88,7 @@ cli.main(sys.argv[1:], standalone_mode=False)
 """
 
 
+@pytest.mark.slow
 def test_the_peak_counts_a_stage_after_training(tmp_path: Path) -> None:
     import json
     import subprocess

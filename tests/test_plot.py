@@ -126,6 +126,7 @@ def test_sample_is_seeded_and_sorted() -> None:
     assert points.title == "Item map: 30 items (sample of 120), PCA"
 
 
+@pytest.mark.slow
 def test_tsne_runs_on_a_tiny_model() -> None:
     points = item_map(tiny_embeddings(), method="tsne", color_by="frequency")
     assert points.xy.shape == (8, 2)
@@ -193,6 +194,7 @@ def test_html_has_one_trace_per_legend_entry_with_names_on_hover() -> None:
     assert EVIL not in page
 
 
+@pytest.mark.slow
 def test_png_figure_has_legend_title_and_non_overlapping_labels() -> None:
     emb = planted(per=60)
     points = item_map(emb, clusters=3, labels=40)
@@ -231,6 +233,7 @@ def test_long_and_duplicate_names_are_shortened_and_told_apart() -> None:
     assert figure.axes[0].get_legend() is None  # one colour: no legend
 
 
+@pytest.mark.slow
 def test_plot_writes_png_svg_and_html(tmp_path: Path) -> None:
     emb = tiny_embeddings()
     for name, magic in [("m.png", b"\x89PNG"), ("m.svg", b"<?xml"), ("m.html", b"<!doctype html>")]:
@@ -254,6 +257,7 @@ def test_plot_colours_by_a_column_of_an_items_table(tmp_path: Path) -> None:
 # CLI -----------------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_cli_plot(tmp_path: Path, tiny_model: Path) -> None:
     out = tmp_path / "map.png"
     result = run("plot", tiny_model, "-o", out, "--color-by", "frequency", "--max-items", "5")

@@ -54,6 +54,7 @@ def test_a_repeated_signal_waits_for_the_clean_up_of_the_first() -> None:
 
 
 @pytest.mark.parametrize(("signum", "code"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
+@pytest.mark.slow
 def test_a_signal_in_the_first_seconds_of_train_exits_with_its_code_every_time(
     tmp_path: Path, events_csv: Path, signum: int, code: int
 ) -> None:
@@ -80,6 +81,7 @@ def test_a_signal_in_the_first_seconds_of_train_exits_with_its_code_every_time(
 @pytest.mark.parametrize(
     ("signum", "code", "word"), [(signal.SIGTERM, 143, "Terminated"), (signal.SIGINT, 130, "Interrupted")]
 )
+@pytest.mark.slow
 def test_tune_stopped_before_its_first_trial_writes_nothing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, signum: int, code: int, word: str
 ) -> None:
@@ -99,6 +101,7 @@ def test_tune_stopped_before_its_first_trial_writes_nothing(
     assert not config.exists()
 
 
+@pytest.mark.slow
 def test_tune_on_sigterm_keeps_the_best_trial_and_exits_143(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -106,6 +106,7 @@ def test_one_query_alone_scores_as_in_any_batch(vectors: np.ndarray) -> None:
     np.testing.assert_array_equal(whole[0][2], want[1])
 
 
+@pytest.mark.slow
 def test_similar_all_is_every_item_asked_alone(tmp_path: Path) -> None:
     """similar --all (neighbour_table), in blocks of 7 items, ties included, gives exactly what
     each item gets as a query of its own."""
