@@ -2,6 +2,8 @@
 # Print the README's worked example: each command, then what it printed (stdout and stderr).
 # Seeded with one worker, so the neighbours and scores repeat exactly; timings vary by machine.
 # Usage: bash docs/regenerate_readme_example.sh > /tmp/example.txt   (from the repository root)
+# Paste the outputs into README.md's "A worked example" and "Python" sections (the README wraps
+# the train command over lines and leaves out --force, which only lets this script rerun).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${BIN:-.venv/bin}
