@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from item2vec.errors import EmptyResultError, UnknownItemError
+from item2vec.errors import EmptyResultError, UnknownItemError, flag_name, spell
 from item2vec.model.embeddings import Embeddings, Neighbour, format_analogy, parse_analogy, unit_rows
+from item2vec.query.neighbours import analogy, similar
 from tests.conftest import TINY_VECTORS, tiny_embeddings
 
 IDS = list(TINY_VECTORS)
@@ -29,7 +30,7 @@ def expected_neighbours(query: str) -> list[tuple[str, float]]:
 
 @pytest.mark.parametrize("query", IDS)
 def test_similar_order_and_scores_match_numpy_cosines(tiny: Embeddings, query: str) -> None:
-    got = tiny.similar([query], k=3)
+    got = similar(tiny, [query], k=3)
     want = expected_neighbours(query)[:3]
     assert [n.item for n in got] == [i for i, _ in want]
     assert [n.score for n in got] == pytest.approx([s for _, s in want], abs=1e-6)
@@ -38,7 +39,7 @@ def test_similar_order_and_scores_match_numpy_cosines(tiny: Embeddings, query: s
 
 
 def test_similar_king_exact(tiny: Embeddings) -> None:
-    got = tiny.similar(["king"], k=3)
+    got = similar(tiny, ["king"], k=3)
     assert [(n.item, n.rank) for n in got] == [("prince", 1), ("man", 2), ("queen", 3)]
     assert got[0].score == pytest.approx(1.6 / (np.sqrt(2) * np.sqrt(1.4)), abs=1e-6)
     assert got[1].score == pytest.approx(1 / np.sqrt(2), abs=1e-6)
@@ -46,7 +47,7 @@ def test_similar_king_exact(tiny: Embeddings) -> None:
 
 
 def test_similar_excludes_query_and_k_larger_than_vocabulary(tiny: Embeddings) -> None:
-    got = tiny.similar(["king"], k=100)
+    got = similar(tiny, ["king"], k=100)
     assert len(got) == len(IDS) - 1
     assert "king" not in [n.item for n in got]
     assert [n.item for n in got] == [i for i, _ in expected_neighbours("king")]
@@ -56,11 +57,11 @@ def test_similar_excludes_query_and_k_larger_than_vocabulary(tiny: Embeddings) -
 
 
 def test_similar_k_zero_is_empty(tiny: Embeddings) -> None:
-    assert tiny.similar(["king"], k=0) == []
+    assert similar(tiny, ["king"], k=0) == []
 
 
 def test_similar_several_queries_each_answered_in_order(tiny: Embeddings) -> None:
-    got = tiny.similar(["apple", "king"], k=2)
+    got = similar(tiny, ["apple", "king"], k=2)
     assert [(n.query, n.rank, n.item) for n in got] == [
         ("apple", 1, "pear"),
         ("apple", 2, "plum"),
@@ -70,7 +71,7 @@ def test_similar_several_queries_each_answered_in_order(tiny: Embeddings) -> Non
 
 
 def test_similar_carries_names(tiny: Embeddings) -> None:
-    got = tiny.similar(["apple"], k=2)
+    got = similar(tiny, ["apple"], k=2)
     assert [n.name for n in got] == ["Green Pear", "Plum (dark)"]
     assert got[0].as_row(True) == {
         "query": "apple",
@@ -79,12 +80,12 @@ def test_similar_carries_names(tiny: Embeddings) -> None:
         "score": round(got[0].score, 6),
         "name": "Green Pear",
     }
-    assert tiny.similar(["apple"], k=3)[2].as_row(True)["name"] == ""
+    assert similar(tiny, ["apple"], k=3)[2].as_row(True)["name"] == ""
     assert "name" not in got[0].as_row(False)
 
 
 def test_similar_combine_uses_mean_and_excludes_all_queries(tiny: Embeddings) -> None:
-    got = tiny.similar(["apple", "pear"], k=100, combine=True)
+    got = similar(tiny, ["apple", "pear"], k=100, combine=True)
     units = {i: np.array(v, dtype=np.float64) / np.linalg.norm(v) for i, v in TINY_VECTORS.items()}
     mean = (units["apple"] + units["pear"]) / 2
     scores = {i: float(units[i] @ mean / np.linalg.norm(mean)) for i in IDS if i not in ("apple", "pear")}
@@ -98,7 +99,7 @@ def test_similar_combine_uses_mean_and_excludes_all_queries(tiny: Embeddings) ->
 
 def test_similar_unknown_item_raises(tiny: Embeddings) -> None:
     with pytest.raises(UnknownItemError, match="'quen' is not in the model"):
-        tiny.similar(["king", "quen"])
+        similar(tiny, ["king", "quen"])
 
 
 def test_unit_rows_keeps_zero_rows_zero() -> None:
@@ -144,7 +145,7 @@ def test_analogy_matches_gensim(
     kv.add_vectors(tiny.ids, np.asarray(tiny.vectors))
     query = kv.most_similar if method == "add" else kv.most_similar_cosmul
     want = [(i, float(s)) for i, s in query(positive=positive, negative=negative, topn=10)]
-    got = tiny.analogy(positive, negative, k=10, method=method)  # type: ignore[arg-type]
+    got = analogy(tiny, positive, negative, k=10, method=method)  # type: ignore[arg-type]
     assert len(got) == len(want) == len(IDS) - len(positive) - len(negative)
     assert _by_rank([(n.item, n.score) for n in got]) == _by_rank(want)
     assert [n.score for n in got] == pytest.approx([s for _, s in want], abs=1e-6)
@@ -153,7 +154,7 @@ def test_analogy_matches_gensim(
 
 @pytest.mark.parametrize("method", ["add", "mul"])
 def test_analogy_king_minus_man_plus_woman_is_queen(tiny: Embeddings, method: str) -> None:
-    got = tiny.analogy(["king", "woman"], ["man"], k=3, method=method)  # type: ignore[arg-type]
+    got = analogy(tiny, ["king", "woman"], ["man"], k=3, method=method)  # type: ignore[arg-type]
     assert got[0].item == "queen"
     assert [n.rank for n in got] == [1, 2, 3]
     assert {n.query for n in got} == {"king + woman - man"}
@@ -164,22 +165,22 @@ def test_analogy_add_score_is_cosine_to_combination(tiny: Embeddings) -> None:
     units = {i: np.array(v, dtype=np.float64) / np.linalg.norm(v) for i, v in TINY_VECTORS.items()}
     target = units["king"] - units["man"] + units["woman"]
     want = float(units["queen"] @ target / np.linalg.norm(target))
-    assert tiny.analogy(["king", "woman"], ["man"], k=1)[0].score == pytest.approx(want, abs=1e-6)
+    assert analogy(tiny, ["king", "woman"], ["man"], k=1)[0].score == pytest.approx(want, abs=1e-6)
 
 
 def test_analogy_label_and_k(tiny: Embeddings) -> None:
-    got = tiny.analogy(["king", "woman"], ["man"], k=1, label="king - man + woman")
+    got = analogy(tiny, ["king", "woman"], ["man"], k=1, label="king - man + woman")
     assert got == [Neighbour("king - man + woman", 1, "queen", got[0].score, None)]
 
 
 def test_analogy_needs_a_positive_item(tiny: Embeddings) -> None:
     with pytest.raises(EmptyResultError, match="at least one positive item"):
-        tiny.analogy([], ["man"])
+        analogy(tiny, [], ["man"])
 
 
 def test_analogy_unknown_item_raises(tiny: Embeddings) -> None:
     with pytest.raises(UnknownItemError, match="'duke' is not in the model"):
-        tiny.analogy(["king"], ["duke"])
+        analogy(tiny, ["king"], ["duke"])
 
 
 def test_format_analogy() -> None:
@@ -231,7 +232,7 @@ def test_unknown_item_below_min_count(tiny: Embeddings) -> None:
 
 def test_unknown_item_suggests_close_ids(tiny: Embeddings) -> None:
     with pytest.raises(UnknownItemError) as info:
-        tiny.similar(["quen"])
+        similar(tiny, ["quen"])
     assert str(info.value) == (
         "item 'quen' is not in the model (8 items; it was not in the training data); did you mean 'queen'?"
     )
@@ -296,7 +297,8 @@ def test_resolve_unknown_id_raises(tiny: Embeddings) -> None:
 
 
 def test_resolve_title_takes_most_frequent_with_note(tiny: Embeddings) -> None:
-    assert tiny.resolve([], ("P",)) == (
+    found, notes = tiny.resolve([], ("P",))
+    assert (found, [spell(n, flag_name) for n in notes]) == (
         ["apple"],
         [
             "--title 'P' matches 3 items; using the most frequent, 'apple' (Red Apple); "
@@ -313,6 +315,7 @@ def test_resolve_title_matching_nothing(tiny: Embeddings) -> None:
     with pytest.raises(UnknownItemError) as info:
         tiny.resolve([], ("zzz",))
     assert str(info.value) == "--title 'zzz' matches nothing: no item name contains it"
+    assert (info.value.param, info.value.value) == ("title", "zzz")
     with pytest.raises(UnknownItemError) as info:
         tiny_embeddings(names=False).resolve([], ("apple",))
     assert (
@@ -323,7 +326,7 @@ def test_resolve_title_matching_nothing(tiny: Embeddings) -> None:
 def test_resolve_skip_unknown_gives_notes(tiny: Embeddings) -> None:
     found, notes = tiny.resolve(["quen", "king", "duke"], skip_unknown=True)
     assert found == ["king"]
-    assert notes == [
+    assert [spell(n, flag_name) for n in notes] == [
         "skipped: item 'quen' is not in the model (8 items; it was not in the training data); "
         "did you mean 'queen'?",
         "skipped: item 'duke' is not in the model (8 items; it occurred 3 times, below --min-count 5): "

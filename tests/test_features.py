@@ -14,6 +14,7 @@ from click.testing import CliRunner
 from item2vec.cli import cli
 from item2vec.errors import ConfigError, InputError
 from item2vec.model.store import load
+from item2vec.query.neighbours import similar
 from item2vec.training.features import (
     REPEATS,
     FeatureOptions,
@@ -165,14 +166,14 @@ def test_cold_items_are_inferred_and_land_among_their_attribute_mates(featured: 
     assert sorted(inferred) == sorted(f"{c}{i}" for c in CLUSTERS for i in (8, 9))
     assert emb.ids[-8:] == inferred[-8:] or set(emb.ids[-8:]) == set(inferred)
     for item in inferred:
-        learned = [n.item for n in emb.similar([item], k=15) if n.item not in inferred]
+        learned = [n.item for n in similar(emb, [item], k=15) if n.item not in inferred]
         assert all(cluster_of(t) == cluster_of(item) for t in learned[:5]), (item, learned)
 
 
 def test_learned_items_stay_cluster_pure_with_features(featured: Path) -> None:
     emb = load(featured)
     for item in (f"{c}{i}" for c in CLUSTERS for i in range(SEEN)):
-        top = [n.item for n in emb.similar([item], k=3)]
+        top = [n.item for n in similar(emb, [item], k=3)]
         assert all(cluster_of(t) == cluster_of(item) for t in top), (item, top)
 
 
@@ -247,7 +248,7 @@ def test_embed_writes_a_new_model_that_answers_for_new_items(featured: Path, tmp
     assert result.stderr == f"Embedded 1 of 3 items; model saved to {out}\n"
     emb = load(out)
     assert len(emb) == 41 and emb.ids[-1] == "new-b"
-    assert all(cluster_of(n.item) == "b" for n in emb.similar(["new-b"], k=5))
+    assert all(cluster_of(n.item) == "b" for n in similar(emb, ["new-b"], k=5))
     meta = json.loads((out / "model.json").read_text())
     assert meta["features"]["inferred_items"] == 9
     assert meta["updates"][-1]["command"] == "embed" and meta["updates"][-1]["new_items"] == 1

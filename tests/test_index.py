@@ -15,8 +15,10 @@ from item2vec.cli import cli
 from item2vec.errors import ConfigError, MissingDependencyError, ModelError
 from item2vec.model.embeddings import Embeddings
 from item2vec.model.store import load, save
-from item2vec.query.index import IndexParams, attach, build, load_index, store
+from item2vec.query.index import IndexParams, Searcher, build, load_index, open_searcher, store
 from item2vec.query.index_check import check_index
+from item2vec.query.neighbours import similar
+from item2vec.query.scoring import make_scorer, open_parts
 
 faiss = pytest.importorskip("faiss")
 ROOT = Path(__file__).resolve().parents[1]
@@ -167,12 +169,25 @@ def test_analogy_approx_uses_the_index_for_add_only(tiny_model: Path) -> None:
     assert "--method mul scores every item, so it cannot use an index: use --method add" in mul.output
 
 
-def test_attach_answers_batches_through_the_index(tiny_model: Path) -> None:
+def test_a_searcher_answers_batches_through_the_index(tiny_model: Path) -> None:
     embeddings = load(tiny_model)
     store(build(embeddings, IndexParams(kind="flat")), tiny_model)
-    expected = [n.as_row(True) for n in embeddings.similar(["king", "queen"], 3, combine=True)]
-    attach(embeddings, tiny_model)
-    assert [n.as_row(True) for n in embeddings.similar(["king", "queen"], 3, combine=True)] == expected
+    expected = [n.as_row(True) for n in similar(embeddings, ["king", "queen"], 3, combine=True)]
+    searcher = open_searcher(tiny_model, embeddings)
+    got = similar(embeddings, ["king", "queen"], 3, combine=True, index=searcher.index("similar"))
+    assert [n.as_row(True) for n in got] == expected
+    scorer = make_scorer(open_parts(embeddings, tiny_model), "similar", searcher=searcher)
+    assert [n.as_row(True) for n in scorer.similar(["king", "queen"], 3, combine=True)] == expected
+    assert searcher.kind == "flat" and not hasattr(embeddings, "searcher")  # the model is not changed
+
+
+def test_a_searcher_without_the_output_index(tiny_model: Path) -> None:
+    embeddings = load(tiny_model)
+    store(build(embeddings, IndexParams(kind="flat")), tiny_model)
+    searcher = Searcher(embeddings, tiny_model)
+    assert searcher.has("similar") and not searcher.has("next")
+    with pytest.raises(ModelError, match="no index of its output vectors"):
+        make_scorer(open_parts(embeddings, tiny_model), "next", searcher=searcher)
 
 
 def test_interrupted_store_keeps_the_previous_index_pair(

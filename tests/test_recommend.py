@@ -14,6 +14,7 @@ from item2vec.model.embeddings import Embeddings
 from item2vec.model.store import load
 from item2vec.query.batch import neighbour_table, recommend_events
 from item2vec.query.histories import EventColumns, event_columns
+from item2vec.query.neighbours import similar
 from item2vec.query.recommend import recommend
 from tests.conftest import TINY_VECTORS
 
@@ -247,7 +248,7 @@ def test_similar_all_matches_similar(tiny_model: Path, tmp_path: Path) -> None:
     summary = neighbour_table(embeddings, out, k=3, cells=16)  # two items per batch
     assert (summary.queries, summary.rows) == (8, 24)
     rows = read_rows(out)
-    want = embeddings.similar(embeddings.ids, 3)
+    want = similar(embeddings, embeddings.ids, 3)
     assert [(r["query"], r["rank"], r["item"]) for r in rows] == [(n.query, n.rank, n.item) for n in want]
     assert [r["score"] for r in rows] == pytest.approx([n.score for n in want], abs=1e-6)
 
@@ -280,19 +281,20 @@ def test_cli_similar_all_usage(tiny_model: Path) -> None:
 
 def test_batch_with_an_index_matches_exact(tiny_model: Path, events: Path, tmp_path: Path) -> None:
     pytest.importorskip("faiss")
-    from item2vec.query.index import attach
+    from item2vec.query.index import open_searcher
+    from item2vec.query.scoring import make_scorer, open_parts
 
     assert run("index", tiny_model, "--kind", "flat").exit_code == 0
     exact, approx = tmp_path / "exact.parquet", tmp_path / "approx.parquet"
     columns = EventColumns(time_col="ts")
     recommend_events(load(tiny_model), [str(events)], exact, columns=columns, k=3)
     indexed = load(tiny_model)
-    attach(indexed, tiny_model)
-    recommend_events(indexed, [str(events)], approx, columns=columns, k=3)
+    scorer = make_scorer(open_parts(indexed, None), "similar", searcher=open_searcher(tiny_model, indexed))
+    recommend_events(indexed, [str(events)], approx, columns=columns, k=3, scorer=scorer)
     assert [(r["user"], r["item"]) for r in read_rows(exact)] == [
         (r["user"], r["item"]) for r in read_rows(approx)
     ]
-    fast = recommend(indexed, ["man", "woman"], 3).neighbours
+    fast = recommend(indexed, ["man", "woman"], 3, scorer=scorer).neighbours
     slow = recommend(load(tiny_model), ["man", "woman"], 3).neighbours
     assert [n.item for n in fast] == [n.item for n in slow]
     assert [n.score for n in fast] == pytest.approx([n.score for n in slow], abs=1e-6)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -16,10 +17,13 @@ from click.testing import CliRunner, Result
 from item2vec.cli import cli
 from item2vec.errors import ConfigError, ModelError
 from item2vec.model.embeddings import Embeddings
-from item2vec.model.modes import HYBRID_BASE, HYBRID_WEIGHT, RECOMMEND_SCORE, model_scoring
+from item2vec.model.modes import HYBRID_BASE, HYBRID_WEIGHT, RECOMMEND_SCORE
+from item2vec.model.scoring_record import Scoring
 from item2vec.model.store import load
 from item2vec.query.batch import neighbour_table, recommend_events
 from item2vec.query.histories import EventColumns
+from item2vec.query.index import Searcher
+from item2vec.query.neighbours import similar
 from item2vec.query.recommend import recommend
 from item2vec.query.scoring import ScoringParts, make_scorer, open_parts
 from tests.conftest import (
@@ -64,6 +68,11 @@ def ranked(scores: dict[str, float], exclude: set[str], k: int) -> list[tuple[st
     return [(i, scores[i]) for i in order[:k]]
 
 
+def approx_scorer(model: Path, mode: str, **values: Any) -> Any:
+    embeddings = load(model)
+    return make_scorer(open_parts(embeddings, model), mode, searcher=Searcher(embeddings, model), **values)
+
+
 @pytest.fixture
 def parts() -> ScoringParts:
     return ScoringParts(tiny_embeddings(), output=tiny_output(), transitions=tiny_transitions())
@@ -98,11 +107,11 @@ def test_hand_read_answers_of_each_mode(parts: ScoringParts) -> None:
     assert [n.item for n in flat] == [n.item for n in make_scorer(parts, "similar").similar(["apple"], 3)]
 
 
-def test_similar_mode_is_exactly_embeddings_similar(parts: ScoringParts) -> None:
+def test_similar_mode_is_exactly_the_exact_search(parts: ScoringParts) -> None:
     scorer = make_scorer(parts, "similar")
-    assert scorer.similar(IDS, 3) == parts.embeddings.similar(IDS, 3)
-    assert scorer.similar(["king", "queen"], 3, combine=True) == parts.embeddings.similar(
-        ["king", "queen"], 3, combine=True
+    assert scorer.similar(IDS, 3) == similar(parts.embeddings, IDS, 3)
+    assert scorer.similar(["king", "queen"], 3, combine=True) == similar(
+        parts.embeddings, ["king", "queen"], 3, combine=True
     )
 
 
@@ -127,8 +136,12 @@ def test_recommend_decays_vectors_and_transitions_alike(parts: ScoringParts, mod
 
 def test_the_models_recorded_scoring_is_the_default(tiny_model: Path) -> None:
     embeddings = load(tiny_model)
-    assert model_scoring(embeddings.meta) == (RECOMMEND_SCORE, 2.0, "similar")  # the fixture's record
-    assert model_scoring({}) == (RECOMMEND_SCORE, HYBRID_WEIGHT, HYBRID_BASE) == ("hybrid", 8.0, "next")
+    assert Scoring.from_record(embeddings.meta) == Scoring(RECOMMEND_SCORE, 2.0, "similar")  # the fixture's
+    assert (
+        Scoring.from_record({})
+        == Scoring(RECOMMEND_SCORE, HYBRID_WEIGHT, HYBRID_BASE)
+        == Scoring("hybrid", 8.0, "next")
+    )
     embeddings.meta["scoring"] = {"score": "next", "hybrid_weight": 5.0, "hybrid_base": "next"}
     scorer = make_scorer(open_parts(embeddings, tiny_model))
     assert (scorer.mode, scorer.weight, scorer.base) == ("next", 5.0, "next")
@@ -295,7 +308,7 @@ def test_approx_matches_exact_in_every_mode(tiny_model: Path, mode: str, base: s
     pytest.importorskip("faiss")
     assert run("index", tiny_model, "--kind", "flat").exit_code == 0
     exact = make_scorer(open_parts(load(tiny_model), tiny_model), mode, hybrid_base=base)
-    approx = make_scorer(open_parts(load(tiny_model), tiny_model, approx=True), mode, hybrid_base=base)
+    approx = approx_scorer(tiny_model, mode, hybrid_base=base)
     want, got = exact.similar(IDS, 3), approx.similar(IDS, 3)
     assert [n.score for n in got] == pytest.approx([n.score for n in want], abs=1e-5)
     # Items tied on a score may come in either order from an index; all others must agree.
@@ -315,7 +328,7 @@ def test_approx_hybrid_adds_the_transitions_to_the_shortlist(tiny_model: Path) -
     pytest.importorskip("faiss")
     assert run("index", tiny_model, "--kind", "flat", "--rerank", "1").exit_code == 0
     # king's shortlist of 1 + 1 is prince and man by cosine; king -> queen (5) comes from the transitions.
-    approx = make_scorer(open_parts(load(tiny_model), tiny_model, approx=True), "hybrid", hybrid_weight=100.0)
+    approx = approx_scorer(tiny_model, "hybrid", hybrid_weight=100.0)
     assert [n.item for n in approx.similar(["king"], 1)] == ["queen"]
 
 

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -16,7 +17,7 @@ from fastapi.testclient import TestClient
 from item2vec.cli import cli
 from item2vec.errors import MissingDependencyError
 from item2vec.query.scoring import make_scorer, open_parts
-from item2vec.query.server import load_for_serving, make_app
+from item2vec.query.server import load_for_serving, make_app, open_scoring
 
 
 def snapshot(path: Path) -> dict[str, tuple[int, int, str]]:
@@ -27,8 +28,9 @@ def snapshot(path: Path) -> dict[str, tuple[int, int, str]]:
 
 
 def serving(model: Path, *, approx: bool = False) -> TestClient:
-    embeddings = load_for_serving(model, approx=approx)
-    return TestClient(make_app(embeddings, parts=open_parts(embeddings, model, approx=approx)))
+    embeddings = load_for_serving(model)
+    parts, searcher = open_scoring(embeddings, model, approx=approx)
+    return TestClient(make_app(embeddings, parts=parts, searcher=searcher))
 
 
 @pytest.fixture
@@ -60,8 +62,9 @@ def test_similar(client: TestClient) -> None:
 
 def test_similar_matches_the_library(client: TestClient, tiny_model: Path) -> None:
     from item2vec.model.store import load
+    from item2vec.query.neighbours import similar
 
-    want = [(n.item, round(n.score, 6)) for n in load(tiny_model).similar(["king"], 7)]
+    want = [(n.item, round(n.score, 6)) for n in similar(load(tiny_model), ["king"], 7)]
     got = client.get("/similar", params={"item": "king", "k": 7}).json()["results"]
     assert [(r["item"], r["score"]) for r in got] == want
 
@@ -164,6 +167,25 @@ def test_score_errors_are_422(tiny_model: Path) -> None:
         assert odd.status_code == 422 and "detail" in odd.json()
 
 
+def test_a_huge_hybrid_weight_is_a_422_with_its_fields(client: TestClient) -> None:
+    # 1e39 overflows float32: every score would be -inf or nan and every answer empty
+    for response in (
+        client.get("/similar", params={"item": "apple", "score": "hybrid", "hybrid_weight": 1e39}),
+        client.post("/recommend", json={"history": ["apple"], "hybrid_weight": 1e39}),
+    ):
+        assert response.status_code == 422
+        assert response.json() == {
+            "detail": "hybrid_weight=1e+39 is invalid: use a number from 0 to 1000, e.g. 2",
+            "param": "hybrid_weight",
+            "value": 1e39,
+            "expected": "a number from 0 to 1000, e.g. 2",
+        }
+    assert (
+        client.get("/similar", params={"item": "apple", "score": "hybrid", "hybrid_weight": 1000}).status_code
+        == 200
+    )
+
+
 def test_items(client: TestClient) -> None:
     assert client.get("/items/apple").json() == {"item": "apple", "count": 30, "name": "Red Apple"}
     with_vector = client.get("/items/pear", params={"vector": True}).json()
@@ -203,8 +225,29 @@ def test_approx_serves_from_the_index(tiny_model: Path) -> None:
     mul = approx.get("/analogy", params={"positive": ["king", "woman"], "negative": ["man"], "method": "mul"})
     assert mul.status_code == 422
     assert mul.json() == {
-        "detail": "--method mul scores every item, so it cannot use an index: use --method add"
+        "detail": "method=mul scores every item, so it cannot use an index: use method=add",
+        "param": "method",
+        "value": "mul",
+        "expected": "add",
     }
+
+
+def test_approx_without_the_output_index_offers_only_what_it_can(tiny_model: Path) -> None:
+    pytest.importorskip("faiss")
+    assert CliRunner().invoke(cli, ["index", str(tiny_model), "--kind", "flat"]).exit_code == 0
+    (tiny_model / "index-next.faiss").unlink()
+    approx = serving(tiny_model)  # the fixture's hybrid is on the similar base: its index is there
+    assert approx.get("/health").json()["scores"] == ["similar", "next", "hybrid"]
+    approx = serving(tiny_model, approx=True)
+    assert approx.get("/health").json()["scores"] == ["similar", "hybrid"]
+    refused = approx.get("/similar", params={"item": "apple", "score": "next"})
+    assert refused.status_code == 422 and "no index of its output vectors" in refused.json()["detail"]
+    on_next = approx.get("/similar", params={"item": "apple", "score": "hybrid", "hybrid_base": "next"})
+    assert on_next.status_code == 422
+    meta = json.loads((tiny_model / "model.json").read_text())
+    meta["scoring"]["hybrid_base"] = "next"  # the shipped default base: hybrid needs index-next too
+    (tiny_model / "model.json").write_text(json.dumps(meta))
+    assert serving(tiny_model, approx=True).get("/health").json()["scores"] == ["similar"]
 
 
 def test_missing_fastapi_names_the_extra(tiny_model: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -255,6 +298,33 @@ def test_serve_command_runs_uvicorn_on_loopback(tiny_model: Path, runs: list[dic
     from item2vec.query.server import app_from_env
 
     assert TestClient(app_from_env()).get("/health").json()["items"] == 8
+
+
+@pytest.mark.parametrize(
+    ("scoring", "key"),
+    [("hybrid", "'scoring'"), ({"hybrid_weight": "8"}, "'scoring.hybrid_weight'"),
+     ({"hybrid_weight": 1e39}, "'scoring.hybrid_weight'"), ({"score": "best"}, "'scoring.score'")],
+)  # fmt: skip
+def test_serve_checks_the_scoring_record_before_it_announces(
+    tiny_model: Path, runs: list[dict[str, Any]], scoring: Any, key: str
+) -> None:
+    meta = json.loads((tiny_model / "model.json").read_text())
+    meta["scoring"] = scoring  # a hand-edited model.json
+    (tiny_model / "model.json").write_text(json.dumps(meta))
+    result = CliRunner().invoke(cli, ["serve", str(tiny_model), "--port", "0"])
+    assert result.exit_code == 1 and not runs
+    assert "serving" not in result.stderr and "Traceback" not in result.output
+    assert result.stderr.startswith(f"Error: model.json's {key} is ")
+    assert "--hybrid-weight" not in result.stderr and "--score" not in result.stderr  # flags not given
+
+
+def test_serve_approx_without_an_index_announces_nothing(
+    tiny_model: Path, runs: list[dict[str, Any]]
+) -> None:
+    result = CliRunner().invoke(cli, ["serve", str(tiny_model), "--port", "0", "--approx"])
+    assert result.exit_code == 1 and not runs and "serving" not in result.stderr
+    assert "has no index: build one with 'item2vec index" in result.stderr
+    assert result.stderr.rstrip().endswith("(or drop --approx)")
 
 
 def test_serve_workers_is_the_old_spelling_of_processes(tiny_model: Path, runs: list[dict[str, Any]]) -> None:

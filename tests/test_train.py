@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from item2vec.errors import EmptyResultError
 from item2vec.model.embeddings import Embeddings
+from item2vec.query.neighbours import similar
 from item2vec.training.config import TrainConfig
 from item2vec.training.gensim_engine import EpochCorpus, Progress, train
 
@@ -45,7 +46,7 @@ def test_neighbours_stay_in_their_cluster(clusters: int, size: int, seed: int, c
     emb = Embeddings(ids=trained.ids, vectors=trained.vectors, counts=np.asarray(trained.counts))
     for item in emb.ids:
         cluster = item.split("-")[0]
-        for neighbour in emb.similar([item], k=3):
+        for neighbour in similar(emb, [item], k=3):
             assert neighbour.item.split("-")[0] == cluster, (item, neighbour)
 
 
@@ -150,7 +151,7 @@ def test_corpus_file_mode_keeps_ids_and_clusters() -> None:
     assert seen[-1] == trained.ids
     emb = Embeddings(ids=trained.ids, vectors=trained.vectors, counts=np.asarray(trained.counts))
     for item in emb.ids:
-        assert all(n.item.split(" ")[0] == item.split(" ")[0] for n in emb.similar([item], k=3))
+        assert all(n.item.split(" ")[0] == item.split(" ")[0] for n in similar(emb, [item], k=3))
 
 
 def test_corpus_file_mode_reports_progress_each_epoch() -> None:

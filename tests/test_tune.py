@@ -109,12 +109,7 @@ def test_every_trial_is_scored_in_each_mode_of_the_grid() -> None:
     transitions = scorer.transitions(tiny.ids)
     assert transitions.row(tiny.ids.index("apple"))[0].tolist() == [0, 6, 7]  # king 1, pear 1, plum 0.5
     parts = ScoringParts(tiny, output=tiny_output(), transitions=transitions)
-    values = [
-        rank_model(
-            tiny, cases, kmax=3, scorer=Scorer(parts, c.score, c.weight or 0, c.base or "similar")
-        ).metrics((3,))["ndcg@3"]
-        for c in grid
-    ]
+    values = [rank_model(tiny, cases, kmax=3, scorer=Scorer(parts, c)).metrics((3,))["ndcg@3"] for c in grid]
     assert value == max(values) and choice == grid[values.index(max(values))]
     assert choices(("next", "hybrid"), weight=2.0, base="similar") == [
         Choice("next"),
@@ -127,6 +122,10 @@ def test_every_trial_is_scored_in_each_mode_of_the_grid() -> None:
     }
     with pytest.raises(ConfigError, match="--hybrid-weight -1 is invalid"):
         TuneOptions(scores=("hybrid",), hybrid_weight=-1)
+    with pytest.raises(ConfigError) as huge:
+        choices(("hybrid",), weight=1e39)
+    assert (huge.value.param, huge.value.value) == ("hybrid_weight", 1e39)
+    assert choices(steps=(10, 1))[len(grid) :] == [c.with_steps(1) for c in grid if c.mode == "hybrid"]
 
 
 def test_the_search_covers_min_count_and_keeps_the_modes_asked_for() -> None:

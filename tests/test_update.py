@@ -12,6 +12,7 @@ from click.testing import CliRunner
 
 from item2vec.cli import cli
 from item2vec.model.store import load
+from item2vec.query.neighbours import similar
 from tests.test_features import CLUSTERS, FAST, cluster_of, write_events, write_features
 
 
@@ -28,7 +29,7 @@ def update(*args: str) -> tuple[int, str, str]:
 
 def top(model: Path, items: list[str], k: int) -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
-    for n in load(model).similar(items, k=k):
+    for n in similar(load(model), items, k=k):
         out.setdefault(n.query, []).append(n.item)
     return out
 

@@ -16,10 +16,10 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Literal
 
 from item2vec.api import handover
-from item2vec.api.errors import Item2VecWarning, in_python_terms
+from item2vec.api.errors import Item2VecWarning, in_python_terms, python_terms
 from item2vec.api.evaluating import Ks, evaluate_model
 from item2vec.api.records import ItemScore, item_scores
-from item2vec.errors import ConfigError, EmptyResultError, ModelError
+from item2vec.errors import ConfigError, EmptyResultError, ModelError, param
 from item2vec.files import atomic_dir
 from item2vec.model.embeddings import Embeddings, parse_analogy
 from item2vec.model.store import check_output, read_meta, save
@@ -33,7 +33,6 @@ if TYPE_CHECKING:
 
     from item2vec.corpus.packed import Packed
     from item2vec.evaluation.heldout import Evaluation
-    from item2vec.model.modes import HybridBase, ScoreMode
     from item2vec.model.transitions import TransitionMatrix
     from item2vec.query.scoring import Scorer, ScoringParts
 
@@ -176,9 +175,9 @@ class Model:
         items: str | Iterable[str],
         k: int = 10,
         *,
-        score: ScoreMode = "similar",
+        score: str = "similar",
         hybrid_weight: float | None = None,
-        hybrid_base: HybridBase | None = None,
+        hybrid_base: str | None = None,
     ) -> list[ItemScore]:
         """The ``k`` best items for ``items``, query items left out.
 
@@ -228,8 +227,11 @@ class Model:
         else:
             pos, neg = _ids(positive), _ids(negative) if negative else []
         if method not in ("add", "mul"):
-            raise ConfigError(f"--method {method!r} is unknown: use 'add' or 'mul'")
-        return item_scores(self._embeddings.analogy(pos, neg, _k(k), method=method))
+            raise ConfigError(f"{param('method', method)} is unknown: use 'add' or 'mul'", param="method",
+                              value=method, expected="'add' or 'mul'")  # fmt: skip
+        from item2vec.query.neighbours import analogy
+
+        return item_scores(analogy(self._embeddings, pos, neg, _k(k), method=method))
 
     @in_python_terms
     def recommend(
@@ -240,9 +242,9 @@ class Model:
         decay: float = DECAY,
         history_size: int = HISTORY_SIZE,
         keep_seen: bool = False,
-        score: ScoreMode | None = None,
+        score: str | None = None,
         hybrid_weight: float | None = None,
-        hybrid_base: HybridBase | None = None,
+        hybrid_base: str | None = None,
     ) -> list[ItemScore]:
         """Items for a user from their history (oldest first), as ``item2vec recommend``.
 
@@ -397,13 +399,13 @@ def _k(k: int) -> int:
     if isinstance(k, bool) or not isinstance(k, int):
         raise TypeError(f"k must be a whole number (int), not {type(k).__name__} ({k!r})")
     if k < 1:
-        raise ConfigError(f"-k {k} is invalid: use 1 or more")
+        raise ConfigError(param="k", value=k, expected="1 or more")
     return k
 
 
 def _warn(notes: list[str]) -> None:
     for note in notes:
-        warnings.warn(note, Item2VecWarning, stacklevel=4)
+        warnings.warn(python_terms(note), Item2VecWarning, stacklevel=4)
 
 
 def _copy_model(source: Path, target: Path, meta: Mapping[str, Any], *, force: bool) -> None:

@@ -20,13 +20,14 @@ import click
 
 from item2vec.corpus.events import INPUT_FORMATS
 from item2vec.errors import Item2VecError, MissingColumnsError, Namer, flag_name, spell
-from item2vec.model.modes import HYBRID_BASE, HYBRID_BASES, HYBRID_WEIGHT, SCORE_MODES
+from item2vec.model.modes import HYBRID_BASE, HYBRID_BASES, HYBRID_WEIGHT, mode_names
 from item2vec.render import FORMATS
 from item2vec.version import __version__
 
 if TYPE_CHECKING:
     from item2vec.corpus.options import SessionOptions
     from item2vec.model.embeddings import Embeddings
+    from item2vec.query.index import Searcher
     from item2vec.training.gensim_engine import Progress
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -348,13 +349,38 @@ def say(text: str) -> None:
         click.echo(text, err=True)
 
 
+class ModeChoice(click.Choice):  # type: ignore[type-arg]
+    """``--score``'s choice: the score modes registered (``item2vec.query.score_modes``), read
+    when a value is checked, so a mode registered after the command was made is offered too."""
+
+    def __init__(self) -> None:
+        super().__init__(mode_names())
+
+    @property
+    def choices(self) -> tuple[str, ...]:
+        return mode_names()
+
+    @choices.setter
+    def choices(self, value: Any) -> None:
+        pass  # always the registry's
+
+
+def score_help(before: str = "", after: str = ".") -> str:
+    """Help naming each registered score mode and what it scores."""
+    from item2vec.query.score_modes import registered
+
+    return before + "; ".join(f"{name}: {mode.help}" for name, mode in registered().items()) + after
+
+
 def score_options(score_help: str, *, multiple: bool = False, default: str | None = None) -> Callable[[F], F]:
     """``--score`` (help ``score_help``), ``--hybrid-weight`` and ``--hybrid-base``."""
+    import item2vec.query.score_modes  # noqa: F401 - registers the shipped modes
+
     was = "the model's, else "
 
     def decorate(func: F) -> F:
         options = [
-            click.option("--score", "score", type=click.Choice(SCORE_MODES), multiple=multiple, default=default,
+            click.option("--score", "score", type=ModeChoice(), multiple=multiple, default=default,
                          show_default=default is not None, help=score_help),
             click.option("--hybrid-weight", type=click.FloatRange(0),
                          help=f"hybrid: weight of log1p(transitions) (default: {was}{HYBRID_WEIGHT:g})."),
@@ -521,13 +547,13 @@ def read_items(items: tuple[str, ...]) -> list[str]:
     return out
 
 
-def approx_index(embeddings: Embeddings, model: Path, approx: bool) -> Embeddings:
-    """With --approx, make the embeddings answer from the model's stored index."""
-    if approx:
-        from item2vec.query.index import attach
+def approx_index(embeddings: Embeddings, model: Path, approx: bool) -> Searcher | None:
+    """With --approx, the model's stored indexes, to hand to the scorer (the model is unchanged)."""
+    if not approx:
+        return None
+    from item2vec.query.index import open_searcher
 
-        attach(embeddings, model)
-    return embeddings
+    return open_searcher(model, embeddings)
 
 
 def progress_line(progress: Progress) -> None:

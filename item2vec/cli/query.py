@@ -8,18 +8,11 @@ from typing import TYPE_CHECKING, Any
 import click
 from click.core import ParameterSource
 
-from item2vec.model.modes import DECAY, RECOMMEND_SCORE
-from item2vec.render import render, render_record
-
-if TYPE_CHECKING:
-    from item2vec.model.embeddings import Embeddings
-    from item2vec.query.scoring import Scorer
-from typing import TYPE_CHECKING
-
 from item2vec.cli.base import (
     WHERE_HELP,
     approx_index,
     cli,
+    cli_namer,
     config_option,
     delimiter_option,
     is_quiet,
@@ -28,15 +21,21 @@ from item2vec.cli.base import (
     read_items,
     renamed,
     say,
+    score_help,
     score_options,
     top_k,
 )
 from item2vec.cli.tables import check_table_format, stdout_table
+from item2vec.errors import spell
+from item2vec.model.modes import DECAY, RECOMMEND_SCORE
+from item2vec.render import render, render_record
 
-SCORE_HELP = (
-    "similar: items alike (cosine of input vectors); next: what follows or goes with it (input · "
-    "output vectors); hybrid: an embedding score plus the model's transition counts."
-)
+if TYPE_CHECKING:
+    from item2vec.model.embeddings import Embeddings
+    from item2vec.query.index import Searcher
+    from item2vec.query.scoring import Scorer
+
+SCORE_HELP = score_help()
 
 
 @cli.command()
@@ -91,21 +90,29 @@ def similar(model: Path, items: tuple[str, ...], k: int, combine: bool, titles: 
         )
     if not items and not titles:
         raise click.UsageError("give ITEM ids, '-' to read them from stdin, or --title TEXT")
-    embeddings = approx_index(load(model), model, approx)
-    scorer = _scorer(embeddings, model, approx, scoring)
+    embeddings = load(model)
+    scorer = _scorer(embeddings, model, approx_index(embeddings, model, approx), scoring)
     query, notes = embeddings.resolve(read_items(items), titles, skip_unknown=skip_unknown)
-    for note in notes:
-        say(note)
+    _notes(notes)
     rows = [n.as_row(bool(embeddings.names)) for n in scorer.similar(query, k, combine=combine)]
     click.echo(render(rows, fmt, group="query"), nl=False)
 
 
-def _scorer(embeddings: Embeddings, model: Path, approx: bool, scoring: dict[str, Any]) -> Scorer:
-    """The scorer that --score, --hybrid-weight and --hybrid-base ask for."""
+def _scorer(
+    embeddings: Embeddings, model: Path, searcher: Searcher | None, scoring: dict[str, Any]
+) -> Scorer:
+    """The scorer that --score, --hybrid-weight and --hybrid-base ask for (over --approx's indexes)."""
     from item2vec.query.scoring import make_scorer, open_parts
 
-    return make_scorer(open_parts(embeddings, model, approx=approx), scoring["score"],
-                       hybrid_weight=scoring["hybrid_weight"], hybrid_base=scoring["hybrid_base"])  # fmt: skip
+    return make_scorer(open_parts(embeddings, model), scoring["score"], hybrid_weight=scoring["hybrid_weight"],
+                       hybrid_base=scoring["hybrid_base"], searcher=searcher)  # fmt: skip
+
+
+def _notes(notes: list[str]) -> None:
+    """Notes on stderr, each parameter they name spelled as this command's flag."""
+    namer = cli_namer(click.get_current_context().command)
+    for note in notes:
+        say(spell(note, namer))
 
 
 def _similar_all(model: Path, k: int, *, approx: bool, output: Path | None, force: bool, fmt: str,
@@ -114,8 +121,8 @@ def _similar_all(model: Path, k: int, *, approx: bool, output: Path | None, forc
     from item2vec.query.batch import neighbour_table
 
     check_table_format(output, force)
-    embeddings = approx_index(load(model), model, approx)
-    scorer = _scorer(embeddings, model, approx, scoring)
+    embeddings = load(model)
+    scorer = _scorer(embeddings, model, approx_index(embeddings, model, approx), scoring)
     with stdout_table(output, fmt, "query") as sink:
         summary = neighbour_table(embeddings, output, k=k, force=force, sink=sink, scorer=scorer)
     say(summary.line("items"))
@@ -165,15 +172,18 @@ def analogy(model: Path, expression: str | None, positive: tuple[str, ...], nega
     """
     from item2vec.model.embeddings import parse_analogy
     from item2vec.model.store import load
+    from item2vec.query.neighbours import analogy as find_analogy
 
     if expression and (positive or negative):
         raise click.UsageError("give either EXPRESSION or --positive/--negative, not both")
     if not expression and not positive:
         raise click.UsageError("give an EXPRESSION such as 'king - man + woman', or --positive items")
-    embeddings = approx_index(load(model), model, approx)
+    embeddings = load(model)
+    searcher = approx_index(embeddings, model, approx)
     pos, neg = parse_analogy(expression, embeddings) if expression else (list(positive), list(negative))
     label = " ".join(expression.split()) if expression else None
-    answer = embeddings.analogy(pos, neg, k, method=method, label=label)  # type: ignore[arg-type]
+    index = searcher.index("similar") if searcher is not None else None
+    answer = find_analogy(embeddings, pos, neg, k, method=method, label=label, index=index)  # type: ignore[arg-type]
     rows = [n.as_row(bool(embeddings.names)) for n in answer]
     click.echo(render(rows, fmt, group="query"), nl=False)
 
@@ -264,12 +274,12 @@ def recommend(model: Path, items: tuple[str, ...], history: tuple[str, ...], eve
             raise click.UsageError(
                 f"{', '.join(given)} {'applies' if len(given) == 1 else 'apply'} to --events only"
             )
-    embeddings = approx_index(load(model), model, approx)
+    embeddings = load(model)
     if events and user_vectors:
         return _user_vectors(embeddings, list(events), output, force=force, decay=decay,  # type: ignore[arg-type]
                              history_size=history_size, cols=cols)  # fmt: skip
-    scorer = _scorer(embeddings, model, approx, {"score": score, "hybrid_weight": hybrid_weight,
-                                                  "hybrid_base": hybrid_base})  # fmt: skip
+    scorer = _scorer(embeddings, model, approx_index(embeddings, model, approx),
+                     {"score": score, "hybrid_weight": hybrid_weight, "hybrid_base": hybrid_base})  # fmt: skip
     if events:
         return _recommend_events(embeddings, list(events), output, fmt=fmt, force=force, k=k, decay=decay,
                                  history_size=history_size, keep_seen=keep_seen, cols=cols,
@@ -278,8 +288,7 @@ def recommend(model: Path, items: tuple[str, ...], history: tuple[str, ...], eve
 
     found = from_history(embeddings, read_items(history + items), k, decay=decay, history_size=history_size,
                          keep_seen=keep_seen, scorer=scorer)  # fmt: skip
-    for note in found.notes:
-        say(note)
+    _notes(found.notes)
     rows = [n.as_row(bool(embeddings.names)) for n in found.neighbours]
     click.echo(render(rows, fmt, columns=[c for c in rows[0] if c != "query"] if rows else None), nl=False)
 

@@ -71,7 +71,7 @@ def grid(steps: tuple[int, ...]) -> list[Choice]:
 
     default = choices()
     extra = [
-        replace(c, steps=s) for s in steps if s != TRANSITION_STEPS for c in default if c.score == "hybrid"
+        replace(c, steps=s) for s in steps if s != TRANSITION_STEPS for c in default if "steps" in c.uses
     ]
     return default + extra
 
@@ -89,7 +89,7 @@ def measure(
     out = {}
     for choice in grid(tuple(transitions)):
         part = parts[choice.steps or TRANSITION_STEPS]
-        scorer = Scorer(part, choice.score, choice.weight or 0.0, choice.base or "similar")
+        scorer = Scorer(part, choice)
         ranks = rank_model(embeddings, cases, kmax=K, scorer=scorer).ranks
         hit = ranks < K
         ndcg = np.zeros(len(ranks))

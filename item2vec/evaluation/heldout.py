@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import zlib
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -21,8 +21,9 @@ from item2vec.corpus.sequences import read_sequences
 from item2vec.errors import InputError
 from item2vec.evaluation.evaluate import check_thresholds
 from item2vec.model.embeddings import Embeddings
-from item2vec.model.modes import SCORE_MODES, check_score, model_scoring
-from item2vec.query.scoring import Scorer, ScoringParts, make_scorer
+from item2vec.model.modes import check_score
+from item2vec.query.score_modes import registered, score_mode
+from item2vec.query.scoring import Scorer, ScoringParts, make_scorer, resolve_scoring
 
 # model.json's "input" record marks a model trained on a train file merged with a validation file.
 MERGED = "merged_validation"
@@ -126,14 +127,15 @@ def model_scorers(
             make_scorer(parts, check_score(s), hybrid_weight=hybrid_weight, hybrid_base=hybrid_base)
             for s in dict.fromkeys(scores)
         ], []
-    default, _, base = model_scoring(parts.embeddings.meta)
+    default = resolve_scoring(parts.embeddings.meta, None, hybrid_weight, hybrid_base)
     scorers, notes = [], []
-    for mode in dict.fromkeys([default, *SCORE_MODES]):
-        why = parts.missing(check_score(mode), hybrid_base or base)  # type: ignore[arg-type]
+    for mode in dict.fromkeys([default.mode, *registered()]):
+        scoring = replace(default, mode=mode)
+        why = score_mode(mode).missing(parts, scoring)
         if why:
             notes.append(f"no {mode} row: {why}")
         else:
-            scorers.append(make_scorer(parts, mode, hybrid_weight=hybrid_weight, hybrid_base=hybrid_base))
+            scorers.append(make_scorer(parts, scoring))
     return scorers, notes
 
 

@@ -13,26 +13,25 @@ own vocabulary (it depends on min-count), as ``train`` counts them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from item2vec.corpus.packed import Packed
-from item2vec.errors import ConfigError
+from item2vec.errors import ConfigError, param
 from item2vec.evaluation.evaluate import rank_model
 from item2vec.evaluation.ranking import Cases
 from item2vec.model.embeddings import Embeddings
 from item2vec.model.modes import (
     HYBRID_BASES,
-    SCORE_MODES,
     TRANSITION_KEEP,
     TRANSITION_STEPS,
     TUNE_WEIGHTS,
-    HybridBase,
-    ScoreMode,
-    check_hybrid,
+    check_base,
     check_score,
+    check_weight,
 )
+from item2vec.model.scoring_record import Scoring
 from item2vec.model.transitions import TransitionMatrix, build_transitions
+from item2vec.query.score_modes import registered, score_mode
 from item2vec.query.scoring import Scorer, ScoringParts
 from item2vec.training.transitions import corpus_codes
 
@@ -40,55 +39,36 @@ if TYPE_CHECKING:
     import numpy as np
     from numpy.typing import NDArray
 
-
-@dataclass(frozen=True)
-class Choice:
-    """One way of scoring a trial's vectors."""
-
-    score: ScoreMode
-    weight: float | None = None
-    base: HybridBase | None = None
-    steps: int | None = None  # transition steps, when not the default (train's calibration only)
-
-    def record(self) -> dict[str, Any]:
-        """The choice as model.json's "scoring" record (and the TOML's keys)."""
-        out: dict[str, Any] = {"score": self.score}
-        if self.score == "hybrid":
-            out.update(hybrid_weight=self.weight, hybrid_base=self.base)
-        if self.steps is not None:
-            out["transition_steps"] = self.steps
-        return out
-
-    def label(self) -> str:
-        if self.score != "hybrid":
-            return self.score
-        steps = "" if self.steps is None else f",{self.steps} step" + ("s" if self.steps != 1 else "")
-        return f"hybrid({self.base},{self.weight:g}{steps})"
+Choice = Scoring  # one way of scoring a trial's vectors (the name tune and calibration use)
 
 
 def choices(
-    scores: tuple[str, ...] = (), *, weight: float | None = None, base: str | None = None
-) -> list[Choice]:
-    """The grid: the modes asked for (default all), hybrid on the bases and weights asked for
-    (default both bases, every weight of TUNE_WEIGHTS).
+    scores: tuple[str, ...] = (),
+    *,
+    weight: float | None = None,
+    base: str | None = None,
+    steps: tuple[int, ...] = (TRANSITION_STEPS,),
+) -> list[Scoring]:
+    """The grid: each registered mode asked for (default all) with its grid (score_modes), on the
+    weights, bases and transition steps asked for (default every weight of TUNE_WEIGHTS, both
+    bases, the default steps). Every grid of the default steps comes first, then each other steps'.
 
     Raises:
         ConfigError: an unknown mode or base, or a bad weight.
     """
-    modes = [check_score(s) for s in dict.fromkeys(scores or SCORE_MODES)]
-    weights = (weight,) if weight is not None else TUNE_WEIGHTS
-    bases = (base,) if base is not None else HYBRID_BASES
-    grid: list[Choice] = []
-    for mode in modes:
-        if mode != "hybrid":
-            grid.append(Choice(mode))
-            continue
-        for b in bases:
-            for w in weights:
-                checked_weight, checked_base = check_hybrid(w, b)
-                grid.append(Choice("hybrid", checked_weight, checked_base))
+    modes = [check_score(s) for s in dict.fromkeys(scores)] or list(registered())
+    weights = (check_weight(weight),) if weight is not None else TUNE_WEIGHTS
+    bases = (check_base(base),) if base is not None else HYBRID_BASES
+    grid: list[Scoring] = []
+    for count in dict.fromkeys(steps):
+        for mode in modes:
+            found = score_mode(mode).grid(weights=weights, bases=bases, steps=(count,))
+            grid += [c for c in found if c not in grid]
     if not grid:
-        raise ConfigError("tune has no score mode to try: give --score similar, next or hybrid")
+        names = ", ".join(registered())
+        raise ConfigError(
+            f"tune has no score mode to try: give {param('score')} {names}", param="score", expected=names
+        )
     return grid
 
 
@@ -96,7 +76,7 @@ class ModeScorer:
     """Scores a trial's vectors in every choice of the grid; keeps the training corpus packed."""
 
     def __init__(
-        self, train: list[list[str]], cases: Cases, grid: list[Choice], metric: tuple[str, int]
+        self, train: list[list[str]], cases: Cases, grid: list[Scoring], metric: tuple[str, int]
     ) -> None:
         self.packed = Packed.from_lists(train)
         self.cases = cases
@@ -115,21 +95,21 @@ class ModeScorer:
 
     def best(
         self, ids: list[str], vectors: NDArray[np.float32], output: NDArray[np.float32]
-    ) -> tuple[float, Choice]:
+    ) -> tuple[float, Scoring]:
         """The best metric value over the grid, and the choice that reached it (the first of equals)."""
         import numpy as np
 
         embeddings = Embeddings(
             ids=ids, vectors=np.asarray(vectors), counts=np.zeros(len(ids), dtype=np.int64)
         )
-        hybrid = any(c.score == "hybrid" for c in self.grid)
+        counted = any(score_mode(c.mode).uses_transitions for c in self.grid)
         parts = ScoringParts(
-            embeddings, output=np.asarray(output), transitions=self.transitions(ids) if hybrid else None
+            embeddings, output=np.asarray(output), transitions=self.transitions(ids) if counted else None
         )
         name, k = self.metric
-        found: tuple[float, Choice] | None = None
+        found: tuple[float, Scoring] | None = None
         for choice in self.grid:
-            scorer = Scorer(parts, choice.score, choice.weight or 0.0, choice.base or "similar")
+            scorer = Scorer(parts, choice)
             value = float(
                 rank_model(embeddings, self.cases, kmax=k, scorer=scorer).metrics((k,))[f"{name}@{k}"]
             )

@@ -6,16 +6,14 @@ import difflib
 import re
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any
 
-from item2vec.errors import ConfigError, EmptyResultError, UnknownItemError
+from item2vec.errors import Bare, EmptyResultError, UnknownItemError, param
 
 if TYPE_CHECKING:
     import numpy as np
     from numpy.typing import NDArray
 
-AnalogyMethod = Literal["add", "mul"]
-_BATCH = 1024
 _SCAN_ABOVE, _SCANS = 100_000, 8  # cold start: scan for a few lookups before building the index
 _TERM = re.compile(r"(?:^|\s+)([+-])(?=\s|$)")
 
@@ -38,19 +36,6 @@ class Neighbour:
         return row
 
 
-class Searcher(Protocol):
-    """Answers queries from an index instead of scoring every item (``item2vec.query.index``)."""
-
-    def answer(
-        self,
-        embeddings: Embeddings,
-        labels: list[str],
-        queries: NDArray[np.float32],
-        exclude: list[set[int]],
-        k: int,
-    ) -> list[Neighbour]: ...
-
-
 @dataclass
 class Embeddings:
     """Item vectors with their ids, counts, optional names and the model's metadata."""
@@ -61,7 +46,6 @@ class Embeddings:
     names: dict[str, str] = field(default_factory=dict)
     meta: dict[str, Any] = field(default_factory=dict)
     dropped: dict[str, int] = field(default_factory=dict)
-    searcher: Searcher | None = field(default=None, repr=False, compare=False)
     _scans: int = field(default=0, init=False, repr=False, compare=False)
 
     def __len__(self) -> int:
@@ -101,7 +85,7 @@ class Embeddings:
         """Row of ``item``; raises UnknownItemError that says why it is missing."""
         row = self.row(item)
         if row is None:
-            raise UnknownItemError(self._unknown_message(item))
+            raise UnknownItemError(self.unknown_message(item))
         return row
 
     def row(self, item: str) -> int | None:
@@ -115,13 +99,13 @@ class Embeddings:
                 return None
         return self.index.get(item)
 
-    def _unknown_message(self, item: str) -> str:
+    def unknown_message(self, item: str) -> str:
         base = f"item {item!r} is not in the model ({len(self):,} items"
         if item in self.dropped:
             min_count = self.meta.get("params", {}).get("min_count", "?")
             return (
-                f"{base}; it occurred {self.dropped[item]:,} times, below --min-count {min_count}): "
-                "retrain with a lower --min-count to keep it"
+                f"{base}; it occurred {self.dropped[item]:,} times, below {param('min_count', Bare(min_count))}): "
+                f"retrain with a lower {param('min_count')} to keep it"
             )
         hints = self.suggest(item)
         hint = f"; did you mean {', '.join(hints)}?" if hints else ""
@@ -159,114 +143,30 @@ class Embeddings:
             if self.row(item) is not None:
                 found.append(item)
             elif skip_unknown:
-                notes.append(f"skipped: {self._unknown_message(item)}")
+                notes.append(f"skipped: {self.unknown_message(item)}")
             else:
                 self.position(item)
         for text in titles:
             rows = self.find_by_name(text)
             if not rows:
                 where = (
-                    "the model has no item names (train with --items)"
+                    f"the model has no item names (train with {param('items')})"
                     if not self.names
                     else "no item name contains it"
                 )
-                raise UnknownItemError(f"--title {text!r} matches nothing: {where}")
+                raise UnknownItemError(
+                    f"{param('title', text)} matches nothing: {where}", param="title", value=text
+                )
             best = self.ids[rows[0]]
             if len(rows) > 1:
                 notes.append(
-                    f"--title {text!r} matches {len(rows):,} items; using the most frequent, "
+                    f"{param('title', text)} matches {len(rows):,} items; using the most frequent, "
                     f"{best!r} ({self.names[best]}); pass an id to choose another"
                 )
             found.append(best)
         if not found:
             raise EmptyResultError(f"none of the {len(items):,} query items is in the model")
         return found, notes
-
-    def similar(self, items: list[str], k: int = 10, *, combine: bool = False) -> list[Neighbour]:
-        """Nearest items by cosine, for each item (or for the mean of all with ``combine``).
-
-        Query items are excluded from their own results.
-        """
-        import numpy as np
-
-        rows = [self.position(i) for i in items]
-        if combine:
-            query = unit_rows(self.vectors[rows]).mean(axis=0, keepdims=True)
-            return self._answer([" + ".join(items)], query, [set(rows)], k)
-        return self._answer(items, unit_rows(self.vectors[np.asarray(rows)]), [{r} for r in rows], k)
-
-    def _answer(
-        self, labels: list[str], queries: NDArray[np.float32], exclude: list[set[int]], k: int
-    ) -> list[Neighbour]:
-        if self.searcher is not None:
-            return self.searcher.answer(self, labels, queries, exclude, k)
-        out: list[Neighbour] = []
-        for start in range(0, len(labels), _BATCH):
-            scores = (unit_rows(queries[start : start + _BATCH]) @ self.vectors.T) * self.inverse_norms
-            for offset, row_scores in enumerate(scores):
-                j = start + offset
-                out.extend(self._top(labels[j], row_scores, exclude[j], k))
-        return out
-
-    def _top(self, label: str, scores: NDArray[Any], exclude: set[int], k: int) -> list[Neighbour]:
-        import numpy as np
-
-        want = min(len(scores), k + len(exclude))
-        if want <= 0:
-            return []
-        best = np.argpartition(-scores, want - 1)[:want] if want < len(scores) else np.arange(len(scores))
-        best = best[np.lexsort((best, -scores[best]))]
-        picked = [int(b) for b in best if int(b) not in exclude][:k]
-        return [
-            Neighbour(label, rank, self.ids[b], float(scores[b]), self.names.get(self.ids[b]))
-            for rank, b in enumerate(picked, start=1)
-        ]
-
-    def analogy(
-        self,
-        positive: list[str],
-        negative: list[str],
-        k: int = 10,
-        *,
-        method: AnalogyMethod = "add",
-        label: str | None = None,
-    ) -> list[Neighbour]:
-        """Items closest to positive − negative (3CosAdd) or by 3CosMul, inputs excluded.
-
-        Matches gensim's ``most_similar`` (add) and ``most_similar_cosmul`` (mul).
-        """
-        import numpy as np
-
-        if not positive:
-            raise EmptyResultError("an analogy needs at least one positive item, e.g. 'king - man + woman'")
-        label = label or format_analogy(positive, negative)
-        both = [item for item in dict.fromkeys(positive) if item in set(negative)]
-        if both:
-            raise EmptyResultError(
-                f"analogy {label!r} adds and subtracts {both[0]!r}, so the terms cancel: "
-                "give each item once, e.g. 'king - man + woman'"
-            )
-        pos = [self.position(i) for i in positive]
-        neg = [self.position(i) for i in negative]
-        exclude = set(pos) | set(neg)
-        if method == "add":
-            added, taken = unit_rows(self.vectors[pos]), unit_rows(self.vectors[neg])
-            query = (added.sum(axis=0) - taken.sum(axis=0))[None, :]
-            if float(np.linalg.norm(query)) <= 1e-6:
-                raise EmptyResultError(
-                    f"analogy {label!r} adds up to the zero vector, to which every item is equally "
-                    "close: change the terms (or try --method mul)"
-                )
-            return self._answer([label], query.astype(np.float32), [exclude], k)
-        if self.searcher is not None:
-            raise ConfigError("--method mul scores every item, so it cannot use an index: use --method add")
-        shifted = [(1 + self.unit @ self.unit[r]) / 2 for r in pos]
-        dists = np.prod(shifted, axis=0)
-        if neg:
-            dists = dists / (np.prod([(1 + self.unit @ self.unit[r]) / 2 for r in neg], axis=0) + 1e-6)
-        else:
-            dists = dists / (1 + 1e-6)
-        return self._top(label, dists, exclude, k)
 
 
 def unit_rows(matrix: NDArray[Any]) -> NDArray[np.float32]:
@@ -329,7 +229,7 @@ def _syntax_message(embeddings: Embeddings, term: str) -> str:
             (f"{'- ' if s == '-' else ''}{w}" if i == 0 else f" {s} {w}") for i, (s, w) in enumerate(words)
         )
         return f"item {term!r} is not in the model; did you mean {rewrite!r}? ({syntax})"
-    return f"{embeddings._unknown_message(term)} ({syntax}, as in 'king - man + woman')"
+    return f"{embeddings.unknown_message(term)} ({syntax}, as in 'king - man + woman')"
 
 
 def format_analogy(positive: list[str], negative: list[str]) -> str:

@@ -1,4 +1,5 @@
-"""Score modes: their names, and every default of scoring, in one place.
+"""Score modes: every default and bound of scoring, the checks on its values, and the names of
+the modes registered.
 
 - ``similar``: cosine between input vectors (in·in): items alike. ``similar``'s default.
 - ``next``: cosine between the query's input vector and each candidate's output vector
@@ -8,6 +9,10 @@
   training time (``transitions.npz``: b within ``TRANSITION_STEPS`` after a scores 1/distance,
   the top ``TRANSITION_KEEP`` followers of each item kept).
 
+Each mode is one class in ``item2vec.query.score_modes``; registering it declares its name and
+the :class:`~item2vec.model.scoring_record.Scoring` fields it reads here (:func:`declare_mode`),
+so that this room can check a mode named in model.json without knowing how it scores.
+
 The values below are the defaults a model gets unless it records its own (``train --score``,
 ``tune``) or a flag overrides them; docs/presets.md has the measurements behind them.
 """
@@ -15,21 +20,22 @@ The values below are the defaults a model gets unless it records its own (``trai
 from __future__ import annotations
 
 import math
-from typing import Any, Literal
+from typing import Any
 
-from item2vec.errors import ConfigError
+from item2vec.errors import ConfigError, param
 
-ScoreMode = Literal["similar", "next", "hybrid"]
-HybridBase = Literal["similar", "next"]
-SCORE_MODES: tuple[str, ...] = ("similar", "next", "hybrid")
-HYBRID_BASES: tuple[str, ...] = ("similar", "next")
+ScoreMode = str  # a registered mode's name (see mode_names)
+HybridBase = str  # one of HYBRID_BASES
+HYBRID_BASES: tuple[str, ...] = ("similar", "next")  # the embedding scores: input or output vectors
 
 SIMILAR_SCORE: ScoreMode = "similar"  # `similar`: items alike, as before score modes existed
 RECOMMEND_SCORE: ScoreMode = "hybrid"  # `recommend`, serve's /recommend, evaluate's first row
 HYBRID_WEIGHT = 8.0  # w in z(embedding score) + w * log1p(transition score)
 DECAY = 0.7  # a history's weight per step back (decay ** age): recommend, evaluate's history query
+MAX_HYBRID_WEIGHT = 1000.0  # above it the transitions alone decide (and float32 overflows near 1e38)
 HYBRID_BASE: HybridBase = "next"  # the embedding score hybrid standardises: in·out
 TRANSITION_STEPS = 10  # b up to this many items after a counts (1/distance)
+MAX_TRANSITION_STEPS = 1000
 TRANSITION_KEEP = 100  # followers kept per item in transitions.npz
 TUNE_WEIGHTS = (0.5, 1.0, 2.0, 4.0, 8.0, 16.0)  # hybrid weights `tune` tries on every trial
 # Transition steps train's calibration tries for hybrid (the first is the default): 1 counts only
@@ -41,44 +47,92 @@ CALIBRATION_STEPS = (TRANSITION_STEPS, 1)
 RULES_STEPS = 10
 RULES_KEEP = 20
 
+FIELDS = ("weight", "base", "steps")  # the Scoring fields a mode may read besides its name
+_MODES: dict[str, tuple[str, ...]] = {}  # name -> the FIELDS it reads, in registration order
+WEIGHT_EXPECTED = f"a number from 0 to {MAX_HYBRID_WEIGHT:g}, e.g. 2"
 
-def check_score(score: str, option: str = "--score") -> ScoreMode:
-    """``score`` as a ScoreMode.
+
+def declare_mode(name: str, uses: tuple[str, ...] = ()) -> None:
+    """Make ``name`` a known mode that reads the Scoring fields ``uses`` (of :data:`FIELDS`)."""
+    unknown = [f for f in uses if f not in FIELDS]
+    if unknown:
+        raise ValueError(f"score mode {name!r} uses unknown fields {unknown}: use some of {FIELDS}")
+    _MODES[name] = tuple(uses)
+
+
+def forget_mode(name: str) -> None:
+    """Remove a declared mode (tests that register one for a while)."""
+    _MODES.pop(name, None)
+
+
+def mode_names() -> tuple[str, ...]:
+    """The declared modes, in the order they were registered."""
+    return tuple(_MODES)
+
+
+def mode_uses(name: str) -> tuple[str, ...]:
+    """The Scoring fields mode ``name`` reads (none for an unknown name)."""
+    return _MODES.get(name, ())
+
+
+def __getattr__(name: str) -> Any:
+    if name == "SCORE_MODES":  # the registered names, as they are now
+        return mode_names()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def check_score(score: object, name: str = "score") -> ScoreMode:
+    """``score`` as a registered mode's name.
 
     Raises:
-        ConfigError: not one of similar, next, hybrid.
+        ConfigError: not a registered mode.
     """
-    if score not in SCORE_MODES:
-        raise ConfigError(f"{option} {score!r} is unknown: use one of {', '.join(SCORE_MODES)}")
-    return score  # type: ignore[return-value]
+    if not isinstance(score, str) or score not in _MODES:
+        expected = f"one of {', '.join(mode_names())}"
+        raise ConfigError(f"{param(name, score)} is unknown: use {expected}", param=name, value=score,
+                          expected=expected)  # fmt: skip
+    return score
 
 
-def check_hybrid(weight: float, base: str) -> tuple[float, HybridBase]:
-    """The hybrid weight and base, checked.
+def check_weight(weight: object, name: str = "hybrid_weight") -> float:
+    """The hybrid weight as a float from 0 to :data:`MAX_HYBRID_WEIGHT`.
 
     Raises:
-        ConfigError: a negative or non-finite weight, or an unknown base.
+        ConfigError: not a number, not finite, negative or above the bound.
     """
-    if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not math.isfinite(weight):
-        raise ConfigError(f"--hybrid-weight {weight!r} is invalid: use a number of 0 or more, e.g. 2")
-    if weight < 0:
-        raise ConfigError(f"--hybrid-weight {weight!r} is invalid: use a number of 0 or more, e.g. 2")
-    if base not in HYBRID_BASES:
-        raise ConfigError(f"--hybrid-base {base!r} is unknown: use one of {', '.join(HYBRID_BASES)}")
-    return float(weight), base  # type: ignore[return-value]
+    if isinstance(weight, bool) or not isinstance(weight, (int, float)):
+        raise ConfigError(param=name, value=weight, expected=WEIGHT_EXPECTED)
+    if not math.isfinite(weight) or not 0 <= weight <= MAX_HYBRID_WEIGHT:
+        raise ConfigError(param=name, value=weight, expected=WEIGHT_EXPECTED)
+    return float(weight)
 
 
-def model_scoring(meta: dict[str, Any]) -> tuple[ScoreMode, float, HybridBase]:
-    """The model's default score mode, hybrid weight and base: as model.json records them
-    (``train --score``, ``tune``), else the defaults above."""
-    record = meta.get("scoring") or {}
-    score = check_score(str(record.get("score", RECOMMEND_SCORE)))
-    weight, base = check_hybrid(
-        record.get("hybrid_weight", HYBRID_WEIGHT), str(record.get("hybrid_base", HYBRID_BASE))
-    )
-    return score, weight, base
+def check_base(base: object, name: str = "hybrid_base") -> HybridBase:
+    """The hybrid base, one of :data:`HYBRID_BASES`.
+
+    Raises:
+        ConfigError: another value.
+    """
+    if not isinstance(base, str) or base not in HYBRID_BASES:
+        expected = f"one of {', '.join(HYBRID_BASES)}"
+        raise ConfigError(f"{param(name, base)} is unknown: use {expected}", param=name, value=base,
+                          expected=expected)  # fmt: skip
+    return base
 
 
-def needs(score: ScoreMode, base: HybridBase) -> tuple[bool, bool]:
-    """(needs output vectors, needs transitions) for a mode."""
-    return score == "next" or (score == "hybrid" and base == "next"), score == "hybrid"
+def check_steps(steps: object, name: str = "transition_steps") -> int:
+    """Transition steps, a whole number from 1 to :data:`MAX_TRANSITION_STEPS`.
+
+    Raises:
+        ConfigError: another value.
+    """
+    if isinstance(steps, bool) or not isinstance(steps, int) or not 1 <= steps <= MAX_TRANSITION_STEPS:
+        raise ConfigError(
+            param=name, value=steps, expected=f"a whole number from 1 to {MAX_TRANSITION_STEPS}"
+        )
+    return steps
+
+
+def check_hybrid(weight: object, base: object) -> tuple[float, HybridBase]:
+    """The hybrid weight and base, checked (see :func:`check_weight`, :func:`check_base`)."""
+    return check_weight(weight), check_base(base)

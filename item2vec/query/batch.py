@@ -73,9 +73,8 @@ def recommend_events(
 
     One row per user and rank: ``user, rank, item, score`` (and ``name`` when the model has
     names; ``session`` instead of ``user`` when the log is grouped by sessions), scored by
-    ``scorer`` (None: the ``similar`` mode). When an index is attached to ``embeddings``
-    (``item2vec.query.index.attach``) or the scorer's parts are ``approx``, candidates come from
-    it (re-scored exactly); otherwise every item is scored. With ``output`` None every record
+    ``scorer`` (None: the ``similar`` mode). When the scorer has a searcher (``--approx``),
+    candidates come from its index (re-scored exactly); otherwise every item is scored. With ``output`` None every record
     batch goes to ``sink`` as it is made.
     """
     started = time.perf_counter()
@@ -158,11 +157,9 @@ def _ranked(
     """
     import numpy as np
 
-    from item2vec.query.index import AnnIndex
-
-    index = embeddings.searcher if isinstance(embeddings.searcher, AnnIndex) else None
     other = scorer is not None and scorer.mode != "similar"
-    approx = index is not None or (other and scorer is not None and scorer.parts.approx)
+    index = scorer.index() if scorer is not None and not other else None
+    approx = scorer is not None and scorer.approx
     total = len(embeddings) if queries is None else len(queries)
     rerank = (index.params.rerank if index is not None else None) or 1
     width = k * rerank + 64 if approx else len(embeddings)

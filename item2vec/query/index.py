@@ -3,7 +3,7 @@
 Two files sit beside the vectors: ``index.faiss`` (Faiss's own binary format, not pickle) and
 ``index.json`` (kind, parameters, build time, and which model it was built for). One index per
 model; building another replaces it. A model with output vectors (``syn1neg.npy``) gets a second
-pair, ``index-next.faiss`` and ``index-next.json``, over them, for ``--score next`` (and
+pair, ``index-next.faiss`` and ``index-next.json``, over them, for the ``next`` score (and
 ``hybrid`` on the in·out base): inner product of unit vectors is the in·out cosine.
 
 An index only proposes candidates: a shortlist of ``k x rerank`` items per query, whose scores
@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from item2vec.errors import ConfigError, ModelError
+from item2vec.errors import Bare, ConfigError, ModelError, param
 from item2vec.extras import require
 from item2vec.files import atomic_files
 from item2vec.model.embeddings import Embeddings, Neighbour, unit_rows
@@ -66,16 +66,18 @@ class IndexParams:
             ConfigError: a value out of range, or a kind the model is too small for.
         """
         if self.kind not in KINDS:
-            raise ConfigError(f"--kind {self.kind!r} is unknown: use one of {', '.join(KINDS)}")
+            expected = f"one of {', '.join(KINDS)}"
+            raise ConfigError(f"{param('kind', self.kind)} is unknown: use {expected}", param="kind", value=self.kind,
+                              expected=expected)  # fmt: skip
         lists = self.lists or max(1, min(int(4 * items**0.5), items // 39))
         pq_m = self.pq_m or _divisor_near(dim, dim // 4)
         bits = self.bits or 4 * dim
         rerank = self.rerank or (10 if self.kind in ("lsh", "ivfpq") else 1)
-        for name, value in (("--hnsw-m", self.hnsw_m), ("--ef-search", self.ef_search),
-                            ("--ef-construction", self.ef_construction), ("--probes", self.probes),
-                            ("--bits", bits), ("--lists", lists), ("--pq-m", pq_m), ("--rerank", rerank)):  # fmt: skip
+        for name, value in (("hnsw_m", self.hnsw_m), ("ef_search", self.ef_search),
+                            ("ef_construction", self.ef_construction), ("probes", self.probes),
+                            ("bits", bits), ("lists", lists), ("pq_m", pq_m), ("rerank", rerank)):  # fmt: skip
             if value < 1:
-                raise ConfigError(f"{name} {value} is invalid: use 1 or more")
+                raise ConfigError(param=name, value=value, expected="1 or more")
         if self.kind == "ivfpq":
             _check_ivfpq(items, dim, lists, pq_m)
         return replace(self, lists=lists, pq_m=pq_m, bits=bits, rerank=rerank)
@@ -100,14 +102,19 @@ def _divisor_near(dim: int, target: int) -> int:
 
 def _check_ivfpq(items: int, dim: int, lists: int, pq_m: int) -> None:
     if dim % pq_m:
-        raise ConfigError(f"--pq-m {pq_m} is invalid: it must divide the dimension {dim}")
+        expected = f"a divisor of the dimension {dim}"
+        raise ConfigError(f"{param('pq_m', pq_m)} is invalid: it must divide the dimension {dim}", param="pq_m",
+                          value=pq_m, expected=expected)  # fmt: skip
     if items < 256:
         raise ConfigError(
             f"an ivfpq index needs at least 256 items to train its codebooks (the model has {items:,}): "
-            "use --kind flat or hnsw"
+            f"use {param('kind', Bare('flat'))} or hnsw"
         )
     if lists > items:
-        raise ConfigError(f"--lists {lists:,} is more than the model's {items:,} items: use fewer lists")
+        raise ConfigError(
+            f"{param('lists', Bare(f'{lists:,}'))} is more than the model's {items:,} items: use fewer lists",
+            param="lists", value=lists, expected=f"at most {items:,}",
+        )  # fmt: skip
 
 
 def _faiss() -> Any:
@@ -293,7 +300,7 @@ def store(index: AnnIndex, path: Path) -> int:
 def load_index(path: Path | str, embeddings: Embeddings, *, vectors: str = "input") -> AnnIndex:
     """Read the model's stored index (memory-mapped, read-only); check it fits ``embeddings``.
 
-    ``vectors="output"`` reads the index of the output vectors (``--score next``).
+    ``vectors="output"`` reads the index of the output vectors (the ``next`` score).
 
     Raises:
         ModelError: there is no index, it is corrupt, or it was built for another model.
@@ -302,10 +309,14 @@ def load_index(path: Path | str, embeddings: Embeddings, *, vectors: str = "inpu
     path = Path(path)
     index_file, params_file = FILES[vectors]
     if not (path / params_file).is_file() or not (path / index_file).is_file():
-        what = "no index" if vectors == "input" else "no index of its output vectors (for --score next)"
+        what = (
+            "no index"
+            if vectors == "input"
+            else f"no index of its output vectors (for {param('score', Bare('next'))})"
+        )
         raise ModelError(
             f"model {str(path)!r} has {what}: build one with 'item2vec index {path} --kind hnsw' "
-            "(or drop --approx)"
+            f"(or drop {param('approx', True)})"
         )
     faiss = _faiss()
     try:
@@ -340,8 +351,54 @@ def _check_fits(path: Path, info: dict[str, Any], embeddings: Embeddings, index_
         )
 
 
-def attach(embeddings: Embeddings, path: Path | str) -> AnnIndex:
-    """Load the stored index and make ``embeddings``' queries use it (``--approx``)."""
-    index = load_index(path, embeddings)
-    embeddings.searcher = index
-    return index
+class Searcher:
+    """Approximate search over a model's stored indexes, handed to a scorer (``--approx``): the
+    index of the input vectors (``similar``, and ``hybrid`` on that base) and that of the output
+    vectors (``next``), each opened on first use. The model itself is never changed.
+    """
+
+    def __init__(
+        self,
+        embeddings: Embeddings,
+        path: Path | str | None = None,
+        indexes: dict[str, AnnIndex] | None = None,
+    ) -> None:
+        self.embeddings = embeddings
+        self.path = Path(path) if path is not None else None
+        self._indexes = dict(indexes or {})
+
+    def index(self, base: str) -> AnnIndex:
+        """The index over the vectors of ``base``: ``similar`` (input) or ``next`` (output).
+
+        Raises:
+            ModelError: the model has no such index, or it does not fit (see :func:`load_index`).
+        """
+        vectors = "input" if base == "similar" else "output"
+        if vectors not in self._indexes:
+            if self.path is None:
+                raise ModelError(
+                    f"{param('approx', True)} needs the model's directory, where its index is stored"
+                )
+            self._indexes[vectors] = load_index(self.path, self.embeddings, vectors=vectors)
+        return self._indexes[vectors]
+
+    def has(self, base: str) -> bool:
+        """Whether the index over ``base``'s vectors is loaded or stored (not checked until used)."""
+        vectors = "input" if base == "similar" else "output"
+        if vectors in self._indexes:
+            return True
+        return self.path is not None and all((self.path / name).is_file() for name in FILES[vectors])
+
+    @property
+    def kind(self) -> str | None:
+        """The kind of the input vectors' index, once open."""
+        index = self._indexes.get("input")
+        return index.kind if index is not None else None
+
+
+def open_searcher(path: Path | str, embeddings: Embeddings) -> Searcher:
+    """The model's indexes for ``--approx``; the index of the input vectors is read now, so a
+    missing or stale one fails before any query."""
+    searcher = Searcher(embeddings, path)
+    searcher.index("similar")
+    return searcher

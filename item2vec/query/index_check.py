@@ -15,8 +15,19 @@ from typing import TYPE_CHECKING, Any
 
 from item2vec.files import check_writable
 from item2vec.model.embeddings import Embeddings
-from item2vec.model.modes import model_scoring
-from item2vec.query.index import FILES, INDEX_FILE, AnnIndex, IndexParams, build, single_threaded, store
+from item2vec.model.scoring_record import Scoring
+from item2vec.query.index import (
+    FILES,
+    INDEX_FILE,
+    AnnIndex,
+    IndexParams,
+    Searcher,
+    build,
+    single_threaded,
+    store,
+)
+from item2vec.query.neighbours import similar
+from item2vec.query.score_modes import registered
 from item2vec.query.scoring import ScoringParts, make_scorer, open_parts
 from item2vec.query.topk import top_k
 
@@ -52,21 +63,35 @@ def build_and_store(path: Path | str, params: IndexParams, *, check: int = 0, k:
         "size_mb": round(size / 2**20, 2),
     }
     parts = open_parts(embeddings, path)
-    if parts.missing("next", "next") is None:
+    if parts.missing_output("next") is None:
         output = build(embeddings, params, output=parts.output_vectors("next"))
         output_size = store(output, path)
         report["next"] = {"file": str(path / FILES["output"][0]), "build_seconds": output.info["build_seconds"],
                           "size_mb": round(output_size / 2**20, 2)}  # fmt: skip
     if check:
         report["check"] = check_index(embeddings, index, queries=check, k=k)
-        for mode in ("next", "hybrid"):
-            if parts.missing(mode, model_scoring(embeddings.meta)[2]) is None:
-                report["check"][mode] = check_mode(parts, mode, queries=check, k=k)
+        report["check"].update(_check_modes(parts, queries=check, k=k))
     return report
 
 
+def _check_modes(parts: ScoringParts, *, queries: int, k: int) -> dict[str, Any]:
+    """check_mode for each mode the model can score (in its recorded scoring) other than plain
+    search of the input vectors' index, which check_index measures."""
+    from dataclasses import replace
+
+    default = Scoring.from_record(parts.embeddings.meta)
+    found = {}
+    for name, mode in registered().items():
+        scoring = replace(default, mode=name)
+        plain = not mode.uses_transitions and mode.base(scoring) == "similar"  # check_index's search
+        if plain or mode.missing(parts, scoring):
+            continue
+        found[name] = check_mode(parts, scoring, queries=queries, k=k)
+    return found
+
+
 def check_mode(
-    parts: ScoringParts, mode: str, *, queries: int = 1000, k: int = 10, seed: int = 0
+    parts: ScoringParts, mode: str | Scoring, *, queries: int = 1000, k: int = 10, seed: int = 0
 ) -> dict[str, Any]:
     """Recall@k of ``--approx`` against exact scoring in ``mode``, and its single-query latency."""
     import numpy as np
@@ -79,7 +104,7 @@ def check_mode(
     want: dict[str, set[str]] = {item: set() for item in items}
     for n in exact.similar(items, k):
         want[n.query].add(n.item)
-    approx = make_scorer(open_parts(embeddings, parts.path, approx=True), mode)
+    approx = make_scorer(open_parts(embeddings, parts.path), mode, searcher=Searcher(embeddings, parts.path))
     hits, millis = [], []
     with single_threaded():
         for item in items:
@@ -155,6 +180,6 @@ def _timed_exact(embeddings: Embeddings, sample: NDArray[np.int64], k: int) -> l
     millis: list[float] = []
     for row in sample.tolist():
         started = time.perf_counter()
-        embeddings.similar([embeddings.ids[row]], k)
+        similar(embeddings, [embeddings.ids[row]], k)
         millis.append((time.perf_counter() - started) * 1000)
     return millis

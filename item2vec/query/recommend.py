@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from item2vec.errors import ConfigError
+from item2vec.errors import Bare, ConfigError, param
 from item2vec.model.embeddings import Embeddings, Neighbour, unit_rows
 from item2vec.model.modes import DECAY as DECAY  # re-exported: query and the API take it from here
 from item2vec.query.scoring import Scorer, open_parts, query_weights
@@ -40,9 +40,12 @@ class Recommendation:
 
 def check_decay(decay: float, history_size: int) -> None:
     if not 0 < decay <= 1:
-        raise ConfigError(f"--decay {decay} is invalid: use a weight in (0, 1]; 1 is a plain mean")
+        expected = "a weight in (0, 1]"
+        raise ConfigError(f"{param('decay', Bare(decay))} is invalid: use {expected}; 1 is a plain mean",
+                          param="decay", value=decay, expected=expected)  # fmt: skip
     if history_size < 1:
-        raise ConfigError(f"--history-size {history_size} is invalid: use 1 or more")
+        raise ConfigError(f"{param('history_size', Bare(history_size))} is invalid: use 1 or more",
+                          param="history_size", value=history_size, expected="1 or more")  # fmt: skip
 
 
 def recommend(
@@ -56,7 +59,7 @@ def recommend(
     scorer: Scorer | None = None,
 ) -> Recommendation:
     """Candidates for one user from their history (oldest first), scored by ``scorer``
-    (``item2vec.query.scoring.make_scorer``; None: the ``similar`` mode).
+    (``item2vec.query.scoring.make_scorer``; None: exact ``similar``).
 
     Unknown items are skipped with a note; an error remains if none is known.
 

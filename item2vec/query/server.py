@@ -8,12 +8,16 @@ worker holds only the ids and one norm per item besides them.
 Endpoints: ``GET /similar``, ``GET /analogy``, ``POST /recommend``, ``GET /items/{id}``,
 ``GET /health``; OpenAPI docs at ``/docs``. An unknown item is a 404 naming it; k outside
 1…1000, a history over 1,000 items, a number that is not finite (``NaN``, ``Infinity``) or an
-otherwise bad request is a 422 with a JSON body. ``/similar`` and ``/recommend`` take a ``score``
-mode (``hybrid_weight``, ``hybrid_base``), as ``--score`` does; a mode the model lacks a part for
-is a 422 saying why (the parts are read at start-up).
+otherwise bad request is a 422 with a JSON body (``detail``, and ``param``, ``value``, ``expected``
+where one parameter is at fault, named as the request names it). ``/similar`` and ``/recommend``
+take a ``score`` mode (``hybrid_weight``, ``hybrid_base``; the modes registered in
+``item2vec.query.score_modes``); a mode the model lacks a part (or, with an index, the index) for
+is a 422 saying why, and ``/health`` lists only the modes it can answer (the parts are read at
+start-up).
 
-``serve`` loads and checks the model and binds the port before anything is announced, so a bad
-model or a port in use is a one-line error; uvicorn then serves on that socket.
+``serve`` loads and checks the model, its scoring record and parts, and binds the port before
+anything is announced, so a bad model or a port in use is a one-line error; uvicorn then serves
+on that socket.
 """
 
 # No ``from __future__ import annotations`` here: FastAPI reads the endpoints' annotations,
@@ -26,10 +30,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from item2vec.errors import ConfigError
+from item2vec.errors import UNSET, ConfigError, Item2VecError, python_name, spell
 from item2vec.extras import require
 from item2vec.model.embeddings import Embeddings, Neighbour
-from item2vec.model.modes import SCORE_MODES, check_score, model_scoring
+from item2vec.model.scoring_record import Scoring
+from item2vec.query.index import Searcher
+from item2vec.query.score_modes import registered
 from item2vec.query.scoring import Scorer, ScoringParts, make_scorer, open_parts
 from item2vec.version import __version__
 
@@ -44,27 +50,43 @@ _PURPOSE = "item2vec serve"
 _BLAS_THREADS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
 
-def load_for_serving(model: Path | str, *, approx: bool = False) -> Embeddings:
-    """Load a model (memory-mapped) and, with ``approx``, attach its stored index."""
+def load_for_serving(model: Path | str) -> Embeddings:
+    """Load a model, memory-mapped."""
     from item2vec.model.store import load
 
-    embeddings = load(model, mmap=True)
-    if approx:
-        from item2vec.query.index import attach, set_threads
+    return load(model, mmap=True)
 
-        attach(embeddings, model)
+
+def open_scoring(
+    embeddings: Embeddings, model: Path | str, *, approx: bool = False
+) -> tuple[ScoringParts, Searcher | None]:
+    """The model's scoring parts and, with ``approx``, its indexes (the input vectors' read now).
+
+    Raises:
+        ModelError: ``approx`` and the model has no index (or a stale one).
+    """
+    searcher = None
+    if approx:
+        from item2vec.query.index import open_searcher, set_threads
+
+        searcher = open_searcher(model, embeddings)
         set_threads(1)  # one request, one thread: concurrency comes from requests, not OpenMP
-    return embeddings
+    return open_parts(embeddings, model), searcher
 
 
 def make_app(
-    embeddings: Embeddings, *, title: str = "item2vec", parts: ScoringParts | None = None
+    embeddings: Embeddings,
+    *,
+    title: str = "item2vec",
+    parts: ScoringParts | None = None,
+    searcher: Searcher | None = None,
 ) -> "FastAPI":
-    """The FastAPI app answering from ``embeddings`` (with its index when one is attached) and,
-    for the score modes, the model's ``parts`` (``open_parts``; None: ``similar`` only).
+    """The FastAPI app answering from ``embeddings`` and, for the score modes, the model's
+    ``parts`` (``open_parts``; None: ``similar`` only), from ``searcher``'s indexes if given.
 
     Raises:
         MissingDependencyError: fastapi is not installed.
+        ModelError: the model's scoring record (model.json) or a part it has is not valid.
     """
     require("fastapi", _PURPOSE)
     from fastapi import FastAPI
@@ -72,13 +94,11 @@ def make_app(
     from fastapi.exceptions import RequestValidationError
     from fastapi.responses import JSONResponse
 
-    from item2vec.errors import Item2VecError
-
-    index_kind = getattr(embeddings.searcher, "kind", None)
+    index_kind = searcher.kind if searcher is not None else None
     embeddings.index  # noqa: B018 - build the id lookup and the norms now, not in the first request
     embeddings.inverse_norms  # noqa: B018
     parts = parts or open_parts(embeddings, None)
-    modes = _ready_modes(parts)
+    modes = ready_modes(parts, searcher)
     app = FastAPI(
         title=title,
         description="Similar items, analogies and recommendations from item2vec embeddings.",
@@ -93,7 +113,7 @@ def make_app(
 
     @app.exception_handler(Item2VecError)
     def invalid(_request: Any, exc: Item2VecError) -> Any:
-        return JSONResponse(status_code=422, content={"detail": str(exc)})
+        return JSONResponse(status_code=422, content=error_body(exc))
 
     @app.exception_handler(RequestValidationError)
     def malformed(_request: Any, exc: RequestValidationError) -> Any:
@@ -102,12 +122,24 @@ def make_app(
 
     @app.get("/health", summary="Liveness, model size and search mode")
     def health() -> dict[str, Any]:
-        return {"status": "ok", "items": len(embeddings), "dim": embeddings.dim, "approx": index_kind is not None,
+        return {"status": "ok", "items": len(embeddings), "dim": embeddings.dim, "approx": searcher is not None,
                 "index": index_kind, "scores": modes}  # fmt: skip
 
-    _query_routes(app, embeddings, parts)
+    _query_routes(app, embeddings, parts, searcher)
     _item_routes(app, embeddings)
     return app
+
+
+def error_body(exc: Item2VecError) -> dict[str, Any]:
+    """A 422 body: the message with parameters named as the request names them, and the fields."""
+    body: dict[str, Any] = {"detail": exc.render(python_name)}
+    if exc.param is not None:
+        body["param"] = exc.param
+        if exc.value is not UNSET:
+            body["value"] = _json_safe(exc.value)
+    if exc.expected is not None:
+        body["expected"] = exc.expected
+    return body
 
 
 def _json_safe(value: Any) -> Any:
@@ -127,7 +159,7 @@ class UnknownItems(Exception):
     def __init__(self, embeddings: Embeddings, items: list[str]) -> None:
         super().__init__(items)
         self.items = items
-        self.message = "; ".join(embeddings._unknown_message(item) for item in items[:5])
+        self.message = "; ".join(spell(embeddings.unknown_message(item), python_name) for item in items[:5])
 
 
 def _known(embeddings: Embeddings, items: list[str]) -> None:
@@ -136,17 +168,25 @@ def _known(embeddings: Embeddings, items: list[str]) -> None:
         raise UnknownItems(embeddings, missing)
 
 
-def _ready_modes(parts: ScoringParts) -> list[str]:
-    """The score modes the model can answer (in its default base), their parts read now rather
-    than in the first request; a corrupt part fails here, at start-up."""
-    _, _, base = model_scoring(parts.embeddings.meta)
+def ready_modes(parts: ScoringParts, searcher: Searcher | None = None) -> list[str]:
+    """The score modes the model can answer (each in the model's recorded scoring, with an index
+    where ``searcher`` is given), their parts read now rather than in the first request.
+
+    Raises:
+        ModelError: the model's scoring record or a part it has is not valid (at start-up).
+    """
+    from dataclasses import replace
+
+    default = Scoring.from_record(parts.embeddings.meta)
     ready = []
-    for mode in SCORE_MODES:
-        if parts.missing(check_score(mode), base) is None:
-            scorer = make_scorer(parts, mode)
-            if mode == "hybrid":
-                parts.moments(scorer.base, mode)
-            ready.append(mode)
+    for name, mode in registered().items():
+        scoring = replace(default, mode=name)
+        if mode.missing(parts, scoring) is not None:
+            continue
+        if searcher is not None and not searcher.has(mode.base(scoring)):
+            continue
+        make_scorer(parts, scoring, searcher=searcher)
+        ready.append(name)
     return ready
 
 
@@ -154,7 +194,9 @@ def _result_rows(answer: list[Neighbour]) -> list[dict[str, Any]]:
     return [{"rank": n.rank, "item": n.item, "score": round(n.score, 6), "name": n.name} for n in answer]
 
 
-def _query_routes(app: "FastAPI", embeddings: Embeddings, parts: ScoringParts) -> None:
+def _query_routes(
+    app: "FastAPI", embeddings: Embeddings, parts: ScoringParts, searcher: Searcher | None
+) -> None:
     """GET /similar, GET /analogy, POST /recommend."""
     from typing import Annotated, Literal
 
@@ -162,15 +204,24 @@ def _query_routes(app: "FastAPI", embeddings: Embeddings, parts: ScoringParts) -
     from pydantic import BaseModel, Field
 
     from item2vec.model.embeddings import format_analogy
+    from item2vec.model.modes import HYBRID_BASES, WEIGHT_EXPECTED
+    from item2vec.query.neighbours import analogy as find_analogy
     from item2vec.query.recommend import DECAY, HISTORY_SIZE, recommend
 
+    # The modes and bases come from the registry; their values are checked once, by the core.
+    modes = registered()
+    mode_words = "; ".join(f"{name}: {mode.help}" for name, mode in modes.items())
+    mode_schema: dict[str, Any] = {"enum": list(modes)}
+    base_schema: dict[str, Any] = {"enum": list(HYBRID_BASES)}
+    weight_words = f"hybrid: weight of log1p(transitions), {WEIGHT_EXPECTED}."
     K = Annotated[int, Query(ge=1, le=MAX_K, description="How many results.")]
-    Mode = Literal["similar", "next", "hybrid"]
-    Weight = Annotated[float | None, Query(ge=0, description="hybrid: weight of log1p(transitions).")]
-    Base = Annotated[Literal["similar", "next"] | None, Query(description="hybrid: the embedding score.")]
+    Weight = Annotated[float | None, Query(description=weight_words)]
+    Base = Annotated[
+        str | None, Query(description="hybrid: the embedding score.", json_schema_extra=base_schema)
+    ]
 
     def scorer(score: str | None, weight: float | None, base: str | None) -> Scorer:
-        return make_scorer(parts, score, hybrid_weight=weight, hybrid_base=base)
+        return make_scorer(parts, score, hybrid_weight=weight, hybrid_base=base, searcher=searcher)
 
     class Result(BaseModel):
         rank: int
@@ -193,9 +244,13 @@ def _query_routes(app: "FastAPI", embeddings: Embeddings, parts: ScoringParts) -
             HISTORY_SIZE, ge=1, le=MAX_HISTORY, description="Use the last N known items."
         )
         keep_seen: bool = False
-        score: Mode | None = Field(None, description="Score mode (default: the model's).")
-        hybrid_weight: float | None = Field(None, ge=0, description="hybrid: weight of log1p(transitions).")
-        hybrid_base: Literal["similar", "next"] | None = None
+        score: str | None = Field(
+            None,
+            description=f"Score mode (default: the model's). {mode_words}",
+            json_schema_extra=mode_schema,
+        )
+        hybrid_weight: float | None = Field(None, description=weight_words)
+        hybrid_base: str | None = Field(None, json_schema_extra=base_schema)
 
     class Recommended(BaseModel):
         used: list[str]
@@ -211,9 +266,7 @@ def _query_routes(app: "FastAPI", embeddings: Embeddings, parts: ScoringParts) -
     def similar(
         item: Annotated[str, Query(description="Item id.")],
         k: K = 10,
-        score: Annotated[
-            Mode, Query(description="similar (alike), next (what follows) or hybrid.")
-        ] = "similar",
+        score: Annotated[str, Query(description=mode_words, json_schema_extra=mode_schema)] = "similar",
         hybrid_weight: Weight = None,
         hybrid_base: Base = None,
     ) -> Any:
@@ -229,7 +282,8 @@ def _query_routes(app: "FastAPI", embeddings: Embeddings, parts: ScoringParts) -
         k: K = 10,
     ) -> Any:
         _known(embeddings, [*positive, *negative])
-        answer = embeddings.analogy(positive, negative, k, method=method)
+        index = searcher.index("similar") if searcher is not None else None
+        answer = find_analogy(embeddings, positive, negative, k, method=method, index=index)
         return {"query": format_analogy(positive, negative), "results": _result_rows(answer)}
 
     @app.post("/recommend", response_model=Recommended, summary="Candidates for a user's history")
@@ -272,10 +326,9 @@ def app_from_env() -> "FastAPI":
     """uvicorn factory for ``--processes`` above 1: each process loads the model named in the environment."""
     model = os.environ[ENV_MODEL]
     approx = os.environ.get(ENV_APPROX) == "1"
-    embeddings = load_for_serving(model, approx=approx)
-    return make_app(
-        embeddings, title=f"item2vec: {model}", parts=open_parts(embeddings, model, approx=approx)
-    )
+    embeddings = load_for_serving(model)
+    parts, searcher = open_scoring(embeddings, model, approx=approx)
+    return make_app(embeddings, title=f"item2vec: {model}", parts=parts, searcher=searcher)
 
 
 def listen(host: str, port: int) -> socket.socket:
@@ -333,15 +386,16 @@ def serve(
     require("fastapi", _PURPOSE)
     for name in _BLAS_THREADS:  # before numpy loads: one thread per request, not per request x cores
         os.environ.setdefault(name, "1")
-    embeddings = load_for_serving(model, approx=approx)  # fail fast on a bad model or index
-    parts = open_parts(embeddings, model, approx=approx)  # and on a part it cannot open
+    embeddings = load_for_serving(model)  # fail fast on a bad model,
+    parts, searcher = open_scoring(embeddings, model, approx=approx)  # index,
+    app: Any = make_app(
+        embeddings, title=f"item2vec: {model}", parts=parts, searcher=searcher
+    )  # record, part
     sock = listen(host, port)
     try:
         if ready is not None:
             ready(f"http://{host}:{sock.getsockname()[1]}")
-        if processes == 1:
-            app: Any = make_app(embeddings, title=f"item2vec: {model}", parts=parts)
-        else:
+        if processes > 1:
             os.environ[ENV_MODEL] = str(model)
             os.environ[ENV_APPROX] = "1" if approx else "0"
             app = "item2vec.query.server:app_from_env"

@@ -16,6 +16,7 @@ from typing import Any
 from item2vec.errors import InputError
 from item2vec.model.embeddings import Embeddings
 from item2vec.model.info import info_record
+from item2vec.query.neighbours import similar
 from item2vec.version import __version__
 
 Row = dict[str, Any]
@@ -181,7 +182,7 @@ def popular_neighbours(embeddings: Embeddings, popular: int, k: int) -> list[tup
     counts = np.asarray(embeddings.counts)
     top = sorted(range(len(embeddings)), key=lambda r: (-int(counts[r]), r))[:popular]
     queries = [embeddings.ids[r] for r in top]
-    answers = embeddings.similar(queries, k)
+    answers = similar(embeddings, queries, k)
     out: list[tuple[Row, list[Row]]] = []
     for row in top:
         item = embeddings.ids[row]

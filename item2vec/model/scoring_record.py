@@ -1,0 +1,160 @@
+"""``Scoring``: one way of scoring candidates, as one typed value.
+
+A mode (a name registered by a class of ``item2vec.query.score_modes``) with the values it may
+read: the hybrid weight and base, and the transition steps its transitions were counted over.
+Every edge builds one: the command line and the API from their options (:meth:`Scoring.checked`,
+each value checked once, where it enters), a model from its model.json "scoring" record
+(:meth:`Scoring.from_record`), ``tune`` and train's calibration from their grids. The scorer
+(``item2vec.query.scoring``) takes it as it is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from typing import Any
+
+from item2vec.errors import ConfigError, ModelError, cut
+from item2vec.model.modes import (
+    HYBRID_BASE,
+    HYBRID_WEIGHT,
+    RECOMMEND_SCORE,
+    TRANSITION_STEPS,
+    check_base,
+    check_score,
+    check_steps,
+    check_weight,
+    mode_uses,
+)
+
+# Scoring field -> its key in model.json's "scoring" record (and in tune's TOML).
+RECORD_KEYS = {"mode": "score", "weight": "hybrid_weight", "base": "hybrid_base", "steps": "transition_steps"}
+_CHECKS: dict[str, Callable[[object, str], Any]] = {
+    "mode": check_score,
+    "weight": check_weight,
+    "base": check_base,
+    "steps": check_steps,
+}
+_SAMPLE = '{"score": "hybrid", "hybrid_weight": 8.0, "hybrid_base": "next"}'
+
+
+@dataclass(frozen=True)
+class Scoring:
+    """A score mode and the values it reads (fields a mode does not read keep their defaults).
+
+    ``steps`` says over how many steps the transitions were counted (descriptive at query time:
+    the model's transitions.npz holds them; train's calibration picks a transition part by it).
+    """
+
+    mode: str = RECOMMEND_SCORE
+    weight: float = HYBRID_WEIGHT
+    base: str = HYBRID_BASE
+    steps: int = TRANSITION_STEPS
+
+    @property
+    def score(self) -> str:
+        """The mode's name, as model.json's record and ``--score`` call it."""
+        return self.mode
+
+    @property
+    def uses(self) -> tuple[str, ...]:
+        """The fields the mode reads besides its name."""
+        return mode_uses(self.mode)
+
+    def record(self) -> dict[str, Any]:
+        """model.json's "scoring" record (and tune's TOML keys): the mode and the values it reads,
+        the steps only when not the default."""
+        out: dict[str, Any] = {"score": self.mode}
+        for name in self.uses:
+            value = getattr(self, name)
+            if name != "steps" or value != TRANSITION_STEPS:
+                out[RECORD_KEYS[name]] = value
+        return out
+
+    def label(self) -> str:
+        """A compact name for tables: ``similar``, ``hybrid(next,8)``, ``hybrid(next,8,1 step)``."""
+        values = []
+        if "base" in self.uses:
+            values.append(str(self.base))
+        if "weight" in self.uses:
+            values.append(f"{self.weight:g}")
+        if "steps" in self.uses and self.steps != TRANSITION_STEPS:
+            values.append(f"{self.steps} step" + ("s" if self.steps != 1 else ""))
+        return f"{self.mode}({','.join(values)})" if values else self.mode
+
+    def with_steps(self, steps: int) -> Scoring:
+        return replace(self, steps=steps)
+
+    @classmethod
+    def checked(
+        cls,
+        mode: object = None,
+        weight: object = None,
+        base: object = None,
+        steps: object = None,
+        *,
+        default: Scoring | None = None,
+    ) -> Scoring:
+        """A Scoring from values given by a person (None: unset, ``default``'s value).
+
+        Raises:
+            ConfigError: a value that is not valid, naming its parameter (``score``,
+                ``hybrid_weight``, ``hybrid_base``, ``transition_steps``).
+        """
+        given = {"mode": mode, "weight": weight, "base": base, "steps": steps}
+        names = {
+            "mode": "score",
+            "weight": "hybrid_weight",
+            "base": "hybrid_base",
+            "steps": "transition_steps",
+        }
+        values: dict[str, Any] = {
+            key: _CHECKS[key](value, names[key]) for key, value in given.items() if value is not None
+        }
+        return replace(default or cls(), **values)
+
+    @classmethod
+    def from_record(cls, meta: Mapping[str, Any]) -> Scoring:
+        """The model's default scoring: model.json's "scoring" record (``train --score``,
+        ``tune``, train's calibration), else the defaults; the steps default to those its
+        transitions were counted over.
+
+        Raises:
+            ModelError: a record that is not valid (a hand-edited model.json), naming the key.
+        """
+        record = meta.get("scoring")
+        if record is None:
+            record = {}
+        if not isinstance(record, Mapping):
+            raise _bad_record("scoring", record, f"a record such as {_SAMPLE}")
+        values: dict[str, Any] = {}
+        for key, name in RECORD_KEYS.items():
+            if name in record:
+                try:
+                    values[key] = _CHECKS[key](record[name], name)
+                except ConfigError as exc:
+                    raise _bad_record(f"scoring.{name}", record[name], exc.expected or "") from None
+        if "steps" not in values:
+            values["steps"] = _counted_steps(meta.get("transitions"))
+        return replace(cls(), **values)
+
+
+def _counted_steps(transitions: object) -> int:
+    """The steps model.json's "transitions" record says they were counted over (default if none)."""
+    if transitions is None:
+        return TRANSITION_STEPS
+    if not isinstance(transitions, Mapping):
+        raise _bad_record("transitions", transitions, 'a record such as {"steps": 10, "keep": 100, ...}')
+    steps = transitions.get("steps", TRANSITION_STEPS)
+    try:
+        return check_steps(steps, "steps")
+    except ConfigError as exc:
+        raise _bad_record("transitions.steps", steps, exc.expected or "") from None
+
+
+def _bad_record(key: str, value: object, expected: str) -> ModelError:
+    return ModelError(
+        f"model.json's {key!r} is {cut(repr(value), 60)}, not {expected}: fix model.json (or retrain the model)",
+        value=value,
+        expected=expected,
+    )
