@@ -381,3 +381,21 @@ def test_a_small_file_declaring_a_huge_array_is_refused_before_it_is_read(
     ) as caught:
         load_transitions(huge, 3)
     assert str(huge) in str(caught.value)
+
+
+@pytest.mark.parametrize("sign", [1.0, -1.0])
+def test_rows_are_ordered_heaviest_first_ties_by_column(sign: float) -> None:
+    from item2vec.model.pair_counts import top_per_row
+
+    rng = np.random.default_rng(7)
+    keys = np.unique(rng.integers(0, 40 * 40, size=900))
+    rows, cols = keys // 40, keys % 40
+    data = (sign * rng.integers(1, 6, size=keys.shape[0]) / 2).astype(np.float32)  # many ties
+    order = np.lexsort((cols, -data, rows))
+    for keep in (None, 3):
+        got = top_per_row(rows, cols, data, keep)
+        kept = [
+            i for i in order if keep is None or sum(rows[order][: list(order).index(i)] == rows[i]) < keep
+        ]
+        assert got[0].tolist() == rows[kept].tolist() and got[1].tolist() == cols[kept].tolist()
+        assert got[2].tobytes() == data[kept].tobytes()

@@ -90,10 +90,22 @@ def count_pairs(
 def top_per_row(
     rows: NDArray[np.int64], cols: NDArray[np.int64], data: NDArray[np.float32], keep: int | None
 ) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float32]]:
-    """Entries ordered by row, then heaviest first (ties: lower column), ``keep`` a row at most."""
+    """Entries ordered by row, then heaviest first (ties: lower column), ``keep`` a row at most.
+
+    The entries come ordered by row, then column (each caller's keys are sorted).
+    """
     import numpy as np
 
-    order = np.lexsort((cols, -data, rows))  # weight compared in float32, as stored
+    plain = not (np.signbit(data).any() or np.isnan(data).any())  # no -0.0, negative or NaN weight
+    if data.shape[0] and plain and int(rows[-1]) < 1 << 31:
+        # One stable sort on (row, weight descending): a non-negative float32's bits order as
+        # its value does, and equal weights keep their column order.
+        key = rows.astype(np.uint64) << np.uint64(32)
+        key |= np.uint64(0xFFFFFFFF) - data.view(np.uint32).astype(np.uint64)
+        order = np.argsort(key, kind="stable")
+        del key
+    else:
+        order = np.lexsort((cols, -data, rows))  # weight compared in float32, as stored
     rows, cols, data = rows[order], cols[order], data[order]
     if keep is not None and rows.shape[0]:
         first = np.ones(rows.shape[0], dtype=bool)
