@@ -104,12 +104,11 @@ def report(model: Path, output: Path, tests: tuple[str, ...], train_files: tuple
     item2vec report model --test split/test.csv.gz --ks 10,20 -o report.html
     """
     from item2vec.model.store import load
-    from item2vec.query.scoring import open_parts
+    from item2vec.query.scoring import ScoreRequest, open_parts
     from item2vec.visual.html_report import make_report
 
     embeddings = load(model)
-    scoring = {"parts": open_parts(embeddings, model), "scores": score, "hybrid_weight": hybrid_weight,
-               "hybrid_base": hybrid_base}  # fmt: skip
+    scoring = ScoreRequest(open_parts(embeddings, model), score, hybrid_weight, hybrid_base)
     path = make_report(
         embeddings, output, title=title or f"Model {model.resolve().name}", tests=tests,
         train_files=train_files, baselines=baselines, ks=cutoffs(k, ks), popular=popular,

@@ -33,10 +33,30 @@ if TYPE_CHECKING:
     import scipy.sparse as sp
     from numpy.typing import NDArray
 
-__all__ = ["Scorer", "ScoringParts", "make_scorer", "open_parts", "query_weights", "resolve_scoring"]
+__all__ = [
+    "ScoreRequest",
+    "Scorer",
+    "ScoringParts",
+    "make_scorer",
+    "open_parts",
+    "query_weights",
+    "resolve_scoring",
+]
 
 Pairs = tuple["NDArray[np.int64]", "NDArray[np.int64]"]
 _BATCH = 1024
+
+
+@dataclass(frozen=True)
+class ScoreRequest:
+    """The ways of scoring a caller asks for, as the command line gives them: the modes (empty:
+    every mode the model can score, its own first), the hybrid values (None: the model's), and the
+    model's parts (None: opened from the embeddings alone)."""
+
+    parts: ScoringParts | None = None
+    scores: tuple[str, ...] = ()
+    hybrid_weight: float | None = None
+    hybrid_base: str | None = None
 
 
 def resolve_scoring(

@@ -17,6 +17,7 @@ from item2vec.errors import InputError
 from item2vec.model.embeddings import Embeddings
 from item2vec.model.info import info_record
 from item2vec.query.neighbours import similar
+from item2vec.query.scoring import ScoreRequest
 from item2vec.version import __version__
 
 Row = dict[str, Any]
@@ -68,12 +69,12 @@ def make_report(
     neighbours: int = 8,
     map_options: Mapping[str, Any] | None = None,
     force: bool = False,
-    scoring: Mapping[str, Any] | None = None,
+    scoring: ScoreRequest | None = None,
     on_note: Callable[[str], None] | None = None,
 ) -> Path:
     """Write the report for ``embeddings`` to ``output`` (an .html file); ``map_options`` None: no map.
 
-    ``scoring`` holds ``EvaluateRequest``'s score options (parts, scores, hybrid_weight, hybrid_base);
+    ``scoring`` is how the evaluation scores the model (modes, hybrid values, the model's parts);
     the evaluation's notes (which method won) go on the page and to ``on_note``.
 
     Raises:
@@ -113,18 +114,22 @@ def evaluation_sections(
     train_files: list[str],
     baselines: bool,
     ks: tuple[int, ...],
-    scoring: Mapping[str, Any] | None = None,
+    scoring: ScoreRequest | None = None,
 ) -> tuple[dict[str, list[Row]], list[str]]:
     """Next-item metrics of the model (per score mode) and its baselines on ``tests``, as
     ``item2vec evaluate`` computes them."""
     from item2vec.evaluation.runner import EvaluateRequest, read_files, run_evaluation
 
+    scoring = scoring or ScoreRequest()
     request = EvaluateRequest(
         test=read_files(tests),
         train=read_files(train_files) if train_files else None,
         baselines=baselines,
         ks=ks,
-        **(scoring or {}),
+        parts=scoring.parts,
+        scores=scoring.scores,
+        hybrid_weight=scoring.hybrid_weight,
+        hybrid_base=scoring.hybrid_base,
     )
     evaluation = run_evaluation(embeddings, request=request)
     return evaluation.sections, evaluation.notes
