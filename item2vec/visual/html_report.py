@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from item2vec.errors import InputError
+from item2vec.errors import InputError, flag_name, spell
 from item2vec.model.embeddings import Embeddings
 from item2vec.model.info import info_record
 from item2vec.query.neighbours import similar
@@ -132,7 +132,8 @@ def evaluation_sections(
         hybrid_base=scoring.hybrid_base,
     )
     evaluation = run_evaluation(embeddings, request=request)
-    return evaluation.sections, evaluation.notes
+    # The page is the command line's: parameters its notes name read as flags (--score next).
+    return evaluation.sections, [spell(note, flag_name) for note in evaluation.notes]
 
 
 def map_section(embeddings: Embeddings, options: dict[str, Any]) -> tuple[str, str]:
