@@ -80,8 +80,10 @@ def featured(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_parse_columns() -> None:
     assert parse_columns(" category, brand ,category") == ("category", "brand")
-    with pytest.raises(ConfigError, match="--feature-cols ' , ' names no column"):
+    with pytest.raises(ConfigError, match="--feature-cols ' , ' names no column") as caught:
         parse_columns(" , ")
+    assert (caught.value.param, caught.value.value) == ("feature_cols", " , ")
+    assert str(caught.value).endswith("give e.g. --feature-cols category,brand")
 
 
 def test_read_features_keeps_ids_as_strings_and_gathers_rows(tmp_path: Path) -> None:

@@ -134,14 +134,16 @@ def test_tsne_runs_on_a_tiny_model() -> None:
 
 
 def test_map_errors() -> None:
-    with pytest.raises(InputError, match="--method 'mds' is unknown: use one of pca, tsne, umap"):
+    with pytest.raises(InputError, match="--method 'mds' is unknown: use one of pca, tsne, umap") as unknown:
         item_map(tiny_embeddings(), method="mds")
+    assert (unknown.value.param, unknown.value.value) == ("method", "mds")
     with pytest.raises(InputError) as info:
         item_map(tiny_embeddings(), color_by="Category")
     assert str(info.value) == (
         "--color-by 'Category' is not one of cluster, frequency, none: "
         "to colour by a column, give --color-table FILE with that column"
     )
+    assert (info.value.param, info.value.value) == ("color_by", "Category")
     small = tiny_embeddings()
     small.ids, small.vectors, small.counts = small.ids[:2], small.vectors[:2], small.counts[:2]
     with pytest.raises(EmptyResultError, match="the model has 2 items: a map needs at least 3"):
@@ -248,8 +250,10 @@ def test_plot_colours_by_a_column_of_an_items_table(tmp_path: Path) -> None:
     table.write_text("sku,kind\nking,royal\nqueen,royal\napple,fruit\npear,fruit\nplum,fruit\n")
     points = item_map(tiny_embeddings(), color_by="kind", items_file=str(table), id_col="sku")
     assert points.legend == ["fruit (3)", "royal (2)", "(not in table) (3)"]
-    with pytest.raises(InputError, match="--color-table is used only with --color-by COLUMN"):
+    with pytest.raises(InputError, match="--color-table is used only with --color-by COLUMN") as caught:
         item_map(tiny_embeddings(), color_by="cluster", items_file=str(table), id_col="sku")
+    assert caught.value.param == "color_table"
+    assert str(caught.value).endswith("not with --color-by cluster")
     with pytest.raises(InputError, match="'colour'"):
         item_map(tiny_embeddings(), color_by="colour", items_file=str(table), id_col="sku")
 

@@ -101,8 +101,11 @@ def test_nothing_left_after_filter_names_filter(tmp_path: Path) -> None:
 
 
 def test_all_sessions_too_short(tmp_path: Path) -> None:
-    with pytest.raises(EmptyResultError, match="no sequence has at least --min-length 9 items"):
+    with pytest.raises(EmptyResultError, match="no sequence has at least --min-length 9 items") as caught:
         corpus(tmp_path, EVENTS, min_length=9)
+    assert str(caught.value).endswith(
+        "lower --min-length, or group by a wider key (--user-col rather than --session-col, or no --session-gap)"
+    )
 
 
 def test_sequences_file(tmp_path: Path) -> None:
@@ -151,5 +154,6 @@ def test_bad_duration_and_options() -> None:
         parse_duration("soon")
     with pytest.raises(ConfigError, match="--session-gap needs --time-col"):
         SessionOptions(session_gap=60)
-    with pytest.raises(ConfigError, match="--where 'event' is invalid"):
+    with pytest.raises(ConfigError, match="--where 'event' is invalid") as caught:
         Where.parse("event")
+    assert (caught.value.param, caught.value.value) == ("where", "event")

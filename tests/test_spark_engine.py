@@ -367,3 +367,34 @@ def test_spark_names_the_bad_value_of_an_epoch_column(spark: Any, tmp_path: Path
     options = SessionOptions(user_col="user", item_col="item", time_col="ts")
     with pytest.raises(InputError, match=r"ts '17OO' is not a time: the column holds epoch numbers"):
         spark_sequences(spark, [path], options)
+
+
+@pytest.mark.parametrize("bad", ["nan", "inf", "-Infinity"])
+def test_spark_refuses_times_that_are_not_finite(spark: Any, tmp_path: Path, bad: str) -> None:
+    # As the local reader does (issue 22, item 11): before, they were sorted last as times.
+    path = write(tmp_path, "bad.csv", f"user,item,ts\nu,a,1700000000\nu,b,{bad}\nu,c,1700000002\n")
+    options = SessionOptions(user_col="user", item_col="item", time_col="ts")
+    with pytest.raises(InputError, match=rf"^ts '{bad}' is not a time: use epoch seconds"):
+        spark_sequences(spark, [path], options)
+
+
+def test_spark_writes_float_ids_as_the_local_readers_do(spark: Any, tmp_path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    parquet = tmp_path / "e.parquet"
+    items = pa.array([3.0, 12345678.0, 0.5], pa.float64())
+    pq.write_table(pa.table({"user": ["u", "u", "u"], "item": items}), parquet)
+    options = SessionOptions(user_col="user", item_col="item")
+    remote, _ = spark_sequences(spark, [str(parquet)], options)
+    assert remote == local_sequences([str(parquet)], options)[0] == Counter({("3.0", "12345678.0", "0.5"): 1})
+
+
+def test_spark_option_errors_carry_fields() -> None:
+    with pytest.raises(ConfigError) as caught:
+        SparkOptions.parse_conf(["nope"])
+    assert (caught.value.param, caught.value.value) == ("spark_conf", "nope")
+    with pytest.raises(ConfigError) as caught:
+        SparkOptions(partitions=0)
+    assert (caught.value.param, caught.value.value) == ("spark_partitions", 0)
+    assert str(caught.value) == "--spark-partitions 0 is invalid: use 1 or more"

@@ -235,14 +235,16 @@ def test_tune_errors() -> None:
         ConfigError, match="metric 'coverage@10' does not exist: use one of hr@K, ndcg@K, mrr@K"
     ):
         TuneOptions(metric="coverage@10")
-    with pytest.raises(ConfigError, match="--fraction 0 is invalid"):
+    with pytest.raises(ConfigError, match="--fraction 0 is invalid") as fraction:
         TuneOptions(sample=0)
+    assert (fraction.value.param, fraction.value.value) == ("fraction", 0)
     with pytest.raises(
         ConfigError, match="--fix 'size=3' is invalid: use NAME=VALUE with NAME one of dim, window"
     ):
         parse_fixed(["size=3"])
-    with pytest.raises(ConfigError, match="dim takes a whole number"):
+    with pytest.raises(ConfigError, match="dim takes a whole number") as fixed:
         parse_fixed(["dim=big"])
+    assert (fixed.value.param, fixed.value.value) == ("fix", "dim=big")
     assert parse_fixed(["ns-exponent=0.5", "context=set"]) == {"ns_exponent": 0.5, "context": "set"}
     with pytest.raises(EmptyResultError, match="the validation data has no sequence of 2\\+ items"):
         search([["a", "b"]], [["a"]], options=TuneOptions(trials=1))

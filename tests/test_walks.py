@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner, Result
 
+from item2vec.api.errors import python_terms
 from item2vec.cli import cli
 from item2vec.errors import ConfigError, EmptyResultError
 from item2vec.training.walks import ItemGraph, Walker, WalkOptions, build_graph, walk_codes, walk_corpus
@@ -183,8 +184,17 @@ def test_walks_need_an_edge() -> None:
 )
 def test_walk_option_errors(kwargs: dict[str, object], message: str) -> None:
     method = kwargs.pop("method")
-    with pytest.raises(ConfigError, match=message.replace("(", r"\(")):
+    with pytest.raises(ConfigError, match=message.replace("(", r"\(")) as caught:
         WalkOptions.from_options(method, **kwargs)  # type: ignore[arg-type]
+    name = message.split()[0].lstrip("-").replace("-", "_")
+    assert caught.value.param == name
+    assert caught.value.value == kwargs.get(name, kwargs.get("mix", method if name == "walks" else None))
+
+
+def test_walk_errors_in_python_terms() -> None:
+    with pytest.raises(ConfigError) as caught:
+        WalkOptions.from_options(None, p=0.5)
+    assert python_terms(caught.value.raw) == "p= needs walks=: add walks=deepwalk or walks=node2vec"
 
 
 def test_no_walks_without_the_option() -> None:
