@@ -399,3 +399,18 @@ def test_rows_are_ordered_heaviest_first_ties_by_column(sign: float) -> None:
         ]
         assert got[0].tolist() == rows[kept].tolist() and got[1].tolist() == cols[kept].tolist()
         assert got[2].tobytes() == data[kept].tobytes()
+
+
+def test_several_depths_from_one_pass_are_each_depths_own_matrix(tmp_path: Path) -> None:
+    from item2vec.model.transitions import build_transitions_at
+
+    codes, bounds = zipf_corpus(9, 3000, 50)
+    for budget in (None, CountBudget(chunk_tokens=50, table_records=300, spill_dir=str(tmp_path))):
+        both = build_transitions_at(codes, bounds, 50, depths=(10, 1, 3), keep=5, budget=budget)
+        assert list(both) == [10, 1, 3]
+        for steps, matrix in both.items():
+            alone = build_transitions(codes, bounds, 50, steps=steps, keep=5)
+            assert matrix.steps == steps and matrix.keep == 5
+            assert matrix.indptr.tobytes() == alone.indptr.tobytes()
+            assert matrix.indices.tobytes() == alone.indices.tobytes()
+            assert matrix.data.tobytes() == alone.data.tobytes()

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     import numpy as np
     from numpy.typing import NDArray
 
-__all__ = ["CountBudget", "count_pairs", "top_per_row"]
+__all__ = ["CountBudget", "count_pairs", "count_pairs_at", "top_per_row"]
 
 
 @dataclass(frozen=True)
@@ -59,30 +59,55 @@ def count_pairs(
 ) -> tuple[NDArray[np.int64], NDArray[np.int32], NDArray[np.float32]]:
     """CSR arrays ``(indptr, columns, weights)`` of the weighted pair counts, rows heaviest first
     (ties: lower column) and cut to ``keep`` entries. The corpus is checked by the caller."""
+    return count_pairs_at(codes, bounds, n_items, depths=(steps,), keep=keep, drop_self=drop_self,
+                          budget=budget)[steps]  # fmt: skip
+
+
+def count_pairs_at(
+    codes: NDArray[np.int32],
+    bounds: NDArray[np.int64],
+    n_items: int,
+    *,
+    depths: tuple[int, ...],
+    keep: int | None,
+    drop_self: bool = True,
+    budget: CountBudget | None = None,
+) -> dict[int, tuple[NDArray[np.int64], NDArray[np.int32], NDArray[np.float32]]]:
+    """:func:`count_pairs` over each number of steps of ``depths``, from one pass over the corpus
+    (the counts within fewer steps are those of the nearer distances)."""
     import numpy as np
 
     budget = budget or CountBudget()
+    steps = max(depths)
     bits = max(1, steps.bit_length())
     if (n_items * n_items) << bits >= 1 << 63:
         raise ValueError(f"too many items to count pairs of: {n_items:,}")
     starts = _ranges(codes, n_items, steps, budget)
     table = _Table(starts, n_items, bits, budget, wide=codes.shape[0] >= 1 << 32)
-    lengths, cols, data = [], [], []
+    found: dict[int, tuple[list[Any], list[Any], list[Any]]] = {d: ([], [], []) for d in depths}
     try:
         _count(codes, bounds, steps, drop_self, table, budget.chunk_tokens)
         for part in range(len(starts) - 1):
-            rows, found_cols, found_data = table.finish(part, keep)
-            lengths.append(np.bincount(rows - starts[part], minlength=int(starts[part + 1] - starts[part])))
-            cols.append(found_cols.astype(np.int32))
-            data.append(found_data)
-            del rows, found_cols, found_data
+            for depth, (rows, cols, data) in table.finish(part, keep, depths).items():
+                width = int(starts[part + 1] - starts[part])
+                found[depth][0].append(np.bincount(rows - starts[part], minlength=width))
+                found[depth][1].append(cols.astype(np.int32))
+                found[depth][2].append(data)
     finally:
         table.close()
+    return {depth: _csr(n_items, *parts) for depth, parts in found.items()}
+
+
+def _csr(
+    n_items: int, lengths: list[Any], cols: list[Any], data: list[Any]
+) -> tuple[NDArray[np.int64], NDArray[np.int32], NDArray[np.float32]]:
+    import numpy as np
+
     indptr = np.zeros(n_items + 1, dtype=np.int64)
     if lengths:
         np.cumsum(np.concatenate(lengths), out=indptr[1:])
     indices = np.concatenate(cols) if cols else np.zeros(0, dtype=np.int32)
-    del cols
+    cols.clear()
     weights = np.concatenate(data) if data else np.zeros(0, dtype=np.float32)
     return indptr, indices, weights
 
@@ -234,9 +259,10 @@ class _Table:
         self.held = 0
 
     def finish(
-        self, part: int, keep: int | None
-    ) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float32]]:
-        """One range's entries: counts summed, weights, the top ``keep`` of each row."""
+        self, part: int, keep: int | None, depths: tuple[int, ...]
+    ) -> dict[int, tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float32]]]:
+        """One range's entries within each of ``depths`` steps: counts summed, weights, the top
+        ``keep`` of each row."""
         import numpy as np
 
         keys, counts = self._take(part)
@@ -247,17 +273,30 @@ class _Table:
             (self.folder / f"{part}.counts").unlink()
             keys, counts = _merged(np.concatenate([spilled, keys]), np.concatenate([spilled_counts, counts]))
             del spilled, spilled_counts
+        out = {}
+        for depth in sorted(depths, reverse=True):
+            if depth < max(depths):
+                near = (keys & ((1 << self.bits) - 1)) <= depth
+                keys, counts = keys[near], counts[near]
+                del near
+            out[depth] = self._entries(keys, counts, keep)
+        return out
+
+    def _entries(
+        self, keys: NDArray[np.int64], counts: NDArray[Any], keep: int | None
+    ) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float32]]:
+        import numpy as np
+
         weights = counts / (keys & ((1 << self.bits) - 1))  # float64: each count over its distance
-        del counts
-        keys >>= self.bits
-        first = np.ones(keys.shape[0], dtype=bool)
-        np.not_equal(keys[1:], keys[:-1], out=first[1:])
+        pairs = keys >> self.bits
+        first = np.ones(pairs.shape[0], dtype=bool)
+        np.not_equal(pairs[1:], pairs[:-1], out=first[1:])
         group = np.cumsum(first, dtype=np.int64) - 1
         # bincount adds in order: an entry's distances ascending, as one pass over the corpus does
         summed = np.bincount(group, weights=weights).astype(np.float32)
         del weights, group
-        pairs = keys[first]
-        del keys, first
+        pairs = pairs[first]
+        del first
         return top_per_row(pairs // self.n_items, pairs % self.n_items, summed, keep)
 
     def close(self) -> None:

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from zipfile import BadZipFile
 
 from item2vec.errors import ModelError
-from item2vec.model.pair_counts import CountBudget, count_pairs, top_per_row
+from item2vec.model.pair_counts import CountBudget, count_pairs_at, top_per_row
 
 if TYPE_CHECKING:
     import numpy as np
@@ -176,19 +176,40 @@ def build_transitions(
     Raises:
         ValueError: the corpus is malformed, ``steps < 1`` or ``keep < 1`` (a caller's bug).
     """
+    return build_transitions_at(
+        codes, bounds, n_items, depths=(steps,), keep=keep, drop_self=drop_self, budget=budget
+    )[steps]
+
+
+def build_transitions_at(
+    codes: NDArray[np.int32],
+    bounds: NDArray[np.int64],
+    n_items: int,
+    *,
+    depths: tuple[int, ...],
+    keep: int | None = None,
+    drop_self: bool = True,
+    budget: CountBudget | None = None,
+) -> dict[int, TransitionMatrix]:
+    """:func:`build_transitions` over each number of steps of ``depths``, from one pass over the
+    corpus; each matrix is the one ``build_transitions`` gives for its steps.
+
+    Raises:
+        ValueError: the corpus is malformed, a depth is below 1 or ``keep < 1`` (a caller's bug).
+    """
     import numpy as np
 
     codes = np.asarray(codes, dtype=np.int32)
     bounds = np.asarray(bounds, dtype=np.int64)
     _check_corpus(codes, bounds, n_items)
-    if steps < 1:
+    if not depths or min(depths) < 1:
         raise ValueError("steps must be >= 1")
     if keep is not None and keep < 1:
         raise ValueError("keep must be >= 1 or None")
-    indptr, indices, data = count_pairs(
-        codes, bounds, n_items, steps=steps, keep=keep, drop_self=drop_self, budget=budget
+    found = count_pairs_at(
+        codes, bounds, n_items, depths=depths, keep=keep, drop_self=drop_self, budget=budget
     )
-    return TransitionMatrix(indptr, indices, data, n_items, steps, keep)
+    return {steps: TransitionMatrix(*arrays, n_items, steps, keep) for steps, arrays in found.items()}
 
 
 def combine(first: TransitionMatrix, second: TransitionMatrix, *, keep: int | None) -> TransitionMatrix:

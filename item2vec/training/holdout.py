@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from item2vec.corpus.packed import Packed
+from item2vec.model.modes import CALIBRATION_STEPS
+from item2vec.training.transitions import build_depths_for_model
 
 if TYPE_CHECKING:
     import numpy as np
@@ -93,6 +95,11 @@ class HeldOut:
         bounds = np.zeros(len(lengths) + 1, dtype=np.int64)
         np.cumsum(lengths, out=bounds[1:])
         return Packed(self.full.codes[positions], bounds, self.full.names)
+
+    def transitions(self, ids: list[str]) -> dict[int, TransitionMatrix]:
+        """The reduced corpus's transitions over ``ids``, counted over each of
+        ``CALIBRATION_STEPS`` in one pass (the 1-step counts are the 10-step pass's nearest)."""
+        return build_depths_for_model(self.reduced, ids, CALIBRATION_STEPS)
 
     def record(self) -> dict[str, Any]:
         """model.json's account of the sample."""

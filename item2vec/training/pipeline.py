@@ -24,7 +24,7 @@ from item2vec.corpus.packed import Corpus, CorpusStats, Packed
 from item2vec.corpus.sequences import item_counts, load_corpus
 from item2vec.errors import InputError
 from item2vec.model.embeddings import Embeddings
-from item2vec.model.modes import CALIBRATION_STEPS, TRANSITION_STEPS
+from item2vec.model.modes import TRANSITION_STEPS
 from item2vec.model.store import check_output, save
 from item2vec.training.config import (
     PRESETS,
@@ -273,9 +273,7 @@ class _Calibration:
         assert self.held is not None and self.calibrator is not None
         started = time.perf_counter()
         embeddings = Embeddings(ids=ids, vectors=vectors, counts=np.asarray(counts, dtype=np.int64))
-        counted = {
-            steps: build_for_model(self.held.reduced, ids, steps=steps)[0] for steps in CALIBRATION_STEPS
-        }
+        counted = self.held.transitions(ids)
         self.record = self.calibrator(embeddings, output, counted, self.held)
         self.record["calibration"]["seconds"] = round(time.perf_counter() - started, 3)
 

@@ -18,7 +18,13 @@ from typing import TYPE_CHECKING, Any
 
 from item2vec.corpus.packed import Packed
 from item2vec.model.modes import TRANSITION_KEEP, TRANSITION_STEPS
-from item2vec.model.transitions import TRANSITIONS_FILE, TransitionMatrix, build_transitions, combine
+from item2vec.model.transitions import (
+    TRANSITIONS_FILE,
+    TransitionMatrix,
+    build_transitions,
+    build_transitions_at,
+    combine,
+)
 
 if TYPE_CHECKING:
     import numpy as np
@@ -52,6 +58,14 @@ def build_for_model(
     codes, bounds = corpus_codes(packed, ids, skip)
     matrix = build_transitions(codes, bounds, len(ids), steps=steps, keep=keep)
     return matrix, record(matrix, time.perf_counter() - started, sequences=len(packed))
+
+
+def build_depths_for_model(
+    sequences: Packed, ids: list[str], depths: tuple[int, ...], *, keep: int | None = TRANSITION_KEEP
+) -> dict[int, TransitionMatrix]:
+    """:func:`build_for_model`'s matrix over each number of steps of ``depths``, from one pass."""
+    codes, bounds = corpus_codes(sequences, ids)
+    return build_transitions_at(codes, bounds, len(ids), depths=depths, keep=keep)
 
 
 def record(matrix: TransitionMatrix, seconds: float, **extra: Any) -> dict[str, Any]:
