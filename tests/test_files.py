@@ -81,6 +81,11 @@ def test_without_replace_a_target_that_appeared_meanwhile_is_kept(tmp_path: Path
     with pytest.raises(OutputExistsError) as info:
         atomic_files({tmp_path / "a": writer("mine"), tmp_path / "b": other_run_wins}, replace=False)
     assert str(info.value) == f"{str(tmp_path / 'b')!r} already exists: use --force to overwrite it"
+    assert (info.value.param, info.value.value, info.value.fix) == (
+        "output",
+        str(tmp_path / "b"),
+        "overwrite it",
+    )
     assert contents(tmp_path) == {"b": "theirs"}
 
 
@@ -119,6 +124,7 @@ def test_replace_dir_without_replace_refuses_a_directory_made_meanwhile(tmp_path
     with pytest.raises(OutputExistsError) as info:
         replace_dir(new, tmp_path / "out", replace=False)
     assert str(info.value) == f"{str(tmp_path / 'out')!r} already exists: use --force to replace it"
+    assert (info.value.param, info.value.fix) == ("output", "replace it")
     assert contents(tmp_path / "out") == {"x": "theirs"}
 
 
