@@ -406,3 +406,24 @@ def test_completion_script_is_produced(shell: str) -> None:
                                             "COMP_CWORD": "1"},
     )  # fmt: skip
     assert "similar" in words.stdout
+
+
+# --- recommend --events: the column errors carry fields, each edge words them -------------------------
+
+
+def test_event_column_errors_carry_fields() -> None:
+    from item2vec.api.errors import python_terms
+    from item2vec.errors import ConfigError
+    from item2vec.query.histories import EventColumns
+
+    with pytest.raises(ConfigError) as both:
+        EventColumns(user_col="u", session_col="s")
+    assert (both.value.param, both.value.value) == ("session_col", "s")
+    assert str(both.value) == "--events groups by one column: give --user-col u or --session-col s, not both"
+    assert python_terms(both.value.raw) == "events= groups by one column: give user=u or session=s, not both"
+    with pytest.raises(ConfigError) as neither:
+        EventColumns(user_col=None)
+    assert neither.value.param == "user_col"
+    assert (
+        str(neither.value) == "--events needs the column of users (--user-col) or of sessions (--session-col)"
+    )
