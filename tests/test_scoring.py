@@ -26,6 +26,7 @@ from item2vec.query.index import Searcher
 from item2vec.query.neighbours import similar
 from item2vec.query.recommend import recommend
 from item2vec.query.scoring import ScoringParts, make_scorer, open_parts
+from item2vec.query.searcher import Searcher
 from tests.conftest import (
     TINY_OUTPUT,
     TINY_TRANSITIONS,

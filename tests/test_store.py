@@ -37,7 +37,12 @@ def test_round_trip(tiny_model: Path) -> None:
     assert loaded.counts.tolist() == TINY_COUNTS
     assert loaded.names == TINY_NAMES
     assert loaded.dropped == {"duke": 3}
-    assert loaded.meta == {
+    meta = dict(loaded.meta)
+    assert len(meta.pop("model_id")) == 32  # the model's identity and its parts' fingerprints
+    assert sorted(meta.pop("parts")) == [
+        "dropped.tsv", "items.tsv", "syn1neg.npy", "transitions.npz", "vectors.npy", "vocab.tsv"
+    ]  # fmt: skip
+    assert meta == {
         "params": {"min_count": 5, "dim": 4},
         "engine": "hand-built",
         "scoring": {"hybrid_weight": 2.0, "hybrid_base": "similar"},

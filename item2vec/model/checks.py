@@ -13,12 +13,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from item2vec.errors import ModelError, cut
+from item2vec.model.identity import array_digest, part_checked
 
 if TYPE_CHECKING:
     import numpy as np
     from numpy.typing import NDArray
 
-__all__ = ["META_TYPES", "check_finite", "check_meta", "load_array"]
+__all__ = ["META_TYPES", "check_finite", "check_meta", "check_shape", "load_array", "refuse_link"]
 _CHUNK_VALUES = 1 << 24  # floats summed at a time: a mapped file is read, never copied whole
 
 # The keys of model.json the code reads, with their types; "?" allows null. Other keys are free.
@@ -60,7 +61,11 @@ META_TYPES: dict[str, Any] = {
     "updates": "list",
     "versions": "object",
     "walks": "object",
+    "transitions": {"steps": "int", "keep": "int", "entries": "int"},
+    "model_id": "str",
+    "parts": "dict[str]",
 }
+_LARGEST = 2**63  # counts and sizes are int64: a larger one is a hand edit, never a real model
 _WORDS = {
     "int": "a whole number",
     "number": "a number",
@@ -69,6 +74,7 @@ _WORDS = {
     "list": "a list",
     "list[str]": "a list of strings",
     "object": "an object",
+    "dict[str]": "an object of strings",
 }
 
 
@@ -87,25 +93,30 @@ def _check_table(values: dict[str, Any], types: dict[str, Any], prefix: str, pat
             continue
         value, where = values[key], f"{prefix}{key}"
         if isinstance(expected, dict):
-            if key == "features" and value is None:
+            if key in ("features", "transitions") and value is None:
                 continue  # a model without --item-features may say so with null
             if not isinstance(value, dict):
                 raise _wrong(path, where, value, "an object")
             _check_table(value, expected, where + ".", path)
         elif not _fits(value, expected):
             nullable = " (or null)" if expected.endswith("?") else ""
-            raise _wrong(path, where, value, _WORDS[expected.rstrip("?")] + nullable)
+            words = _WORDS[expected.rstrip("?")]
+            if expected.rstrip("?") == "int" and isinstance(value, int) and not isinstance(value, bool):
+                words = f"{words} from 0 to 2**63 - 1"  # a huge or negative count
+            raise _wrong(path, where, value, words + nullable)
 
 
 def _fits(value: Any, expected: str) -> bool:
     if expected.endswith("?"):
         return value is None or _fits(value, expected[:-1])
     if expected == "int":
-        return isinstance(value, int) and not isinstance(value, bool)
+        return isinstance(value, int) and not isinstance(value, bool) and 0 <= value < _LARGEST
     if expected == "number":
         return isinstance(value, (int, float)) and not isinstance(value, bool)
     if expected == "list[str]":
         return isinstance(value, list) and all(isinstance(v, str) for v in value)
+    if expected == "dict[str]":
+        return isinstance(value, dict) and all(isinstance(v, str) for v in value.values())
     kinds = {"str": str, "bool": bool, "list": list, "object": dict}
     return isinstance(value, kinds[expected])
 
@@ -115,6 +126,44 @@ def _wrong(path: Path, key: str, value: Any, expected: str) -> ModelError:
         f"model {str(path)!r} is corrupt: model.json key {key!r} is {cut(json.dumps(value), 60)}, "
         f"expected {expected}: fix model.json or retrain the model"
     )
+
+
+def check_shape(meta: dict[str, Any], shape: tuple[int, ...], path: Path) -> None:
+    """Refuse a model.json whose ``items`` or ``dim`` (or ``params.dim``) disagree with vectors.npy.
+
+    Raises:
+        ModelError: naming model.json, the key, both values and the fix.
+    """
+    params = meta.get("params") if isinstance(meta.get("params"), dict) else {}
+    for key, value, actual in (
+        ("items", meta.get("items"), shape[0]),
+        ("dim", meta.get("dim"), shape[1]),
+        ("params.dim", (params or {}).get("dim"), shape[1]),
+    ):
+        if value is not None and value != actual:
+            raise ModelError(
+                f"model {str(path)!r} is corrupt: model.json key {key!r} is {value}, but vectors.npy "
+                f"has {actual:,} {'rows' if key == 'items' else 'columns'}: fix model.json or retrain the model",
+                value=value,
+                expected=str(actual),
+                fix="fix model.json, or retrain the model",
+            )
+
+
+def refuse_link(path: Path) -> None:
+    """Refuse a model file that is a symbolic link: a model must not make item2vec read files
+    outside its directory (a model from elsewhere could name any file on this machine).
+
+    Raises:
+        ModelError: naming the file and the fix.
+    """
+    if path.is_symlink():
+        raise ModelError(
+            f"model {str(path.parent)!r} is not safe to read: {path.name} is a symbolic link; a "
+            "model's files must be its own: replace the link with a copy of the file",
+            value=str(path),
+            fix="replace the link with a copy of the file",
+        )
 
 
 def check_finite(array: NDArray[np.float32], path: Path, name: str, ids: list[str] | None = None) -> None:
@@ -142,15 +191,21 @@ def check_finite(array: NDArray[np.float32], path: Path, name: str, ids: list[st
         )
 
 
-def load_array(path: Path, name: str, rows: int | None, dim: int | None) -> NDArray[np.float32]:
+def load_array(
+    path: Path, name: str, rows: int | None, dim: int | None, *, meta: dict[str, Any] | None = None
+) -> NDArray[np.float32]:
     """A float32 ``[rows x dim]`` array of the model directory (a None size is not checked).
 
+    With ``meta`` (the model.json the model was loaded with), the file must be the one that
+    model was saved with (item2vec.model.identity).
+
     Raises:
-        ModelError: the file is missing, truncated, not a plain array, of another type or
-            shape, or holds non-finite values.
+        ModelError: the file is missing, a symbolic link, truncated, not a plain array, of another
+            type or shape, holds non-finite values, or belongs to another model.
     """
     import numpy as np
 
+    refuse_link(path / name)
     try:
         array = np.load(path / name, allow_pickle=False)
     except (ValueError, OSError, EOFError) as exc:
@@ -169,5 +224,7 @@ def load_array(path: Path, name: str, rows: int | None, dim: int | None) -> NDAr
             f"({shape}); retrain it"
         )
     check_finite(array, path, name)
+    if meta is not None:
+        part_checked(path, meta, name, lambda: array_digest(array))
     loaded: NDArray[np.float32] = array
     return loaded

@@ -8,15 +8,32 @@ error naming the mode and the fix, never a quiet fallback to another mode:
   so as candidates they score 0 (neither for nor against). Spark models keep no output vectors.
 - ``hybrid`` reads ``transitions.npz``. Models trained before transitions existed, and Spark
   models, have none.
+
+Each is checked when it is read, as vectors.npy is at load: against the fingerprints of the
+model.json the model was loaded with (a model retrained in between is refused with "load it
+again", never paired with the old vectors: item2vec.model.identity), never through a symbolic
+link, and syn1neg.npy for NaN and infinity.
 """
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from item2vec.errors import ModelError
+from item2vec.errors import Bare, ModelError, param
+from item2vec.model.checks import check_finite, refuse_link
 from item2vec.model.embeddings import Embeddings
+from item2vec.model.identity import (
+    PARTS_KEY,
+    array_digest,
+    handle_digest,
+    part_checked,
+    replaced,
+    replaced_error,
+)
 from item2vec.model.transitions import TRANSITIONS_FILE, TransitionMatrix, load_transitions
 
 if TYPE_CHECKING:
@@ -26,18 +43,22 @@ if TYPE_CHECKING:
 OUTPUT_FILE = "syn1neg.npy"
 
 
+def _use(mode: str) -> str:
+    return param("score", Bare(mode))
+
+
 def missing_output(path: Path, embeddings: Embeddings, mode: str) -> str | None:
     """Why ``mode`` cannot read output vectors from the model at ``path``, or None if it can."""
     engine = embeddings.meta.get("engine", "gensim")
     if engine == "spark":
         return (
-            f"--score {mode} needs output vectors, and model {str(path)!r} was trained with engine "
-            "'spark', which keeps none: use --score similar, or retrain with --engine gensim"
+            f"{_use(mode)} needs output vectors, and model {str(path)!r} was trained with engine "
+            f"'spark', which keeps none: use {_use('similar')}, or retrain with {param('engine', Bare('gensim'))}"
         )
     if not (path / OUTPUT_FILE).is_file():
         return (
-            f"--score {mode} needs output vectors ({OUTPUT_FILE}), which model {str(path)!r} lacks: "
-            "use --score similar, or retrain it with 'item2vec train'"
+            f"{_use(mode)} needs output vectors ({OUTPUT_FILE}), which model {str(path)!r} lacks: "
+            f"use {_use('similar')}, or retrain it with 'item2vec train'"
         )
     return None
 
@@ -48,37 +69,50 @@ def missing_transitions(path: Path, embeddings: Embeddings) -> str | None:
         return None
     if embeddings.meta.get("engine", "gensim") == "spark":
         return (
-            f"--score hybrid needs transitions ({TRANSITIONS_FILE}), and model {str(path)!r} was trained "
-            "with engine 'spark', which counts none: use --score similar, or retrain with --engine gensim"
+            f"{_use('hybrid')} needs transitions ({TRANSITIONS_FILE}), and model {str(path)!r} was trained "
+            f"with engine 'spark', which counts none: use {_use('similar')}, or retrain with "
+            f"{param('engine', Bare('gensim'))}"
         )
     return (
-        f"--score hybrid needs transitions ({TRANSITIONS_FILE}), which model {str(path)!r} lacks (it is "
+        f"{_use('hybrid')} needs transitions ({TRANSITIONS_FILE}), which model {str(path)!r} lacks (it is "
         "older than score modes): retrain it, or build them with 'item2vec update MODEL NEW_EVENTS', "
-        "or use --score similar or next"
+        f"or use {_use('similar')} or next"
     )
+
+
+def _absent(path: Path, embeddings: Embeddings, name: str, why: str) -> ModelError:
+    """A part the loaded model had and the directory lacks now: it was replaced, or ``why``."""
+    if name in (embeddings.meta.get(PARTS_KEY) or {}) and replaced(path, embeddings.meta):
+        return replaced_error(path)
+    return ModelError(why)
 
 
 def load_output(path: Path, embeddings: Embeddings, mode: str = "next") -> NDArray[np.float32]:
     """Output vectors aligned with the model's rows (zero rows for inferred items).
 
     Raises:
-        ModelError: the model has none (see :func:`missing_output`), or syn1neg.npy does not fit.
+        ModelError: the model has none (see :func:`missing_output`), syn1neg.npy does not fit or
+            holds NaN or infinity, or the model was replaced since ``embeddings`` were loaded.
     """
     import numpy as np
 
     why = missing_output(path, embeddings, mode)
     if why:
-        raise ModelError(why)
-    try:
-        output = np.load(path / OUTPUT_FILE, mmap_mode="r", allow_pickle=False)
-    except (ValueError, OSError) as exc:
-        raise ModelError(f"model {str(path)!r} is corrupt ({OUTPUT_FILE}: {exc}); retrain it") from None
-    learned = len(embeddings) - int((embeddings.meta.get("features") or {}).get("inferred_items", 0))
-    if output.dtype != np.float32 or output.shape != (learned, embeddings.dim):
-        raise ModelError(
-            f"model {str(path)!r} is corrupt: {OUTPUT_FILE} is {output.dtype} {output.shape}, expected "
-            f"({learned}, {embeddings.dim}); retrain it"
-        )
+        raise _absent(path, embeddings, OUTPUT_FILE, why)
+    refuse_link(path / OUTPUT_FILE)
+    with _replaced_first(path, embeddings):
+        try:
+            output = np.load(path / OUTPUT_FILE, mmap_mode="r", allow_pickle=False)
+        except (ValueError, OSError, EOFError) as exc:
+            raise ModelError(f"model {str(path)!r} is corrupt ({OUTPUT_FILE}: {exc}); retrain it") from None
+        learned = len(embeddings) - int((embeddings.meta.get("features") or {}).get("inferred_items", 0))
+        if output.dtype != np.float32 or output.shape != (learned, embeddings.dim):
+            raise ModelError(
+                f"model {str(path)!r} is corrupt: {OUTPUT_FILE} is {output.dtype} {output.shape}, expected "
+                f"({learned}, {embeddings.dim}); retrain it"
+            )
+        check_finite(output, path, OUTPUT_FILE, embeddings.ids)
+    part_checked(path, embeddings.meta, OUTPUT_FILE, lambda: array_digest(output))
     if learned == len(embeddings):
         result: NDArray[np.float32] = output
         return result
@@ -87,12 +121,39 @@ def load_output(path: Path, embeddings: Embeddings, mode: str = "next") -> NDArr
 
 
 def load_model_transitions(path: Path, embeddings: Embeddings) -> TransitionMatrix:
-    """The model's transitions, checked against its size.
+    """The model's transitions, checked against its size and identity.
 
     Raises:
-        ModelError: the model has none (see :func:`missing_transitions`), or the file is corrupt.
+        ModelError: the model has none (see :func:`missing_transitions`), the file is corrupt,
+            or the model was replaced since ``embeddings`` were loaded.
     """
     why = missing_transitions(path, embeddings)
     if why:
-        raise ModelError(why)
-    return load_transitions(path / TRANSITIONS_FILE, len(embeddings))
+        raise _absent(path, embeddings, TRANSITIONS_FILE, why)
+    file = path / TRANSITIONS_FILE
+    refuse_link(file)
+    with _replaced_first(path, embeddings), open(file, "rb") as handle:
+        opened = os.fstat(handle.fileno())  # held open: the file read below is this one, or we see it
+        matrix = load_transitions(file, len(embeddings))
+        now = os.stat(file)
+        if (now.st_ino, now.st_dev) != (opened.st_ino, opened.st_dev):
+            raise replaced_error(path)
+        part_checked(path, embeddings.meta, TRANSITIONS_FILE, lambda: handle_digest(handle))
+    return matrix
+
+
+@contextmanager
+def _replaced_first(path: Path, embeddings: Embeddings) -> Iterator[None]:
+    """A part that does not fit (or vanished) because the model was replaced says so, not "corrupt"."""
+    try:
+        yield
+    except ModelError:
+        if replaced(path, embeddings.meta):
+            raise replaced_error(path) from None
+        raise
+    except FileNotFoundError as exc:
+        if replaced(path, embeddings.meta):
+            raise replaced_error(path) from None
+        raise ModelError(
+            f"model {str(path)!r} lost {Path(exc.filename or '').name} as it was read: load it again"
+        ) from None

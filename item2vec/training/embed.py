@@ -6,6 +6,9 @@ carrying it), scaled to the mean length of learned item vectors (the same rule `
 for cold items), and joins the model as an inferred item, so that
 ``similar`` and the other queries answer for it. Items already in the model, and items none of
 whose attributes the model knows, are reported as skipped.
+
+As ``update``: an existing output (the model itself, or ``-o``) is replaced only with --force,
+and the output is locked while the model is read, changed and written.
 """
 
 from __future__ import annotations
@@ -16,9 +19,12 @@ from pathlib import Path
 from typing import Any
 
 from item2vec.errors import EmptyResultError, ModelError, OutputExistsError
+from item2vec.model.checks import load_array
 from item2vec.model.embeddings import Embeddings
+from item2vec.model.identity import ID_KEY, model_lock, replaced_error
+from item2vec.model.parts import OUTPUT_FILE, load_model_transitions
 from item2vec.model.store import check_output, load, read_meta, save
-from item2vec.model.transitions import TRANSITIONS_FILE, load_transitions
+from item2vec.model.transitions import TRANSITIONS_FILE
 from item2vec.training.features import FeatureOptions, infer_vectors, load_space, read_features
 
 
@@ -43,10 +49,20 @@ def embed_items(
     """Add vectors for the items of table ``path`` to ``model`` (or a copy at ``output``).
 
     Raises:
-        ModelError: the model has no attribute vectors (trained without --item-features).
+        ModelError: the model has no attribute vectors (trained without --item-features), or it
+            was replaced while it was read.
         EmptyResultError: no item of ``path`` could be embedded.
         OutputExistsError: the output is the model itself (or another model) and ``force`` is off.
+        OutputError: another run is writing the output now.
     """
+    target = output or model
+    with model_lock(target):
+        return _embed(model, path, id_col=id_col, columns=columns, target=target, force=force)
+
+
+def _embed(
+    model: Path, path: str, *, id_col: str | None, columns: tuple[str, ...] | None, target: Path, force: bool
+) -> EmbedResult:
     import numpy as np
 
     meta = read_meta(model)
@@ -56,7 +72,6 @@ def embed_items(
             f"model {str(model)!r} was trained without --item-features, so it has no attribute vectors: "
             "retrain it with --item-features FILE --feature-cols COL,COL"
         )
-    target = output or model
     if target.resolve() == model.resolve() and not force:
         raise OutputExistsError(f"embed would replace model {str(model)!r}: use --force, or -o NEW_MODEL")
     check_output(target, force=force)
@@ -64,6 +79,8 @@ def embed_items(
         FeatureOptions(path, id_col or space.id_col, columns or space.columns), id_role="id_col"
     )
     embeddings = load(model, mmap=False)
+    if embeddings.meta.get(ID_KEY) != meta.get(ID_KEY):
+        raise replaced_error(model)  # retrained while the items were read: embed into that one
     present = {item for item in table if embeddings.row(item) is not None}
     learned = len(embeddings) - len(space.inferred)
     fresh = {item: tokens for item, tokens in table.items() if item not in present}
@@ -99,17 +116,17 @@ def embed_items(
         dropped={k: v for k, v in embeddings.dropped.items() if k not in used},
     )
     extra = (
-        {"syn1neg": np.load(model / "syn1neg.npy", allow_pickle=False)}
-        if (model / "syn1neg.npy").is_file()
+        {"syn1neg": load_array(model, OUTPUT_FILE, learned, embeddings.dim, meta=embeddings.meta)}
+        if (model / OUTPUT_FILE).is_file()
         else {}
     )
     # Embedded items have no transitions: their rows (appended last) are empty.
     transitions = (
-        load_transitions(model / TRANSITIONS_FILE, len(embeddings)).resized(len(result))
+        load_model_transitions(model, embeddings).resized(len(result))
         if (model / TRANSITIONS_FILE).is_file()
         else None
     )
-    save(result, target, force=True, extra={**extra, **space.arrays()}, tables=space.tables(),
+    save(result, target, force=force, extra={**extra, **space.arrays()}, tables=space.tables(),
          transitions=transitions)  # fmt: skip
     return EmbedResult(rows=rows, added=len(ids), output=target)
 

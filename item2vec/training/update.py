@@ -11,7 +11,10 @@
   (item2vec.training.transitions says what that approximates); a model without them gets
   them from the new data alone, and model.json's record says so (``"since": "update"``).
 - The result is written like ``train`` writes: to a temporary directory renamed into place.
-  The output defaults to the model itself, which is replaced only with --force.
+  The output defaults to the model itself, which is replaced only with --force; an existing
+  ``-o`` output too is replaced only with --force (the rename never replaces a model another run
+  saved there meanwhile). The output is locked for the whole run (item2vec.model.identity): a
+  second update or embed of the same output fails at once instead of one result being lost.
 """
 
 from __future__ import annotations
@@ -25,11 +28,13 @@ from typing import Any
 from item2vec.corpus.events import TABLE_FORMATS, Source, detect_format, open_source
 from item2vec.corpus.options import SessionOptions, session_from_meta
 from item2vec.corpus.sequences import load_corpus
-from item2vec.errors import InputError, ModelError, OutputExistsError, cut, listing
+from item2vec.errors import InputError, ModelError, OutputExistsError, cut, listing, param
 from item2vec.model.checks import load_array
 from item2vec.model.embeddings import Embeddings
+from item2vec.model.identity import ID_KEY, model_lock, replaced_error
+from item2vec.model.parts import load_model_transitions
 from item2vec.model.store import check_output, load, read_meta, save
-from item2vec.model.transitions import TRANSITIONS_FILE, TransitionMatrix, load_transitions
+from item2vec.model.transitions import TRANSITIONS_FILE, TransitionMatrix
 from item2vec.training.config import TrainConfig, default_workers
 from item2vec.training.features import (
     FeatureOptions,
@@ -125,14 +130,37 @@ def run_update(
     """Continue training ``model`` on ``inputs`` and save the result to ``output`` (default: in place).
 
     Raises:
-        ModelError: the model cannot be updated (see :func:`check_updatable`).
+        ModelError: the model cannot be updated (see :func:`check_updatable`), or it was replaced
+            while it was read.
         OutputExistsError: the output is the model itself (or another model) and ``force`` is off.
+        OutputError: another run is writing the output now.
     """
+    target = output or model
+    with model_lock(target):
+        return _run_update(model, inputs, target=target, force=force, session_overrides=session_overrides,
+                           overrides=overrides, input_format=input_format, progress=progress)  # fmt: skip
+
+
+def _run_update(
+    model: Path,
+    inputs: list[str],
+    *,
+    target: Path,
+    force: bool,
+    session_overrides: dict[str, Any] | None,
+    overrides: dict[str, Any] | None,
+    input_format: str | None,
+    progress: ProgressCallback | None,
+) -> UpdateSummary:
     meta = read_meta(model)
     check_updatable(model, meta)
-    target = output or model
     if target.resolve() == model.resolve() and not force:
-        raise OutputExistsError(f"update would replace model {str(model)!r}: use --force, or -o NEW_MODEL")
+        raise OutputExistsError(
+            f"update would replace model {str(model)!r}: use {param('force', True)}, or -o NEW_MODEL",
+            param="force",
+            value=False,
+            fix="pass force, or give a new output",
+        )
     check_output(target, force=force)
     session = session_from_meta(meta, session_overrides or {})
     config = updated_config(meta, overrides or {})
@@ -142,11 +170,11 @@ def run_update(
     fmt = _check_kind(model, meta, sources, session, input_format)
     corpus = load_corpus(sources, fmt, session)
     embeddings = load(model, mmap=False)
+    if embeddings.meta.get(ID_KEY) != meta.get(ID_KEY):
+        raise replaced_error(model)  # retrained while the new data was read: update that one
     _check_overlap(embeddings, corpus.sequences, corpus.stats.inputs, session)
     old_transitions = (
-        load_transitions(model / TRANSITIONS_FILE, len(embeddings))
-        if (model / TRANSITIONS_FILE).is_file()
-        else None
+        load_model_transitions(model, embeddings) if (model / TRANSITIONS_FILE).is_file() else None
     )
     space = load_space(model, meta)
     sequences: list[list[str]] = list(corpus.sequences)
@@ -283,7 +311,7 @@ def _plan(
 
     inferred = space.inferred if space else {}
     learned = len(embeddings) - len(inferred)
-    syn1neg = load_array(model, "syn1neg.npy", learned, embeddings.dim)
+    syn1neg = load_array(model, "syn1neg.npy", learned, embeddings.dim, meta=embeddings.meta)
     ids = list(embeddings.ids[:learned])
     counts = [int(c) for c in embeddings.counts[:learned]]
     vectors = np.asarray(embeddings.vectors[:learned], dtype=np.float32)
@@ -352,5 +380,5 @@ def _save(
         dropped=trained.dropped,
     )
     extra = {"syn1neg": trained.syn1neg, **(space.arrays() if space else {})}
-    save(embeddings, summary.output, force=True, extra=extra, tables=space.tables() if space else None,
+    save(embeddings, summary.output, force=force, extra=extra, tables=space.tables() if space else None,
          transitions=transitions[0])  # fmt: skip
