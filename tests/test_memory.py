@@ -103,4 +103,4 @@ def test_the_peak_counts_a_stage_after_training(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     stored = json.loads((model / "model.json").read_text())["training"]["peak_rss_mb"]
     printed = float(done.stderr.split("Peak memory ")[1].split(" MB")[0].replace(",", ""))
-    assert stored > 640 and printed >= stored
+    assert stored > 640 and printed + 0.5 >= stored  # printed to the MB

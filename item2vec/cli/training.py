@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
 from item2vec.cli.base import (
     cli,
+    cli_namer,
     config_option,
     is_quiet,
     output_format,
@@ -153,7 +154,7 @@ def train(inputs: tuple[str, ...], output: Path, **opts: Any) -> None:
     )
     from item2vec.training.summary import summary_lines
 
-    say("\n".join(summary_lines(summary)))
+    say(spell("\n".join(summary_lines(summary)), cli_namer(click.get_current_context().command)))
 
 
 def _calibrator() -> Calibrator:

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from item2vec.corpus.packed import CorpusStats
+from item2vec.errors import param
 from item2vec.training.config import TrainConfig
 from item2vec.training.memory import peak_rss_mb
 
@@ -37,7 +38,8 @@ class TrainSummary:
 
 
 def summary_lines(summary: TrainSummary) -> list[str]:
-    """The closing summary of ``train``: what was read, dropped, kept and how fast."""
+    """The closing summary of ``train``: what was read, dropped, kept and how fast. Parameters
+    are named with :func:`~item2vec.errors.param`: the edge spells them (``errors.spell``)."""
     stats, config = summary.stats, summary.config
     lines = [
         f"Read {stats.events_read:,} {_unit(stats.input_format)} ({stats.input_format}) in {summary.read_seconds:.1f} s"
@@ -48,13 +50,13 @@ def summary_lines(summary: TrainSummary) -> list[str]:
         reasons = ", ".join(f"{n:,} {why}" for why, n in stats.rows_dropped.items())
         lines.append(f"Dropped {total:,} rows: {reasons}")
     short = (
-        f" ({stats.sessions_dropped_short:,} shorter than --min-length dropped)"
+        f" ({stats.sessions_dropped_short:,} shorter than {param('min_length')} dropped)"
         if stats.sessions_dropped_short
         else ""
     )
     lines.append(f"Sequences: {stats.sessions:,}{short}, {stats.tokens:,} items in all")
     lines.append(
-        f"Items: {summary.items_kept:,} kept, {summary.items_dropped:,} dropped by --min-count {config.min_count}"
+        f"Items: {summary.items_kept:,} kept, {summary.items_dropped:,} dropped by {param('min_count', config.min_count)}"
         + (f"; {summary.named_items:,} with names" if summary.named_items else "")
         + (f"; {summary.inferred_items:,} inferred from features" if summary.inferred_items else "")
     )
