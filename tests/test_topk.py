@@ -145,3 +145,67 @@ def test_many_ids_answer_as_each_id_alone() -> None:
     assert together == alone
     assert len(together) == 5 * len(rows)
     assert all(n.item != n.query for n in together)
+
+
+@pytest.mark.parametrize(
+    "vectors", [tied_vectors(9000, 5), np.random.default_rng(6).standard_normal((9000, 16))]
+)
+def test_standardised_top_is_the_dense_hybrid_bit_for_bit(vectors: np.ndarray) -> None:
+    """z = (c - mean) / std + additions, scored for a few items only, ranks and scores as the
+    dense formula does (ties included), with exclusions and rows of additions."""
+    import scipy.sparse as sp
+
+    from item2vec.query.topk import standardised_top
+
+    vectors = vectors.astype(np.float32)
+    rng = np.random.default_rng(7)
+    unit = unit_rows(vectors[rng.integers(0, 9000, 30)])
+    unit[3] = 0  # a zero query: every cosine is 0
+    mean = rng.uniform(-0.2, 0.2, 30).astype(np.float32)
+    std = rng.uniform(0.05, 0.5, 30).astype(np.float32)
+    counts = rng.integers(0, 12, 30)
+    owner = np.repeat(np.arange(30), counts)
+    added = sp.csr_matrix(
+        (rng.integers(1, 5, len(owner)).astype(np.float32) / 2, (owner, rng.integers(0, 9000, len(owner)))),
+        shape=(30, 9000),
+    )
+    added.sum_duplicates()
+    exclude = (np.repeat(np.arange(30), 3), rng.integers(0, 9000, 90))
+    cosines = product(unit, vectors) * inverse(vectors)
+    dense = ((cosines - mean[:, None]) / std[:, None]).astype(np.float32)
+    rows = np.repeat(np.arange(30), np.diff(added.indptr))
+    dense[rows, added.indices] += added.data.astype(np.float32)
+    dense[exclude] = -np.inf
+    for k in (1, 10, 50):
+        want = reference(dense, k)
+        got = standardised_top(
+            unit, vectors, inverse(vectors), k, mean=mean, std=std, added=added, exclude=exclude
+        )
+        np.testing.assert_array_equal(got[0], want[0])
+        np.testing.assert_array_equal(got[1], want[1])
+
+
+def test_standardised_top_scores_a_row_in_full_when_it_must(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without slack for rounding, a huge mean makes every cosine one standard score: the bound
+    shows nothing, and the row is scored in full."""
+    import item2vec.query.topk as topk
+    from item2vec.query.topk import standardised_top
+
+    monkeypatch.setattr(topk, "_ROUNDING", 0.0)
+    full: list[tuple[int, ...]] = []
+
+    def spied(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        full.append(scores.shape)
+        return top_k(scores, k)
+
+    monkeypatch.setattr(topk, "top_k", spied)
+
+    vectors = tied_vectors(9000, 8)
+    unit = unit_rows(vectors[:2])
+    mean, std = np.array([1e6, 0.0], dtype=np.float32), np.array([1.0, 1.0], dtype=np.float32)
+    got = standardised_top(unit, vectors, inverse(vectors), 5, mean=mean, std=std)
+    dense = ((product(unit, vectors) * inverse(vectors) - mean[:, None]) / std[:, None]).astype(np.float32)
+    want = reference(dense, 5)
+    np.testing.assert_array_equal(got[0], want[0])
+    np.testing.assert_array_equal(got[1], want[1])
+    assert full and all(shape == (1, 9000) for shape in full)  # rows scored one at a time, in full

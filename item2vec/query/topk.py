@@ -12,7 +12,7 @@ modes and the indexes. The last helpers build and read shortlists of several sou
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
 from item2vec.model.embeddings import Embeddings, Neighbour, unit_rows
@@ -28,6 +28,7 @@ _CHUNK = 512  # most columns per chunk when bounding each row's k-th best score
 _GROUPS = 256  # fewest chunks per row (and at least 4 k, so the bound is close to the k-th best)
 _SHORTEST = 32  # chunks shorter than this do not pay: the row is partitioned directly
 _NARROW = 4096  # nor do rows narrower than this
+_ROUNDING = 1e-5  # standardised_top: cosines this close (relative) may round to one standard score
 
 
 def rescore(
@@ -75,9 +76,19 @@ def top_k(
     k = max(0, min(k, width))
     if k == 0 or count == 0:
         return np.full((count, k), -1, dtype=np.int64), np.full((count, k), -np.inf, dtype=np.float32)
-    owner, cols = _candidates(scores, k)
+    owner, cols, _ = _candidates(scores, k)
     values = scores[owner, cols].astype(np.float32, copy=False)
     items = cols if rows is None else rows[owner, cols].astype(np.int64)
+    return best_of(owner, items, values, count, k)
+
+
+def best_of(
+    owner: NDArray[np.int64], items: NDArray[np.int64], values: NDArray[np.float32], count: int, k: int
+) -> tuple[NDArray[np.int64], NDArray[np.float32]]:
+    """For each of ``count`` rows, the ``k`` best of its entries (``owner``: the row of each)
+    by value, ties by lower item; -inf entries and the padding are row -1, score -inf."""
+    import numpy as np
+
     order = np.lexsort((items, -values, owner))
     owner, items, values = owner[order], items[order], values[order]
     rank = np.arange(len(owner)) - np.searchsorted(owner, np.arange(count))[owner]
@@ -91,14 +102,18 @@ def top_k(
     return best, picked
 
 
-def _candidates(scores: NDArray[np.float32], k: int) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
-    """(row, column) of every entry at or above a lower bound of its row's ``k``-th best score:
-    every entry that can be among its row's ``k`` best (ties included) is there.
+def _candidates(
+    scores: NDArray[np.float32],
+    k: int,
+    slack: Callable[[NDArray[np.float32]], NDArray[np.float32]] | None = None,
+) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float32]]:
+    """(row, column) of every entry at or above a lower bound of its row's ``k``-th best score
+    (every entry that can be among its row's ``k`` best, ties included), and the bound per row.
 
     A wide row is cut into chunks: the ``k``-th largest chunk maximum is such a bound (``k``
     chunks each hold a score that high), close to the ``k``-th best when there are many more
     chunks than ``k``, so only the few chunks whose maximum reaches it are read again. A narrow
-    row is partitioned instead.
+    row is partitioned instead. ``slack(bound)``, when given, lowers each bound by that much.
     """
     import numpy as np
 
@@ -106,11 +121,13 @@ def _candidates(scores: NDArray[np.float32], k: int) -> tuple[NDArray[np.int64],
     chunk = min(_CHUNK, width // max(_GROUPS, 4 * k))
     if width < _NARROW or chunk < _SHORTEST:
         bound = np.partition(scores, width - k, axis=1)[:, width - k]
-        return _nonzero(scores >= bound[:, None])
+        bound = bound if slack is None else (bound - slack(bound)).astype(np.float32)
+        return (*_nonzero(scores >= bound[:, None]), bound)
     groups = width // chunk
     body = scores[:, : groups * chunk].reshape(count, groups, chunk)
     maxima = body.max(axis=2)
     bound = np.partition(maxima, groups - k, axis=1)[:, groups - k]
+    bound = bound if slack is None else (bound - slack(bound)).astype(np.float32)
     owner, group = _nonzero(maxima >= bound[:, None])
     hit, at = _nonzero(body[owner, group] >= bound[owner][:, None])
     owner, cols = owner[hit], group[hit] * chunk + at
@@ -118,7 +135,7 @@ def _candidates(scores: NDArray[np.float32], k: int) -> tuple[NDArray[np.int64],
         tail_owner, tail_cols = _nonzero(scores[:, groups * chunk :] >= bound[:, None])
         owner = np.concatenate([owner, tail_owner])
         cols = np.concatenate([cols, tail_cols + groups * chunk])
-    return owner, cols
+    return owner, cols, bound
 
 
 def _nonzero(mask: NDArray[np.bool_]) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
@@ -194,6 +211,83 @@ def product(
     out = buffer[: len(block)]
     np.matmul(np.asarray(block, dtype=np.float32), np.asarray(vectors).T, out=out)
     return out[:1] if lone else out
+
+
+def standardised_top(
+    unit: NDArray[np.float32],
+    vectors: NDArray[np.float32],
+    inverse_norms: NDArray[np.float32],
+    k: int,
+    *,
+    mean: NDArray[np.float32],
+    std: NDArray[np.float32],
+    added: sp.csr_matrix | None = None,
+    exclude: Pairs | None = None,
+    buffer: NDArray[np.float32] | None = None,
+) -> tuple[NDArray[np.int64], NDArray[np.float32]]:
+    """The ``k`` best items per unit query by ``z = (c - mean) / std + added``, exactly as scoring
+    every item would rank them, bit for bit, while scoring only a few.
+
+    ``c`` is ``(unit @ vectors.T) * inverse_norms`` (cosines), ``mean`` and ``std`` (> 0) are per
+    query, ``added`` holds each query's non-negative float32 additions (the hybrid's weighted
+    transitions, a queries x catalogue sparse matrix, no duplicates), ``exclude`` the (query,
+    item row) pairs left out. Dense, that is ``((c - mean[:, None]) / std[:, None])`` in float32
+    with ``added``'s entries added: since standardising is monotone and the additions are not
+    negative, an item outside the additions can rank only if its cosine is within rounding of
+    the ``k``-th best cosine, so z is computed for those items and the added ones alone. A row
+    for which that cannot be shown (scores far outside cosines) is scored in full.
+    """
+    import numpy as np
+
+    count, width = len(unit), len(vectors)
+    k = max(0, min(k, width))
+    cosines = product(unit, vectors, buffer)
+    np.multiply(cosines, inverse_norms, out=cosines)
+    if exclude is not None and len(exclude[0]):
+        cosines[exclude] = -np.inf
+    if k == 0 or count == 0:
+        return top_k(cosines, k)
+
+    def standard(values: NDArray[np.float32], rows: NDArray[np.int64] | slice) -> NDArray[np.float32]:
+        out: NDArray[np.float32] = ((values - mean[rows]) / std[rows]).astype(np.float32)
+        return out
+
+    def slack(bound: NDArray[np.float32]) -> NDArray[np.float32]:
+        gap: NDArray[np.float32] = (_ROUNDING * (1 + np.abs(bound - mean))).astype(np.float32)
+        return gap
+
+    owner, cols, bound = _candidates(cosines, k, slack)
+    kth = standard(best_of(owner, cols, cosines[owner, cols], count, k)[1][:, k - 1], slice(None))
+    floor = standard(bound, slice(None))  # the most any other item scores before its addition
+    extra_owner, extra_cols, extra = _entries(added)
+    keys = np.union1d(owner * width + cols, extra_owner * width + extra_cols)
+    owner, cols = keys // width, keys % width
+    values = standard(cosines[owner, cols], owner)
+    if len(extra):  # both key lists are sorted: each addition's slot among the candidates
+        values[np.searchsorted(keys, extra_owner * width + extra_cols)] += extra
+    best, picked = best_of(owner, cols, values, count, k)
+    for row in np.flatnonzero(np.isfinite(floor) & ~(floor < kth)).tolist():  # not shown: in full
+        dense = standard(cosines[row : row + 1], slice(row, row + 1))
+        if added is not None:
+            lo, hi = added.indptr[row], added.indptr[row + 1]
+            dense[0, added.indices[lo:hi]] += np.asarray(added.data[lo:hi], dtype=np.float32)
+        one_best, one_picked = top_k(dense, k)
+        best[row], picked[row] = one_best[0], one_picked[0]
+    return best, picked
+
+
+def _entries(
+    matrix: sp.csr_matrix | None,
+) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float32]]:
+    """(row, column, value) of a sparse matrix's entries, sorted by row then column."""
+    import numpy as np
+
+    if matrix is None or not matrix.nnz:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.float32)
+    matrix = matrix.tocsr()
+    matrix.sort_indices()
+    owner = np.repeat(np.arange(matrix.shape[0], dtype=np.int64), np.diff(matrix.indptr))
+    return owner, matrix.indices.astype(np.int64), np.asarray(matrix.data, dtype=np.float32)
 
 
 def pairs_in(exclude: Pairs | None, start: int, stop: int) -> Pairs:
