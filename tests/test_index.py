@@ -15,10 +15,11 @@ from item2vec.cli import cli
 from item2vec.errors import ConfigError, MissingDependencyError, ModelError
 from item2vec.model.embeddings import Embeddings
 from item2vec.model.store import load, save
-from item2vec.query.index import IndexParams, Searcher, build, load_index, open_searcher, store
+from item2vec.query.index import IndexParams, build, load_index, store
 from item2vec.query.index_check import check_index
 from item2vec.query.neighbours import similar
 from item2vec.query.scoring import make_scorer, open_parts
+from item2vec.query.searcher import Searcher, open_searcher
 
 faiss = pytest.importorskip("faiss")
 ROOT = Path(__file__).resolve().parents[1]

@@ -281,8 +281,8 @@ def test_cli_similar_all_usage(tiny_model: Path) -> None:
 
 def test_batch_with_an_index_matches_exact(tiny_model: Path, events: Path, tmp_path: Path) -> None:
     pytest.importorskip("faiss")
-    from item2vec.query.index import open_searcher
     from item2vec.query.scoring import make_scorer, open_parts
+    from item2vec.query.searcher import open_searcher
 
     assert run("index", tiny_model, "--kind", "flat").exit_code == 0
     exact, approx = tmp_path / "exact.parquet", tmp_path / "approx.parquet"

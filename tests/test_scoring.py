@@ -22,7 +22,6 @@ from item2vec.model.scoring_record import Scoring
 from item2vec.model.store import load
 from item2vec.query.batch import neighbour_table, recommend_events
 from item2vec.query.histories import EventColumns
-from item2vec.query.index import Searcher
 from item2vec.query.neighbours import similar
 from item2vec.query.recommend import recommend
 from item2vec.query.scoring import ScoringParts, make_scorer, open_parts

@@ -156,7 +156,7 @@ def test_score_errors_are_422(tiny_model: Path) -> None:
     assert client.get("/health").json()["scores"] == ["similar", "next"]
     missing = client.get("/similar", params={"item": "apple", "score": "hybrid"})
     assert missing.status_code == 422
-    assert missing.json()["detail"].startswith("--score hybrid needs transitions (transitions.npz)")
+    assert "hybrid needs transitions (transitions.npz)" in missing.json()["detail"]
     assert client.post("/recommend", json={"history": ["apple"]}).status_code == 422
     assert client.get("/similar", params={"item": "apple", "score": "best"}).status_code == 422
     assert client.get("/similar", params={"item": "apple", "hybrid_weight": -1}).status_code == 422

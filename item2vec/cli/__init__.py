@@ -10,7 +10,7 @@ from item2vec.cli.base import Item2VecGroup, cli
 
 # Importing a module registers its commands, in this order (the order of the docs).
 # isort: off
-from item2vec.cli import training, query, model, export, corpus, evaluation, visual  # noqa: F401
+from item2vec.cli import training, query, serving, model, export, corpus, evaluation, visual  # noqa: F401
 # isort: on
 
 __all__ = ["Item2VecGroup", "cli", "main"]

@@ -27,7 +27,7 @@ from item2vec.version import __version__
 if TYPE_CHECKING:
     from item2vec.corpus.options import SessionOptions
     from item2vec.model.embeddings import Embeddings
-    from item2vec.query.index import Searcher
+    from item2vec.query.searcher import Searcher
     from item2vec.training.gensim_engine import Progress
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -551,7 +551,7 @@ def approx_index(embeddings: Embeddings, model: Path, approx: bool) -> Searcher 
     """With --approx, the model's stored indexes, to hand to the scorer (the model is unchanged)."""
     if not approx:
         return None
-    from item2vec.query.index import open_searcher
+    from item2vec.query.searcher import open_searcher
 
     return open_searcher(model, embeddings)
 

@@ -21,7 +21,6 @@ from item2vec.query.index import (
     INDEX_FILE,
     AnnIndex,
     IndexParams,
-    Searcher,
     build,
     single_threaded,
     store,
@@ -29,6 +28,7 @@ from item2vec.query.index import (
 from item2vec.query.neighbours import similar
 from item2vec.query.score_modes import registered
 from item2vec.query.scoring import ScoringParts, make_scorer, open_parts
+from item2vec.query.searcher import Searcher
 from item2vec.query.topk import top_k
 
 if TYPE_CHECKING:

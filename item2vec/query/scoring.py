@@ -21,9 +21,10 @@ from typing import TYPE_CHECKING, Any
 from item2vec.errors import ModelError
 from item2vec.model.embeddings import Embeddings, Neighbour, unit_rows
 from item2vec.model.scoring_record import Scoring
-from item2vec.query.index import AnnIndex, Searcher
+from item2vec.query.index import AnnIndex
 from item2vec.query.score_modes import ScoreMode, score_mode
 from item2vec.query.scoring_parts import ScoringParts, open_parts
+from item2vec.query.searcher import Searcher
 from item2vec.query.topk import block_rows, neighbours, top_k
 
 if TYPE_CHECKING:

@@ -23,20 +23,18 @@ on that socket.
 # No ``from __future__ import annotations`` here: FastAPI reads the endpoints' annotations,
 # which name classes defined inside make_app.
 
-import math
 import os
 import socket
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from item2vec.errors import UNSET, ConfigError, Item2VecError, python_name, spell
+from item2vec.errors import ConfigError, Item2VecError, python_name, spell
 from item2vec.extras import require
 from item2vec.model.embeddings import Embeddings, Neighbour
-from item2vec.model.scoring_record import Scoring
-from item2vec.query.index import Searcher
-from item2vec.query.score_modes import registered
 from item2vec.query.scoring import Scorer, ScoringParts, make_scorer, open_parts
+from item2vec.query.searcher import Searcher
+from item2vec.query.server_scoring import ScoreWords, error_body, json_safe, open_scoring, ready_modes
 from item2vec.version import __version__
 
 if TYPE_CHECKING:
@@ -55,23 +53,6 @@ def load_for_serving(model: Path | str) -> Embeddings:
     from item2vec.model.store import load
 
     return load(model, mmap=True)
-
-
-def open_scoring(
-    embeddings: Embeddings, model: Path | str, *, approx: bool = False
-) -> tuple[ScoringParts, Searcher | None]:
-    """The model's scoring parts and, with ``approx``, its indexes (the input vectors' read now).
-
-    Raises:
-        ModelError: ``approx`` and the model has no index (or a stale one).
-    """
-    searcher = None
-    if approx:
-        from item2vec.query.index import open_searcher, set_threads
-
-        searcher = open_searcher(model, embeddings)
-        set_threads(1)  # one request, one thread: concurrency comes from requests, not OpenMP
-    return open_parts(embeddings, model), searcher
 
 
 def make_app(
@@ -118,7 +99,7 @@ def make_app(
     @app.exception_handler(RequestValidationError)
     def malformed(_request: Any, exc: RequestValidationError) -> Any:
         # FastAPI's own handler echoes the input, which cannot be JSON when it is NaN or Infinity.
-        return JSONResponse(status_code=422, content={"detail": _json_safe(jsonable_encoder(exc.errors()))})
+        return JSONResponse(status_code=422, content={"detail": json_safe(jsonable_encoder(exc.errors()))})
 
     @app.get("/health", summary="Liveness, model size and search mode")
     def health() -> dict[str, Any]:
@@ -128,29 +109,6 @@ def make_app(
     _query_routes(app, embeddings, parts, searcher)
     _item_routes(app, embeddings)
     return app
-
-
-def error_body(exc: Item2VecError) -> dict[str, Any]:
-    """A 422 body: the message with parameters named as the request names them, and the fields."""
-    body: dict[str, Any] = {"detail": exc.render(python_name)}
-    if exc.param is not None:
-        body["param"] = exc.param
-        if exc.value is not UNSET:
-            body["value"] = _json_safe(exc.value)
-    if exc.expected is not None:
-        body["expected"] = exc.expected
-    return body
-
-
-def _json_safe(value: Any) -> Any:
-    """``value`` with non-finite floats spelled as strings (JSON has no NaN or Infinity)."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return repr(value)
-    if isinstance(value, dict):
-        return {k: _json_safe(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_json_safe(v) for v in value]
-    return value
 
 
 class UnknownItems(Exception):
@@ -168,28 +126,6 @@ def _known(embeddings: Embeddings, items: list[str]) -> None:
         raise UnknownItems(embeddings, missing)
 
 
-def ready_modes(parts: ScoringParts, searcher: Searcher | None = None) -> list[str]:
-    """The score modes the model can answer (each in the model's recorded scoring, with an index
-    where ``searcher`` is given), their parts read now rather than in the first request.
-
-    Raises:
-        ModelError: the model's scoring record or a part it has is not valid (at start-up).
-    """
-    from dataclasses import replace
-
-    default = Scoring.from_record(parts.embeddings.meta)
-    ready = []
-    for name, mode in registered().items():
-        scoring = replace(default, mode=name)
-        if mode.missing(parts, scoring) is not None:
-            continue
-        if searcher is not None and not searcher.has(mode.base(scoring)):
-            continue
-        make_scorer(parts, scoring, searcher=searcher)
-        ready.append(name)
-    return ready
-
-
 def _result_rows(answer: list[Neighbour]) -> list[dict[str, Any]]:
     return [{"rank": n.rank, "item": n.item, "score": round(n.score, 6), "name": n.name} for n in answer]
 
@@ -197,27 +133,21 @@ def _result_rows(answer: list[Neighbour]) -> list[dict[str, Any]]:
 def _query_routes(
     app: "FastAPI", embeddings: Embeddings, parts: ScoringParts, searcher: Searcher | None
 ) -> None:
-    """GET /similar, GET /analogy, POST /recommend."""
+    """GET /similar, GET /analogy, and POST /recommend (:func:`_recommend_route`)."""
     from typing import Annotated, Literal
 
-    from fastapi import Body, Query
-    from pydantic import BaseModel, Field
+    from fastapi import Query
+    from pydantic import BaseModel
 
     from item2vec.model.embeddings import format_analogy
-    from item2vec.model.modes import HYBRID_BASES, WEIGHT_EXPECTED
     from item2vec.query.neighbours import analogy as find_analogy
-    from item2vec.query.recommend import DECAY, HISTORY_SIZE, recommend
 
-    # The modes and bases come from the registry; their values are checked once, by the core.
-    modes = registered()
-    mode_words = "; ".join(f"{name}: {mode.help}" for name, mode in modes.items())
-    mode_schema: dict[str, Any] = {"enum": list(modes)}
-    base_schema: dict[str, Any] = {"enum": list(HYBRID_BASES)}
-    weight_words = f"hybrid: weight of log1p(transitions), {WEIGHT_EXPECTED}."
+    words = ScoreWords.now()
     K = Annotated[int, Query(ge=1, le=MAX_K, description="How many results.")]
-    Weight = Annotated[float | None, Query(description=weight_words)]
+    Mode = Annotated[str, Query(description=words.modes, json_schema_extra=words.mode_schema)]
+    Weight = Annotated[float | None, Query(description=words.weight)]
     Base = Annotated[
-        str | None, Query(description="hybrid: the embedding score.", json_schema_extra=base_schema)
+        str | None, Query(description="hybrid: the embedding score.", json_schema_extra=words.base_schema)
     ]
 
     def scorer(score: str | None, weight: float | None, base: str | None) -> Scorer:
@@ -234,30 +164,6 @@ def _query_routes(
         score: str = "similar"
         results: list[Result]
 
-    class History(BaseModel):
-        history: list[str] = Field(min_length=1, max_length=MAX_HISTORY, description="Items, oldest first.")
-        k: int = Field(10, ge=1, le=MAX_K)
-        decay: float = Field(
-            DECAY, gt=0, le=1, allow_inf_nan=False, description="Weight per step back (1: plain mean)."
-        )
-        history_size: int = Field(
-            HISTORY_SIZE, ge=1, le=MAX_HISTORY, description="Use the last N known items."
-        )
-        keep_seen: bool = False
-        score: str | None = Field(
-            None,
-            description=f"Score mode (default: the model's). {mode_words}",
-            json_schema_extra=mode_schema,
-        )
-        hybrid_weight: float | None = Field(None, description=weight_words)
-        hybrid_base: str | None = Field(None, json_schema_extra=base_schema)
-
-    class Recommended(BaseModel):
-        used: list[str]
-        skipped: list[str]
-        score: str
-        results: list[Result]
-
     @app.get(
         "/similar",
         response_model=Answer,
@@ -266,7 +172,7 @@ def _query_routes(
     def similar(
         item: Annotated[str, Query(description="Item id.")],
         k: K = 10,
-        score: Annotated[str, Query(description=mode_words, json_schema_extra=mode_schema)] = "similar",
+        score: Mode = "similar",
         hybrid_weight: Weight = None,
         hybrid_base: Base = None,
     ) -> Any:
@@ -285,6 +191,44 @@ def _query_routes(
         index = searcher.index("similar") if searcher is not None else None
         answer = find_analogy(embeddings, positive, negative, k, method=method, index=index)
         return {"query": format_analogy(positive, negative), "results": _result_rows(answer)}
+
+    _recommend_route(app, embeddings, scorer, Result, words)
+
+
+def _recommend_route(
+    app: "FastAPI", embeddings: Embeddings, scorer: Callable[..., Scorer], result: type, words: ScoreWords
+) -> None:
+    """POST /recommend."""
+    from typing import Annotated
+
+    from fastapi import Body
+    from pydantic import BaseModel, Field
+
+    from item2vec.query.recommend import DECAY, HISTORY_SIZE, recommend
+
+    class History(BaseModel):
+        history: list[str] = Field(min_length=1, max_length=MAX_HISTORY, description="Items, oldest first.")
+        k: int = Field(10, ge=1, le=MAX_K)
+        decay: float = Field(
+            DECAY, gt=0, le=1, allow_inf_nan=False, description="Weight per step back (1: plain mean)."
+        )
+        history_size: int = Field(
+            HISTORY_SIZE, ge=1, le=MAX_HISTORY, description="Use the last N known items."
+        )
+        keep_seen: bool = False
+        score: str | None = Field(
+            None,
+            description=f"Score mode (default: the model's). {words.modes}",
+            json_schema_extra=words.mode_schema,
+        )
+        hybrid_weight: float | None = Field(None, description=words.weight)
+        hybrid_base: str | None = Field(None, json_schema_extra=words.base_schema)
+
+    class Recommended(BaseModel):
+        used: list[str]
+        skipped: list[str]
+        score: str
+        results: list[result]  # type: ignore[valid-type]
 
     @app.post("/recommend", response_model=Recommended, summary="Candidates for a user's history")
     def recommend_history(request: Annotated[History, Body()]) -> Any:
