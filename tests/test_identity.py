@@ -224,3 +224,47 @@ def test_a_symlinked_part_is_not_followed(tiny_model: Path, tmp_path: Path, name
     with pytest.raises(ModelError) as caught:
         load_output(tiny_model, load(tiny_model)) if name == "syn1neg.npy" else load(tiny_model)
     assert str(caught.value) == message
+
+
+# --- evaluate opens only the files the user names, or the model's own training data (item 16) -------
+
+
+def trained_model(tmp_path: Path) -> tuple[Path, Path]:
+    from tests.test_cli import FAST, planted_rows
+
+    events = tmp_path / "events.csv"
+    events.write_text("user_id,item_id,ts\n" + "".join(f"{u},{i},{t}\n" for u, i, t in planted_rows(users=60)))
+    model = tmp_path / "m"
+    result = run("train", events, "-o", model, "--no-calibrate", *FAST)
+    assert result.exit_code == 0, result.output
+    return model, events
+
+
+def test_evaluate_does_not_open_a_file_that_model_json_names(tmp_path: Path) -> None:
+    model, events = trained_model(tmp_path)
+    secret = tmp_path / "secret.txt"
+    secret.write_text("root:x:0:0:the first line of a file the user never named\n")
+    meta = json.loads((model / "model.json").read_text())
+    meta["input"]["inputs"] = meta["input"]["input_paths"] = [str(secret)]
+    (model / "model.json").write_text(json.dumps(meta))
+    result = run("evaluate", model, events, "--score", "similar")
+    assert result.exit_code == 1
+    assert result.stderr == (
+        f"Error: the baselines need the model's training data, but its input {str(secret)!r} ({secret}) is "
+        "not the file the model was trained on (it changed since); item2vec opens only the files you name: "
+        "pass it with --train FILE (or --no-baselines)\n"
+    )
+    assert "first line" not in result.output
+    assert run("evaluate", model, events, "--score", "similar", "--train", events).exit_code == 0
+
+
+def test_evaluate_reads_the_training_data_model_json_fingerprints(tmp_path: Path) -> None:
+    model, events = trained_model(tmp_path)
+    assert run("evaluate", model, events, "--score", "similar").exit_code == 0
+    meta = json.loads((model / "model.json").read_text())
+    del meta["input"]["input_digests"]  # a model from before, or from elsewhere
+    (model / "model.json").write_text(json.dumps(meta))
+    result = run("evaluate", model, events, "--score", "similar")
+    assert result.exit_code == 1
+    assert "model.json records no fingerprint of its input" in result.stderr
+    assert "pass it with --train FILE (or --no-baselines)" in result.stderr

@@ -21,6 +21,7 @@ from item2vec.corpus.sequences import read_sequences
 from item2vec.errors import InputError
 from item2vec.evaluation.evaluate import check_thresholds
 from item2vec.model.embeddings import Embeddings
+from item2vec.model.identity import check_named_inputs
 from item2vec.model.modes import check_score
 from item2vec.query.score_modes import registered, score_mode
 from item2vec.query.scoring import Scorer, ScoringParts, make_scorer, resolve_scoring
@@ -90,6 +91,7 @@ def model_training_sequences(embeddings: Embeddings, train_files: list[str] | No
             f"the baselines need the model's training data, but {what}: pass it with --train FILE "
             "(or --no-baselines)"
         )
+    check_named_inputs(record, inputs, shown)  # never a file the user did not name, nor one changed since
     fmt = record.get("input_format")
     if record.get(MERGED) and len(inputs) == 2:
         train = read_sequences(inputs[:1], session, fmt).sequences

@@ -27,7 +27,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from item2vec.errors import ModelError, OutputError
+from item2vec.errors import InputError, ModelError, OutputError
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray
@@ -185,6 +185,47 @@ def part_checked(path: Path, meta: Mapping[str, Any], name: str, digest: Callabl
         raise mismatch_error(path, meta, exc) from None
 
 
+INPUT_DIGESTS = "input_digests"
+
+
+def with_input_digests(record: dict[str, Any]) -> dict[str, Any]:
+    """model.json's ``input`` record with the fingerprint of each input file (None for stdin).
+
+    ``evaluate`` opens the files a model.json names (to count its baselines) only when they are
+    these files: a model from elsewhere cannot make it read a file the user did not name.
+    """
+    paths = record.get("input_paths") or []
+    digests = [file_digest(Path(p)) if os.path.isfile(p) else None for p in paths]
+    return {**record, INPUT_DIGESTS: digests}
+
+
+def check_named_inputs(record: Mapping[str, Any], paths: list[str], shown: list[str]) -> None:
+    """Refuse to open input files model.json names unless each is the file the model was trained on.
+
+    Raises:
+        InputError: model.json records no fingerprint of a file (an older model, or one from
+            elsewhere), or the file at that path is not the one the model was trained on.
+    """
+    digests = list(record.get(INPUT_DIGESTS) or [])
+    for i, path in enumerate(paths):
+        name = shown[i] if i < len(shown) else path
+        want = digests[i] if i < len(digests) else None
+        if not isinstance(want, str):
+            why = (
+                f"model.json records no fingerprint of its input {name!r} ({path}) to check that file against"
+            )
+        elif os.path.islink(path) or file_digest(Path(path)) != want:
+            why = f"its input {name!r} ({path}) is not the file the model was trained on (it changed since)"
+        else:
+            continue
+        raise InputError(
+            f"the baselines need the model's training data, but {why}; item2vec opens only the files "
+            "you name: pass it with --train FILE (or --no-baselines)",
+            value=path,
+            fix="pass the training data with --train FILE, or --no-baselines",
+        )
+
+
 @contextmanager
 def model_lock(path: Path) -> Iterator[None]:
     """Hold the write lock of the model at ``path`` (reentrant in one thread).
@@ -245,6 +286,7 @@ __all__ = [
     "array_digest",
     "bytes_digest",
     "check",
+    "check_named_inputs",
     "current_id",
     "expected",
     "file_digest",
@@ -256,4 +298,5 @@ __all__ = [
     "part_checked",
     "replaced",
     "replaced_error",
+    "with_input_digests",
 ]

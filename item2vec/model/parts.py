@@ -23,7 +23,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from item2vec.errors import Bare, ModelError, param
+from item2vec.errors import ModelError
 from item2vec.model.checks import check_finite, refuse_link
 from item2vec.model.embeddings import Embeddings
 from item2vec.model.identity import (
@@ -43,22 +43,22 @@ if TYPE_CHECKING:
 OUTPUT_FILE = "syn1neg.npy"
 
 
-def _use(mode: str) -> str:
-    return param("score", Bare(mode))
-
-
 def missing_output(path: Path, embeddings: Embeddings, mode: str) -> str | None:
-    """Why ``mode`` cannot read output vectors from the model at ``path``, or None if it can."""
+    """Why ``mode`` cannot read output vectors from the model at ``path``, or None if it can.
+
+    Plain words with the flags spelled (not ``param`` markers): ``evaluate`` and ``serve`` show
+    these as notes too, and their edges print notes as they are.
+    """
     engine = embeddings.meta.get("engine", "gensim")
     if engine == "spark":
         return (
-            f"{_use(mode)} needs output vectors, and model {str(path)!r} was trained with engine "
-            f"'spark', which keeps none: use {_use('similar')}, or retrain with {param('engine', Bare('gensim'))}"
+            f"--score {mode} needs output vectors, and model {str(path)!r} was trained with engine "
+            "'spark', which keeps none: use --score similar, or retrain with --engine gensim"
         )
     if not (path / OUTPUT_FILE).is_file():
         return (
-            f"{_use(mode)} needs output vectors ({OUTPUT_FILE}), which model {str(path)!r} lacks: "
-            f"use {_use('similar')}, or retrain it with 'item2vec train'"
+            f"--score {mode} needs output vectors ({OUTPUT_FILE}), which model {str(path)!r} lacks: "
+            "use --score similar, or retrain it with 'item2vec train'"
         )
     return None
 
@@ -69,14 +69,13 @@ def missing_transitions(path: Path, embeddings: Embeddings) -> str | None:
         return None
     if embeddings.meta.get("engine", "gensim") == "spark":
         return (
-            f"{_use('hybrid')} needs transitions ({TRANSITIONS_FILE}), and model {str(path)!r} was trained "
-            f"with engine 'spark', which counts none: use {_use('similar')}, or retrain with "
-            f"{param('engine', Bare('gensim'))}"
+            f"--score hybrid needs transitions ({TRANSITIONS_FILE}), and model {str(path)!r} was trained "
+            "with engine 'spark', which counts none: use --score similar, or retrain with --engine gensim"
         )
     return (
-        f"{_use('hybrid')} needs transitions ({TRANSITIONS_FILE}), which model {str(path)!r} lacks (it is "
+        f"--score hybrid needs transitions ({TRANSITIONS_FILE}), which model {str(path)!r} lacks (it is "
         "older than score modes): retrain it, or build them with 'item2vec update MODEL NEW_EVENTS', "
-        f"or use {_use('similar')} or next"
+        "or use --score similar or next"
     )
 
 

@@ -24,6 +24,7 @@ from item2vec.corpus.packed import Corpus, CorpusStats, Packed
 from item2vec.corpus.sequences import item_counts, load_corpus
 from item2vec.errors import InputError
 from item2vec.model.embeddings import Embeddings
+from item2vec.model.identity import with_input_digests
 from item2vec.model.modes import TRANSITION_STEPS
 from item2vec.model.store import check_output, save
 from item2vec.training.config import (
@@ -293,7 +294,9 @@ def _meta(
         "engine": "gensim",
         "versions": _versions(),
         "params": config.as_dict(),
-        "input": {**read.corpus.stats.as_dict(), "session": session.as_record(), **input_extra, **read.extra},
+        "input": with_input_digests(
+            {**read.corpus.stats.as_dict(), "session": session.as_record(), **input_extra, **read.extra}
+        ),
         "training": {
             "read_seconds": round(read.read_seconds, 3),
             "train_seconds": round(trained.seconds, 3),
