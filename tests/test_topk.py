@@ -209,3 +209,42 @@ def test_standardised_top_scores_a_row_in_full_when_it_must(monkeypatch: pytest.
     np.testing.assert_array_equal(got[0], want[0])
     np.testing.assert_array_equal(got[1], want[1])
     assert full and all(shape == (1, 9000) for shape in full)  # rows scored one at a time, in full
+
+
+@pytest.mark.parametrize("mode", ["similar", "next", "hybrid"])
+def test_every_score_mode_ranks_a_batch_as_each_query_alone(tmp_path: Path, mode: str) -> None:
+    """Scorer.top over a block of histories gives what each history gets alone, and what the
+    dense scores give, bit for bit, ties included (hybrid: transitions added, seen items left out)."""
+    import scipy.sparse as sp
+
+    from item2vec.model.store import load, save
+    from item2vec.model.transitions import TransitionMatrix
+    from item2vec.query.scoring import make_scorer, open_parts, query_weights
+
+    n, rng = 9000, np.random.default_rng(9)
+    followers = (np.arange(n)[:, None] + rng.integers(1, 40, (n, 4)).cumsum(axis=1)) % n
+    transitions = TransitionMatrix(np.arange(0, 4 * n + 1, 4, dtype=np.int64), followers.ravel().astype(np.int32),
+                                   np.tile(np.array([3, 2, 1, 0.5], dtype=np.float32), n), n, steps=10, keep=100)  # fmt: skip
+    save(Embeddings(ids=[f"i{r}" for r in range(n)], vectors=tied_vectors(n, 10), counts=np.ones(n, dtype=np.int64)),
+         tmp_path / "m", extra={"syn1neg": tied_vectors(n, 11)}, transitions=transitions)  # fmt: skip
+    embeddings = load(tmp_path / "m")
+    scorer = make_scorer(open_parts(embeddings, tmp_path / "m"), mode)
+    histories = [list(rng.integers(0, n, 3)) for _ in range(12)]
+    weights = query_weights(n, histories, [[0.25, 0.5, 1.0]] * 12)
+    queries, added = scorer.query_vectors(weights), scorer.transition_scores(weights)
+    seen = (np.repeat(np.arange(12), 3), np.array(histories).ravel())
+    order = np.lexsort((seen[1], seen[0]))
+    seen = (seen[0][order], seen[1][order])
+    rows, scores = scorer.top(queries, added, 10, exclude=seen)
+    dense = scorer.scores(queries, added)
+    dense[seen] = -np.inf
+    want = reference(dense, 10)
+    np.testing.assert_array_equal(rows, want[0])
+    np.testing.assert_array_equal(scores, want[1])
+    for q in range(12):
+        one = sp.csr_matrix(added[q]) if added is not None else None
+        alone = scorer.top(
+            queries[q : q + 1], one, 10, exclude=(np.zeros(3, np.int64), np.sort(histories[q]))
+        )
+        np.testing.assert_array_equal(alone[0][0], rows[q])
+        np.testing.assert_array_equal(alone[1][0], scores[q])

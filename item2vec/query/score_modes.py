@@ -35,7 +35,7 @@ from item2vec.model.scoring_record import Scoring
 from item2vec.query.neighbours import answer as exact_answer
 from item2vec.query.neighbours import similar as exact_similar
 from item2vec.query.scoring_parts import ScoringParts
-from item2vec.query.topk import distinct, padded_columns, rescore, sparse_lookup
+from item2vec.query.topk import distinct, padded_columns, rescore, sparse_lookup, standardised_top, top_k
 
 if TYPE_CHECKING:
     import numpy as np
@@ -90,6 +90,24 @@ class ScoreMode:
     ) -> NDArray[np.float32]:
         """Exact scores of every item for each unit query (rows): dense, queries x catalogue."""
         return parts.cosines(self.base(scoring), unit, self.name)
+
+    def top(
+        self,
+        parts: ScoringParts,
+        scoring: Scoring,
+        unit: NDArray[np.float32],
+        transitions: sp.csr_matrix | None,
+        k: int,
+        exclude: Pairs | None,
+    ) -> Top:
+        """The ``k`` best rows and scores of :meth:`scores` per unit query, ``exclude`` pairs left
+        out (-1 and -inf pad)."""
+        import numpy as np
+
+        matrix = self.scores(parts, scoring, unit, transitions)
+        if exclude is not None and len(exclude[0]):
+            matrix[exclude] = -np.inf
+        return top_k(matrix, k)
 
     def shortlist(
         self,
@@ -260,6 +278,30 @@ class Hybrid(ScoreMode):
             added = (scoring.weight * np.log1p(transitions.data)).astype(np.float32)
             result[owner, transitions.indices] += added
         return result
+
+    def top(
+        self,
+        parts: ScoringParts,
+        scoring: Scoring,
+        unit: NDArray[np.float32],
+        transitions: sp.csr_matrix | None,
+        k: int,
+        exclude: Pairs | None,
+    ) -> Top:
+        """:meth:`scores`' top ``k`` exactly, bit for bit, standardising only the items within
+        rounding of the k-th best cosine and those the transitions add to (``standardised_top``)."""
+        import numpy as np
+
+        added = None
+        if transitions is not None and transitions.nnz:
+            added = transitions.copy()
+            added.data = (scoring.weight * np.log1p(transitions.data)).astype(np.float32)
+            if float(added.data.min()) < 0:  # only additions of 0 or more keep the shortcut exact
+                return super().top(parts, scoring, unit, transitions, k, exclude)
+        base = self.base(scoring)
+        vectors, inverse = parts.vectors(base, self.name)
+        mean, std = parts.standard(base, unit, self.name)
+        return standardised_top(unit, vectors, inverse, k, mean=mean, std=std, added=added, exclude=exclude)
 
     def shortlist(
         self,

@@ -25,7 +25,7 @@ from item2vec.query.index import AnnIndex
 from item2vec.query.score_modes import ScoreMode, score_mode
 from item2vec.query.scoring_parts import ScoringParts, open_parts
 from item2vec.query.searcher import Searcher
-from item2vec.query.topk import block_rows, neighbours, top_k
+from item2vec.query.topk import block_rows, neighbours
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -194,17 +194,12 @@ class Scorer:
         Exact unless there is a searcher; ``most_excluded`` (the most pairs of any query)
         widens an index's shortlist.
         """
-        import numpy as np
-
         index = self.index()
         if index is not None:
             return self.kind.shortlist(
                 self.parts, self.scoring, index, queries, transitions, k, exclude, most_excluded
             )
-        matrix = self.scores(queries, transitions)
-        if exclude is not None and len(exclude[0]):
-            matrix[exclude] = -np.inf
-        return top_k(matrix, k)
+        return self.kind.top(self.parts, self.scoring, unit_rows(queries), transitions, k, exclude)
 
     # --- answers ------------------------------------------------------------------------------
 

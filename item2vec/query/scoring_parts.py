@@ -82,10 +82,10 @@ class ScoringParts:
 
     def cosines(self, base: str, unit: NDArray[np.float32], mode: str = "next") -> NDArray[np.float32]:
         """Cosine of each unit query (rows) with every candidate's ``base`` vector."""
-        import numpy as np
+        from item2vec.query.topk import product
 
         vectors, inverse = self.vectors(base, mode)
-        result: NDArray[np.float32] = (unit @ np.asarray(vectors).T) * inverse
+        result: NDArray[np.float32] = product(unit, vectors) * inverse  # a lone query as in a batch
         return result
 
     def moments(self, base: str, mode: str = "next") -> tuple[NDArray[np.float64], NDArray[np.float64]]:
