@@ -200,7 +200,11 @@ def test_cutoffs_repeat_or_list(tiny_model: Path, tmp_path: Path) -> None:
     assert old.stdout == repeated.stdout
     assert old.stderr == "-k 1,3 is deprecated: use --ks 1,3 (or -k once per cut-off)\n"
     bad = run("evaluate", tiny_model, test, "--ks", "1,x")
-    assert bad.exit_code == 1 and "--ks '1,x' is invalid" in bad.stderr
+    assert bad.exit_code == 2  # a usage error, as -k 0 is (issue 22, item 14)
+    assert bad.stderr.endswith(
+        "Error: Invalid value for '--ks': '1,x' is not a list of cut-offs: give whole numbers of 1 or more, "
+        "such as 10 or 10,20,50\n"
+    )
 
 
 # --- --config everywhere, update's session options ---------------------------------------------------

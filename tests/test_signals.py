@@ -137,3 +137,36 @@ def test_no_signal_handler_is_left_behind() -> None:
     assert {s: signal.getsignal(s) for s in before} == before
     assert sys.unraisablehook is hook
     assert os.getpid()  # the test process itself was never signalled outside the block
+
+
+# --- usage errors exit 2 (item 14) ---------------------------------------------------------------
+
+
+def test_a_bad_ks_list_is_a_usage_error_like_k_0(tiny_model: Path, tmp_path: Path) -> None:
+    test = tmp_path / "test.txt"
+    test.write_text("king queen\napple pear\n")
+    zero = run("evaluate", tiny_model, test, "-k", "0", "--no-baselines")
+    listed = run("evaluate", tiny_model, test, "--ks", "10,abc", "--no-baselines")
+    assert (zero.exit_code, listed.exit_code) == (2, 2)
+    assert listed.stderr.endswith(
+        "Error: Invalid value for '--ks': '10,abc' is not a list of cut-offs: give whole numbers of 1 or more, "
+        "such as 10 or 10,20,50\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("toml", "expected"),
+    [
+        ("where = [5]", 'where = 5 is invalid: use a filter in quotes, such as "Quantity>0" (COL=VALUE'),
+        ('[train]\nwhere = "shop"', 'where = "shop" is invalid: use COL=VALUE, COL!=VALUE'),
+    ],
+)
+def test_a_config_filter_that_is_no_filter_is_a_usage_error(tmp_path: Path, toml: str, expected: str) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text(toml + "\n")
+    data = tmp_path / "events.csv"
+    data.write_text("user_id,item_id\nu1,a\nu1,b\n")
+    result = run("train", data, "-o", tmp_path / "m", "--config", config)
+    assert result.exit_code == 2, result.output
+    assert f"Error: Invalid value for '--config': config file {str(config)!r}: {expected}" in result.stderr
+    assert not (tmp_path / "m").exists()

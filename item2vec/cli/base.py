@@ -321,7 +321,14 @@ def cutoffs(k: tuple[tuple[int, ...], ...], ks: str | None) -> tuple[int, ...]:
 
     chosen = {value for values in k for value in values}
     if ks is not None:
-        chosen.update(parse_ks(ks, option="--ks"))
+        try:
+            chosen.update(parse_ks(ks, option="--ks"))
+        except Item2VecError:  # a usage error, as -k 0 is (exit 2)
+            raise click.BadParameter(
+                f"{ks!r} is not a list of cut-offs: give whole numbers of 1 or more, such as 10 or 10,20,50",
+                ctx=click.get_current_context(silent=True),
+                param_hint="'--ks'",
+            ) from None
     return tuple(sorted(chosen)) or (10,)
 
 
@@ -471,7 +478,7 @@ def _config_one(ctx: click.Context, param: click.Parameter, value: Any, path: st
         (param.name or "").replace("_", "-"),
         cut(json.dumps(value, ensure_ascii=False, default=str), 60),
     )
-    expected = _config_type(param, value)
+    expected = _config_type(param, value) or _config_filter(param, value)
     if expected:
         raise ConfigError(
             f"config file {path!r}: {name} = {shown} is invalid: use {expected}, as --{name} takes"
@@ -482,6 +489,22 @@ def _config_one(ctx: click.Context, param: click.Parameter, value: Any, path: st
         return param.type.convert(value, param, ctx)
     except click.BadParameter as exc:
         raise ConfigError(f"config file {path!r}: {name} = {shown} is invalid: {exc.message}") from None
+
+
+def _config_filter(param: click.Parameter, value: Any) -> str | None:
+    """What a ``where`` value of a config file should have been: a filter, checked now (a usage
+    error, as on the command line), not when the command reads its input."""
+    if param.name != "where":
+        return None
+    from item2vec.corpus.options import WHERE_SYNTAX, Where
+
+    if not isinstance(value, str):
+        return f'a filter in quotes, such as "Quantity>0" ({WHERE_SYNTAX})'
+    try:
+        Where.parse(value)
+    except Item2VecError:
+        return WHERE_SYNTAX
+    return None
 
 
 def _config_type(param: click.Parameter, value: Any) -> str | None:
