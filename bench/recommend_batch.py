@@ -2,11 +2,14 @@
 
     python bench/recommend_batch.py                          # 100,000 users, 20,000 items x 64, k=100
     python bench/recommend_batch.py --items 100000 --approx  # with a stored HNSW index
+    python bench/recommend_batch.py --items 100000 --score similar
 
-A synthetic model (random vectors) and an event log of --users users with --events items each
-(epoch-second times, file order shuffled) are written to a temporary directory; the timed part
-is the command as a user runs it: a fresh process that reads the log, builds every user's
-decayed-mean query and writes the Parquet table.
+A synthetic model (random input and output vectors, and transitions: --followers random
+followers per item, so every score mode works and the default, hybrid, is what runs) and an
+event log of --users users with --events items each (epoch-second times, file order shuffled)
+are written to a temporary directory; the timed part is the command as a user runs it: a fresh
+process that reads the log, builds every user's decayed-mean query and writes the Parquet
+table. Printed: wall seconds, CPU seconds (user + system) and peak RSS from /usr/bin/time -v.
 """
 
 from __future__ import annotations
@@ -24,6 +27,20 @@ import pyarrow.parquet as pq
 
 from item2vec.model.embeddings import Embeddings
 from item2vec.model.store import save
+from item2vec.model.transitions import TransitionMatrix
+
+
+def random_transitions(rng: np.random.Generator, items: int, followers: int) -> TransitionMatrix:
+    """``followers`` distinct random followers per item, heaviest first (as stored)."""
+    steps = rng.integers(1, max(2, items // followers), (items, followers))
+    indices = ((np.arange(items)[:, None] + np.cumsum(steps, axis=1)) % items).astype(np.int32)  # distinct
+    data = np.sort(rng.integers(1, 50, (items, followers)).astype(np.float32) / 4, axis=1)[:, ::-1]
+    order = np.lexsort((indices, -data), axis=1)
+    indices, data = np.take_along_axis(indices, order, 1), np.take_along_axis(data, order, 1)
+    indptr = np.arange(0, items * followers + 1, followers, dtype=np.int64)
+    return TransitionMatrix(
+        indptr, indices.ravel(), np.ascontiguousarray(data).ravel(), items, steps=10, keep=100
+    )
 
 
 def main() -> int:
@@ -33,6 +50,8 @@ def main() -> int:
     parser.add_argument("--dim", type=int, default=64)
     parser.add_argument("--events", type=int, default=10, help="events per user")
     parser.add_argument("-k", type=int, default=100)
+    parser.add_argument("--followers", type=int, default=20, help="transitions kept per item")
+    parser.add_argument("--score", help="--score for recommend (default: the model's, hybrid)")
     parser.add_argument("--approx", action="store_true", help="build an HNSW index and pass --approx")
     args = parser.parse_args()
     rng = np.random.default_rng(0)
@@ -40,8 +59,10 @@ def main() -> int:
         model, log, out = Path(tmp) / "model", Path(tmp) / "events.parquet", Path(tmp) / "candidates.parquet"
         ids = [f"sku{n:06d}" for n in range(args.items)]
         vectors = rng.standard_normal((args.items, args.dim), dtype=np.float32)
+        output = rng.standard_normal((args.items, args.dim), dtype=np.float32)
         save(Embeddings(ids=ids, vectors=vectors, counts=np.ones(args.items, dtype=np.int64),
-                        meta={"created": time.strftime("%Y-%m-%dT%H:%M:%S")}), model)  # fmt: skip
+                        meta={"created": time.strftime("%Y-%m-%dT%H:%M:%S")}), model,
+             extra={"syn1neg": output}, transitions=random_transitions(rng, args.items, args.followers))  # fmt: skip
         n = args.users * args.events
         order = rng.permutation(n)
         users = np.repeat(np.arange(args.users), args.events)[order]
@@ -54,16 +75,33 @@ def main() -> int:
         binary = str(Path(sys.executable).parent / "item2vec")
         if args.approx:
             subprocess.run([binary, "index", str(model), "--kind", "hnsw"], check=True, capture_output=True)
-        command = [binary, "recommend", str(model), "--events", str(log), "--time-col", "ts",
-                   "-k", str(args.k), "-o", str(out)] + (["--approx"] if args.approx else [])  # fmt: skip
+        command = [
+            "/usr/bin/time",
+            "-v",
+            binary,
+            "recommend",
+            str(model),
+            "--events",
+            str(log),
+            "--time-col",
+            "ts",
+            "-k",
+            str(args.k),
+            "-o",
+            str(out),
+        ]
+        command += (["--approx"] if args.approx else []) + (["--score", args.score] if args.score else [])  # fmt: skip
         started = time.perf_counter()
         done = subprocess.run(command, check=True, capture_output=True, text=True)
         elapsed = time.perf_counter() - started
         rows = pq.read_metadata(out).num_rows
-    mode = "--approx (hnsw)" if args.approx else "exact"
+    report = dict(line.strip().rsplit(": ", 1) for line in done.stderr.splitlines() if line.startswith("\t"))
+    peak = int(report["Maximum resident set size (kbytes)"]) / 1024
+    cpu = float(report["User time (seconds)"]) + float(report["System time (seconds)"])
+    mode = ("--approx (hnsw)" if args.approx else "exact") + f", {args.score or 'default (hybrid)'}"
     print(f"| {args.users:,} users x {args.events} events | {args.items:,} items x {args.dim} | k={args.k} "
-          f"| {mode} | {elapsed:.1f} s | {rows:,} rows |")  # fmt: skip
-    print(done.stderr.strip(), file=sys.stderr)
+          f"| {mode} | {elapsed:.1f} s | {cpu:.1f} s | {peak:,.0f} MB | {rows:,} rows |")  # fmt: skip
+    print("\n".join(line for line in done.stderr.splitlines() if not line.startswith("\t")), file=sys.stderr)
     return 0
 
 

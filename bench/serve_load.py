@@ -1,13 +1,17 @@
-"""Load test of `item2vec serve`: requests/s and p50/p99 latency of GET /similar, exact and --approx.
+"""Load test of `item2vec serve` against a minimal FastAPI app on the same vectors: requests/s
+and p50/p99 latency of GET /similar?k=10 and POST /recommend with keep-alive clients.
 
-    python bench/serve_load.py MODEL                 # 10 s or 20,000 requests per mode, 8 clients
-    python bench/serve_load.py MODEL --seconds 5 --requests 5000 --clients 4
+    python bench/serve_load.py MODEL                 # 2 keep-alive clients, 10 s or 20,000 requests each
+    python bench/serve_load.py MODEL --seconds 5 --requests 5000 --clients 8
 
-Starts the server as a subprocess on 127.0.0.1 (a free port; loopback only), waits for
-/health, then runs keep-alive clients (threads, stdlib http.client) asking for random items'
-neighbours until the time or the request budget runs out, whichever is first. --approx is
-measured only when the model has an index (item2vec index MODEL). The clients share the
-machine with the server, so on a small machine the figures are a floor, not a ceiling.
+Each server runs as a subprocess on 127.0.0.1 (a free port; loopback only): ``item2vec serve``
+exact, ``--approx`` when the model has an index (item2vec index MODEL), and the peer, a minimal
+FastAPI app run by uvicorn that loads the same vectors.npy and answers with a numpy dot
+(argpartition, then a sort of the k best): the floor a Python service on these vectors can
+reach. After /health answers and a short warm-up, keep-alive clients (threads, stdlib
+http.client) ask for random items' neighbours, or recommendations for random histories of 5
+items (the model's default score mode), until the time or the request budget runs out. The
+clients share the machine with the server, so on a small machine the figures are a floor.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
+import os
 import random
 import socket
 import subprocess
@@ -27,7 +32,52 @@ from pathlib import Path
 import numpy as np
 
 HOST = "127.0.0.1"
+HISTORY = 5
 budget_lock = threading.Lock()
+
+MINIMAL_APP = """
+import sys
+import numpy as np
+import uvicorn
+from fastapi import Body, FastAPI
+
+model, port = sys.argv[1], int(sys.argv[2])
+vectors = np.load(f"{model}/vectors.npy")
+with open(f"{model}/vocab.tsv", encoding="utf-8") as handle:
+    next(handle)
+    ids = [line.split("\\t", 1)[0] for line in handle]
+row = {item: i for i, item in enumerate(ids)}
+unit = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+app = FastAPI()
+
+
+def top(query, k, exclude):
+    scores = unit @ query
+    scores[list(exclude)] = -np.inf
+    best = np.argpartition(-scores, k)[:k]
+    best = best[np.argsort(-scores[best], kind="stable")]
+    return [{"rank": r, "item": ids[b], "score": round(float(scores[b]), 6)} for r, b in enumerate(best, 1)]
+
+
+@app.get("/health")
+def health():
+    return {"status": "ok", "items": len(ids)}
+
+
+@app.get("/similar")
+def similar(item: str, k: int = 10):
+    return {"query": item, "results": top(unit[row[item]], k, {row[item]})}
+
+
+@app.post("/recommend")
+def recommend(body: dict = Body(...)):
+    rows = [row[i] for i in body["history"] if i in row]
+    query = unit[rows].mean(axis=0)
+    return {"used": body["history"], "results": top(query / np.linalg.norm(query), body.get("k", 10), set(rows))}
+
+
+uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
+"""
 
 
 def free_port() -> int:
@@ -52,34 +102,42 @@ def wait_healthy(port: int, server: subprocess.Popen[bytes], timeout: float = 12
     raise SystemExit(f"the server did not answer /health within {timeout:.0f} s")
 
 
-def client(
-    port: int, ids: list[str], k: int, stop: threading.Event, budget: list[int], out: list[float]
-) -> None:
+def ask(endpoint: str, rng: random.Random, ids: list[str], k: int) -> tuple[str, str, bytes | None]:
+    """(method, path, body) of one request to ``endpoint``."""
+    if endpoint == "similar":
+        return "GET", "/similar?" + urllib.parse.urlencode({"item": rng.choice(ids), "k": k}), None
+    body = json.dumps({"history": rng.sample(ids, HISTORY), "k": k}).encode()
+    return "POST", "/recommend", body
+
+
+def client(port: int, endpoint: str, ids: list[str], k: int, stop: threading.Event, budget: list[int],
+           out: list[float]) -> None:  # fmt: skip
     connection = http.client.HTTPConnection(HOST, port, timeout=30)
     rng = random.Random(threading.get_ident())
+    headers = {"content-type": "application/json"}
     while not stop.is_set():
         with budget_lock:
             if budget[0] <= 0:
                 return
             budget[0] -= 1
-        path = "/similar?" + urllib.parse.urlencode({"item": rng.choice(ids), "k": k})
+        method, path, body = ask(endpoint, rng, ids, k)
         started = time.perf_counter()
-        connection.request("GET", path)
+        connection.request(method, path, body=body, headers=headers)
         response = connection.getresponse()
         response.read()
         if response.status != 200:
-            raise SystemExit(f"{path}: HTTP {response.status}")
+            raise SystemExit(f"{method} {path}: HTTP {response.status}")
         out.append((time.perf_counter() - started) * 1000)
 
 
 def load(
-    port: int, ids: list[str], *, clients: int, seconds: float, requests: int, k: int
+    port: int, endpoint: str, ids: list[str], *, clients: int, seconds: float, requests: int, k: int
 ) -> dict[str, float]:
     stop = threading.Event()
     budget = [requests]
     latencies: list[float] = []
     threads = [
-        threading.Thread(target=client, args=(port, ids, k, stop, budget, latencies), daemon=True)
+        threading.Thread(target=client, args=(port, endpoint, ids, k, stop, budget, latencies), daemon=True)
         for _ in range(clients)
     ]
     started = time.perf_counter()
@@ -100,32 +158,42 @@ def load(
     }
 
 
-def measure(model: Path, approx: bool, args: argparse.Namespace, ids: list[str]) -> dict[str, float]:
+def measure(
+    server: str, model: Path, args: argparse.Namespace, ids: list[str]
+) -> dict[str, dict[str, float]]:
+    """req/s and latencies of each endpoint on ``server`` (item2vec, item2vec --approx, minimal)."""
     port = free_port()
-    command = [sys.executable, "-m", "item2vec", "serve", str(model), "--host", HOST, "--port", str(port)]
-    if approx:
-        command.append("--approx")
-    server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    if server == "minimal":
+        command = [sys.executable, "-c", MINIMAL_APP, str(model), str(port)]
+    else:
+        command = [sys.executable, "-m", "item2vec", "serve", str(model), "--host", HOST, "--port", str(port)]
+        command += ["--approx"] if server.endswith("--approx") else []
+    env = {
+        **os.environ,
+        **{name: "1" for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")},
+    }
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     try:
-        started = time.perf_counter()
-        health = wait_healthy(port, server)
-        ready = time.perf_counter() - started
-        load(port, ids[:50], clients=args.clients, seconds=1.0, requests=200, k=args.k)  # warm up
-        result = load(port, ids, clients=args.clients, seconds=args.seconds, requests=args.requests, k=args.k)
-        result["ready"] = ready
-        result["index"] = str(health.get("index"))  # type: ignore[assignment]
-        return result
+        wait_healthy(port, process)
+        results = {}
+        for endpoint in ("similar", "recommend"):
+            load(
+                port, endpoint, ids[:50], clients=args.clients, seconds=1.0, requests=200, k=args.k
+            )  # warm up
+            results[endpoint] = load(port, endpoint, ids, clients=args.clients, seconds=args.seconds,
+                                     requests=args.requests, k=args.k)  # fmt: skip
+        return results
     finally:
-        server.terminate()
-        server.wait(timeout=30)
+        process.terminate()
+        process.wait(timeout=30)
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("model", type=Path)
-    parser.add_argument("--seconds", type=float, default=10.0, help="longest run per mode")
-    parser.add_argument("--requests", type=int, default=20_000, help="most requests per mode")
-    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--seconds", type=float, default=10.0, help="longest run per server and endpoint")
+    parser.add_argument("--requests", type=int, default=20_000, help="most requests per server and endpoint")
+    parser.add_argument("--clients", type=int, default=2)
     parser.add_argument("-k", type=int, default=10)
     args = parser.parse_args()
     with open(args.model / "vocab.tsv", encoding="utf-8") as handle:
@@ -133,16 +201,18 @@ def main() -> int:
         ids = [line.split("\t", 1)[0] for line in handle]
     random.Random(0).shuffle(ids)
     ids = ids[:10_000]
-    modes = [False] + ([True] if (args.model / "index.faiss").exists() else [])
-    print(f"# {args.model}: GET /similar?k={args.k}, {args.clients} keep-alive clients, "
-          f"at most {args.seconds:.0f} s or {args.requests:,} requests per mode")  # fmt: skip
-    print("| mode | requests | req/s | p50 ms | p99 ms | start s |")
-    print("|---|---:|---:|---:|---:|---:|")
-    for approx in modes:
-        r = measure(args.model, approx, args, ids)
-        mode = f"--approx ({r['index']})" if approx else "exact"
-        print(f"| {mode} | {r['requests']:,.0f} | {r['rps']:,.0f} | {r['p50']:.2f} | {r['p99']:.2f} | {r['ready']:.1f} |",
-              flush=True)  # fmt: skip
+    servers = ["minimal", "item2vec serve"]
+    servers += ["item2vec serve --approx"] if (args.model / "index.faiss").exists() else []
+    print(f"# {args.model}: GET /similar?k={args.k} and POST /recommend (histories of {HISTORY}), "
+          f"{args.clients} keep-alive clients, at most {args.seconds:.0f} s or {args.requests:,} requests each")  # fmt: skip
+    print("| server | endpoint | requests | req/s | p50 ms | p99 ms | req/s vs minimal |")
+    print("|---|---|---:|---:|---:|---:|---:|")
+    floor: dict[str, float] = {}
+    for server in servers:
+        for endpoint, r in measure(server, args.model, args, ids).items():
+            floor.setdefault(endpoint, r["rps"])
+            print(f"| {server} | {endpoint} | {r['requests']:,.0f} | {r['rps']:,.0f} | {r['p50']:.2f} "
+                  f"| {r['p99']:.2f} | {r['rps'] / floor[endpoint]:.2f} |", flush=True)  # fmt: skip
     return 0
 
 
