@@ -278,3 +278,100 @@ def test_the_python_api_calibrates_like_the_cli(tmp_path: Path) -> None:
     assert "scoring" not in item2vec.train(lists, calibrate=False, **params).meta
     with pytest.raises(TypeError, match="calibrate must be True or False, not str"):
         item2vec.train(lists, calibrate="yes", **params)
+
+
+# --- shared work, the same ranks ------------------------------------------------------------------
+
+
+def each_on_its_own(
+    embeddings: object, output: np.ndarray, transitions: dict, cases: object
+) -> dict[Choice, np.ndarray]:
+    """Every choice ranked on its own, as evaluate ranks it (calibration before the work was shared)."""
+    from item2vec.evaluation.evaluate import rank_model
+    from item2vec.query.scoring import Scorer, ScoringParts
+
+    parts = {s: ScoringParts(embeddings, output=output, transitions=t) for s, t in transitions.items()}
+    return {
+        c: rank_model(embeddings, cases, kmax=calibration.K, scorer=Scorer(parts[c.steps], c)).ranks
+        for c in calibration.grid(tuple(transitions))
+    }
+
+
+def small_model(seed: int) -> tuple[object, np.ndarray, dict, object]:
+    """60 items whose vectors repeat (equal scores: ties), transitions, cases with unknown items."""
+    from item2vec.evaluation.ranking import Cases
+    from item2vec.model.embeddings import Embeddings
+    from item2vec.model.transitions import build_transitions
+
+    rng = np.random.default_rng(seed)
+    n = 60
+    ids = [f"i{k}" for k in range(n)]
+    vectors = rng.normal(size=(n, 6)).astype(np.float32)
+    vectors[30:] = vectors[:30]  # every score ties with another item's
+    vectors[5] = vectors[7] * 2.0  # the same direction: equal cosines
+    output = np.round(rng.normal(size=(n, 6)), 1).astype(np.float32)
+    output[40:50] = output[0]
+    embeddings = Embeddings(ids=ids, vectors=vectors, counts=np.arange(n, 0, -1, dtype=np.int64))
+    codes = rng.integers(0, n, size=3000).astype(np.int32)
+    bounds = np.arange(0, 3001, 10, dtype=np.int64)
+    transitions = {s: build_transitions(codes, bounds, n, steps=s, keep=100) for s in (10, 1)}
+    queries = [[ids[int(q)]] for q in rng.integers(0, n, size=400)] + [["unknown"], ["i3"], ["i4"]]
+    targets = [ids[int(t)] for t in rng.integers(0, n, size=400)] + ["i1", "unknown", "i4"]
+    return embeddings, output, transitions, Cases(queries, targets)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_shared_ranking_gives_each_choices_own_ranks(seed: int) -> None:
+    embeddings, output, transitions, cases = small_model(seed)
+    expected = each_on_its_own(embeddings, output, transitions, cases)
+    measured = calibration.measure(embeddings, output, transitions, cases)
+    assert list(measured) == list(expected)  # the grid's order
+    for choice, ranks in expected.items():
+        hit = ranks < calibration.K
+        assert measured[choice][0].tolist() == hit.astype(float).tolist(), choice.label()
+        ndcg = np.where(hit, 1.0 / np.log2(np.where(hit, ranks, 0) + 2.0), 0.0)
+        assert measured[choice][1].tolist() == ndcg.tolist(), choice.label()
+    parts = {
+        s: calibration.ScoringParts(embeddings, output=output, transitions=t) for s, t in transitions.items()
+    }
+    hybrids = [c for c in expected if c.mode == "hybrid"]
+    shared = calibration.hybrid_ranks(embeddings, parts, hybrids, cases)
+    assert shared is not None
+    tied = 0
+    for choice in hybrids:  # the ranks themselves, up to K (past it: a miss either way)
+        assert np.array_equal(
+            np.where(shared[choice] < calibration.K, shared[choice], -1),
+            np.where(expected[choice] < calibration.K, expected[choice], -1),
+        ), choice.label()
+        tied += int((shared[choice] < calibration.K).sum())
+    assert tied  # hits there are, at ranks the ties decide
+
+
+def test_a_non_finite_score_ranks_each_choice_on_its_own(monkeypatch: pytest.MonkeyPatch) -> None:
+    embeddings, output, transitions, cases = small_model(3)
+    output[2] = np.inf  # next: an infinite score; hybrid(next) standardises to NaN
+    expected = each_on_its_own(embeddings, output, transitions, cases)
+    measured = calibration.measure(embeddings, output, transitions, cases)
+    for choice, ranks in expected.items():
+        assert measured[choice][0].tolist() == (ranks < calibration.K).astype(float).tolist()
+
+
+def test_train_records_the_same_calibration_as_ranking_each_choice_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seqs = tmp_path / "walks.txt"
+    planted(seqs, seed=4)
+    assert cli_run("train", seqs, "-o", tmp_path / "shared", *FAST).exit_code == 0
+    monkeypatch.setattr(calibration, "hybrid_ranks", lambda *args: None)  # each choice on its own
+    assert cli_run("train", seqs, "-o", tmp_path / "alone", *FAST).exit_code == 0
+    shared, alone = (
+        json.loads((tmp_path / m / "model.json").read_text())["scoring"] for m in ("shared", "alone")
+    )
+    del shared["calibration"]["seconds"], alone["calibration"]["seconds"]
+    assert shared == alone
+
+
+def test_calibration_scores_in_evaluates_blocks() -> None:
+    from item2vec.evaluation import ranking
+
+    assert calibration._CELLS == ranking._CELLS  # the same blocks: every float as evaluate's
