@@ -46,7 +46,10 @@ def test_output_vectors_of_a_model_retrained_since_it_was_loaded_are_refused(tin
     save_other(tiny_model)  # train --force on the same directory
     with pytest.raises(ModelError) as caught:
         load_output(tiny_model, loaded)
-    assert str(caught.value) == f"the model at {str(tiny_model)!r} was replaced since it was loaded: load it again"
+    assert (
+        str(caught.value)
+        == f"the model at {str(tiny_model)!r} was replaced since it was loaded: load it again"
+    )
     with pytest.raises(ModelError, match="was replaced since it was loaded: load it again"):
         load_model_transitions(tiny_model, loaded)
     assert load_output(tiny_model, load(tiny_model)).tolist() == tiny_output()[::-1].tolist()  # loaded again
@@ -117,16 +120,20 @@ def test_a_part_of_another_model_is_refused_at_load(tiny_model: Path, tmp_path: 
     )
 
 
-def test_output_vectors_of_another_model_of_the_same_size_are_refused(tiny_model: Path, tmp_path: Path) -> None:
+def test_output_vectors_of_another_model_of_the_same_size_are_refused(
+    tiny_model: Path, tmp_path: Path
+) -> None:
     other = tmp_path / "other"
     save_other(other)
     shutil.copy(other / "syn1neg.npy", tiny_model / "syn1neg.npy")
     loaded = load(tiny_model)
-    with pytest.raises(ModelError, match="is corrupt: syn1neg.npy does not belong to it"):
+    with pytest.raises(ModelError, match=r"is corrupt: syn1neg\.npy does not belong to it"):
         load_output(tiny_model, loaded)
     result = run("similar", tiny_model, "apple", "--score", "next")
     assert result.exit_code == 1
-    assert result.stderr.startswith(f"Error: model {str(tiny_model)!r} is corrupt: syn1neg.npy does not belong")
+    assert result.stderr.startswith(
+        f"Error: model {str(tiny_model)!r} is corrupt: syn1neg.npy does not belong"
+    )
 
 
 def test_a_model_saved_before_identities_loads_unchecked(tiny_model: Path, tmp_path: Path) -> None:
@@ -233,7 +240,9 @@ def trained_model(tmp_path: Path) -> tuple[Path, Path]:
     from tests.test_cli import FAST, planted_rows
 
     events = tmp_path / "events.csv"
-    events.write_text("user_id,item_id,ts\n" + "".join(f"{u},{i},{t}\n" for u, i, t in planted_rows(users=60)))
+    events.write_text(
+        "user_id,item_id,ts\n" + "".join(f"{u},{i},{t}\n" for u, i, t in planted_rows(users=60))
+    )
     model = tmp_path / "m"
     result = run("train", events, "-o", model, "--no-calibrate", *FAST)
     assert result.exit_code == 0, result.output

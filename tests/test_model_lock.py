@@ -21,8 +21,24 @@ from item2vec.errors import OutputError
 from item2vec.model.identity import model_lock
 from item2vec.model.store import load, save
 from tests.conftest import tiny_embeddings
-from tests.test_features import featured, new_items, write_events  # noqa: F401 - featured is a fixture
-from tests.test_update import base, update  # noqa: F401 - base is a fixture
+from tests.test_features import new_items, write_events, write_features
+from tests.test_update import train, update
+
+
+@pytest.fixture(scope="module")
+def base(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("lock")
+    return train(write_events(root / "old.csv", users=200, seed=1), root / "model")
+
+
+@pytest.fixture(scope="module")
+def featured(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A model trained with item attributes (embed needs them)."""
+    root = tmp_path_factory.mktemp("lock-featured")
+    feats = write_features(root / "features.csv")
+    events = write_events(root / "events.csv", users=200, seed=1)
+    return train(events, root / "model", "--item-features", str(feats), "--feature-cols", "category,colour")
+
 
 BUSY = "is being written by another item2vec run: wait for it to finish, then run again"
 
@@ -47,7 +63,10 @@ def test_a_save_while_another_thread_writes_the_model_fails(tiny_model: Path) ->
     try:
         with pytest.raises(OutputError) as caught:
             save(tiny_embeddings(), tiny_model, force=True)
-        assert str(caught.value) == f"model {str(tiny_model)!r} {BUSY} (a second writer would lose one of the two results)"
+        assert (
+            str(caught.value)
+            == f"model {str(tiny_model)!r} {BUSY} (a second writer would lose one of the two results)"
+        )
     finally:
         release.set()
         thread.join()
@@ -75,7 +94,9 @@ def test_update_force_while_another_process_updates_the_model_fails(base: Path, 
         new = write_events(tmp_path / "new.csv", users=50, seed=7, prefix="n")
         code, _, err = update(str(copy), str(new), "--force", "--epochs", "1")
         assert code == 1
-        assert err == f"Error: model {str(copy)!r} {BUSY} (a second writer would lose one of the two results)\n"
+        assert (
+            err == f"Error: model {str(copy)!r} {BUSY} (a second writer would lose one of the two results)\n"
+        )
         assert load(copy).meta["model_id"] == before  # untouched
     finally:
         holder.communicate("", timeout=60)
@@ -141,3 +162,17 @@ def test_embed_while_another_writer_holds_the_model_fails(featured: Path, tmp_pa
         thread.join()
     assert result.exit_code == 1
     assert BUSY in result.stderr
+
+
+def test_an_existing_model_names_force_in_each_edges_words(tiny_model: Path) -> None:
+    import item2vec
+    from item2vec.errors import OutputExistsError
+
+    with pytest.raises(OutputExistsError) as caught:
+        save(tiny_embeddings(), tiny_model)
+    assert (caught.value.param, caught.value.value) == ("force", False)
+    copy = tiny_model.parent / "copy"
+    item2vec.load(tiny_model).save(copy)
+    with pytest.raises(OutputExistsError) as api:
+        item2vec.load(tiny_model).save(copy)
+    assert str(api.value) == f"model directory {str(copy)!r} already exists: use force=True to replace it"

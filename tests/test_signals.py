@@ -18,9 +18,16 @@ from pathlib import Path
 import pytest
 
 from item2vec.cli.base import Interrupt, Terminated, sigterm_raises
-from tests.test_cli import FAST, events_csv, run  # noqa: F401 - events_csv is a fixture
+from tests.test_cli import FAST, planted_rows, run
 
 HANG_GUARD = 60  # seconds: a bound for a slow machine that only a hang reaches, not a timing
+
+
+@pytest.fixture
+def events_csv(tmp_path: Path) -> Path:
+    path = tmp_path / "events.csv"
+    path.write_text("user_id,item_id,ts\n" + "".join(f"{u},{i},{t}\n" for u, i, t in planted_rows()))
+    return path
 
 
 class _Swallowed:
@@ -95,7 +102,9 @@ def test_tune_stopped_before_its_first_trial_writes_nothing(
     data = tmp_path / "events.csv"
     data.write_text("user_id,item_id\n" + "".join(f"u{u},{u % 3}{s}\n" for u in range(30) for s in range(4)))
     config = tmp_path / "best.toml"
-    result = run("tune", data, data, "--trials", "3", "--fix", "dim=8", "--min-count", "1", "-c", config, "-q")
+    result = run(
+        "tune", data, data, "--trials", "3", "--fix", "dim=8", "--min-count", "1", "-c", config, "-q"
+    )
     assert result.exit_code == code, result.output
     assert result.stderr == f"\n{word}: nothing was written.\n"
     assert not config.exists()

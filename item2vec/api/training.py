@@ -19,7 +19,7 @@ from item2vec.api.params import GENSIM_NAMES, parameter_names, suggest_keywords,
 from item2vec.corpus.options import SessionOptions, Where, parse_duration
 from item2vec.model.store import load as load_embeddings
 from item2vec.training.config import Context, CorpusMode, Preset, TrainConfig
-from item2vec.training.gensim_engine import ProgressCallback
+from item2vec.training.gensim_engine import ProgressOption, progress_callback
 from item2vec.training.holdout import Calibrator
 from item2vec.training.pipeline import ReadInput, build_model
 
@@ -42,7 +42,7 @@ def train(
     id_col: str | None = None,
     title_col: str = "title",
     input_format: str | None = None,
-    progress: ProgressCallback | None = None,
+    progress: ProgressOption = None,
     calibrate: bool = True,
     preset: Preset | None = None,
     context: Context | None = None,
@@ -88,7 +88,8 @@ def train(
         id_col: id column of an ``items`` table.
         title_col: name column of an ``items`` table.
         input_format: for files: override format detection (``csv``, ``sequences``, ...).
-        progress: called with a ``Progress`` record as training goes.
+        progress: a function called with a ``Progress`` record as training goes; ``True`` shows
+            a progress line on stderr; ``False`` or ``None``: none.
         calibrate: choose the model's default scoring for ``recommend`` on held-out last items
             and then train them in, as ``item2vec train`` does (``False``: ``--no-calibrate``).
         preset: ``recsys`` or ``text``: the defaults of the parameters below (default: ``text``
@@ -123,6 +124,7 @@ def train(
     arguments = locals()
     if not isinstance(calibrate, bool):
         raise TypeError(f"calibrate must be True or False, not {type(calibrate).__name__} ({calibrate!r})")
+    shown = progress_callback(progress)  # True, False, None or a function: checked before the data is read
     options, given = _session(user, session, item, time, session_gap, where, min_length, drop_repeats)
     request = train_request(
         {name: arguments[name] for name in parameter_names()}, {alias: arguments[alias] for alias in GENSIM_NAMES},
@@ -132,7 +134,7 @@ def train(
     corpus = read_data(data, options, input_format=input_format, given=given)
     names = item_names(items, id_col=id_col or item, title_col=title_col)
     built = build_model(
-        ReadInput(corpus, names, clock.perf_counter() - started), request=request, progress=progress
+        ReadInput(corpus, names, clock.perf_counter() - started), request=request, progress=shown
     )
     return Model(built.embeddings, extra=built.extra, tables=built.tables, corpus=corpus.packed,
                  transitions=built.transitions)  # fmt: skip

@@ -43,7 +43,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from item2vec.errors import ModelError, OutputExistsError
+from item2vec.errors import ModelError, OutputExistsError, param
 from item2vec.files import check_writable, replace_dir, save_array, temporary_dir, write_errors
 from item2vec.model.checks import check_finite, check_meta, check_shape, refuse_link
 from item2vec.model.embeddings import Embeddings
@@ -106,7 +106,10 @@ def check_output(path: Path, *, force: bool) -> None:
     if path.is_dir() and is_model_dir(path):
         if not force:
             raise OutputExistsError(
-                f"model directory {str(path)!r} already exists: use --force to replace it"
+                f"model directory {str(path)!r} already exists: use {param('force', True)} to replace it",
+                param="force",
+                value=False,
+                fix="pass force to replace it, or choose another output",
             )
         _refuse_foreign_files(path)
         check_writable(path)
@@ -114,7 +117,7 @@ def check_output(path: Path, *, force: bool) -> None:
     kind = "a file" if not path.is_dir() else "a directory with other files"
     raise OutputExistsError(
         f"output {str(path)!r} is {kind}, not an item2vec model: choose another path "
-        "(--force only replaces a model)"
+        f"({param('force', True)} only replaces a model)"
     )
 
 
@@ -124,7 +127,7 @@ def _refuse_foreign_files(path: Path) -> None:
         shown = ", ".join(others[:5]) + (f" and {len(others) - 5} more" if len(others) > 5 else "")
         raise OutputExistsError(
             f"model directory {str(path)!r} also holds files item2vec did not write ({shown}): "
-            "move them out or choose another output (--force replaces only a model's own files)"
+            f"move them out or choose another output ({param('force', True)} replaces only a model's own files)"
         )
 
 

@@ -18,7 +18,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from item2vec.errors import EmptyResultError, ModelError, OutputExistsError
+from item2vec.errors import Bare, EmptyResultError, ModelError, OutputExistsError, param
 from item2vec.model.checks import load_array
 from item2vec.model.embeddings import Embeddings
 from item2vec.model.identity import ID_KEY, model_lock, replaced_error
@@ -69,11 +69,18 @@ def _embed(
     space = load_space(model, meta)
     if space is None:
         raise ModelError(
-            f"model {str(model)!r} was trained without --item-features, so it has no attribute vectors: "
-            "retrain it with --item-features FILE --feature-cols COL,COL"
+            f"model {str(model)!r} was trained without {param('item_features')}, so it has no attribute "
+            f"vectors: retrain it with {param('item_features', Bare('FILE'))} {param('feature_cols', Bare('COL,COL'))}",
+            param="item_features",
+            fix="retrain the model with item features",
         )
     if target.resolve() == model.resolve() and not force:
-        raise OutputExistsError(f"embed would replace model {str(model)!r}: use --force, or -o NEW_MODEL")
+        raise OutputExistsError(
+            f"embed would replace model {str(model)!r}: use {param('force', True)}, or -o NEW_MODEL",
+            param="force",
+            value=False,
+            fix="pass force, or give a new output",
+        )
     check_output(target, force=force)
     table = read_features(
         FeatureOptions(path, id_col or space.id_col, columns or space.columns), id_role="id_col"
@@ -90,7 +97,7 @@ def _embed(
         why = "is already in the model" if not fresh else "has an attribute the model knows"
         raise EmptyResultError(
             f"no item of {path!r} could be embedded: none {why} "
-            f"(the model's attribute columns are {', '.join(space.columns)}; choose them with --feature-cols)"
+            f"(the model's attribute columns are {', '.join(space.columns)}; choose them with {param('feature_cols')})"
         )
     rows = [_row(item, present, used) for item in table]
     space.inferred.update(used)

@@ -239,7 +239,7 @@ def _check_kind(
         names = listing([s.name for s in sources])
         raise InputError(
             f"model {str(model)!r} was trained on {_kind(trained)} ({trained}), but {names} reads as "
-            f"{_kind(new)} ({new}): update it with input of the same kind, pass --input-format if the "
+            f"{_kind(new)} ({new}): update it with input of the same kind, pass {param('input_format')} if the "
             "guess is wrong, or train a new model on this data"
         )
     return new
@@ -285,7 +285,7 @@ def _check_overlap(
     old = listing([repr(i) for i in embeddings.ids[:3]], 3)
     raise InputError(
         f"none of the {len(new):,} items in {listing(inputs)} is in the model (new: {sample}; the "
-        f"model's: {old}): an update would learn them apart from every old item. Check --item-col "
+        f"model's: {old}): an update would learn them apart from every old item. Check {param('item_col')} "
         f"({session.item_col!r}) and that the ids are of the same kind; for unrelated data train a new model"
     )
 
