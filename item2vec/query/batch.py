@@ -157,7 +157,7 @@ def _ranked(
     """
     import numpy as np
 
-    other = scorer is not None and scorer.mode != "similar"
+    other = scorer is not None and not scorer.kind.plain
     index = scorer.index() if scorer is not None and not other else None
     approx = scorer is not None and scorer.approx
     total = len(embeddings) if queries is None else len(queries)

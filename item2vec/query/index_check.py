@@ -83,8 +83,7 @@ def _check_modes(parts: ScoringParts, *, queries: int, k: int) -> dict[str, Any]
     found = {}
     for name, mode in registered().items():
         scoring = replace(default, mode=name)
-        plain = not mode.uses_transitions and mode.base(scoring) == "similar"  # check_index's search
-        if plain or mode.missing(parts, scoring):
+        if mode.plain or mode.missing(parts, scoring):  # check_index measures plain search
             continue
         found[name] = check_mode(parts, scoring, queries=queries, k=k)
     return found

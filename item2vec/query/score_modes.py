@@ -61,6 +61,9 @@ class ScoreMode:
     help: ClassVar[str] = ""  # a few words for --help and the OpenAPI docs
     uses: ClassVar[tuple[str, ...]] = ()
     uses_transitions: ClassVar[bool] = False
+    # Scores are the cosines of input vectors alone, as exact ``similar``: batch paths may use
+    # their own matrix product, and an index of the input vectors is searched as it is.
+    plain: ClassVar[bool] = False
 
     def base(self, scoring: Scoring) -> str:
         """Which vectors the embedding score reads: ``similar`` (input) or ``next`` (output)."""
@@ -208,6 +211,7 @@ class Similar(ScoreMode):
 
     name = "similar"
     help = "items alike (cosine of input vectors)"
+    plain = True
 
     def answer(
         self,
