@@ -370,7 +370,7 @@ def test_info(tiny_model: Path, trained: Path) -> None:
     assert table.exit_code == 0
     assert table.stdout.splitlines()[:4] == [
         "field                  value",
-        "---------------------  ----------",
+        "---------------------  --------------------------------",  # as wide as the model_id
         "items                  8",
         "dim                    4",
     ]

@@ -277,3 +277,8 @@ def test_evaluate_reads_the_training_data_model_json_fingerprints(tmp_path: Path
     assert result.exit_code == 1
     assert "model.json records no fingerprint of its input" in result.stderr
     assert "pass it with --train FILE (or --no-baselines)" in result.stderr
+
+
+def test_info_shows_the_model_id_and_not_the_fingerprints(tiny_model: Path) -> None:
+    shown = json.loads(run("info", tiny_model, "-f", "json").stdout)
+    assert shown["model_id"] == load(tiny_model).meta["model_id"] and "parts" not in shown

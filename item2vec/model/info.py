@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from item2vec.model.embeddings import Embeddings
+from item2vec.model.identity import PARTS_KEY
 
 
 def info_record(embeddings: Embeddings) -> dict[str, Any]:
@@ -21,6 +22,6 @@ def info_record(embeddings: Embeddings) -> dict[str, Any]:
         inferred = int(features.get("inferred_items", 0))
         head["learned_items"] = len(embeddings) - inferred
         head["inferred_items"] = inferred
-    for key in ("items", "dim"):
+    for key in ("items", "dim", PARTS_KEY):  # the parts' fingerprints are for readers, not people
         meta.pop(key, None)
     return {**head, **meta}
