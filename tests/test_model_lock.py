@@ -176,3 +176,19 @@ def test_an_existing_model_names_force_in_each_edges_words(tiny_model: Path) -> 
     with pytest.raises(OutputExistsError) as api:
         item2vec.load(tiny_model).save(copy)
     assert str(api.value) == f"model directory {str(copy)!r} already exists: use force=True to replace it"
+
+
+def test_attribute_vectors_of_another_model_are_refused(featured: Path, tmp_path: Path) -> None:
+    """Issue 22, item 17: features.npy is checked against model.json like every other part."""
+    import numpy as np
+
+    copy = tmp_path / "copy"
+    shutil.copytree(featured, copy)
+    np.save(copy / "features.npy", np.load(copy / "features.npy") + 1)
+    result = CliRunner().invoke(
+        cli, ["embed", str(copy), str(new_items(tmp_path / "n.csv")), "-o", str(tmp_path / "o")]
+    )
+    assert result.exit_code == 1
+    assert result.stderr.startswith(
+        f"Error: model {str(copy)!r} is corrupt: features.npy does not belong to it"
+    )

@@ -335,19 +335,19 @@ def load_space(path: Path, meta: dict[str, Any]) -> FeatureSpace | None:
     if not record:
         return None
     try:
-        rows = read_tsv(path / "features.tsv")
+        rows = read_tsv(path / "features.tsv", meta)  # each part checked against model.json
         table: dict[str, tuple[str, ...]] = {}
-        for item, token in read_tsv(path / "item_features.tsv"):
+        for item, token in read_tsv(path / "item_features.tsv", meta):
             table[item] = (*table.get(item, ()), token)
         inferred_file = path / "inferred.tsv"
-        inferred = {r[0]: int(r[1]) for r in read_tsv(inferred_file)} if inferred_file.is_file() else {}
+        inferred = {r[0]: int(r[1]) for r in read_tsv(inferred_file, meta)} if inferred_file.is_file() else {}
     except (ValueError, IndexError, OSError, UnicodeDecodeError) as exc:
         raise ModelError(
             f"model {str(path)!r}: its feature files are missing or corrupt ({exc}); retrain it"
         ) from None
     dim, syn = meta.get("dim"), path / "features_syn1neg.npy"
-    vectors = load_array(path, "features.npy", len(rows), dim)  # rows as features.tsv lists
-    syn1neg = load_array(path, syn.name, len(rows), dim) if syn.is_file() else None
+    vectors = load_array(path, "features.npy", len(rows), dim, meta=meta)  # rows as features.tsv lists
+    syn1neg = load_array(path, syn.name, len(rows), dim, meta=meta) if syn.is_file() else None
     return FeatureSpace(
         prefix=str(record["prefix"]),
         columns=tuple(record.get("columns", ())),
