@@ -11,7 +11,8 @@ from __future__ import annotations
 import dataclasses
 import json
 import shutil
-import threading
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -75,30 +76,33 @@ def test_the_python_model_refuses_next_after_a_retrain(tiny_model: Path) -> None
 
 
 def test_loads_during_replacements_never_mix_two_models(tmp_path: Path) -> None:
+    """Another process replaces the model 60 times (as train --force does) while we load it."""
     path = tmp_path / "m"
     first, second = tiny_embeddings(), other_model()
     second.ids = second.ids[::-1]  # a reordered vocabulary: a mix would pair rows with other ids
     save(first, path)
     known = {tuple(m.ids): m.vectors.tolist() for m in (first, second)}
-    stop, seen, errors = threading.Event(), set(), []
-
-    def replace() -> None:
-        for turn in range(30):
-            save(second if turn % 2 == 0 else first, path, force=True)
-        stop.set()
-
-    writer = threading.Thread(target=replace)
-    writer.start()
-    while not stop.is_set():
-        try:
-            loaded = load(path, mmap=False)
-        except ModelError as exc:
-            errors.append(str(exc))
-            continue
-        assert known[tuple(loaded.ids)] == loaded.vectors.tolist()  # its own vectors, never the other's
-        seen.add(tuple(loaded.ids))
-    writer.join()
-    assert all("replaced" in e or "does not exist" in e for e in errors), errors
+    writer = subprocess.Popen(
+        [sys.executable, "-c", "from pathlib import Path\nfrom item2vec.model.store import save\n"
+         "from tests.test_identity import other_model\nfrom tests.conftest import tiny_embeddings\n"
+         "first, second = tiny_embeddings(), other_model()\nsecond.ids = second.ids[::-1]\n"
+         f"for turn in range(60):\n    save(second if turn % 2 == 0 else first, Path({str(path)!r}), force=True)\n"],
+        cwd=Path(__file__).resolve().parents[1],
+    )  # fmt: skip
+    seen, errors = set(), []
+    try:
+        while writer.poll() is None:
+            try:
+                loaded = load(path, mmap=False)
+            except ModelError as exc:
+                errors.append(str(exc))
+                continue
+            assert known[tuple(loaded.ids)] == loaded.vectors.tolist()  # its own vectors, never the other's
+            seen.add(tuple(loaded.ids))
+    finally:
+        writer.wait(timeout=120)
+    assert writer.returncode == 0
+    assert all("was replaced" in e for e in errors), errors  # the old model, the new one, or this
     assert seen  # loads happened
 
 

@@ -265,10 +265,11 @@ def load(path: Path | str, *, mmap: bool = True) -> Embeddings:
         last = attempt == _ATTEMPTS - 1
         if attempt:
             time.sleep(0.01 * 2 ** min(attempt, 6))
+        existed = (path / MODEL_FILE).is_file()
         try:
             meta = read_meta(path)
         except ModelError:
-            if not last and _being_replaced(path):
+            if not last and _being_replaced(path, existed):
                 continue  # the moment between the two renames of a replacement
             raise
         try:
@@ -279,9 +280,10 @@ def load(path: Path | str, *, mmap: bool = True) -> Embeddings:
     raise AssertionError("unreachable: the last attempt returns or raises")
 
 
-def _being_replaced(path: Path) -> bool:
-    """``path`` is missing for the moment of a replacement (files.replace_dir: its old copy is aside)."""
-    return not path.exists() and any(path.parent.glob(f".{path.name}.old-*"))
+def _being_replaced(path: Path, existed: bool) -> bool:
+    """Whether ``path`` lacked a model for the moment of a replacement (files.replace_dir renames
+    the old one aside, then the new one in): the old copy is aside, or model.json is back."""
+    return any(path.parent.glob(f".{path.name}.old-*")) or (not existed and (path / MODEL_FILE).is_file())
 
 
 def _load_parts(path: Path, meta: dict[str, Any], *, mmap: bool) -> Embeddings:
