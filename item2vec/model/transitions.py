@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from zipfile import BadZipFile
 
 from item2vec.errors import ModelError
+from item2vec.model.npz_headers import declared_arrays
 from item2vec.model.pair_counts import CountBudget, count_pairs_at, top_per_row
 
 if TYPE_CHECKING:
@@ -343,15 +344,10 @@ def _check_declared(path: str | Path, n_items: int | None) -> None:
     Raises:
         ModelError: naming the file and the array.
     """
-    import zipfile
-
-    try:
-        with zipfile.ZipFile(Path(path)) as archive:
-            names = set(archive.namelist())
-            headers = {k: _header(archive, k + ".npy") for k in _KEYS if k + ".npy" in names}
-            small = {k: _small(archive, k + ".npy") for k in _SMALL if k in headers}
-    except (ValueError, OSError, EOFError, BadZipFile, zipfile.LargeZipFile):
+    found = declared_arrays(path, _KEYS, _SMALL)
+    if found is None:
         return  # np.load says what is wrong with it
+    headers, small = found
     for key in _SMALL:
         if key in headers and headers[key][0] > 2:
             raise ModelError(_bad(path, f"{key} declares {headers[key][0]:,} values, not 1 or 2"))
@@ -369,37 +365,6 @@ def _check_declared(path: str | Path, n_items: int | None) -> None:
             raise ModelError(
                 _bad(path, f"{key} declares {count:,} values of {itemsize} bytes where at most {limit:,} fit")
             )
-
-
-def _header(archive: Any, name: str) -> tuple[int, int]:
-    """(values, bytes per value) that a ``.npy`` member's header declares (0 bytes: objects)."""
-    import math
-
-    import numpy as np
-
-    with archive.open(name) as member:
-        version = np.lib.format.read_magic(member)
-        read = (
-            np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
-        )
-        shape, _, dtype = read(member)
-    return math.prod(shape), 0 if dtype.hasobject else dtype.itemsize
-
-
-def _small(archive: Any, name: str) -> Any:
-    """A member of at most 1 KB read whole (None if it is larger or not a plain array)."""
-    import io
-
-    import numpy as np
-
-    with archive.open(name) as member:
-        content = member.read(1024)
-    if len(content) >= 1024:
-        return None
-    try:
-        return np.lib.format.read_array(io.BytesIO(content), allow_pickle=False)
-    except (ValueError, OSError, EOFError):
-        return None
 
 
 def _bad(path: str | Path, detail: str) -> str:
