@@ -193,7 +193,7 @@ def test_evaluate_errors(model: item2vec.Model) -> None:
         model.evaluate([["apple", "pear"]])
     assert str(caught.value) == (
         "the baselines need the model's training data, but it names no input: "
-        "pass it with train=DATA (or baselines=False)"
+        "pass it with train=FILE (or baselines=False)"
     )
     with pytest.raises(ConfigError, match=r"^k=0 is invalid"):
         model.evaluate([["apple", "pear"]], k=0, baselines=False)

@@ -243,7 +243,7 @@ def test_no_calibrate_and_given_scoring_record_no_calibration(tmp_path: Path) ->
     ("extra", "why"),
     [
         ([], "3 sequences of 3+ items allow 0 held-out cases, fewer than the 500 calibration needs"),
-        (["--context", "set"], "--context set: a basket has no last item to hold out"),
+        (["--context", "set"], "context set: a basket has no last item to hold out"),
     ],
 )
 def test_train_says_why_it_did_not_calibrate(tmp_path: Path, extra: list[str], why: str) -> None:

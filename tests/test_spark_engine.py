@@ -21,7 +21,7 @@ from item2vec.cli import cli
 from item2vec.corpus.events import open_source
 from item2vec.corpus.options import SessionOptions, Where
 from item2vec.corpus.sequences import load_corpus
-from item2vec.errors import ConfigError, InputError, MissingDependencyError
+from item2vec.errors import ConfigError, InputError, MissingDependencyError, flag_name, spell
 from item2vec.training.config import TrainConfig
 from item2vec.training.spark_engine import check_options
 from item2vec.training.spark_io import SparkOptions, spark_format, spark_session
@@ -235,11 +235,15 @@ def test_bad_time_and_missing_column_are_input_errors(spark: Any, tmp_path: Path
 
 def test_explicit_unsupported_options_raise_and_preset_defaults_are_noted() -> None:
     config = TrainConfig.from_preset("recsys", negative=5)
-    with pytest.raises(ConfigError, match="--negative 5 is not supported with --engine spark"):
+    with pytest.raises(ConfigError, match="--negative 5 is not supported with --engine spark") as caught:
         check_options(config, {"negative"})
+    assert (caught.value.param, caught.value.value) == ("negative", 5)
     with pytest.raises(ConfigError, match="--context set is not supported"):
         check_options(TrainConfig.from_preset("recsys", context="set"), {"context"})
-    notes = check_options(TrainConfig.from_preset("recsys", context="window"), {"context", "workers"})
+    notes = [
+        spell(n, flag_name)
+        for n in check_options(TrainConfig.from_preset("recsys", context="window"), {"context", "workers"})
+    ]
     assert notes[0].startswith(
         "--engine spark trains skip-gram with hierarchical softmax: the recsys preset's"
     )

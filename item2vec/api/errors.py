@@ -21,7 +21,13 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 # Parameters whose API keyword is not their core name.
-API_NAMES = {"user_col": "user", "session_col": "session", "item_col": "item", "time_col": "time"}
+API_NAMES = {
+    "user_col": "user",
+    "session_col": "session",
+    "item_col": "item",
+    "time_col": "time",
+    "train_files": "train",
+}
 
 
 # TRANSITIONAL (typed-core work): flags still spelled in core messages are rewritten here

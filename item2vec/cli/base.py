@@ -295,7 +295,7 @@ class _Cutoff(click.ParamType):  # type: ignore[type-arg]
             return value
         text = str(value)
         try:
-            ks = parse_ks(text, option="-k")
+            ks = parse_ks(text, name="k")
         except Item2VecError as exc:
             self.fail(str(exc), param, ctx)
         if "," in text:
@@ -322,7 +322,7 @@ def cutoffs(k: tuple[tuple[int, ...], ...], ks: str | None) -> tuple[int, ...]:
     chosen = {value for values in k for value in values}
     if ks is not None:
         try:
-            chosen.update(parse_ks(ks, option="--ks"))
+            chosen.update(parse_ks(ks, name="ks"))
         except Item2VecError:  # a usage error, as -k 0 is (exit 2)
             raise click.BadParameter(
                 f"{ks!r} is not a list of cut-offs: give whole numbers of 1 or more, such as 10 or 10,20,50",

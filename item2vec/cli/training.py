@@ -201,7 +201,7 @@ def _spark_options(opts: dict[str, Any], quiet: bool) -> SparkOptions | None:
 
     note = spark_notes(opts["preset"], {k: opts[k] for k in field_names() if k != "preset"})
     if note and not quiet:
-        click.echo(f"Warning: {note}", err=True)
+        click.echo(f"Warning: {spell(note, cli_namer(click.get_current_context().command))}", err=True)
     return SparkOptions(
         opts["spark_master"],
         SparkOptions.parse_conf(opts["spark_conf"]),
@@ -254,9 +254,10 @@ def update(model: Path, inputs: tuple[str, ...], output: Path | None, **opts: An
         input_format=opts["input_format"],
         progress=progress_callback(),
     )
+    namer = cli_namer(click.get_current_context().command)
     for note in summary.notes:
-        say(f"Warning: {note}")
-    say("\n".join(summary.lines()))
+        say(f"Warning: {spell(note, namer)}")
+    say(spell("\n".join(summary.lines()), namer))
 
 
 @cli.command()

@@ -48,14 +48,20 @@ _METRIC = re.compile(r"^\s*([a-z]+)\s*@\s*(\d+)\s*$", re.IGNORECASE)
 # --- metric names --------------------------------------------------------------------------------
 
 
-def parse_ks(text: str, *, option: str = "--ks") -> tuple[int, ...]:
-    """``"10,20,50"`` → (10, 20, 50), sorted and unique; ``option`` names the flag in a message."""
+def parse_ks(text: str, *, name: str = "ks") -> tuple[int, ...]:
+    """``"10,20,50"`` → (10, 20, 50), sorted and unique; ``name`` is the parameter that gave them."""
     try:
         ks = sorted({int(part) for part in text.split(",") if part.strip()})
     except ValueError:
-        raise ConfigError(f"{option} {text!r} is invalid: give cut-offs such as 10 or 10,20,50") from None
+        expected = "cut-offs such as 10 or 10,20,50"
+        raise ConfigError(
+            f"{param(name, text)} is invalid: give {expected}", param=name, value=text, expected=expected
+        ) from None
     if not ks or ks[0] < 1:
-        raise ConfigError(f"{option} {text!r} is invalid: give cut-offs of 1 or more, such as 10,20,50")
+        expected = "cut-offs of 1 or more, such as 10,20,50"
+        raise ConfigError(
+            f"{param(name, text)} is invalid: give {expected}", param=name, value=text, expected=expected
+        )
     return tuple(ks)
 
 

@@ -18,7 +18,7 @@ from typing import Any
 
 from item2vec.corpus.options import session_from_meta
 from item2vec.corpus.sequences import read_sequences
-from item2vec.errors import InputError
+from item2vec.errors import Bare, InputError, param
 from item2vec.evaluation.evaluate import check_thresholds
 from item2vec.model.embeddings import Embeddings
 from item2vec.model.identity import check_named_inputs
@@ -88,8 +88,9 @@ def model_training_sequences(embeddings: Embeddings, train_files: list[str] | No
             f"its input {shown[missing[0]]!r}{where} is not readable here" if missing else "it names no input"
         )
         raise InputError(
-            f"the baselines need the model's training data, but {what}: pass it with --train FILE "
-            "(or --no-baselines)"
+            f"the baselines need the model's training data, but {what}: pass it with "
+            f"{param('train_files', Bare('FILE'))} (or {param('baselines', False)})",
+            param="train_files",
         )
     check_named_inputs(record, inputs, shown)  # never a file the user did not name, nor one changed since
     fmt = record.get("input_format")
@@ -152,4 +153,6 @@ def thresholds_met(evaluation: Evaluation, fail_under: list[tuple[str, float]]) 
     if fail_under and rows:
         check_thresholds(rows[0], fail_under)
     elif fail_under:
-        raise InputError("--fail-under needs next-item metrics: give TEST files")
+        raise InputError(
+            f"{param('fail_under')} needs next-item metrics: give TEST files", param="fail_under"
+        )

@@ -310,13 +310,14 @@ def _meta(
 
 def _no_calibration(config: TrainConfig, *, features: bool, walks: bool) -> str | None:
     """Why this run cannot hold items out to choose its scoring, or None (text is never calibrated:
-    calibration is for recommending from event logs and sequences)."""
+    calibration is for recommending from event logs and sequences). The words go into model.json
+    and the summary as they are, so they name what the run is, not a flag."""
     if config.context != "window":
-        return f"--context {config.context}: a basket has no last item to hold out"
+        return f"context {config.context}: a basket has no last item to hold out"
     if features:
-        return "--item-features: attribute sentences are not events to hold out"
+        return "item features: attribute sentences are not events to hold out"
     if walks:
-        return "--walks: walks are not events to hold out"
+        return "walks: walks are not events to hold out"
     return None
 
 

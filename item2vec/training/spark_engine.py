@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 from item2vec.corpus.options import SessionOptions
 from item2vec.corpus.packed import CorpusStats
 from item2vec.corpus.sequences import empty_message
-from item2vec.errors import ConfigError, EmptyResultError
+from item2vec.errors import Bare, ConfigError, EmptyResultError, param
 from item2vec.training.config import TrainConfig
 from item2vec.training.gensim_engine import all_below_message
 from item2vec.training.spark_io import FILE, ROW, TIME, SparkOptions, read_events, spark_session
@@ -48,7 +48,7 @@ UNSUPPORTED = {
     "negative": "Spark trains with hierarchical softmax, not negative sampling",
     "ns_exponent": "Spark trains with hierarchical softmax, not negative sampling",
     "sample": "Spark's Word2Vec has no down-sampling of frequent items",
-    "max_vocab": "Spark's Word2Vec caps the vocabulary only by --min-count",
+    "max_vocab": "Spark's Word2Vec caps the vocabulary only by its minimum count",
     "context": "Spark's Word2Vec has only the ordered window context",
 }
 # TrainConfig fields that do not apply to Spark, left out of model.json's params.
@@ -75,22 +75,26 @@ def check_options(config: TrainConfig, explicit: set[str]) -> list[str]:
     """
     for name, why in UNSUPPORTED.items():
         if name in explicit and (name != "context" or config.context == "set"):
-            flag = f"--{name.replace('_', '-')}"
-            shown = f"{flag} {getattr(config, name)}"
+            value = getattr(config, name)
             raise ConfigError(
-                f"{shown} is not supported with --engine spark ({why}): drop it or use --engine gensim"
+                f"{param(name, Bare(str(value)))} is not supported with {param('engine', Bare('spark'))} "
+                f"({why}): drop it or use {param('engine', Bare('gensim'))}",
+                param=name,
+                value=value,
+                fix=f"drop it or use {param('engine', Bare('gensim'))}",
             )
     notes = []
     ignored = [n for n in ("negative", "ns_exponent", "sample") if n not in explicit]
     if ignored:
         values = ", ".join(f"{n.replace('_', '-')} {getattr(config, n)}" for n in ignored)
         notes.append(
-            f"--engine spark trains skip-gram with hierarchical softmax: the {config.preset} preset's "
-            f"{values} do not apply"
+            f"{param('engine', Bare('spark'))} trains skip-gram with hierarchical softmax: the "
+            f"{config.preset} preset's {values} do not apply"
         )
     if "workers" in explicit:
         notes.append(
-            "--workers does not apply to --engine spark: set --spark-partitions and the master's cores"
+            f"{param('workers')} does not apply to {param('engine', Bare('spark'))}: set "
+            f"{param('spark_partitions')} and the master's cores"
         )
     return notes
 
