@@ -7,7 +7,8 @@ tokens; each chunk's pairs are counted per distance as one int64 key ``(item, fo
 distance)`` and a count, and those records go to an in-memory table split by ranges of the
 counting item. When the table passes ``table_records`` its records are merged (equal keys
 summed) and appended to one file per range on disk. At the end each range is read back, merged,
-turned into weights, and only the ``keep`` heaviest followers of each item are kept.
+turned into weights, and only the ``keep`` heaviest followers of each item are kept; with
+several ranges those go to disk too and are read back as one array (never two copies).
 
 Counts are integers, so chunking and spilling change nothing: the weight of an entry is then
 summed over its distances in ascending order in float64, exactly as one pass over the whole
@@ -84,32 +85,34 @@ def count_pairs_at(
         raise ValueError(f"too many items to count pairs of: {n_items:,}")
     starts = _ranges(codes, n_items, steps, budget)
     table = _Table(starts, n_items, bits, budget, wide=codes.shape[0] >= 1 << 32)
-    found: dict[int, tuple[list[Any], list[Any], list[Any]]] = {d: ([], [], []) for d in depths}
+    lengths: dict[int, list[Any]] = {d: [] for d in depths}
     try:
         _count(codes, bounds, steps, drop_self, table, budget.chunk_tokens)
-        for part in range(len(starts) - 1):
+        if len(starts) == 2:  # one range: its entries are the result
+            found = table.finish(0, keep, depths)
+            return {
+                d: _csr(n_items, [np.bincount(found[d][0], minlength=n_items)], *found[d][1:]) for d in depths
+            }
+        for part in range(len(starts) - 1):  # ranges: their entries go to disk, read back as one
+            width = int(starts[part + 1] - starts[part])
             for depth, (rows, cols, data) in table.finish(part, keep, depths).items():
-                width = int(starts[part + 1] - starts[part])
-                found[depth][0].append(np.bincount(rows - starts[part], minlength=width))
-                found[depth][1].append(cols.astype(np.int32))
-                found[depth][2].append(data)
+                lengths[depth].append(np.bincount(rows - starts[part], minlength=width))
+                table.append(f"result-{depth}", cols.astype(np.int32), data)
+        return {
+            d: _csr(n_items, lengths[d], *table.read(f"result-{d}", np.int32, np.float32)) for d in depths
+        }
     finally:
         table.close()
-    return {depth: _csr(n_items, *parts) for depth, parts in found.items()}
 
 
 def _csr(
-    n_items: int, lengths: list[Any], cols: list[Any], data: list[Any]
+    n_items: int, lengths: list[Any], cols: NDArray[Any], data: NDArray[np.float32]
 ) -> tuple[NDArray[np.int64], NDArray[np.int32], NDArray[np.float32]]:
     import numpy as np
 
     indptr = np.zeros(n_items + 1, dtype=np.int64)
-    if lengths:
-        np.cumsum(np.concatenate(lengths), out=indptr[1:])
-    indices = np.concatenate(cols) if cols else np.zeros(0, dtype=np.int32)
-    cols.clear()
-    weights = np.concatenate(data) if data else np.zeros(0, dtype=np.float32)
-    return indptr, indices, weights
+    np.cumsum(np.concatenate(lengths), out=indptr[1:])
+    return indptr, cols.astype(np.int32, copy=False), data
 
 
 def top_per_row(
@@ -247,16 +250,34 @@ class _Table:
 
     def spill(self) -> None:
         """Every range's records merged and appended to its files."""
-        if self.folder is None:
-            self.folder = Path(tempfile.mkdtemp(prefix="item2vec-pairs-", dir=self.budget.spill_dir))
         for part in range(len(self.pending)):
             keys, counts = self._take(part)
             if keys.shape[0]:
-                with open(self.folder / f"{part}.keys", "ab") as out:
-                    keys.tofile(out)
-                with open(self.folder / f"{part}.counts", "ab") as out:
-                    counts.tofile(out)
+                self.append(str(part), keys, counts)
         self.held = 0
+
+    def append(self, name: str, first: NDArray[Any], second: NDArray[Any]) -> None:
+        """Two arrays appended to the files ``name.0`` and ``name.1`` of the spill folder."""
+        if self.folder is None:
+            self.folder = Path(tempfile.mkdtemp(prefix="item2vec-pairs-", dir=self.budget.spill_dir))
+        for index, array in enumerate((first, second)):
+            with open(self.folder / f"{name}.{index}", "ab") as out:
+                array.tofile(out)
+
+    def read(self, name: str, first: Any, second: Any) -> tuple[NDArray[Any], NDArray[Any]]:
+        """The arrays appended as ``name`` (of dtypes ``first`` and ``second``), the files removed;
+        empty arrays when none were."""
+        import numpy as np
+
+        out = []
+        for index, dtype in enumerate((first, second)):
+            path = self.folder / f"{name}.{index}" if self.folder is not None else None
+            if path is None or not path.exists():
+                out.append(np.zeros(0, dtype=dtype))
+                continue
+            out.append(np.fromfile(path, dtype=dtype))
+            path.unlink()
+        return out[0], out[1]
 
     def finish(
         self, part: int, keep: int | None, depths: tuple[int, ...]
@@ -266,13 +287,10 @@ class _Table:
         import numpy as np
 
         keys, counts = self._take(part)
-        if self.folder is not None and (self.folder / f"{part}.keys").exists():
-            spilled = np.fromfile(self.folder / f"{part}.keys", dtype=np.int64)
-            (self.folder / f"{part}.keys").unlink()
-            spilled_counts = np.fromfile(self.folder / f"{part}.counts", dtype=self.count_type)
-            (self.folder / f"{part}.counts").unlink()
+        spilled, spilled_counts = self.read(str(part), np.int64, self.count_type)
+        if spilled.shape[0]:
             keys, counts = _merged(np.concatenate([spilled, keys]), np.concatenate([spilled_counts, counts]))
-            del spilled, spilled_counts
+        del spilled, spilled_counts
         out = {}
         for depth in sorted(depths, reverse=True):
             if depth < max(depths):
