@@ -10,6 +10,7 @@ import click
 from item2vec.cli.base import (
     EXIT_INTERRUPTED,
     cli,
+    cli_namer,
     config_option,
     cutoff_options,
     cutoffs,
@@ -24,6 +25,7 @@ from item2vec.cli.base import (
     session_options,
     session_values,
 )
+from item2vec.errors import spell
 from item2vec.render import render_record, render_sections
 
 EVAL_SCORE_HELP = (
@@ -119,8 +121,9 @@ def evaluate(model: Path, tests: tuple[str, ...], k: tuple[tuple[int, ...], ...]
         hybrid_weight=hybrid_weight, hybrid_base=hybrid_base,
     )  # fmt: skip
     evaluation = run_evaluation(embeddings, request=request)
+    namer = cli_namer(click.get_current_context().command)
     for note in evaluation.notes:
-        say(f"note: {note}")
+        say(f"note: {spell(note, namer)}")
     click.echo(render_sections(evaluation.sections, fmt), nl=False)
     thresholds_met(evaluation, bars)
 

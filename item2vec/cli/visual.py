@@ -7,7 +7,18 @@ from typing import Any
 
 import click
 
-from item2vec.cli.base import F, cli, cutoff_options, cutoffs, quiet_option, renamed, say, score_options
+from item2vec.cli.base import (
+    F,
+    cli,
+    cli_namer,
+    cutoff_options,
+    cutoffs,
+    quiet_option,
+    renamed,
+    say,
+    score_options,
+)
+from item2vec.errors import spell
 
 # --- into other tools: plot, report ------------------------------------------------------------
 
@@ -113,6 +124,6 @@ def report(model: Path, output: Path, tests: tuple[str, ...], train_files: tuple
         embeddings, output, title=title or f"Model {model.resolve().name}", tests=tests,
         train_files=train_files, baselines=baselines, ks=cutoffs(k, ks), popular=popular,
         neighbours=neighbours, map_options=_map_kwargs(opts) if with_map else None, force=force,
-        scoring=scoring, on_note=lambda note: say(f"note: {note}"),
+        scoring=scoring, on_note=lambda note: say(f"note: {spell(note, cli_namer(click.get_current_context().command))}"),
     )  # fmt: skip
     say(f"wrote {path}")

@@ -27,7 +27,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from item2vec.errors import InputError, ModelError, OutputError
+from item2vec.errors import Bare, InputError, ModelError, OutputError, param
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray
@@ -220,9 +220,9 @@ def check_named_inputs(record: Mapping[str, Any], paths: list[str], shown: list[
             continue
         raise InputError(
             f"the baselines need the model's training data, but {why}; item2vec opens only the files "
-            "you name: pass it with --train FILE (or --no-baselines)",
+            f"you name: pass it with {_TRAIN} (or {param('baselines', False)})",
             value=path,
-            fix="pass the training data with --train FILE, or --no-baselines",
+            fix=f"pass the training data with {_TRAIN}, or {param('baselines', False)}",
         )
 
 
@@ -300,3 +300,6 @@ __all__ = [
     "replaced_error",
     "with_input_digests",
 ]
+
+
+_TRAIN = param("train_files", Bare("FILE"))

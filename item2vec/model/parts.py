@@ -23,7 +23,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from item2vec.errors import ModelError
+from item2vec.errors import Bare, ModelError, param
 from item2vec.model.checks import check_finite, refuse_link
 from item2vec.model.embeddings import Embeddings
 from item2vec.model.identity import (
@@ -46,36 +46,42 @@ OUTPUT_FILE = "syn1neg.npy"
 def missing_output(path: Path, embeddings: Embeddings, mode: str) -> str | None:
     """Why ``mode`` cannot read output vectors from the model at ``path``, or None if it can.
 
-    Plain words with the flags spelled (not ``param`` markers): ``evaluate`` and ``serve`` show
-    these as notes too, and their edges print notes as they are.
+    The words name parameters with ``param`` markers: ``evaluate`` and ``serve`` show them as notes
+    too, and each edge spells them.
     """
     engine = embeddings.meta.get("engine", "gensim")
+    score = param("score", Bare(mode))
     if engine == "spark":
         return (
-            f"--score {mode} needs output vectors, and model {str(path)!r} was trained with engine "
-            "'spark', which keeps none: use --score similar, or retrain with --engine gensim"
+            f"{score} needs output vectors, and model {str(path)!r} was trained with engine "
+            f"'spark', which keeps none: use {_SIMILAR}, or retrain with {param('engine', Bare('gensim'))}"
         )
     if not (path / OUTPUT_FILE).is_file():
         return (
-            f"--score {mode} needs output vectors ({OUTPUT_FILE}), which model {str(path)!r} lacks: "
-            "use --score similar, or retrain it with 'item2vec train'"
+            f"{score} needs output vectors ({OUTPUT_FILE}), which model {str(path)!r} lacks: "
+            f"use {_SIMILAR}, or retrain it with 'item2vec train'"
         )
     return None
+
+
+_SIMILAR = param("score", Bare("similar"))
 
 
 def missing_transitions(path: Path, embeddings: Embeddings) -> str | None:
     """Why ``hybrid`` cannot read transitions from the model at ``path``, or None if it can."""
     if (path / TRANSITIONS_FILE).is_file():
         return None
+    hybrid = param("score", Bare("hybrid"))
     if embeddings.meta.get("engine", "gensim") == "spark":
         return (
-            f"--score hybrid needs transitions ({TRANSITIONS_FILE}), and model {str(path)!r} was trained "
-            "with engine 'spark', which counts none: use --score similar, or retrain with --engine gensim"
+            f"{hybrid} needs transitions ({TRANSITIONS_FILE}), and model {str(path)!r} was trained "
+            f"with engine 'spark', which counts none: use {_SIMILAR}, or retrain with "
+            f"{param('engine', Bare('gensim'))}"
         )
     return (
-        f"--score hybrid needs transitions ({TRANSITIONS_FILE}), which model {str(path)!r} lacks (it is "
+        f"{hybrid} needs transitions ({TRANSITIONS_FILE}), which model {str(path)!r} lacks (it is "
         "older than score modes): retrain it, or build them with 'item2vec update MODEL NEW_EVENTS', "
-        "or use --score similar or next"
+        f"or use {_SIMILAR} or next"
     )
 
 

@@ -29,7 +29,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from item2vec.errors import ConfigError, Item2VecError, python_name, spell
+from item2vec.errors import ConfigError, Item2VecError, param, python_name, spell
 from item2vec.extras import require
 from item2vec.model.embeddings import Embeddings, Neighbour
 from item2vec.query.scoring import Scorer, ScoringParts, make_scorer, open_parts
@@ -296,13 +296,23 @@ def listen(host: str, port: int) -> socket.socket:
     except OSError as exc:
         sock.close()
         if exc.errno == errno.EADDRINUSE:
-            raise ConfigError(f"port {port} on {host} is in use: pick another with --port") from None
+            raise ConfigError(
+                f"port {port} on {host} is in use: pick another with {param('port')}",
+                param="port",
+                value=port,
+            ) from None
         if exc.errno == errno.EACCES:
             raise ConfigError(
-                f"port {port} on {host} needs privileges: pick one above 1023 with --port"
+                f"port {port} on {host} needs privileges: pick one above 1023 with {param('port')}",
+                param="port",
+                value=port,
             ) from None
         reason = exc.strerror or str(exc)
-        raise ConfigError(f"cannot listen on {host}:{port} ({reason}): check --host and --port") from None
+        raise ConfigError(
+            f"cannot listen on {host}:{port} ({reason}): check {param('host')} and {param('port')}",
+            param="host",
+            value=host,
+        ) from None
     sock.set_inheritable(True)  # worker processes serve on it
     return sock
 

@@ -73,7 +73,7 @@ class UpdateSummary:
         return [
             f"Read {self.events:,} events into {self.sequences:,} sequences",
             f"Items: {self.items_before:,} before, {self.items_after:,} after ({self.new_items:,} new, "
-            f"{self.still_dropped:,} still below --min-count"
+            f"{self.still_dropped:,} still below {param('min_count')}"
             + (f", {self.inferred_items:,} inferred from features)" if self.inferred_items else ")"),
             *([f"Transitions: {self.transitions}"] if self.transitions else []),
             f"Trained {self.epochs} epochs in {self.seconds:.1f} s; model saved to {self.output}",
