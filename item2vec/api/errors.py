@@ -11,7 +11,6 @@ its class and its fields. An unknown item becomes :class:`ItemNotFoundError`, wh
 from __future__ import annotations
 
 import functools
-import re
 from collections.abc import Callable
 from typing import ParamSpec, TypeVar
 
@@ -28,41 +27,6 @@ API_NAMES = {
     "time_col": "time",
     "train_files": "train",
 }
-
-
-# TRANSITIONAL (typed-core work): flags still spelled in core messages are rewritten here
-# until every core module names parameters with errors.param; then this table goes.
-# Flags whose Python spelling is not the flag with underscores.
-_RENAMED = {
-    "user-col": "user",
-    "session-col": "session",
-    "item-col": "item",
-    "time-col": "time",
-    "top": "k",
-}
-_WHOLE = {
-    "--user-col/--session-col/--item-col/--time-col": "user=, session=, item= and time=",
-    "--force": "force=True",
-    "--keep-repeats": "drop_repeats=False",
-    "--drop-repeats": "drop_repeats=True",
-    "--no-baselines": "baselines=False",
-    "--train FILE": "train=DATA",
-}
-# Flags that take a word from a fixed set: the word is quoted (context='set').
-_CHOICES = {
-    "context": ("window", "set"),
-    "corpus-mode": ("auto", "stream", "file"),
-    "method": ("add", "mul"),
-    "query": ("last", "history"),
-    "preset": ("recsys", "text"),
-    "score": ("similar", "next", "hybrid"),
-    "hybrid-base": ("similar", "next"),
-}
-_LITERAL = r"-?\d[\w.+-]*|'[^']*'|\"[^\"]*\""
-_FLAG = re.compile(
-    r"(?<![\w-])(?:--(?P<long>[a-z][a-z0-9-]*)|-(?P<short>k))(?![\w-])"
-    r"""(?:\s+(?P<value>'[^']*'|"[^"]*"|[^\s,;:)]+))?"""
-)
 
 
 class Item2VecWarning(UserWarning):
@@ -83,26 +47,7 @@ def python_namer() -> Namer:
 
 def python_terms(text: str) -> str:
     """``text`` (a message or note naming parameters) with each one spelled as a keyword argument."""
-    return _legacy(spell(text, python_namer()))
-
-
-def _legacy(message: str) -> str:
-    for flag, words in _WHOLE.items():
-        message = message.replace(flag, words)
-    return _FLAG.sub(_keyword, message)
-
-
-def _keyword(match: re.Match[str]) -> str:
-    flag = match.group("long") or match.group("short")
-    name = _RENAMED.get(flag, flag.replace("-", "_"))
-    value = match.group("value")
-    if value is None:
-        return name
-    if re.fullmatch(_LITERAL, value):
-        return f"{name}={value}"
-    if value in _CHOICES.get(flag, ()):
-        return f"{name}={value!r}"
-    return f"{name} {value}"
+    return spell(text, python_namer())
 
 
 def in_python_terms(func: Callable[P, R]) -> Callable[P, R]:
@@ -114,12 +59,9 @@ def in_python_terms(func: Callable[P, R]) -> Callable[P, R]:
             return func(*args, **kwargs)
         except Item2VecError as exc:
             if isinstance(exc, UnknownItemError) and not isinstance(exc, ItemNotFoundError):
-                found = ItemNotFoundError(
-                    _legacy(exc.raw), param=exc.param, value=exc.value, expected=exc.expected
-                )
+                found = ItemNotFoundError(exc.raw, param=exc.param, value=exc.value, expected=exc.expected)
                 found.namer = python_namer()
                 raise found from None
-            exc.args = (_legacy(exc.raw), *exc.args[1:])
             exc.namer = python_namer()
             raise
 
