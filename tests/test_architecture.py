@@ -7,6 +7,7 @@ only a deferred import keeps from crashing is still a circle for the reader.
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -148,6 +149,37 @@ def private_uses(path: Path) -> list[str]:
     return found
 
 
+# A flag as the command line spells it: --min-count, -k. A command to run ('item2vec index ...')
+# may show its own flags: it is an example of another command, not a name of this call's parameter.
+FLAG = re.compile(r"(?<![\w-])(--[a-z][a-z0-9-]+|-k\b)")
+CORE_ROOMS = ("corpus", "model", "training", "query", "evaluation", "export", "visual")
+
+
+def spelled_flags(path: Path) -> list[str]:
+    """String literals of ``path`` (docstrings aside) that spell a command-line flag."""
+    tree = ast.parse(path.read_text())
+    docs = set()
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if isinstance(body, list) and body and isinstance(body[0], ast.Expr):
+            docs.add(id(body[0].value))
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.JoinedStr):
+            text = "".join(
+                v.value for v in node.values if isinstance(v, ast.Constant) and isinstance(v.value, str)
+            )
+            if "'item2vec " in text:
+                docs.update(id(v) for v in node.values)
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Constant) or not isinstance(node.value, str) or id(node) in docs:
+            continue
+        flag = FLAG.search(node.value)
+        if flag and "'item2vec " not in node.value:
+            found.append(f"{path.name}:{node.lineno} spells {flag.group(0)}")
+    return found
+
+
 GRAPH = import_graph(PACKAGE)
 
 
@@ -157,6 +189,24 @@ def test_imports_only_go_down() -> None:
 
 def test_no_module_reaches_into_another_modules_private_names() -> None:
     assert [use for path in sorted(PACKAGE.rglob("*.py")) for use in private_uses(path)] == []
+
+
+def test_the_core_spells_no_command_line_flag() -> None:
+    # The core names parameters with errors.param; each edge spells them (flags, keywords, 422s).
+    paths = [p for room in CORE_ROOMS for p in sorted((PACKAGE / room).rglob("*.py"))]
+    assert [found for path in paths for found in spelled_flags(path)] == []
+
+
+def test_a_spelled_flag_is_caught(tmp_path: Path) -> None:
+    path = tmp_path / "m.py"
+    path.write_text(
+        '"""Docs may say --min-count."""\n'
+        "def f(n):\n"
+        '    """Nor here: -k."""\n'
+        "    g(f\"rebuild with 'item2vec index {n} --kind hnsw'\")\n"
+        '    raise ValueError(f"use --min-count {n}")\n'
+    )
+    assert spelled_flags(path) == ["m.py:5 spells --min-count"]
 
 
 def test_no_import_circles() -> None:
