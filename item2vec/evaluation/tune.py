@@ -215,6 +215,36 @@ def search(
     metric = parse_metric(options.metric, allowed=RANK_METRICS)
     searched = {p: v for p, v in SEARCH_SPACE.items() if p not in options.fixed}
     modes = ModeScorer(train_seqs, cases, options.grid(), metric)
+    objective = _objective(optuna, train_seqs, options, searched, modes)
+    study = _study(optuna, options, searched)
+    reports: list[TrialReport] = []
+    interrupted: KeyboardInterrupt | None = None
+
+    def finished(study: Any, trial: Any) -> None:
+        reports.append(_report(study, trial))
+        if report is not None:
+            report(reports[-1])
+
+    try:
+        study.optimize(objective, n_trials=options.trials, timeout=options.timeout, callbacks=[finished])
+    except KeyboardInterrupt as exc:
+        interrupted = exc
+    best = _best_trial(optuna, study, options, interrupted)
+    config = _config(options, best.params)
+    return TuneResult(
+        options.metric, float(best.value), dict(best.params), config, reports, interrupted is not None,
+        len(train_seqs), len(cases), scoring=dict(best.user_attrs.get("scoring", {})),
+    )  # fmt: skip
+
+
+def _objective(
+    optuna: Any,
+    train_seqs: list[list[str]],
+    options: TuneOptions,
+    searched: dict[str, Any],
+    modes: ModeScorer,
+) -> Callable[[Any], float]:
+    """One trial: train with the suggested parameters, report checkpoints, score the best mode."""
 
     def objective(trial: Any) -> float:
         params = {p: _suggest(trial, p, space) for p, space in searched.items()}
@@ -235,24 +265,22 @@ def search(
         trial.set_user_attr("score", choice.label())
         return value
 
+    return objective
+
+
+def _study(optuna: Any, options: TuneOptions, searched: dict[str, Any]) -> Any:
+    """A seeded TPE study with median pruning whose first trial is the preset's point."""
     sampler = optuna.samplers.TPESampler(
         seed=options.seed, n_startup_trials=min(10, max(3, options.trials // 3))
     )
     pruner = optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=0)
     study = optuna.create_study(direction="maximize", sampler=sampler, pruner=pruner)
     study.enqueue_trial(_preset_point(options.preset, searched))
-    reports: list[TrialReport] = []
-    interrupted: KeyboardInterrupt | None = None
+    return study
 
-    def finished(study: Any, trial: Any) -> None:
-        reports.append(_report(study, trial))
-        if report is not None:
-            report(reports[-1])
 
-    try:
-        study.optimize(objective, n_trials=options.trials, timeout=options.timeout, callbacks=[finished])
-    except KeyboardInterrupt as exc:
-        interrupted = exc
+def _best_trial(optuna: Any, study: Any, options: TuneOptions, interrupted: KeyboardInterrupt | None) -> Any:
+    """The finished trial with the highest value; re-raises a Ctrl-C that came before any finished."""
     complete = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
     if not complete and interrupted is not None:
         raise interrupted  # stopped before any trial finished: nothing to keep (exit 130 or 143)
@@ -263,12 +291,7 @@ def search(
             value=options.timeout,
             fix="let at least one trial run to the end",
         )
-    best = max(complete, key=lambda t: t.value)
-    config = _config(options, best.params)
-    return TuneResult(
-        options.metric, float(best.value), dict(best.params), config, reports, interrupted is not None,
-        len(train_seqs), len(cases), scoring=dict(best.user_attrs.get("scoring", {})),
-    )  # fmt: skip
+    return max(complete, key=lambda t: t.value)
 
 
 def _config(options: TuneOptions, params: dict[str, Any]) -> TrainConfig:

@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from item2vec.errors import Bare, EmptyResultError, ModelError, OutputExistsError, param
 from item2vec.model.checks import load_array
@@ -25,7 +25,11 @@ from item2vec.model.identity import ID_KEY, model_lock, replaced_error
 from item2vec.model.parts import OUTPUT_FILE, load_model_transitions
 from item2vec.model.store import check_output, load, read_meta, save
 from item2vec.model.transitions import TRANSITIONS_FILE
-from item2vec.training.features import FeatureOptions, infer_vectors, load_space, read_features
+from item2vec.training.features import FeatureOptions, FeatureSpace, infer_vectors, load_space, read_features
+
+if TYPE_CHECKING:
+    import numpy as np
+    from numpy.typing import NDArray
 
 
 @dataclass
@@ -66,22 +70,7 @@ def _embed(
     import numpy as np
 
     meta = read_meta(model)
-    space = load_space(model, meta)
-    if space is None:
-        raise ModelError(
-            f"model {str(model)!r} was trained without {param('item_features')}, so it has no attribute "
-            f"vectors: retrain it with {param('item_features', Bare('FILE'))} {param('feature_cols', Bare('COL,COL'))}",
-            param="item_features",
-            fix="retrain the model with item features",
-        )
-    if target.resolve() == model.resolve() and not force:
-        raise OutputExistsError(
-            f"embed would replace model {str(model)!r}: use {param('force', True)}, or -o NEW_MODEL",
-            param="force",
-            value=False,
-            fix="pass force, or give a new output",
-        )
-    check_output(target, force=force)
+    space = _checked_space(model, meta, target=target, force=force)
     table = read_features(
         FeatureOptions(path, id_col or space.id_col, columns or space.columns), id_role="id_col"
     )
@@ -102,26 +91,9 @@ def _embed(
     rows = [_row(item, present, used) for item in table]
     space.inferred.update(used)
     space.table.update({item: table[item] for item in ids})
-    meta = {k: v for k, v in embeddings.meta.items() if k not in ("items", "dim", "format_version")}
-    meta["features"] = space.meta()
-    meta["updates"] = [
-        *(meta.get("updates") or []),
-        {
-            "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "command": "embed",
-            "inputs": [path],
-            "new_items": len(ids),
-            "skipped": len(skipped) + len(present),
-        },
-    ]
-    result = Embeddings(
-        ids=[*embeddings.ids, *ids],
-        vectors=np.vstack([embeddings.vectors, vectors]).astype(np.float32),
-        counts=np.concatenate([embeddings.counts, np.zeros(len(ids), dtype=np.int64)]),
-        names=embeddings.names,
-        meta=meta,
-        dropped={k: v for k, v in embeddings.dropped.items() if k not in used},
-    )
+    update = {"inputs": [path], "new_items": len(ids), "skipped": len(skipped) + len(present)}
+    meta = _updated_meta(embeddings, space.meta(), update)
+    result = _grown(embeddings, ids, vectors, used, meta=meta)
     extra = (
         {"syn1neg": load_array(model, OUTPUT_FILE, learned, embeddings.dim, meta=embeddings.meta)}
         if (model / OUTPUT_FILE).is_file()
@@ -136,6 +108,59 @@ def _embed(
     save(result, target, force=force, extra={**extra, **space.arrays()}, tables=space.tables(),
          transitions=transitions)  # fmt: skip
     return EmbedResult(rows=rows, added=len(ids), output=target)
+
+
+def _checked_space(model: Path, meta: dict[str, Any], *, target: Path, force: bool) -> FeatureSpace:
+    """The model's attribute space, once the model has one and the output may be written."""
+    space = load_space(model, meta)
+    if space is None:
+        raise ModelError(
+            f"model {str(model)!r} was trained without {param('item_features')}, so it has no attribute "
+            f"vectors: retrain it with {param('item_features', Bare('FILE'))} {param('feature_cols', Bare('COL,COL'))}",
+            param="item_features",
+            fix="retrain the model with item features",
+        )
+    if target.resolve() == model.resolve() and not force:
+        raise OutputExistsError(
+            f"embed would replace model {str(model)!r}: use {param('force', True)}, or -o NEW_MODEL",
+            param="force",
+            value=False,
+            fix="pass force, or give a new output",
+        )
+    check_output(target, force=force)
+    return space
+
+
+def _updated_meta(embeddings: Embeddings, features: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
+    """The model's metadata with the grown attribute space and this run appended to its updates."""
+    meta = {k: v for k, v in embeddings.meta.items() if k not in ("items", "dim", "format_version")}
+    meta["features"] = features
+    meta["updates"] = [
+        *(meta.get("updates") or []),
+        {"date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "command": "embed", **update},
+    ]
+    return meta
+
+
+def _grown(
+    embeddings: Embeddings,
+    ids: list[str],
+    vectors: NDArray[np.float32],
+    used: dict[str, int],
+    *,
+    meta: dict[str, Any],
+) -> Embeddings:
+    """``embeddings`` with the inferred items appended (count 0), no longer listed as dropped."""
+    import numpy as np
+
+    return Embeddings(
+        ids=[*embeddings.ids, *ids],
+        vectors=np.vstack([embeddings.vectors, vectors]).astype(np.float32),
+        counts=np.concatenate([embeddings.counts, np.zeros(len(ids), dtype=np.int64)]),
+        names=embeddings.names,
+        meta=meta,
+        dropped={k: v for k, v in embeddings.dropped.items() if k not in used},
+    )
 
 
 def _row(item: str, present: set[str], used: dict[str, int]) -> dict[str, Any]:
