@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from item2vec.corpus.tables import check_table_output, write_table
 from item2vec.model.embeddings import Embeddings, unit_rows
 from item2vec.query.scoring import Scorer
-from item2vec.query.topk import SCORE_BUDGET, block_rows, product, top_k
+from item2vec.query.topk import SCORE_BUDGET, block_rows, blocks, product, top_k
 
 if TYPE_CHECKING:
     import numpy as np
@@ -166,9 +166,10 @@ def _ranked(
     step = block_rows(width * (embeddings.dim if approx else 1), cells * 4)
     step = min(step, 4096) if approx else step
     exact = not other and index is None
-    buffer = np.empty((max(2, min(step, total)), len(embeddings)), dtype=np.float32) if exact else None
-    for start in range(0, total, step):
-        stop = min(total, start + step)
+    buffer = (
+        np.empty((max(1, min(max(2, step) + 1, total)), len(embeddings)), dtype=np.float32) if exact else None
+    )
+    for start, stop in blocks(total, step):
         block = (
             np.asarray(embeddings.vectors[start:stop]) if queries is None else queries[start:stop]
         ).astype(np.float32)

@@ -25,7 +25,7 @@ from item2vec.query.index import AnnIndex
 from item2vec.query.score_modes import ScoreMode, score_mode
 from item2vec.query.scoring_parts import ScoringParts, open_parts
 from item2vec.query.searcher import Searcher
-from item2vec.query.topk import block_rows, neighbours
+from item2vec.query.topk import block_rows, blocks, neighbours
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -214,12 +214,10 @@ class Scorer:
         if own is not None:
             return own
         out: list[Neighbour] = []
-        step = block_rows(len(self.embeddings))  # a block's scores within topk.SCORE_BUDGET
-        for start in range(0, len(labels), step):
-            block = exclude[start : start + step]
+        for start, stop in blocks(len(labels), block_rows(len(self.embeddings))):  # topk.SCORE_BUDGET
+            block = exclude[start:stop]
             pairs = np.array([(q, r) for q, rows in enumerate(block) for r in rows], dtype=np.int64)
             pairs = pairs.reshape(-1, 2)
-            stop = start + len(block)
             rows, scores = self.top(
                 queries[start:stop],
                 self.transition_scores(weights[start:stop]),

@@ -85,7 +85,7 @@ class ScoringParts:
         from item2vec.query.topk import product
 
         vectors, inverse = self.vectors(base, mode)
-        result: NDArray[np.float32] = product(unit, vectors) * inverse  # a lone query as in a batch
+        result: NDArray[np.float32] = product(unit, vectors) * inverse
         return result
 
     def moments(self, base: str, mode: str = "next") -> tuple[NDArray[np.float64], NDArray[np.float64]]:

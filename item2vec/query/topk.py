@@ -1,10 +1,12 @@
 """Exact top-k over score matrices, a block of queries at a time within a memory budget, and
 exact re-scoring of an index's shortlist.
 
-One query or ten thousand, the answer is the same: scores are one float32 matrix product per
+One query or ten thousand, the same code answers: scores are one float32 matrix product per
 block of queries (blocks sized by :func:`block_rows` to ``SCORE_BUDGET``), and each row's ``k``
-best are picked without sorting or partitioning the whole row (:func:`top_k`). Ties go to the
-lower item row, as in ``similar``, and padding is row -1 with score -inf. Shared by ``similar``
+best are picked without sorting or partitioning the whole row (:func:`top_k`), so a batch ranks
+exactly as its queries one at a time (up to BLAS's last bit for a lone query, see
+:func:`product`). Ties go to the lower item row, as in ``similar``, and padding is row -1 with
+score -inf. Shared by ``similar``
 (one id or many), the batch commands (``recommend --events``, ``similar --all``), the score
 modes and the indexes. The last helpers build and read shortlists of several sources
 (``hybrid --approx``: the index's and the transitions').
@@ -58,6 +60,17 @@ def block_rows(width: int, budget: int = SCORE_BUDGET, *, per_cell: int = 4) -> 
     """Queries per block so that ``queries x width`` cells of ``per_cell`` bytes stay within
     ``budget`` (at least 1, however wide the catalogue)."""
     return max(1, budget // max(1, width * per_cell))
+
+
+def blocks(total: int, step: int) -> list[tuple[int, int]]:
+    """(start, stop) of blocks of ``step`` queries (at least 2), a last block of one query joined
+    to the one before: BLAS rounds a lone row apart (see :func:`product`), so in a batch no
+    query is multiplied alone, and every query of a batch scores the same whatever its block."""
+    step = max(2, step)
+    starts = list(range(0, total, step))
+    if len(starts) > 1 and total - starts[-1] == 1:
+        starts.pop()
+    return [(start, starts[i + 1] if i + 1 < len(starts) else total) for i, start in enumerate(starts)]
 
 
 def top_k(
@@ -165,12 +178,11 @@ def cosine_top(
 
     total, n_items = len(queries), len(vectors)
     step = min(max(total, 1), block_rows(n_items, budget))
-    buffer = np.empty((max(step, 2), n_items), dtype=np.float32)
-    for start in range(0, total, step):
-        block = queries[start : start + step]
-        scores = product(block, vectors, buffer)
+    buffer = np.empty((min(max(total, 1), max(2, step) + 1), n_items), dtype=np.float32)
+    for start, stop in blocks(total, step):
+        scores = product(queries[start:stop], vectors, buffer)
         np.multiply(scores, inverse_norms, out=scores)
-        scores[pairs_in(exclude, start, start + len(block))] = -np.inf
+        scores[pairs_in(exclude, start, stop)] = -np.inf
         rows, best = top_k(scores, k)
         yield start, rows, best
 
@@ -196,21 +208,19 @@ def product(
 ) -> NDArray[np.float32]:
     """``block @ vectors.T`` (float32), into the first rows of ``buffer`` when one is given.
 
-    A lone query is multiplied as two rows (the second zero): BLAS takes another kernel for a
-    single row, whose rounding differs in the last bit, and one query must score exactly as it
-    does inside a batch (ties and all).
+    BLAS multiplies a lone query with another kernel than a block (matrix-vector, many times
+    faster for one row than a two-row product, which copies every vector first), so its scores
+    may differ from the same query's inside a block in the last bit (batches therefore never
+    multiply a row alone: :func:`blocks`); every block of two or more rows scores each row
+    alike, and scores that are exact (ties between equal vectors included) are the same either way.
     """
     import numpy as np
 
-    count, dim = block.shape
-    lone = count == 1
-    if lone:
-        block = np.vstack([block, np.zeros((1, dim), dtype=block.dtype)])
     if buffer is None:
         buffer = np.empty((len(block), len(vectors)), dtype=np.float32)
     out = buffer[: len(block)]
     np.matmul(np.asarray(block, dtype=np.float32), np.asarray(vectors).T, out=out)
-    return out[:1] if lone else out
+    return out
 
 
 def standardised_top(
