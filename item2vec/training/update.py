@@ -153,15 +153,7 @@ def _run_update(
     progress: ProgressCallback | None,
 ) -> UpdateSummary:
     meta = read_meta(model)
-    check_updatable(model, meta)
-    if target.resolve() == model.resolve() and not force:
-        raise OutputExistsError(
-            f"update would replace model {str(model)!r}: use {param('force', True)}, or -o NEW_MODEL",
-            param="force",
-            value=False,
-            fix="pass force, or give a new output",
-        )
-    check_output(target, force=force)
+    _check_target(model, meta, target=target, force=force)
     session = session_from_meta(meta, session_overrides or {})
     config = updated_config(meta, overrides or {})
     if inputs.count("-") > 1:
@@ -176,19 +168,7 @@ def _run_update(
     old_transitions = (
         load_model_transitions(model, embeddings) if (model / TRANSITIONS_FILE).is_file() else None
     )
-    space = load_space(model, meta)
-    sequences: list[list[str]] = list(corpus.sequences)
-    with_sentences: set[str] = set()
-    if space is not None:
-        sequences, with_sentences = attribute_sentences(sequences, space.table, space.prefix)
-    state, plan = _plan(model, embeddings, space, sequences, config.min_count)
-    trained = resume(state, sequences, new_counts=plan.train_counts, config=config, progress=progress)
-    trained.dropped = plan.dropped
-    if space is not None:
-        options = FeatureOptions("", space.id_col, space.columns)
-        trained, space = split_trained(
-            trained, prefix=space.prefix, options=options, table=space.table, with_sentences=with_sentences
-        )
+    trained, space = _train(model, meta, embeddings, corpus.sequences, config=config, progress=progress)
     summary = UpdateSummary(
         output=target,
         events=corpus.stats.events_read,
@@ -214,6 +194,45 @@ def _run_update(
     _save(embeddings, trained, space, summary, inputs=corpus.stats.inputs, force=force,
           transitions=(matrix, record))  # fmt: skip
     return summary
+
+
+def _check_target(model: Path, meta: dict[str, Any], *, target: Path, force: bool) -> None:
+    """Refuse a model that cannot be updated, and an output that may not be replaced."""
+    check_updatable(model, meta)
+    if target.resolve() == model.resolve() and not force:
+        raise OutputExistsError(
+            f"update would replace model {str(model)!r}: use {param('force', True)}, or -o NEW_MODEL",
+            param="force",
+            value=False,
+            fix="pass force, or give a new output",
+        )
+    check_output(target, force=force)
+
+
+def _train(
+    model: Path,
+    meta: dict[str, Any],
+    embeddings: Embeddings,
+    corpus_sequences: list[list[str]],
+    *,
+    config: TrainConfig,
+    progress: ProgressCallback | None,
+) -> tuple[Trained, FeatureSpace | None]:
+    """Resume training on the new sequences (with attribute sentences when the model has them)."""
+    space = load_space(model, meta)
+    sequences: list[list[str]] = list(corpus_sequences)
+    with_sentences: set[str] = set()
+    if space is not None:
+        sequences, with_sentences = attribute_sentences(sequences, space.table, space.prefix)
+    state, plan = _plan(model, embeddings, space, sequences, config.min_count)
+    trained = resume(state, sequences, new_counts=plan.train_counts, config=config, progress=progress)
+    trained.dropped = plan.dropped
+    if space is not None:
+        options = FeatureOptions("", space.id_col, space.columns)
+        trained, space = split_trained(
+            trained, prefix=space.prefix, options=options, table=space.table, with_sentences=with_sentences
+        )
+    return trained, space
 
 
 def _kind(fmt: str) -> str:
