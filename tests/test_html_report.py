@@ -15,7 +15,13 @@ from click.testing import CliRunner, Result
 from item2vec.cli import cli
 from item2vec.model.embeddings import Embeddings
 from item2vec.model.store import save
-from item2vec.visual.html_report import html_table, make_report, popular_neighbours, summary_tables
+from item2vec.visual.html_report import (
+    ReportRequest,
+    html_table,
+    make_report,
+    popular_neighbours,
+    summary_tables,
+)
 from tests.conftest import tiny_embeddings
 
 EVIL = "<script>alert(1)</script> & co"
@@ -62,7 +68,7 @@ class Page(HTMLParser):
 def test_report_without_map_has_summary_and_neighbours(tmp_path: Path) -> None:
     emb = tiny_embeddings()
     emb.names["prince"] = EVIL
-    out = make_report(emb, tmp_path / "r.html", title="Tiny", map_options=None)
+    out = make_report(emb, tmp_path / "r.html", request=ReportRequest(title="Tiny"))
     text = out.read_text(encoding="utf-8")
     page = Page(text)
     assert page.headings[:2] == ["Tiny", "Training summary"]
@@ -125,7 +131,9 @@ def test_html_table_escapes_aligns_and_marks_best() -> None:
 def test_report_with_map_is_self_contained(tmp_path: Path) -> None:
     emb = tiny_embeddings()
     emb.names["queen"] = EVIL
-    out = make_report(emb, tmp_path / "r.html", title="Tiny", map_options={"color_by": "frequency"})
+    out = make_report(
+        emb, tmp_path / "r.html", request=ReportRequest(title="Tiny", map_options={"color_by": "frequency"})
+    )
     text = out.read_text(encoding="utf-8")
     page = Page(text)
     assert "Map" in page.headings

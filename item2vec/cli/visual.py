@@ -116,14 +116,21 @@ def report(model: Path, output: Path, tests: tuple[str, ...], train_files: tuple
     """
     from item2vec.model.store import load
     from item2vec.query.scoring import ScoreRequest, open_parts
-    from item2vec.visual.html_report import make_report
+    from item2vec.visual.html_report import ReportRequest, make_report
 
     embeddings = load(model)
     scoring = ScoreRequest(open_parts(embeddings, model), score, hybrid_weight, hybrid_base)
-    path = make_report(
-        embeddings, output, title=title or f"Model {model.resolve().name}", tests=tests,
-        train_files=train_files, baselines=baselines, ks=cutoffs(k, ks), popular=popular,
-        neighbours=neighbours, map_options=_map_kwargs(opts) if with_map else None, force=force,
-        scoring=scoring, on_note=lambda note: say(f"note: {spell(note, cli_namer(click.get_current_context().command))}"),
+    request = ReportRequest(
+        title=title or f"Model {model.resolve().name}", tests=tests, train_files=train_files,
+        baselines=baselines, ks=cutoffs(k, ks), popular=popular, neighbours=neighbours,
+        map_options=_map_kwargs(opts) if with_map else None, scoring=scoring,
     )  # fmt: skip
+    namer = cli_namer(click.get_current_context().command)
+    path = make_report(
+        embeddings,
+        output,
+        request=request,
+        force=force,
+        on_note=lambda note: say(f"note: {spell(note, namer)}"),
+    )
     say(f"wrote {path}")

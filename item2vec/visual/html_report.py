@@ -56,26 +56,37 @@ class ReportParts:
     map_caption: str = ""
 
 
+@dataclass(frozen=True)
+class ReportRequest:
+    """What the report shows, passed keyword-only to :func:`make_report` (as ``TrainRequest`` is).
+
+    ``tests`` (held-out files) add the evaluation section, scored as ``scoring`` says (modes,
+    hybrid values, the model's parts) against the baselines of ``train_files``; ``popular`` items'
+    ``neighbours``; ``map_options`` None: no map.
+    """
+
+    title: str
+    tests: Sequence[str] = ()
+    train_files: Sequence[str] = ()
+    baselines: bool = True
+    ks: tuple[int, ...] = (10,)
+    popular: int = 8
+    neighbours: int = 8
+    map_options: Mapping[str, Any] | None = None
+    scoring: ScoreRequest | None = None
+
+
 def make_report(
     embeddings: Embeddings,
     output: Path,
     *,
-    title: str,
-    tests: Sequence[str] = (),
-    train_files: Sequence[str] = (),
-    baselines: bool = True,
-    ks: tuple[int, ...] = (10,),
-    popular: int = 8,
-    neighbours: int = 8,
-    map_options: Mapping[str, Any] | None = None,
+    request: ReportRequest,
     force: bool = False,
-    scoring: ScoreRequest | None = None,
     on_note: Callable[[str], None] | None = None,
 ) -> Path:
-    """Write the report for ``embeddings`` to ``output`` (an .html file); ``map_options`` None: no map.
+    """Write the report ``request`` describes for ``embeddings`` to ``output`` (an .html file).
 
-    ``scoring`` is how the evaluation scores the model (modes, hybrid values, the model's parts);
-    the evaluation's notes (which method won) go on the page and to ``on_note``.
+    The evaluation's notes (which method won) go on the page and to ``on_note``.
 
     Raises:
         InputError: ``output`` is not an .html file.
@@ -89,20 +100,20 @@ def make_report(
         raise InputError(f"-o {str(output)!r}: a report is an .html file")
     check_file(output, force=force)
     parts = ReportParts(
-        title=title,
+        title=request.title,
         summary=summary_tables(embeddings),
-        neighbours=popular_neighbours(embeddings, popular, neighbours),
+        neighbours=popular_neighbours(embeddings, request.popular, request.neighbours),
     )
-    if tests:
+    if request.tests:
         parts.evaluation, parts.notes = evaluation_sections(
-            embeddings, list(tests), train_files=list(train_files), baselines=baselines, ks=ks,
-            scoring=scoring,
+            embeddings, list(request.tests), train_files=list(request.train_files), baselines=request.baselines,
+            ks=request.ks, scoring=request.scoring,
         )  # fmt: skip
         for note in parts.notes:
             if on_note is not None:
                 on_note(note)
-    if map_options is not None:
-        parts.map_html, parts.map_caption = map_section(embeddings, dict(map_options))
+    if request.map_options is not None:
+        parts.map_html, parts.map_caption = map_section(embeddings, dict(request.map_options))
     atomic_bytes(output, render_page(parts).encode("utf-8"))
     return output
 
