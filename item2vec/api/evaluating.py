@@ -42,9 +42,11 @@ def evaluate_model(
     parts: ScoringParts,
     scores: tuple[str, ...] = (),
 ) -> Evaluation:
-    """Everything ``item2vec evaluate`` reports, for ``Model.evaluate``: its keyword arguments (one for
-    one, hence their number) as one
+    """Everything ``item2vec evaluate`` reports, for ``Model.evaluate``: its keyword arguments as one
     :class:`~item2vec.evaluation.runner.EvaluateRequest` (the data read by :func:`read_data`).
+
+    Many parameters: they are ``Model.evaluate``'s public keyword arguments, one for one, which
+    this function turns into the request; bundling them here would only move the list.
 
     Raises:
         TypeError: nothing to evaluate (no test data, analogies or pairs).

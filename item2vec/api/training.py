@@ -16,10 +16,10 @@ from item2vec.api.data import item_names, read_data
 from item2vec.api.errors import in_python_terms
 from item2vec.api.model import Model
 from item2vec.api.params import GENSIM_NAMES, parameter_names, suggest_keywords, train_request
+from item2vec.api.progress import ProgressArg, progress_display
 from item2vec.corpus.options import SessionOptions, Where, parse_duration
 from item2vec.model.store import load as load_embeddings
 from item2vec.training.config import Context, CorpusMode, Preset, TrainConfig
-from item2vec.training.gensim_engine import ProgressOption, progress_callback
 from item2vec.training.holdout import Calibrator
 from item2vec.training.pipeline import ReadInput, build_model
 
@@ -42,7 +42,7 @@ def train(
     id_col: str | None = None,
     title_col: str = "title",
     input_format: str | None = None,
-    progress: ProgressOption = None,
+    progress: ProgressArg = "auto",
     calibrate: bool = True,
     preset: Preset | None = None,
     context: Context | None = None,
@@ -65,8 +65,9 @@ def train(
 ) -> Model:
     """Train item embeddings and return the :class:`~item2vec.api.model.Model`, as ``item2vec train`` does.
 
-    The public mirror of ``item2vec train``, so it takes each of its parameters by name (one per
-    ``TrainConfig`` field; a test keeps them in step); they become one
+    Many parameters: it is the public mirror of ``item2vec train``, so it takes each of its
+    parameters by name (one per ``TrainConfig`` field and session option; a test keeps them in
+    step), on purpose, so that IDEs and ``help()`` show them; they become one
     :class:`~item2vec.training.requests.TrainRequest` at once, which the pipeline trains.
 
     Args:
@@ -88,8 +89,11 @@ def train(
         id_col: id column of an ``items`` table.
         title_col: name column of an ``items`` table.
         input_format: for files: override format detection (``csv``, ``sequences``, ...).
-        progress: a function called with a ``Progress`` record as training goes; ``True`` shows
-            a progress line on stderr; ``False`` or ``None``: none.
+        progress: ``"auto"`` (default): a progress bar (tqdm's: a widget in Jupyter, text in a
+            terminal) when IPython or Jupyter runs the code or stderr is a terminal, none in
+            pipes and tests; ``True``: the bar anyway; ``False`` or ``None``: none; or a
+            function called with each ``Progress`` record (epoch, epochs, fraction,
+            items_per_second, eta_seconds) as training goes.
         calibrate: choose the model's default scoring for ``recommend`` on held-out last items
             and then train them in, as ``item2vec train`` does (``False``: ``--no-calibrate``).
         preset: ``recsys`` or ``text``: the defaults of the parameters below (default: ``text``
@@ -124,18 +128,18 @@ def train(
     arguments = locals()
     if not isinstance(calibrate, bool):
         raise TypeError(f"calibrate must be True or False, not {type(calibrate).__name__} ({calibrate!r})")
-    shown = progress_callback(progress)  # True, False, None or a function: checked before the data is read
     options, given = _session(user, session, item, time, session_gap, where, min_length, drop_repeats)
     request = train_request(
         {name: arguments[name] for name in parameter_names()}, {alias: arguments[alias] for alias in GENSIM_NAMES},
         config=config, session=options, input_format=input_format, calibrator=_calibrator() if calibrate else None,
     )  # fmt: skip
     _check_items(items, id_col, title_col)
-    corpus = read_data(data, options, input_format=input_format, given=given)
-    names = item_names(items, id_col=id_col or item, title_col=title_col)
-    built = build_model(
-        ReadInput(corpus, names, clock.perf_counter() - started), request=request, progress=shown
-    )
+    with progress_display(progress) as shown:  # checked before the data is read; a bar is closed on errors
+        corpus = read_data(data, options, input_format=input_format, given=given)
+        names = item_names(items, id_col=id_col or item, title_col=title_col)
+        built = build_model(
+            ReadInput(corpus, names, clock.perf_counter() - started), request=request, progress=shown
+        )
     return Model(built.embeddings, extra=built.extra, tables=built.tables, corpus=corpus.packed,
                  transitions=built.transitions)  # fmt: skip
 
