@@ -166,29 +166,32 @@ def test_many_ids_answer_as_each_id_alone() -> None:
 
 
 @pytest.mark.parametrize(
-    "vectors", [tied_vectors(9000, 5), np.random.default_rng(6).standard_normal((9000, 16))]
+    "vectors",
+    [tied_vectors(9000, 5), np.random.default_rng(6).standard_normal((9000, 16)), tied_vectors(3000, 5)],
 )
 def test_standardised_top_is_the_dense_hybrid_bit_for_bit(vectors: np.ndarray) -> None:
-    """z = (c - mean) / std + additions, scored for a few items only, ranks and scores as the
-    dense formula does (ties included), with exclusions and rows of additions."""
+    """z = (c - mean) / std + additions, scored for a few items only (or, under 4,096 items, for
+    all in place), ranks and scores as the dense formula does (ties included), with exclusions
+    and rows of additions."""
     import scipy.sparse as sp
 
     from item2vec.query.topk import standardised_top
 
     vectors = vectors.astype(np.float32)
+    n = len(vectors)
     rng = np.random.default_rng(7)
-    unit = unit_rows(vectors[rng.integers(0, 9000, 30)])
+    unit = unit_rows(vectors[rng.integers(0, n, 30)])
     unit[3] = 0  # a zero query: every cosine is 0
     mean = rng.uniform(-0.2, 0.2, 30).astype(np.float32)
     std = rng.uniform(0.05, 0.5, 30).astype(np.float32)
     counts = rng.integers(0, 12, 30)
     owner = np.repeat(np.arange(30), counts)
     added = sp.csr_matrix(
-        (rng.integers(1, 5, len(owner)).astype(np.float32) / 2, (owner, rng.integers(0, 9000, len(owner)))),
-        shape=(30, 9000),
+        (rng.integers(1, 5, len(owner)).astype(np.float32) / 2, (owner, rng.integers(0, n, len(owner)))),
+        shape=(30, n),
     )
     added.sum_duplicates()
-    exclude = (np.repeat(np.arange(30), 3), rng.integers(0, 9000, 90))
+    exclude = (np.repeat(np.arange(30), 3), rng.integers(0, n, 90))
     cosines = product(unit, vectors) * inverse(vectors)
     dense = ((cosines - mean[:, None]) / std[:, None]).astype(np.float32)
     rows = np.repeat(np.arange(30), np.diff(added.indptr))

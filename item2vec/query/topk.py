@@ -257,6 +257,12 @@ def standardised_top(
         cosines[exclude] = -np.inf
     if k == 0 or count == 0:
         return top_k(cosines, k)
+    if width < _NARROW:  # a small catalogue: standardising every item costs less than choosing
+        np.subtract(cosines, mean[:, None], out=cosines)
+        np.divide(cosines, std[:, None], out=cosines)
+        owner, cols, values = _entries(added)
+        cosines[owner, cols] += values
+        return top_k(cosines, k)
 
     def standard(values: NDArray[np.float32], rows: NDArray[np.int64] | slice) -> NDArray[np.float32]:
         out: NDArray[np.float32] = ((values - mean[rows]) / std[rows]).astype(np.float32)
