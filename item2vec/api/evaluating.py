@@ -8,6 +8,7 @@ model.json names (:func:`item2vec.evaluation.heldout.model_training_sequences`).
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -86,3 +87,28 @@ def _cutoffs(ks: Ks) -> tuple[int, ...]:
             param="k", value=ks, expected="cut-offs of 1 or more, such as 10 or (10, 20)",
         )  # fmt: skip
     return tuple(sorted(set(values)))
+
+
+def history_size_of(history_size: int, history: int | None) -> int:
+    """``evaluate``'s ``history_size``, or ``history``, its old name, with a DeprecationWarning.
+
+    Raises:
+        TypeError: both given, or not a whole number.
+        ConfigError: below 1.
+    """
+    if history is not None:
+        if history_size != 5:
+            raise TypeError(
+                "evaluate() got history= (the old name of history_size=) and history_size=: give one"
+            )
+        warnings.warn(
+            "evaluate(history=) is now history_size= (in recommend, history= is the list of items)",
+            DeprecationWarning,
+            stacklevel=4,
+        )
+        history_size = history
+    if isinstance(history_size, bool) or not isinstance(history_size, int):
+        raise TypeError(f"history_size must be a whole number (int), not {type(history_size).__name__}")
+    if history_size < 1:
+        raise ConfigError(param="history_size", value=history_size, expected="1 or more items")
+    return history_size

@@ -1,0 +1,82 @@
+"""The arguments ``Model``'s methods share, checked where they enter (item ids, ``k``), notes
+turned into warnings, and a loaded model's directory copied whole."""
+
+from __future__ import annotations
+
+import shutil
+import warnings
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from item2vec.api.errors import Item2VecWarning, python_terms
+from item2vec.errors import ConfigError, EmptyResultError, ModelError
+from item2vec.files import atomic_dir
+from item2vec.model.store import check_output, read_meta
+
+
+def item_id(item: object) -> str:
+    """``item`` if it is an id (a string).
+
+    Raises:
+        TypeError: anything else.
+    """
+    if not isinstance(item, str):
+        raise TypeError(f"item ids are strings: give {str(item)!r}, not {type(item).__name__} {item!r}")
+    return item
+
+
+def item_ids(items: str | Iterable[str]) -> list[str]:
+    """One id, or a list of them, as a list.
+
+    Raises:
+        TypeError: an id that is not a string.
+        EmptyResultError: no ids.
+    """
+    if isinstance(items, str):
+        return [items]
+    found = [item_id(item) for item in items]
+    if not found:
+        raise EmptyResultError("no item ids were given: give an id, or a list of ids")
+    return found
+
+
+def check_k(k: int) -> int:
+    """``k`` if it is a whole number of 1 or more.
+
+    Raises:
+        TypeError: not an int.
+        ConfigError: below 1.
+    """
+    if isinstance(k, bool) or not isinstance(k, int):
+        raise TypeError(f"k must be a whole number (int), not {type(k).__name__} ({k!r})")
+    if k < 1:
+        raise ConfigError(param="k", value=k, expected="1 or more")
+    return k
+
+
+def warn_notes(notes: list[str], *, stacklevel: int = 4) -> None:
+    """Each note as an :class:`Item2VecWarning`, in Python terms, pointing at the user's call."""
+    for note in notes:
+        warnings.warn(python_terms(note), Item2VecWarning, stacklevel=stacklevel)
+
+
+def copy_model(source: Path, target: Path, meta: Mapping[str, Any], *, force: bool) -> None:
+    """Copy a loaded model's directory (every file: training state and index too) to ``target``.
+
+    Raises:
+        OutputExistsError: as :func:`item2vec.model.store.check_output`.
+        ModelError: the directory changed since the model was loaded.
+    """
+    check_output(target, force=force)
+    if target.exists() and target.resolve() == source.resolve():
+        return
+    if read_meta(source) != meta:
+        raise ModelError(f"model {str(source)!r} changed after it was loaded: load it again, then save")
+
+    def write(tmp: Path) -> None:
+        for file in sorted(source.iterdir()):
+            if file.is_file():
+                shutil.copy2(file, tmp / file.name)
+
+    atomic_dir(target, write)
