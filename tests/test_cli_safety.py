@@ -374,7 +374,7 @@ def test_terminated_exits_143_and_the_handler_is_restored(
     tmp_path: Path, events_csv: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import item2vec.training.pipeline
-    from item2vec.cli.base import Terminated
+    from item2vec.cli.signals import Terminated
 
     def terminated(*_args: object, **_kwargs: object) -> None:
         assert signal.getsignal(signal.SIGTERM) not in (signal.SIG_DFL, before)

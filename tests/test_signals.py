@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from item2vec.cli.base import Interrupt, Terminated, sigterm_raises
+from item2vec.cli.signals import Interrupt, Terminated, sigterm_raises
 from tests.test_cli import FAST, planted_rows, run
 
 HANG_GUARD = 60  # seconds: a bound for a slow machine that only a hang reaches, not a timing

@@ -1,139 +1,41 @@
-"""The command group, its error handling, and the options and helpers commands share."""
+"""The command group, its error handling, and the options and helpers commands share.
+
+Signals are handled in :mod:`item2vec.cli.signals`, ``--config`` in
+:mod:`item2vec.cli.config_file`, the options of commands that read event tables in
+:mod:`item2vec.cli.input_options`.
+"""
 
 from __future__ import annotations
 
-import _thread
 import functools
 import logging
-import signal
 import sys
-import threading
-import time
-import weakref
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from types import FrameType
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 
-from item2vec.corpus.events import INPUT_FORMATS
+from item2vec.cli.signals import (
+    EXIT_INTERRUPTED,
+    EXIT_TERMINATED,
+    Terminated,
+    command_done,
+    exit_code,
+    sigterm_raises,
+)
 from item2vec.errors import Item2VecError, MissingColumnsError, Namer, flag_name, spell
 from item2vec.model.modes import HYBRID_BASE, HYBRID_BASES, HYBRID_WEIGHT, mode_names
 from item2vec.render import FORMATS
 from item2vec.version import __version__
 
 if TYPE_CHECKING:
-    from item2vec.corpus.options import SessionOptions
     from item2vec.model.embeddings import Embeddings
     from item2vec.query.searcher import Searcher
     from item2vec.training.gensim_engine import Progress
 
 F = TypeVar("F", bound=Callable[..., Any])
-EXIT_INTERRUPTED = 130
-EXIT_TERMINATED = 143  # SIGTERM: 128 + 15, as shells report it
 _QUIET = "item2vec.quiet"
-
-
-class Terminated(KeyboardInterrupt):
-    """SIGTERM, raised in the main thread like Ctrl-C, so that the same clean-up runs."""
-
-
-class Interrupt(KeyboardInterrupt):
-    """Ctrl-C (SIGINT) as our handler raises it: a KeyboardInterrupt that can be traced (weakref)."""
-
-
-class _Signals:
-    """What the running command was sent: the first signal, and the exception it raised.
-
-    The handler never raises inside importlib's own code (a module lock's clean-up runs as a
-    weakref callback, where an exception is swallowed, and where one raised between taking and
-    releasing the import lock leaves it held: the background import of gensim then waits
-    forever and so does the main thread that joins it). There a helper thread calls it again a
-    millisecond later. An interrupt swallowed anyway (a ``__del__``, a weakref callback) reaches
-    ``sys.unraisablehook``, which has it raised again the same way.
-    """
-
-    def __init__(self) -> None:
-        self.received: int | None = None
-        self.pending: weakref.ref[KeyboardInterrupt] | None = None
-        self.done = False  # the command has finished or handled the interrupt: ignore repeats
-        self.again: signal.Signals | None = None
-        self.wake = threading.Event()
-
-    def handler(self, signum: int, frame: FrameType | None) -> None:
-        if self.done:
-            return
-        if frame is not None and frame.f_code.co_filename.startswith("<frozen importlib"):
-            self.later(signum)  # never inside the import machinery: again in a moment
-            return
-        if self.pending is not None and self.pending() is not None:
-            return  # the first one is still unwinding: let its clean-up finish
-        self.received = self.received or signum
-        exc: KeyboardInterrupt = Terminated() if signum == signal.SIGTERM else Interrupt()
-        self.pending = weakref.ref(exc)
-        raise exc
-
-    def unraisable(self, previous: Callable[[Any], object], unraisable: Any) -> None:
-        exc = unraisable.exc_value
-        if isinstance(exc, (Terminated, Interrupt)) and not self.done:
-            self.pending = None
-            self.later(signal.SIGTERM if isinstance(exc, Terminated) else signal.SIGINT)
-            return
-        previous(unraisable)
-
-    def later(self, signum: int) -> None:
-        """Have the signal handled again once the main thread has left the code it is in."""
-        self.again = signal.Signals(signum)
-        self.wake.set()
-
-    def redeliver(self) -> None:
-        """The helper thread: a millisecond after ``later``, the signal again for the main thread."""
-        while True:
-            self.wake.wait()
-            self.wake.clear()
-            if self.done:
-                return
-            time.sleep(0.001)
-            signum, self.again = self.again, None
-            if signum is not None and not self.done:
-                _thread.interrupt_main(signum)
-
-    def exit_code(self, code: int) -> int:
-        """A command that stopped on an interrupt (exit 130) after SIGTERM exits 143."""
-        return EXIT_TERMINATED if code == EXIT_INTERRUPTED and self.received == signal.SIGTERM else code
-
-
-_SIGNALS = _Signals()
-
-
-@contextmanager
-def sigterm_raises() -> Iterator[None]:
-    """While a command runs, SIGTERM raises ``Terminated`` and Ctrl-C ``Interrupt``, every time.
-
-    Repeats wait for the clean-up of the first; the handlers and ``sys.unraisablehook`` are
-    put back at the end.
-    """
-    global _SIGNALS
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    outer, state = _SIGNALS, _Signals()
-    _SIGNALS = state
-    previous = {signum: signal.signal(signum, state.handler) for signum in (signal.SIGINT, signal.SIGTERM)}
-    hook = sys.unraisablehook
-    sys.unraisablehook = functools.partial(state.unraisable, hook)
-    threading.Thread(target=state.redeliver, name="item2vec-signals", daemon=True).start()
-    try:
-        yield
-    finally:
-        state.done = True
-        state.wake.set()  # the helper thread ends
-        sys.unraisablehook = hook
-        for signum, handler in previous.items():
-            signal.signal(signum, handler if handler is not None else signal.SIG_DFL)
-        _SIGNALS = outer
 
 
 class Item2VecGroup(click.Group):
@@ -153,7 +55,7 @@ class Item2VecGroup(click.Group):
         try:
             return super().invoke(ctx)
         except click.exceptions.Exit as exc:  # a command that stopped on Ctrl-C itself (tune)
-            raise click.exceptions.Exit(_SIGNALS.exit_code(exc.exit_code)) from None
+            raise click.exceptions.Exit(exit_code(exc.exit_code)) from None
         except MissingColumnsError as exc:
             command = self.get_command(ctx, ctx.invoked_subcommand or "")
             message = spell(exc.message(command_flags(command)), cli_namer(command))
@@ -164,12 +66,12 @@ class Item2VecGroup(click.Group):
         except KeyboardInterrupt as exc:
             _interrupted(exc)
         finally:
-            _SIGNALS.done = True  # a signal after the command's end changes nothing
+            command_done()  # a signal after the command's end changes nothing
 
 
 def _interrupted(exc: KeyboardInterrupt) -> NoReturn:
     """Say that nothing was written; exit 143 for SIGTERM, 130 for Ctrl-C."""
-    _SIGNALS.done = True
+    command_done()
     word, code = (
         ("Terminated", EXIT_TERMINATED) if isinstance(exc, Terminated) else ("Interrupted", EXIT_INTERRUPTED)
     )
@@ -414,151 +316,6 @@ def cli() -> None:
     logging.getLogger("gensim").setLevel(logging.ERROR)
 
 
-# Options a command never takes from another command's table of a --config file.
-_NOT_SHARED = frozenset({"output", "force", "quiet"})
-
-
-def load_config(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
-    if value is None:
-        return
-    from item2vec.training.config import load_config_file
-
-    command = ctx.command.name or ""
-    params = {
-        p.name: p for p in ctx.command.params if isinstance(p, click.Option) and p.name and p.name != "config"
-    }
-    allowed = set(params)
-    group = ctx.parent.command if ctx.parent is not None else None
-    commands = getattr(group, "commands", {})
-    train = commands.get("train")
-    shared = _option_names(train) if train is not None else set()
-    try:
-        raw = load_config_file(
-            Path(value), allowed, command=command, commands=set(commands) | {"train"},
-            borrowed=allowed - _NOT_SHARED, ignored=shared | _NOT_SHARED,
-        )  # fmt: skip
-        defaults = {name: config_value(ctx, params[name], item, value) for name, item in raw.items()}
-    except Item2VecError as exc:
-        raise click.BadParameter(str(exc)) from None
-    ctx.default_map = {**(ctx.default_map or {}), **defaults}
-
-
-def _option_names(command: click.Command) -> set[str]:
-    return {p.name for p in command.params if isinstance(p, click.Option) and p.name and p.name != "config"}
-
-
-def config_option(func: F) -> F:
-    """``--config FILE.toml``: option defaults from a file; flags override it."""
-    option = click.option(
-        "--config", type=click.Path(dir_okay=False), is_eager=True, expose_value=False, callback=load_config,
-        help="TOML file of option defaults (top level, [train] or [COMMAND]); flags override it.",
-    )  # fmt: skip
-    return option(func)
-
-
-def config_value(ctx: click.Context, param: click.Parameter, value: Any, path: str) -> Any:
-    """A ``--config`` value checked as its flag checks it: ``dim = 32.9`` is refused, not cut to 32.
-
-    Raises:
-        ConfigError: the value has another type than the option takes, or is out of its range.
-    """
-    if param.multiple:
-        return tuple(
-            _config_one(ctx, param, v, path) for v in (value if isinstance(value, list) else [value])
-        )
-    return _config_one(ctx, param, value, path)
-
-
-def _config_one(ctx: click.Context, param: click.Parameter, value: Any, path: str) -> Any:
-    import json
-
-    from item2vec.errors import ConfigError, cut
-
-    name, shown = (
-        (param.name or "").replace("_", "-"),
-        cut(json.dumps(value, ensure_ascii=False, default=str), 60),
-    )
-    expected = _config_type(param, value) or _config_filter(param, value)
-    if expected:
-        raise ConfigError(
-            f"config file {path!r}: {name} = {shown} is invalid: use {expected}, as --{name} takes"
-        )
-    if not isinstance(value, (str, bool, int, float)):
-        value = str(value)  # a TOML date (cutoff = 2011-11-01) as written
-    try:
-        return param.type.convert(value, param, ctx)
-    except click.BadParameter as exc:
-        raise ConfigError(f"config file {path!r}: {name} = {shown} is invalid: {exc.message}") from None
-
-
-def _config_filter(param: click.Parameter, value: Any) -> str | None:
-    """What a ``where`` value of a config file should have been: a filter, checked now (a usage
-    error, as on the command line), not when the command reads its input."""
-    if param.name != "where":
-        return None
-    from item2vec.corpus.options import WHERE_SYNTAX, Where
-
-    if not isinstance(value, str):
-        return f'a filter in quotes, such as "Quantity>0" ({WHERE_SYNTAX})'
-    try:
-        Where.parse(value)
-    except Item2VecError:
-        return WHERE_SYNTAX
-    return None
-
-
-def _config_type(param: click.Parameter, value: Any) -> str | None:
-    """What ``value`` should have been, when it is not of the type the option takes.
-
-    A string is converted as the command line converts it (``dim = "64"`` is ``--dim 64``).
-    """
-    if isinstance(param, click.Option) and param.is_flag and not param.count:
-        return None if isinstance(value, bool) else "true or false"
-    if isinstance(value, str):
-        return None
-    if isinstance(value, (list, dict)):
-        return "one value, not a list or table"
-    if isinstance(value, bool):
-        return "a value, not true or false"
-    if isinstance(param.type, click.types.IntParamType):
-        return None if isinstance(value, int) else "a whole number"
-    if isinstance(param.type, click.types.FloatParamType):
-        return None if isinstance(value, (int, float)) else "a number"
-    return None
-
-
-def delimiter_callback(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
-    if value is None:
-        return None
-    from item2vec.corpus.options import parse_delimiter
-
-    try:
-        return parse_delimiter(value)
-    except Item2VecError as exc:
-        raise click.BadParameter(str(exc)) from None
-
-
-def delimiter_option(*, inherit: bool, prefix: str = "") -> Callable[[F], F]:
-    """The shared ``--delimiter`` of the commands that read event tables."""
-    default = "as the model was trained, else " if inherit else ""
-    return click.option(
-        "--delimiter", metavar="CHAR", callback=delimiter_callback,
-        help=f"{prefix}CSV field delimiter, one character; '\\t' is a tab "
-        f"(default: {default}',' for CSV, a tab for TSV).",
-    )  # fmt: skip
-
-
-def duration_option(_ctx: click.Context, _param: click.Parameter, value: str | None) -> float | None:
-    if value is None:
-        return None
-    from item2vec.corpus.options import parse_duration
-
-    try:
-        return parse_duration(str(value))
-    except Item2VecError as exc:
-        raise click.BadParameter(str(exc)) from None
-
-
 def read_items(items: tuple[str, ...]) -> list[str]:
     out: list[str] = []
     for item in items:
@@ -592,69 +349,3 @@ def progress_line(progress: Progress) -> None:
 def progress_callback() -> Callable[[Progress], None] | None:
     """The progress line, on a terminal and without -q."""
     return None if is_quiet() or not sys.stderr.isatty() else progress_line
-
-
-WHERE_HELP = (
-    "Keep rows where COL=VALUE, COL!=VALUE, a number comparison (COL>N, COL>=N, COL<N, COL<=N) "
-    "or 'COL in A,B' / 'COL not in A,B'; repeatable (all must hold). Quote it in a shell: --where 'Quantity>0'."
-)
-
-
-def session_options(*, inherit: bool) -> Callable[[F], F]:
-    """train's user/session/time options; with ``inherit``, unset ones come from the model."""
-    was = " (default: as the model was trained)" if inherit else ""
-
-    def decorate(func: F) -> F:
-        options = [
-            click.option("--input-format", type=click.Choice(INPUT_FORMATS), help="Override format detection."),
-            click.option("--user-col", help="Column of user ids (default: user_id, unless --session-col is given)."
-                         if not inherit else "Column of user ids" + was + "."),
-            click.option("--session-col", help="Column of session/basket ids" + was + "."),
-            click.option("--item-col", default=None if inherit else "item_id", show_default=not inherit,
-                         help="Column of item ids" + was + "."),
-            click.option("--time-col", help="Column of times: epoch s/ms or ISO 8601" + was + "."),
-            click.option("--session-gap", callback=duration_option,
-                         help="Split a user's events on gaps longer than this (30m, 2h)" + was + "."),
-            click.option("--drop-repeats/--keep-repeats", default=None if inherit else True,
-                         show_default=not inherit, help="Drop consecutive repeats of an item" + was + "."),
-            click.option("--min-length", type=click.IntRange(1), default=None if inherit else 2,
-                         show_default=not inherit, help="Drop shorter sequences" + was + "."),
-            click.option("--where", multiple=True, metavar="FILTER", help=WHERE_HELP + (
-                " Default: the model's filters." if inherit else "")),
-            delimiter_option(inherit=inherit),
-        ]  # fmt: skip
-        for option in reversed(options):
-            func = option(func)
-        return func
-
-    return decorate
-
-
-_SESSION_KEYS = (
-    "user_col",
-    "session_col",
-    "item_col",
-    "time_col",
-    "session_gap",
-    "drop_repeats",
-    "min_length",
-    "delimiter",
-)
-
-
-def session_values(opts: dict[str, Any]) -> dict[str, Any]:
-    """Pop the session options out of ``opts`` (``--where`` parsed)."""
-    from item2vec.corpus.options import Where
-
-    values = {key: opts.pop(key) for key in _SESSION_KEYS}
-    values["where"] = tuple(Where.parse(w) for w in opts.pop("where"))
-    return values
-
-
-def session_from_options(opts: dict[str, Any]) -> SessionOptions:
-    """The SessionOptions the session flags in ``opts`` describe (popped from ``opts``)."""
-    from item2vec.corpus.options import SessionOptions
-
-    values = session_values(opts)
-    values["user_col"] = values["user_col"] or (None if values["session_col"] else "user_id")
-    return SessionOptions(**values)

@@ -7,15 +7,9 @@ from typing import Any
 
 import click
 
-from item2vec.cli.base import (
-    cli,
-    config_option,
-    output_format,
-    quiet_option,
-    say,
-    session_from_options,
-    session_options,
-)
+from item2vec.cli.base import cli, output_format, quiet_option, say
+from item2vec.cli.config_file import config_option
+from item2vec.cli.input_options import session_from_options, session_options
 from item2vec.render import render
 
 

@@ -8,23 +8,20 @@ from typing import Any
 import click
 
 from item2vec.cli.base import (
-    EXIT_INTERRUPTED,
     cli,
     cli_namer,
-    config_option,
     cutoff_options,
     cutoffs,
-    duration_option,
     output_format,
     progress_callback,
     quiet_option,
     renamed,
     say,
     score_options,
-    session_from_options,
-    session_options,
-    session_values,
 )
+from item2vec.cli.config_file import config_option
+from item2vec.cli.input_options import duration_option, session_from_options, session_options, session_values
+from item2vec.cli.signals import EXIT_INTERRUPTED
 from item2vec.errors import spell
 from item2vec.render import render_record, render_sections
 

@@ -9,12 +9,9 @@ import click
 from click.core import ParameterSource
 
 from item2vec.cli.base import (
-    WHERE_HELP,
     approx_index,
     cli,
     cli_namer,
-    config_option,
-    delimiter_option,
     output_format,
     quiet_option,
     read_items,
@@ -23,6 +20,8 @@ from item2vec.cli.base import (
     score_options,
     top_k,
 )
+from item2vec.cli.config_file import config_option
+from item2vec.cli.input_options import WHERE_HELP, delimiter_option
 from item2vec.cli.tables import check_table_format, stdout_table
 from item2vec.errors import spell
 from item2vec.model.modes import DECAY, RECOMMEND_SCORE

@@ -23,17 +23,15 @@ if TYPE_CHECKING:
 from item2vec.cli.base import (
     cli,
     cli_namer,
-    config_option,
     is_quiet,
     output_format,
     progress_callback,
     quiet_option,
     say,
     score_options,
-    session_from_options,
-    session_options,
-    session_values,
 )
+from item2vec.cli.config_file import config_option
+from item2vec.cli.input_options import session_from_options, session_options, session_values
 
 F = TypeVar("F", bound=Callable[..., Any])
 
