@@ -34,7 +34,8 @@ from typing import TYPE_CHECKING, Any, BinaryIO, Literal
 
 from item2vec.corpus.events import TABLE_FORMATS, Source, detect_format, open_source, read_table
 from item2vec.corpus.jsonl import is_array
-from item2vec.corpus.options import SessionOptions, column_codes, group_codes, parse_times
+from item2vec.corpus.options import SessionOptions, column_codes, group_codes
+from item2vec.corpus.times import parse_times
 from item2vec.errors import (
     Bare,
     ConfigError,
@@ -98,28 +99,9 @@ def split_events(
             lies outside the data); the message says which.
         OutputExistsError: ``output`` already holds split files and ``force`` is not set.
     """
-    if by == "time" and (cutoff is None or not session.time_col):
-        raise ConfigError(
-            f"{param('by', Bare('time'))} needs {param('cutoff', Bare('DATE'))} and {param('time_col')} "
-            "(the column of event times)",
-            param="cutoff" if cutoff is None else "time_col",
-            expected="a cutoff and a time column",
-        )
-    if by == "last" and cutoff is not None:
-        raise ConfigError(
-            f"{param('cutoff')} applies to {param('by', Bare('time'))} only; drop it or add {param('by', Bare('time'))}",
-            param="cutoff",
-            value=cutoff,
-            fix="drop it, or split by time",
-        )
+    _check_by(by, cutoff, session)
     source = open_source(input_name, stdin)
-    fmt = input_format or detect_format(source, session.item_col, session.delimiter)
-    session.check_delimiter(fmt, source.name)
-    if fmt not in TABLE_FORMATS:
-        raise InputError(
-            f"{source.name} reads as {fmt}, not an event table: split needs a CSV/TSV/Parquet/JSONL "
-            f"table with user/session, item and time columns (set {param('input_format')} if it is one)"
-        )
+    fmt = _table_format(source, input_format, session)
     names = _output_names(source, fmt)
     _check_output(output, names.values(), force=force)
     if fmt == "jsonl" and is_array(source.head(4096)):
@@ -151,6 +133,36 @@ def split_events(
     _write_parts(source, fmt, table.num_rows, {files[p]: masks[p] for p in PARTS}, replace=force)
     rows = {part: int(mask.sum()) for part, mask in masks.items()}
     return SplitSummary(files, rows, cases, table.num_rows, dropped)
+
+
+def _check_by(by: SplitBy, cutoff: str | None, session: SessionOptions) -> None:
+    """A time split needs a cutoff and a time column; a split on last items takes no cutoff."""
+    if by == "time" and (cutoff is None or not session.time_col):
+        raise ConfigError(
+            f"{param('by', Bare('time'))} needs {param('cutoff', Bare('DATE'))} and {param('time_col')} "
+            "(the column of event times)",
+            param="cutoff" if cutoff is None else "time_col",
+            expected="a cutoff and a time column",
+        )
+    if by == "last" and cutoff is not None:
+        raise ConfigError(
+            f"{param('cutoff')} applies to {param('by', Bare('time'))} only; drop it or add {param('by', Bare('time'))}",
+            param="cutoff",
+            value=cutoff,
+            fix="drop it, or split by time",
+        )
+
+
+def _table_format(source: Source, input_format: str | None, session: SessionOptions) -> str:
+    """The input's format (given, or detected), once it is an event table."""
+    fmt = input_format or detect_format(source, session.item_col, session.delimiter)
+    session.check_delimiter(fmt, source.name)
+    if fmt not in TABLE_FORMATS:
+        raise InputError(
+            f"{source.name} reads as {fmt}, not an event table: split needs a CSV/TSV/Parquet/JSONL "
+            f"table with user/session, item and time columns (set {param('input_format')} if it is one)"
+        )
+    return fmt
 
 
 def _cutoff_seconds(cutoff: str) -> float:
