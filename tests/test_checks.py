@@ -15,7 +15,7 @@ from item2vec.errors import ModelError
 from item2vec.model import checks
 from item2vec.model.checks import check_finite, load_array
 from item2vec.model.store import load, read_meta, save
-from item2vec.training.features import load_space
+from item2vec.training.feature_space import load_space
 from tests.conftest import tiny_embeddings
 
 

@@ -15,13 +15,12 @@ from item2vec.cli import cli
 from item2vec.errors import ConfigError, InputError
 from item2vec.model.store import load
 from item2vec.query.neighbours import similar
+from item2vec.training.feature_space import attribute_vectors, infer_vectors
 from item2vec.training.features import (
     REPEATS,
     FeatureOptions,
     attribute_sentences,
-    attribute_vectors,
     choose_prefix,
-    infer_vectors,
     interleave,
     parse_columns,
     read_features,
@@ -295,7 +294,7 @@ def test_embed_errors(featured: Path, tiny_model: Path, tmp_path: Path) -> None:
 
 def test_store_writes_tables_and_old_models_have_no_feature_space(tiny_model: Path, tmp_path: Path) -> None:
     from item2vec.model.store import read_meta, read_tsv, save
-    from item2vec.training.features import load_space
+    from item2vec.training.feature_space import load_space
 
     emb = load(tiny_model)
     save(emb, tmp_path / "m", tables={"extra": (("id", "n"), [("a", 1), ("b\tc", 2)])})

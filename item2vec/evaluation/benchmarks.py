@@ -67,8 +67,21 @@ def evaluate_analogies(embeddings: Embeddings, path: Path) -> list[dict[str, Any
     Raises:
         InputError: the file is missing, or a line is neither ``: section`` nor four words.
     """
-    import numpy as np
+    sections, questions = _read_questions(embeddings, path)
+    correct, asked = _answer(embeddings, questions)
+    out = [_analogy_row(name, correct[name], asked[name], sections[name][1]) for name in sections]
+    out.append(
+        _analogy_row(
+            "total", sum(correct.values()), sum(asked.values()), sum(s[1] for s in sections.values())
+        )
+    )
+    return out
 
+
+def _read_questions(
+    embeddings: Embeddings, path: Path
+) -> tuple[dict[str, list[int]], list[tuple[str, list[int]]]]:
+    """The sections (each with its count of skipped questions) and the questions as rows, in order."""
     find = _lookup(embeddings)
     sections: dict[str, list[int]] = {}
     questions: list[tuple[str, list[int]]] = []
@@ -99,6 +112,15 @@ def evaluate_analogies(embeddings: Embeddings, path: Path) -> list[dict[str, Any
             value=str(path),
             expected="the questions-words format",
         )
+    return sections, questions
+
+
+def _answer(
+    embeddings: Embeddings, questions: list[tuple[str, list[int]]]
+) -> tuple[Counter[str], Counter[str]]:
+    """Correct and asked questions per section, answered by 3CosAdd in batches of bounded size."""
+    import numpy as np
+
     correct = Counter[str]()
     asked = Counter[str]()
     if questions:
@@ -114,13 +136,7 @@ def evaluate_analogies(embeddings: Embeddings, path: Path) -> list[dict[str, Any
                 name = questions[start + offset][0]
                 asked[name] += 1
                 correct[name] += int(hit)
-    out = [_analogy_row(name, correct[name], asked[name], sections[name][1]) for name in sections]
-    out.append(
-        _analogy_row(
-            "total", sum(correct.values()), sum(asked.values()), sum(s[1] for s in sections.values())
-        )
-    )
-    return out
+    return correct, asked
 
 
 def _analogy_row(section: str, correct: int, asked: int, skipped: int) -> dict[str, Any]:

@@ -25,7 +25,8 @@ from item2vec.model.identity import ID_KEY, model_lock, replaced_error
 from item2vec.model.parts import OUTPUT_FILE, load_model_transitions
 from item2vec.model.store import check_output, load, read_meta, save
 from item2vec.model.transitions import TRANSITIONS_FILE
-from item2vec.training.features import FeatureOptions, FeatureSpace, infer_vectors, load_space, read_features
+from item2vec.training.feature_space import FeatureSpace, infer_vectors, load_space
+from item2vec.training.features import FeatureOptions, read_features
 
 if TYPE_CHECKING:
     import numpy as np

@@ -36,13 +36,8 @@ from item2vec.model.parts import load_model_transitions
 from item2vec.model.store import check_output, load, read_meta, save
 from item2vec.model.transitions import TRANSITIONS_FILE, TransitionMatrix
 from item2vec.training.config import TrainConfig, default_workers
-from item2vec.training.features import (
-    FeatureOptions,
-    FeatureSpace,
-    attribute_sentences,
-    load_space,
-    split_trained,
-)
+from item2vec.training.feature_space import FeatureSpace, load_space
+from item2vec.training.features import FeatureOptions, attribute_sentences, split_trained
 from item2vec.training.gensim_engine import ProgressCallback, Trained
 from item2vec.training.resume import State, resume
 from item2vec.training.transitions import extended
