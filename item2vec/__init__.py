@@ -10,7 +10,8 @@ The public Python API; importing it loads nothing heavy (no numpy, pandas, pyarr
     model = item2vec.load("retail-model")
 
 ``train`` and ``load`` return a :class:`Model` (``item2vec.api``); answers are
-:class:`ItemScore` ``(item, score)`` pairs with a ``name``. Errors are :class:`Item2VecError`
+:class:`ItemScore` ``(item, score)`` pairs with a ``name``, in a :class:`Results` list that says
+what its scores are (``score_kind``) and has ``to_frame()``. Errors are :class:`Item2VecError`
 subclasses (an unknown item is :class:`ItemNotFoundError`, also a ``KeyError``). docs/python.md
 has worked examples.
 """
@@ -24,11 +25,14 @@ from item2vec.version import __version__
 
 __all__ = [
     "Embeddings",
+    "EvaluationReport",
     "Item2VecError",
     "Item2VecWarning",
     "ItemNotFoundError",
     "ItemScore",
     "Model",
+    "Results",
+    "Scoring",
     "TrainConfig",
     "__version__",
     "load",
@@ -39,9 +43,11 @@ if TYPE_CHECKING:
     from item2vec.api.errors import Item2VecWarning, ItemNotFoundError
     from item2vec.api.model import Model
     from item2vec.api.records import ItemScore
+    from item2vec.api.results import EvaluationReport, Results
     from item2vec.api.training import load, train
     from item2vec.errors import Item2VecError
     from item2vec.model.embeddings import Embeddings
+    from item2vec.model.scoring_record import Scoring
     from item2vec.training.config import TrainConfig
 
 # Public name → the module that defines it, imported on first use.
@@ -50,6 +56,9 @@ _LAZY = {
     "load": "item2vec.api.training",
     "Model": "item2vec.api.model",
     "ItemScore": "item2vec.api.records",
+    "Results": "item2vec.api.results",
+    "EvaluationReport": "item2vec.api.results",
+    "Scoring": "item2vec.model.scoring_record",
     "Item2VecWarning": "item2vec.api.errors",
     "ItemNotFoundError": "item2vec.api.errors",
     "Item2VecError": "item2vec.errors",
