@@ -1,7 +1,7 @@
 """Load test of `item2vec serve` against a minimal FastAPI app on the same vectors: requests/s
 and p50/p99 latency of GET /similar?k=10 and POST /recommend with keep-alive clients.
 
-    python bench/serve_load.py MODEL                 # 2 keep-alive clients, 10 s or 20,000 requests each
+    python bench/serve_load.py MODEL                 # 2 keep-alive clients, 10 s or 20,000 requests, 3 rounds
     python bench/serve_load.py MODEL --seconds 5 --requests 5000 --clients 8
 
 Each server runs as a subprocess on 127.0.0.1 (a free port; loopback only): ``item2vec serve``
@@ -11,7 +11,8 @@ FastAPI app run by uvicorn that loads the same vectors.npy and answers with a nu
 reach. After /health answers and a short warm-up, keep-alive clients (threads, stdlib
 http.client) ask for random items' neighbours, or recommendations for random histories of 5
 items (the model's default score mode), until the time or the request budget runs out. The
-clients share the machine with the server, so on a small machine the figures are a floor.
+clients share the machine with the server, so on a small machine the figures are a floor; the
+server's CPU time per request (from /proc) is the steadier figure on a busy machine.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import json
 import os
 import random
 import socket
+import statistics
 import subprocess
 import sys
 import threading
@@ -158,6 +160,13 @@ def load(
     }
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) the process has used so far (Linux /proc): what the server
+    spends per request, which a busy shared machine does not inflate as it does latency."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def measure(
     server: str, model: Path, args: argparse.Namespace, ids: list[str]
 ) -> dict[str, dict[str, float]]:
@@ -180,8 +189,11 @@ def measure(
             load(
                 port, endpoint, ids[:50], clients=args.clients, seconds=1.0, requests=200, k=args.k
             )  # warm up
+            before = cpu_seconds(process.pid)
             results[endpoint] = load(port, endpoint, ids, clients=args.clients, seconds=args.seconds,
                                      requests=args.requests, k=args.k)  # fmt: skip
+            spent = cpu_seconds(process.pid) - before
+            results[endpoint]["cpu"] = spent * 1000 / max(1, results[endpoint]["requests"])
         return results
     finally:
         process.terminate()
@@ -195,6 +207,7 @@ def main() -> int:
     parser.add_argument("--requests", type=int, default=20_000, help="most requests per server and endpoint")
     parser.add_argument("--clients", type=int, default=2)
     parser.add_argument("-k", type=int, default=10)
+    parser.add_argument("--rounds", type=int, default=3, help="the servers take turns; medians of the rounds")
     args = parser.parse_args()
     with open(args.model / "vocab.tsv", encoding="utf-8") as handle:
         next(handle)
@@ -203,16 +216,23 @@ def main() -> int:
     ids = ids[:10_000]
     servers = ["minimal", "item2vec serve"]
     servers += ["item2vec serve --approx"] if (args.model / "index.faiss").exists() else []
+    runs: dict[tuple[str, str], list[dict[str, float]]] = {}
+    for _ in range(args.rounds):  # in turns, so that a busy spell on a shared machine hits every server
+        for server in servers:
+            for endpoint, r in measure(server, args.model, args, ids).items():
+                runs.setdefault((server, endpoint), []).append(r)
     print(f"# {args.model}: GET /similar?k={args.k} and POST /recommend (histories of {HISTORY}), "
-          f"{args.clients} keep-alive clients, at most {args.seconds:.0f} s or {args.requests:,} requests each")  # fmt: skip
-    print("| server | endpoint | requests | req/s | p50 ms | p99 ms | req/s vs minimal |")
-    print("|---|---|---:|---:|---:|---:|---:|")
-    floor: dict[str, float] = {}
-    for server in servers:
-        for endpoint, r in measure(server, args.model, args, ids).items():
-            floor.setdefault(endpoint, r["rps"])
-            print(f"| {server} | {endpoint} | {r['requests']:,.0f} | {r['rps']:,.0f} | {r['p50']:.2f} "
-                  f"| {r['p99']:.2f} | {r['rps'] / floor[endpoint]:.2f} |", flush=True)  # fmt: skip
+          f"{args.clients} keep-alive clients, at most {args.seconds:.0f} s or {args.requests:,} requests each, "
+          f"medians of {args.rounds} rounds")  # fmt: skip
+    print("| server | endpoint | requests | req/s | p50 ms | p99 ms | req/s vs minimal | server CPU ms/request "
+          "| CPU vs minimal |")  # fmt: skip
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
+    median = {key: {m: statistics.median(r[m] for r in rs) for m in rs[0]} for key, rs in runs.items()}
+    for (server, endpoint), r in median.items():
+        floor = median[("minimal", endpoint)]
+        print(f"| {server} | {endpoint} | {r['requests']:,.0f} | {r['rps']:,.0f} | {r['p50']:.2f} "
+              f"| {r['p99']:.2f} | {r['rps'] / floor['rps']:.2f} | {r['cpu']:.2f} | {r['cpu'] / floor['cpu']:.2f} |",
+              flush=True)  # fmt: skip
     return 0
 
 

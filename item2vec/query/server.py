@@ -137,6 +137,7 @@ def _query_routes(
     from typing import Annotated, Literal
 
     from fastapi import Query
+    from fastapi.responses import JSONResponse
     from pydantic import BaseModel
 
     from item2vec.model.embeddings import format_analogy
@@ -178,7 +179,8 @@ def _query_routes(
     ) -> Any:
         _known(embeddings, [item])
         chosen = scorer(score, hybrid_weight, hybrid_base)
-        return {"query": item, "score": chosen.describe(), "results": _result_rows(chosen.similar([item], k))}
+        body = {"query": item, "score": chosen.describe(), "results": _result_rows(chosen.similar([item], k))}
+        return JSONResponse(body)  # as Answer: built whole here, so not validated again per request
 
     @app.get("/analogy", response_model=Answer, summary="A - B + C: items closest to the combination")
     def analogy(
@@ -202,6 +204,7 @@ def _recommend_route(
     from typing import Annotated
 
     from fastapi import Body
+    from fastapi.responses import JSONResponse
     from pydantic import BaseModel, Field
 
     from item2vec.query.recommend import DECAY, HISTORY_SIZE, recommend
@@ -238,8 +241,8 @@ def _recommend_route(
         chosen = scorer(request.score, request.hybrid_weight, request.hybrid_base)
         found = recommend(embeddings, request.history, request.k, decay=request.decay,
                           history_size=request.history_size, keep_seen=request.keep_seen, scorer=chosen)  # fmt: skip
-        return {"used": found.used, "skipped": unknown, "score": chosen.describe(),
-                "results": _result_rows(found.neighbours)}  # fmt: skip
+        return JSONResponse({"used": found.used, "skipped": unknown, "score": chosen.describe(),
+                             "results": _result_rows(found.neighbours)})  # fmt: skip
 
 
 def _item_routes(app: "FastAPI", embeddings: Embeddings) -> None:
