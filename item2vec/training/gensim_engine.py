@@ -241,17 +241,7 @@ def train(
     model = Word2Vec(**config.gensim_params())
     progress = progress_callback(progress)
     corpus = EpochCorpus(sequences, config=config, progress=progress)
-    if isinstance(vocabulary, Packed):
-        raw, key_names = _vocab_from_counts(model, vocabulary, by_code=feed == "file")
-        corpus.passes = 1  # the vocabulary came from the counts: every pass is an epoch
-    else:
-        model.build_vocab(corpus, keep_raw_vocab=True)
-        raw, key_names = dict(model.raw_vocab), None
-        model.raw_vocab = {}
-    if len(model.wv) == 0:
-        raise EmptyResultError(
-            all_below_message(raw, config.min_count), param="min_count", value=config.min_count
-        )
+    raw, key_names = _build_vocab(model, corpus, vocabulary, config=config, by_code=feed == "file")
     callbacks = [_epoch_callback(on_epoch, key_names)] if on_epoch is not None else []
     started = time.perf_counter()
     if feed == "file":
@@ -281,6 +271,33 @@ def train(
         items_trained=int(items_trained),
         feed=feed,
     )
+
+
+def _build_vocab(
+    model: Any,
+    corpus: EpochCorpus,
+    vocabulary: list[list[str]] | Packed,
+    *,
+    config: TrainConfig,
+    by_code: bool,
+) -> tuple[dict[Any, int], list[str] | None]:
+    """Give ``model`` its vocabulary: every key's raw count, and the id of each key when keys are codes.
+
+    Raises:
+        EmptyResultError: every item is below ``min_count``.
+    """
+    if isinstance(vocabulary, Packed):
+        raw, key_names = _vocab_from_counts(model, vocabulary, by_code=by_code)
+        corpus.passes = 1  # the vocabulary came from the counts: every pass is an epoch
+    else:
+        model.build_vocab(corpus, keep_raw_vocab=True)
+        raw, key_names = dict(model.raw_vocab), None
+        model.raw_vocab = {}
+    if len(model.wv) == 0:
+        raise EmptyResultError(
+            all_below_message(raw, config.min_count), param="min_count", value=config.min_count
+        )
+    return raw, key_names
 
 
 def _fold_in(model: Any, held_out: HeldOut, config: TrainConfig, *, by_code: bool) -> int:

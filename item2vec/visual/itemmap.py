@@ -86,6 +86,40 @@ def item_map(
     """
     import numpy as np
 
+    _check_options(method, color_by, items_file)
+    if len(embeddings) < 3:
+        raise EmptyResultError(f"the model has {len(embeddings)} items: a map needs at least 3")
+    rows = sample_rows(len(embeddings), sample, seed)
+    vectors = unit_rows(np.asarray(embeddings.vectors)[rows])
+    xy, axes = project(vectors, method, seed)
+    ids = [embeddings.ids[r] for r in rows]
+    counts = [int(c) for c in np.asarray(embeddings.counts)[rows]]
+    names = [embeddings.names.get(i, "") for i in ids]
+    if color_by == "cluster":
+        groups, legend = cluster_groups(vectors, names, clusters, seed)
+    else:
+        groups, legend = _groups(
+            embeddings, ids, counts, color_by=color_by, items_file=items_file, id_col=id_col
+        )
+    return ItemMap(
+        ids=ids,
+        names=names,
+        counts=counts,
+        xy=xy,
+        groups=groups,
+        legend=legend,
+        ordered=color_by == "frequency",
+        labelled=label_order(groups, counts, interleave=color_by != "frequency"),
+        labels=labels,
+        method=method,
+        axes=axes,
+        color_by=color_by,
+        total=len(embeddings),
+    )
+
+
+def _check_options(method: str, color_by: str, items_file: str | None) -> None:
+    """Refuse an unknown method or colouring, and a colour table without a column to colour by."""
     if method not in METHODS:
         raise InputError(
             f"{param('method', method)} is unknown: use one of {', '.join(METHODS)}",
@@ -109,38 +143,24 @@ def item_map(
             value=items_file,
             fix="drop the colour table, or colour by one of its columns",
         )
-    if len(embeddings) < 3:
-        raise EmptyResultError(f"the model has {len(embeddings)} items: a map needs at least 3")
-    rows = sample_rows(len(embeddings), sample, seed)
-    vectors = unit_rows(np.asarray(embeddings.vectors)[rows])
-    xy, axes = project(vectors, method, seed)
-    ids = [embeddings.ids[r] for r in rows]
-    counts = [int(c) for c in np.asarray(embeddings.counts)[rows]]
-    names = [embeddings.names.get(i, "") for i in ids]
-    if color_by == "cluster":
-        groups, legend = cluster_groups(vectors, names, clusters, seed)
-    elif color_by == "frequency":
-        groups, legend = frequency_groups(counts)
-    elif color_by == "none":
-        groups, legend = ["items"] * len(ids), ["items"]
-    else:
-        column = read_column(str(items_file), id_col or default_id_col(embeddings), color_by)
-        groups, legend = column_groups(ids, counts, column)
-    return ItemMap(
-        ids=ids,
-        names=names,
-        counts=counts,
-        xy=xy,
-        groups=groups,
-        legend=legend,
-        ordered=color_by == "frequency",
-        labelled=label_order(groups, counts, interleave=color_by != "frequency"),
-        labels=labels,
-        method=method,
-        axes=axes,
-        color_by=color_by,
-        total=len(embeddings),
-    )
+
+
+def _groups(
+    embeddings: Embeddings,
+    ids: list[str],
+    counts: list[int],
+    *,
+    color_by: str,
+    items_file: str | None,
+    id_col: str | None,
+) -> tuple[list[str], list[str]]:
+    """Each item's group and the legend, for a colouring other than ``cluster``."""
+    if color_by == "frequency":
+        return frequency_groups(counts)
+    if color_by == "none":
+        return ["items"] * len(ids), ["items"]
+    column = read_column(str(items_file), id_col or default_id_col(embeddings), color_by)
+    return column_groups(ids, counts, column)
 
 
 def label_order(groups: list[str], counts: list[int], *, interleave: bool) -> list[int]:

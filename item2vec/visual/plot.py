@@ -198,23 +198,7 @@ def map_figure(points: ItemMap, *, rasterize: bool = False) -> Any:
     axes.tick_params(labelsize=8)
     axes.grid(True, color="#eeeeee", linewidth=0.6)
     axes.set_axisbelow(True)
-    if len(points.legend) > 1:
-        handles = dict(zip(*reversed(axes.get_legend_handles_labels())))
-        legend = axes.legend(
-            [handles[g] for g in points.legend],
-            points.legend,
-            title=COLOR_TITLES.get(points.color_by, points.color_by),
-            loc="upper left",
-            bbox_to_anchor=(1.01, 1.0),
-            fontsize=8,
-            title_fontsize=9,
-            frameon=False,
-            markerscale=1.0,
-        )
-        for handle in legend.legend_handles:
-            if handle is not None:
-                handle.set_alpha(1.0)
-                handle.set_sizes([40])  # type: ignore[attr-defined]
+    _legend(axes, points)
     axes.annotate(
         caption(points),
         xy=(1.01, 0.0),
@@ -229,6 +213,28 @@ def map_figure(points: ItemMap, *, rasterize: bool = False) -> Any:
     figure.set_layout_engine("none")
     _labels(figure, axes, points)
     return figure
+
+
+def _legend(axes: Any, points: ItemMap) -> None:
+    """The legend outside the plot, its markers opaque and of one size (none for a single group)."""
+    if len(points.legend) <= 1:
+        return
+    handles = dict(zip(*reversed(axes.get_legend_handles_labels())))
+    legend = axes.legend(
+        [handles[g] for g in points.legend],
+        points.legend,
+        title=COLOR_TITLES.get(points.color_by, points.color_by),
+        loc="upper left",
+        bbox_to_anchor=(1.01, 1.0),
+        fontsize=8,
+        title_fontsize=9,
+        frameon=False,
+        markerscale=1.0,
+    )
+    for handle in legend.legend_handles:
+        if handle is not None:
+            handle.set_alpha(1.0)
+            handle.set_sizes([40])
 
 
 _OFFSETS = (
