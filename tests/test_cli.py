@@ -383,7 +383,7 @@ def test_export_command(tiny_model: Path, tmp_path: Path) -> None:
     result = run("export", tiny_model, "-f", "word2vec", "-o", out)
     assert result.exit_code == 0
     assert out.read_text().splitlines()[0] == "8 4"
-    assert result.stderr == f"wrote {out}\n"
+    assert result.stderr == f"wrote {out}\nwrote {out}.vocab\n"  # the counts beside, for gensim
     again = run("export", tiny_model, "-f", "word2vec", "-o", out)
     assert again.exit_code == 1 and "use --force" in again.stderr
     assert run("export", tiny_model, "-f", "word2vec", "-o", out, "--force").exit_code == 0

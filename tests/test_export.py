@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import io
 from pathlib import Path
 
@@ -14,6 +15,10 @@ from item2vec.export import formats as export_module
 from item2vec.export.formats import EXPORT_FORMATS, export
 from item2vec.model.embeddings import Embeddings
 from tests.conftest import TINY_COUNTS, TINY_VECTORS, tiny_embeddings
+
+NO_FAISS = pytest.mark.skipif(importlib.util.find_spec("faiss") is None, reason="faiss is not installed")
+# Every format; faiss only where it is installed (the ann extra).
+ALL_FORMATS = [pytest.param(f, marks=NO_FAISS) if f == "faiss" else f for f in EXPORT_FORMATS]
 
 
 def random_embeddings(n: int = 50, dim: int = 7) -> Embeddings:
@@ -29,9 +34,14 @@ def random_embeddings(n: int = 50, dim: int = 7) -> Embeddings:
 
 
 def output_for(fmt: str, tmp_path: Path) -> Path:
-    return tmp_path / {"projector": "proj", "npy": "vectors.npy", "parquet": "vectors.parquet"}.get(
-        fmt, "v.txt"
-    )
+    names = {
+        "projector": "proj",
+        "npy": "vectors.npy",
+        "parquet": "vectors.parquet",
+        "jsonl": "v.jsonl",
+        "faiss": "v.faiss",
+    }
+    return tmp_path / names.get(fmt, "v.txt")
 
 
 # round trips ---------------------------------------------------------------------------------------
@@ -44,14 +54,14 @@ def test_word2vec_round_trip_through_gensim(tmp_path: Path, fmt: str, make: obje
 
     embeddings = make()  # type: ignore[operator]
     path = tmp_path / "vectors.w2v"
-    assert export(embeddings, fmt, path) == [path]
+    assert export(embeddings, fmt, path) == [path, tmp_path / "vectors.w2v.vocab"]
     kv = KeyedVectors.load_word2vec_format(str(path), binary=fmt == "word2vec-binary")
     # gensim writes the most frequent first (stable for ties), as the C tools do
     order = sorted(range(len(embeddings)), key=lambda r: -int(embeddings.counts[r]))
     assert kv.index_to_key == [embeddings.ids[r] for r in order]
     assert kv.vectors.dtype == np.float32
     assert np.array_equal(kv.vectors, np.asarray(embeddings.vectors)[order])
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["vectors.w2v"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["vectors.w2v", "vectors.w2v.vocab"]
 
 
 def test_word2vec_text_is_exact_and_in_vocab_order(tmp_path: Path) -> None:
@@ -85,13 +95,13 @@ def test_parquet_round_trip(tmp_path: Path, names: bool) -> None:
     if not names:
         embeddings.names = {}
     path = tmp_path / "v.parquet"
-    assert export(embeddings, "parquet", path) == [path]
+    assert export(embeddings, "parquet", path, normalize=False) == [path]
     table = pq.read_table(path)
     assert table.column_names == ["id", "vector", "count", "name"][: 4 if names else 3]
     assert table.column("id").to_pylist() == embeddings.ids
     vectors = np.array(table.column("vector").to_pylist(), dtype=np.float32)
     assert np.array_equal(vectors, embeddings.vectors)
-    assert table.schema.field("vector").type.value_type == pa.float32()
+    assert table.schema.field("vector").type == pa.list_(pa.float32(), embeddings.dim)
     assert table.column("count").to_pylist() == embeddings.counts.tolist()
     if names:
         assert table.column("name").to_pylist() == [embeddings.names.get(i) for i in embeddings.ids]
@@ -162,16 +172,17 @@ def test_unknown_format(tmp_path: Path) -> None:
     with pytest.raises(InputError) as info:
         export(tiny_embeddings(), "glove", tmp_path / "v")
     assert str(info.value) == (
-        "export format 'glove' is unknown: use one of word2vec, word2vec-binary, npy, parquet, projector, "
-        "torch, safetensors"
+        "export format 'glove' is unknown: use one of word2vec, word2vec-binary, npy, parquet, jsonl, faiss, "
+        "projector, torch, safetensors"
     )
+    assert (info.value.param, info.value.value) == ("format", "glove")
     assert list(tmp_path.iterdir()) == []
 
 
 # existing output -----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("fmt", EXPORT_FORMATS)
+@pytest.mark.parametrize("fmt", ALL_FORMATS)
 def test_existing_output_refused_then_replaced_with_force(tmp_path: Path, fmt: str) -> None:
     path = output_for(fmt, tmp_path)
     export(tiny_embeddings(), fmt, path)
@@ -289,7 +300,7 @@ def test_projector_refuses_ids_with_tabs(tmp_path: Path) -> None:
     assert list(tmp_path.iterdir()) == []
 
 
-@pytest.mark.parametrize("fmt", EXPORT_FORMATS)
+@pytest.mark.parametrize("fmt", ALL_FORMATS)
 @pytest.mark.parametrize("error", [OSError("disk full"), KeyboardInterrupt()])
 def test_failure_leaves_nothing_half_written(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fmt: str, error: BaseException
@@ -306,7 +317,7 @@ def test_failure_leaves_nothing_half_written(
     assert list(tmp_path.iterdir()) == []  # npy too: no lone ids file
 
 
-@pytest.mark.parametrize("fmt", EXPORT_FORMATS)
+@pytest.mark.parametrize("fmt", ALL_FORMATS)
 def test_failure_with_force_keeps_previous_output(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fmt: str
 ) -> None:

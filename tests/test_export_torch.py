@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import struct
 import subprocess
@@ -21,6 +22,8 @@ from tests.conftest import TINY_VECTORS, tiny_embeddings
 
 IDS = list(TINY_VECTORS)
 VECTORS = np.array([TINY_VECTORS[i] for i in IDS], dtype=np.float32)
+NO_FAISS = pytest.mark.skipif(importlib.util.find_spec("faiss") is None, reason="faiss is not installed")
+ALL_FORMATS = [pytest.param(f, marks=NO_FAISS) if f == "faiss" else f for f in EXPORT_FORMATS]
 
 
 def run(*args: str | Path, input: str | None = None) -> Result:
@@ -175,7 +178,7 @@ def test_prepare_errors() -> None:
     assert prepare(huge, dtype="float16", normalize=True).vectors.dtype == np.float16
 
 
-@pytest.mark.parametrize("fmt", EXPORT_FORMATS)
+@pytest.mark.parametrize("fmt", ALL_FORMATS)
 def test_every_format_takes_subset_and_normalize(tmp_path: Path, fmt: str) -> None:
     path = tmp_path / ("proj" if fmt == "projector" else "out")
     export(tiny_embeddings(), fmt, path, items=["pear", "king"], normalize=True)
@@ -184,12 +187,12 @@ def test_every_format_takes_subset_and_normalize(tmp_path: Path, fmt: str) -> No
     assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-6)
 
 
-@pytest.mark.parametrize("fmt", [f for f in EXPORT_FORMATS if f != "word2vec-binary"])
+@pytest.mark.parametrize("fmt", [f for f in EXPORT_FORMATS if f not in ("word2vec-binary", "faiss")])
 def test_float16_round_trips_exactly(tmp_path: Path, fmt: str) -> None:
     embeddings = tiny_embeddings()
     embeddings.vectors = (VECTORS + np.float32(1 / 3)).astype(np.float32)  # not exact in float16
     path = tmp_path / ("proj" if fmt == "projector" else "out")
-    export(embeddings, fmt, path, dtype="float16")
+    export(embeddings, fmt, path, dtype="float16", normalize=False)
     ids, vectors = read_back(fmt, path)
     order = [IDS.index(i) for i in ids]
     assert np.array_equal(vectors.astype(np.float16), embeddings.vectors[order].astype(np.float16))
@@ -226,6 +229,16 @@ def read_back(fmt: str, path: Path) -> tuple[list[str], np.ndarray]:
         table = pq.read_table(path)
         vectors = table.column("vector").combine_chunks().flatten().to_numpy().reshape(table.num_rows, -1)
         return table.column("id").to_pylist(), vectors
+    if fmt == "jsonl":
+        records = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+        return [r["id"] for r in records], np.array([r["vector"] for r in records], dtype=np.float32)
+    if fmt == "faiss":
+        import faiss
+
+        index = faiss.read_index(str(path))
+        rows = faiss.vector_to_array(index.id_map)
+        ids = path.with_suffix(".ids.txt").read_text(encoding="utf-8").splitlines()
+        return [ids[r] for r in rows], index.index.reconstruct_n(0, index.ntotal)
     if fmt == "projector":
         ids = [line.split("\t")[0] for line in (path / "metadata.tsv").read_text().splitlines()[1:]]
         return ids, np.loadtxt(path / "vectors.tsv", delimiter="\t", ndmin=2)

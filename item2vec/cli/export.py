@@ -23,7 +23,7 @@ from item2vec.export.formats import EXPORT_FORMATS, STREAM_FORMATS
     "--output",
     type=click.Path(path_type=Path),
     required=True,
-    help="File (or directory for projector); .gz gzips word2vec files; '-' writes word2vec to stdout.",
+    help="File (or directory for projector); .gz gzips word2vec files; '-' writes word2vec or jsonl to stdout.",
 )
 @renamed(
     "--ids",
@@ -33,7 +33,12 @@ from item2vec.export.formats import EXPORT_FORMATS, STREAM_FORMATS
     metavar="FILE",
     help="Export only these ids, in this order (one a line; '-' for stdin).",
 )
-@click.option("--normalize", is_flag=True, help="Scale every vector to unit length.")
+@click.option(
+    "--normalize/--no-normalize",
+    default=None,
+    help="Scale every vector to unit length [default: on for parquet, jsonl and faiss (which needs it), "
+    "off for the rest].",
+)
 @click.option(
     "--dtype",
     type=click.Choice(["float32", "float16"]),
@@ -44,18 +49,25 @@ from item2vec.export.formats import EXPORT_FORMATS, STREAM_FORMATS
 @click.option("--no-padding", is_flag=True, help="torch/safetensors: no all-zero padding row 0.")
 @click.option("--force", is_flag=True, help="Overwrite an existing output.")
 @quiet_option
-def export(model: Path, fmt: str, output: Path, ids_file: TextIO | None, normalize: bool, dtype: str,
+def export(model: Path, fmt: str, output: Path, ids_file: TextIO | None, normalize: bool | None, dtype: str,
            no_padding: bool, force: bool) -> None:  # fmt: skip
     """Write the vectors for other tools.
 
-    word2vec and word2vec-binary are read by gensim's load_word2vec_format and the C tools;
-    npy writes OUTPUT plus OUTPUT.ids.txt; parquet has id, vector, count (and name);
-    projector writes a directory of TensorBoard projector vectors.tsv and metadata.tsv;
-    torch (torch.save) and safetensors (no torch needed) write an embedding table, 'weight',
-    whose row 0 is all zeros for padding_idx=0, and 'ids', the item of every row.
+    word2vec and word2vec-binary are read by gensim's load_word2vec_format and the C tools,
+    with the counts in OUTPUT.vocab (gensim's fvocab); npy writes OUTPUT plus OUTPUT.ids.txt;
+    parquet has id, vector (a fixed-size list), count (and name), and the metric in its
+    metadata; jsonl has one {"id", "index", "vector", "payload"} object a line for vector
+    databases; faiss writes an IndexIDMap2 (inner product) plus OUTPUT.ids.txt, line i for id i;
+    parquet, jsonl and faiss are unit length unless --no-normalize; projector writes a directory
+    of TensorBoard projector vectors.tsv and metadata.tsv; torch (torch.save) and safetensors
+    (no torch needed) write an embedding table, 'weight', whose row 0 is all zeros for
+    padding_idx=0, and 'ids', the item of every row.
 
     \b
     item2vec export model -f word2vec -o vectors.txt
+    item2vec export model -f parquet -o items.parquet
+    item2vec export model -f jsonl -o items.jsonl
+    item2vec export model -f faiss -o items.faiss
     item2vec export model -f projector -o projector/
     item2vec export model -f torch -o items.pt --normalize
     item2vec export model -f safetensors -o items.safetensors --ids ids.txt --dtype float16

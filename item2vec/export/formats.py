@@ -1,29 +1,49 @@
-"""Write embeddings in other tools' formats: word2vec text/binary, npy, Parquet, projector,
-PyTorch (``.pt``) and safetensors embedding tables.
+"""Write embeddings in other tools' formats: word2vec text/binary (with the counts beside), npy,
+Parquet, JSON Lines, Faiss (with the ids beside), projector, PyTorch (``.pt``) and safetensors
+embedding tables.
 
-Every export is written to a temporary name and renamed into place; an existing output is
-replaced only with ``force``. The word2vec formats are gzipped when the output ends in ``.gz``
-(gensim and the C tools read them so) and can be written to a stream instead (``-o -``).
+Every export is written to a temporary name and renamed into place (a pair of files together);
+an existing output is replaced only with ``force``. The word2vec formats are gzipped when the
+output ends in ``.gz``; word2vec text and JSON Lines can be written to a stream (``-o -``).
+The vector-store formats (parquet, jsonl, faiss) are unit length unless told otherwise.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import Any, BinaryIO
 
 from item2vec.errors import Bare, InputError, OutputExistsError, param
 from item2vec.export.options import check_options, prepare
+from item2vec.export.stores import (
+    float_vectors,
+    vocab_path,
+    word2vec_order,
+    write_faiss,
+    write_jsonl,
+    write_parquet,
+    write_vocab,
+)
 from item2vec.files import atomic_dir, atomic_file, atomic_files, check_writable, save_array
 from item2vec.model.embeddings import Embeddings
 
-if TYPE_CHECKING:
-    from numpy.typing import NDArray
-
 _PROJECTOR_FILES = ("vectors.tsv", "metadata.tsv")
-EXPORT_FORMATS = ("word2vec", "word2vec-binary", "npy", "parquet", "projector", "torch", "safetensors")
-STREAM_FORMATS = ("word2vec",)  # text: can go to stdout
+EXPORT_FORMATS = (
+    "word2vec",
+    "word2vec-binary",
+    "npy",
+    "parquet",
+    "jsonl",
+    "faiss",
+    "projector",
+    "torch",
+    "safetensors",
+)
+STREAM_FORMATS = ("word2vec", "jsonl")  # text: can go to stdout
 GZIP_FORMATS = ("word2vec", "word2vec-binary")
+NORMALIZED_FORMATS = ("parquet", "jsonl", "faiss")  # unit length unless normalize=False
+_WHITESPACE = " \t\n\r\v\f"
 
 
 def export(
@@ -33,18 +53,23 @@ def export(
     *,
     force: bool = False,
     items: list[str] | None = None,
-    normalize: bool = False,
+    normalize: bool | None = None,
     dtype: str = "float32",
     padding: bool = True,
     model_dir: Path | None = None,
 ) -> list[Path]:
     """Write ``embeddings`` as ``fmt`` to ``output``; return the paths written.
 
-    ``npy`` writes OUTPUT (vectors) and OUTPUT with suffix ``.ids.txt`` (one id per row);
-    ``projector`` writes a directory with ``vectors.tsv`` and ``metadata.tsv``; ``torch`` and
-    ``safetensors`` write an embedding table whose row 0 is padding (unless ``padding`` is false).
+    ``word2vec`` and ``word2vec-binary`` write OUTPUT and OUTPUT (less ``.gz``) plus ``.vocab``
+    (``id count`` a line, the C tools' ``-save-vocab`` format: gensim's ``fvocab``);
+    ``npy`` and ``faiss`` write OUTPUT and OUTPUT with suffix ``.ids.txt`` (one id per row, no
+    header); ``parquet`` and ``jsonl`` carry ids, counts and names themselves; ``projector``
+    writes a directory with ``vectors.tsv`` and ``metadata.tsv``; ``torch`` and ``safetensors``
+    write an embedding table whose row 0 is padding (unless ``padding`` is false).
     ``items``, ``normalize`` and ``dtype`` apply to every format (see ``export_options.prepare``);
-    with ``items`` the word2vec formats keep their order (else the most frequent item is first).
+    ``normalize=None`` is the format's default: unit length for parquet, jsonl and faiss (which
+    must be), the model's own lengths for the rest. With ``items`` the word2vec formats keep
+    their order (else the most frequent item is first).
     ``model_dir``, the directory ``embeddings`` were loaded from: no output may lie inside it.
 
     Raises:
@@ -54,17 +79,26 @@ def export(
         UnknownItemError: an id in ``items`` is not in the model.
     """
     gz = output.suffix.lower() == ".gz"
+    by_count = items is None
     writers: dict[str, Callable[[Embeddings, Path], None]] = {
-        "word2vec": lambda e, p: _word2vec(e, p, binary=False, compress=gz, by_count=items is None),
-        "word2vec-binary": lambda e, p: _word2vec(e, p, binary=True, compress=gz, by_count=items is None),
+        "word2vec": lambda e, p: _word2vec(e, p, binary=False, compress=gz, by_count=by_count),
+        "word2vec-binary": lambda e, p: _word2vec(e, p, binary=True, compress=gz, by_count=by_count),
         "npy": _npy_vectors,
-        "parquet": _parquet,
+        "parquet": lambda e, p: _parquet(e, p, normalized=bool(normalize)),
+        "jsonl": _jsonl,
+        "faiss": _faiss,
         "projector": _projector,
         "torch": lambda e, p: _torch(e, p, padding=padding),
         "safetensors": lambda e, p: _safetensors(e, p, padding=padding),
     }
     if fmt not in writers:
-        raise InputError(f"export format {fmt!r} is unknown: use one of {', '.join(EXPORT_FORMATS)}")
+        raise InputError(
+            f"export format {fmt!r} is unknown: use one of {', '.join(EXPORT_FORMATS)}",
+            param="format",
+            value=fmt,
+            expected=f"one of {', '.join(EXPORT_FORMATS)}",
+        )
+    normalize = _normalize(fmt, normalize)
     check_options(fmt, dtype=dtype, padding=padding)
     if gz and fmt not in GZIP_FORMATS:
         raise InputError(
@@ -76,14 +110,17 @@ def export(
         )
     if items is not None or normalize or dtype != "float32":
         embeddings = prepare(embeddings, items=items, normalize=normalize, dtype=dtype)
-    if fmt == "npy":
-        ids_path = output.with_suffix(".ids.txt")
-        _refuse_model_files([output, ids_path], model_dir)
-        _refuse_existing([output, ids_path], force, directory=False)
-        _check_ids(embeddings, "\n\r", "npy ids file")
-        pair = {output: lambda p: _npy_vectors(embeddings, p), ids_path: lambda p: _ids_file(embeddings, p)}
+    companion = _companion(fmt, output, by_count=by_count)
+    if companion is not None:
+        extra, write_extra = companion
+        _refuse_model_files([output, extra], model_dir)
+        _refuse_existing([output, extra], force, directory=False)
+        if fmt in ("word2vec", "word2vec-binary"):
+            _check_ids(embeddings, _WHITESPACE, "word2vec file")
+        _check_ids(embeddings, "\n\r", f"{fmt} ids file")
+        pair = {output: lambda p: writers[fmt](embeddings, p), extra: lambda p: write_extra(embeddings, p)}
         atomic_files(pair, replace=force)  # both files or neither
-        return [output, ids_path]
+        return [output, extra]
     _refuse_model_files([output], model_dir)
     _refuse_existing([output], force, directory=fmt == "projector")
     if fmt == "projector":
@@ -99,11 +136,11 @@ def export_stream(
     stream: BinaryIO,
     *,
     items: list[str] | None = None,
-    normalize: bool = False,
+    normalize: bool | None = None,
     dtype: str = "float32",
     padding: bool = True,
 ) -> None:
-    """Write a text format (word2vec) to ``stream`` (``-o -``: stdout).
+    """Write a text format (word2vec, jsonl) to ``stream`` (``-o -``: stdout); no counts file.
 
     Raises:
         InputError: ``fmt`` is not a text format, or as :func:`export`.
@@ -116,11 +153,45 @@ def export_stream(
             value=fmt,
             expected=" or ".join(STREAM_FORMATS),
         )
+    normalize = _normalize(fmt, normalize)
     check_options(fmt, dtype=dtype, padding=padding)
     if items is not None or normalize or dtype != "float32":
         embeddings = prepare(embeddings, items=items, normalize=normalize, dtype=dtype)
-    _check_ids(embeddings, " \t\n\r\v\f", "word2vec file")
+    if fmt == "jsonl":
+        write_jsonl(embeddings, stream)
+        return
+    _check_ids(embeddings, _WHITESPACE, "word2vec file")
     write_word2vec(embeddings, stream, binary=False, by_count=items is None)
+
+
+def _normalize(fmt: str, normalize: bool | None) -> bool:
+    """The format's default where ``normalize`` is None; a Faiss export must be unit length.
+
+    Raises:
+        InputError: ``normalize=False`` for faiss, whose inner product is the cosine only so.
+    """
+    if normalize is None:
+        return fmt in NORMALIZED_FORMATS
+    if fmt == "faiss" and not normalize:
+        raise InputError(
+            f"{param('format', Bare('faiss'))} holds unit-length vectors (its inner product is the "
+            f"cosine that item2vec ranks by): drop {param('normalize', False)}",
+            param="normalize",
+            value=False,
+            expected="unit-length vectors for faiss",
+        )
+    return normalize
+
+
+def _companion(
+    fmt: str, output: Path, *, by_count: bool
+) -> tuple[Path, Callable[[Embeddings, Path], None]] | None:
+    """The file written beside OUTPUT: the ids of npy and faiss rows, word2vec's counts."""
+    if fmt in ("npy", "faiss"):
+        return output.with_suffix(".ids.txt"), lambda e, p: _ids_file(e, p)
+    if fmt in ("word2vec", "word2vec-binary"):
+        return vocab_path(output), lambda e, p: _vocab_file(e, p, by_count=by_count)
+    return None
 
 
 def _refuse_model_files(paths: list[Path], model_dir: Path | None) -> None:
@@ -204,7 +275,7 @@ def _word2vec(
 ) -> None:
     import gzip
 
-    _check_ids(embeddings, " \t\n\r\v\f", "word2vec file")
+    _check_ids(embeddings, _WHITESPACE, "word2vec file")
     with open(path, "wb") as raw:
         if not compress:
             write_word2vec(embeddings, raw, binary=binary, by_count=by_count)
@@ -224,12 +295,7 @@ def write_word2vec(embeddings: Embeddings, stream: BinaryIO, *, binary: bool, by
 
     vectors = np.asarray(embeddings.vectors)
     dtype = np.float16 if vectors.dtype == np.float16 and not binary else np.float32
-    counts = np.asarray(embeddings.counts)
-    order = (
-        sorted(range(len(embeddings)), key=lambda r: -int(counts[r]))
-        if by_count
-        else list(range(len(embeddings)))
-    )
+    order = word2vec_order(embeddings, by_count=by_count)
     stream.write(f"{len(embeddings)} {embeddings.dim}\n".encode())
     for start in range(0, len(order), 4096):
         rows = order[start : start + 4096]
@@ -265,32 +331,31 @@ def _ids_file(embeddings: Embeddings, path: Path) -> None:
 
 
 def _npy_vectors(embeddings: Embeddings, path: Path) -> None:
-    save_array(path, _float_vectors(embeddings))
+    save_array(path, float_vectors(embeddings))
 
 
-def _parquet(embeddings: Embeddings, path: Path) -> None:
-    import numpy as np
-    import pyarrow as pa
-    import pyarrow.parquet as pq
+def _vocab_file(embeddings: Embeddings, path: Path, *, by_count: bool) -> None:
+    write_vocab(embeddings, path, by_count=by_count)
 
-    vectors = np.ascontiguousarray(_float_vectors(embeddings))
-    flat = pa.array(vectors.reshape(-1), type=pa.from_numpy_dtype(vectors.dtype))
-    offsets = pa.array(np.arange(0, vectors.size + 1, embeddings.dim, dtype=np.int32))
-    columns = {
-        "id": pa.array(embeddings.ids, type=pa.string()),
-        "vector": pa.ListArray.from_arrays(offsets, flat),
-        "count": pa.array(np.asarray(embeddings.counts, dtype=np.int64)),
-    }
-    if embeddings.names:
-        columns["name"] = pa.array([embeddings.names.get(i) for i in embeddings.ids], type=pa.string())
-    pq.write_table(pa.table(columns), path)
+
+def _parquet(embeddings: Embeddings, path: Path, *, normalized: bool) -> None:
+    write_parquet(embeddings, path, normalized=normalized)
+
+
+def _jsonl(embeddings: Embeddings, path: Path) -> None:
+    with open(path, "wb") as stream:
+        write_jsonl(embeddings, stream)
+
+
+def _faiss(embeddings: Embeddings, path: Path) -> None:
+    write_faiss(embeddings, path)
 
 
 def _projector(embeddings: Embeddings, directory: Path) -> None:
     import numpy as np
 
     _check_ids(embeddings, "\t\n\r", "projector metadata file")
-    vectors = _float_vectors(embeddings)
+    vectors = float_vectors(embeddings)
     digits = 5 if vectors.dtype == np.float16 else 7  # enough to read back the same value
     np.savetxt(directory / "vectors.tsv", vectors, delimiter="\t", fmt=f"%.{digits}g")
     with open(directory / "metadata.tsv", "w", encoding="utf-8", newline="") as handle:
@@ -304,14 +369,6 @@ def _projector(embeddings: Embeddings, directory: Path) -> None:
 
 def _clean(text: str) -> str:
     return " ".join(text.split())
-
-
-def _float_vectors(embeddings: Embeddings) -> NDArray[Any]:
-    """The vectors as float16 when ``prepare`` made them so, float32 otherwise."""
-    import numpy as np
-
-    vectors = np.asarray(embeddings.vectors)
-    return vectors if vectors.dtype == np.float16 else vectors.astype(np.float32, copy=False)
 
 
 def _torch(embeddings: Embeddings, path: Path, *, padding: bool) -> None:

@@ -17,7 +17,10 @@ if TYPE_CHECKING:
 DTYPES = ("float32", "float16")
 FLOAT16_MAX = 65504.0
 PADDED_FORMATS = ("torch", "safetensors")
-FLOAT32_ONLY = {"word2vec-binary": "the word2vec binary format stores float32"}
+FLOAT32_ONLY = {
+    "word2vec-binary": "the word2vec binary format stores float32",
+    "faiss": "a Faiss flat index stores float32",
+}
 
 
 def check_options(fmt: str, *, dtype: str, padding: bool) -> None:
