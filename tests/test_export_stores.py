@@ -7,6 +7,7 @@ counts file (gensim's fvocab). Each client is skipped cleanly where it is not in
 
 from __future__ import annotations
 
+import importlib.util
 import io
 import json
 from pathlib import Path
@@ -280,3 +281,27 @@ def test_word2vec_pair_is_refused_when_its_counts_file_exists(tmp_path: Path) ->
     assert (info.value.param, info.value.value) == ("output", str(tmp_path / "v.txt.vocab"))
     assert str(info.value) == f"{str(tmp_path / 'v.txt.vocab')!r} already exists: use --force to overwrite it"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["v.txt.vocab"]
+
+
+# --- the Python API ---------------------------------------------------------------------------------
+
+
+def test_model_export_takes_the_format_defaults_and_words_errors_in_python(
+    tiny_model: Path, tmp_path: Path
+) -> None:
+    import pyarrow.parquet as pq
+
+    import item2vec
+
+    model = item2vec.load(tiny_model)
+    model.export(tmp_path / "v.parquet", format="parquet")
+    assert pq.read_schema(tmp_path / "v.parquet").metadata[b"item2vec.normalized"] == b"true"
+    with pytest.raises(InputError) as info:
+        model.export(tmp_path / "v.faiss", format="faiss", normalize=False)
+    assert str(info.value) == (
+        "format=faiss holds unit-length vectors (its inner product is the cosine that item2vec ranks by): "
+        "drop normalize=False"
+    )
+    if importlib.util.find_spec("faiss") is not None:
+        written = model.export(tmp_path / "v.faiss", format="faiss")
+        assert written == [tmp_path / "v.faiss", tmp_path / "v.ids.txt"]

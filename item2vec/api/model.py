@@ -253,7 +253,7 @@ class Model(ModelData):
         *,
         force: bool = False,
         ids: Iterable[str] | None = None,
-        normalize: bool = False,
+        normalize: bool | None = None,
         dtype: str = "float32",
         padding: bool = True,
     ) -> list[Path]:
@@ -262,7 +262,8 @@ class Model(ModelData):
         ``format`` is one of ``word2vec``, ``word2vec-binary``, ``npy``, ``parquet``,
         ``projector``, ``torch``, ``safetensors`` (``item2vec export --help`` says what each
         writes); ``ids`` exports only those items, in that order; ``normalize`` scales vectors
-        to unit length; ``dtype="float16"`` halves them; ``padding=False`` drops the torch and
+        to unit length (None: as the CLI, unit length for parquet, jsonl and faiss);
+        ``dtype="float16"`` halves them; ``padding=False`` drops the torch and
         safetensors tables' zero row 0. An existing output is replaced only with ``force=True``.
 
         Returns:
