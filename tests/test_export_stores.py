@@ -214,6 +214,30 @@ def test_faiss_refuses_no_normalize_and_float16(tmp_path: Path) -> None:
     assert list(tmp_path.iterdir()) == []
 
 
+def test_faiss_without_faiss_names_the_extra_and_writes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import importlib
+
+    from item2vec.errors import MissingDependencyError
+
+    real = importlib.import_module
+
+    def no_faiss(name: str, *args: object) -> object:
+        if name == "faiss":
+            raise ImportError(name)
+        return real(name, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(importlib, "import_module", no_faiss)
+    with pytest.raises(MissingDependencyError) as info:
+        export(tiny_embeddings(), "faiss", tmp_path / "v.faiss")
+    assert (
+        str(info.value)
+        == "--format faiss needs faiss-cpu, which is not installed: pip install 'item2vec[ann]'"
+    )
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_faiss_refuses_ids_with_line_breaks(tmp_path: Path) -> None:
     embeddings = tiny_embeddings()
     embeddings.ids = [*embeddings.ids[:-1], "line\nid"]

@@ -115,9 +115,10 @@ def export(
         extra, write_extra = companion
         _refuse_model_files([output, extra], model_dir)
         _refuse_existing([output, extra], force, directory=False)
-        if fmt in ("word2vec", "word2vec-binary"):
+        if fmt in ("npy", "faiss"):
+            _check_ids(embeddings, "\n\r", f"{fmt} ids file")
+        else:  # the counts file holds the ids as the word2vec file does
             _check_ids(embeddings, _WHITESPACE, "word2vec file")
-        _check_ids(embeddings, "\n\r", f"{fmt} ids file")
         pair = {output: lambda p: writers[fmt](embeddings, p), extra: lambda p: write_extra(embeddings, p)}
         atomic_files(pair, replace=force)  # both files or neither
         return [output, extra]
