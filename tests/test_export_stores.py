@@ -1,8 +1,8 @@
 """Exports that vector stores take as they are, read back by their real clients.
 
-Parquet (pyarrow, Polars, DuckDB), JSON Lines, Faiss (IndexIDMap2 + ids file) and the word2vec
+Parquet (pyarrow, Polars, DuckDB, LanceDB), JSON Lines, Faiss (IndexIDMap2 + ids file) and the word2vec
 counts file (gensim's fvocab). Each client is skipped cleanly where it is not installed
-(``pip install -e '.[dev,ann]'`` installs them all).
+(``pip install -e '.[dev,ann]'`` installs all but LanceDB).
 """
 
 from __future__ import annotations
@@ -126,6 +126,19 @@ def test_polars_reads_the_vector_as_an_array_and_ranks_as_item2vec(tmp_path: Pat
     scores = matrix @ matrix[frame["id"].to_list().index(query)]
     order = [frame["id"][int(r)] for r in np.argsort(-scores, kind="stable") if frame["id"][int(r)] != query]
     assert order[:K] == item2vec_neighbours(embeddings, query)
+
+
+def test_lancedb_default_metric_on_the_parquet_export_gives_item2vec_neighbours(tmp_path: Path) -> None:
+    lancedb = pytest.importorskip("lancedb")
+    import pyarrow.parquet as pq
+
+    embeddings = planted()
+    export(embeddings, "parquet", tmp_path / "items.parquet")
+    table = lancedb.connect(tmp_path / "db").create_table("items", pq.read_table(tmp_path / "items.parquet"))
+    query = embeddings.ids[13]
+    vector = unit_rows(embeddings.vectors[[13]])[0]
+    found = table.search(vector).limit(K + 1).to_arrow().column("id").to_pylist()  # L2, LanceDB's default
+    assert [i for i in found if i != query] == item2vec_neighbours(embeddings, query)
 
 
 # --- JSON Lines ---------------------------------------------------------------------------------------
