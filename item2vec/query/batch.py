@@ -74,8 +74,10 @@ def recommend_events(
     One row per user and rank: ``user, rank, item, score`` (and ``name`` when the model has
     names; ``session`` instead of ``user`` when the log is grouped by sessions), scored by
     ``scorer`` (None: the ``similar`` mode). When the scorer has a searcher (``--approx``),
-    candidates come from its index (re-scored exactly); otherwise every item is scored. With ``output`` None every record
-    batch goes to ``sink`` as it is made.
+    candidates come from its index (re-scored exactly); otherwise every item is scored. With
+    ``output`` None every record batch goes to ``sink`` as it is made.
+
+    Many parameters: the options of ``recommend --events``, keyword-only, each with its default.
     """
     started = time.perf_counter()
     if output is not None:

@@ -130,6 +130,14 @@ def _result_rows(answer: list[Neighbour]) -> list[dict[str, Any]]:
     return [{"rank": n.rank, "item": n.item, "score": round(n.score, 6), "name": n.name} for n in answer]
 
 
+def _built(body: dict[str, Any]) -> Any:
+    """The response of a route that builds its whole body itself (/similar, /recommend): sent as
+    it is, not validated again against the route's response model (which the docs still show)."""
+    from fastapi.responses import JSONResponse
+
+    return JSONResponse(body)
+
+
 def _query_routes(
     app: "FastAPI", embeddings: Embeddings, parts: ScoringParts, searcher: Searcher | None
 ) -> None:
@@ -137,7 +145,6 @@ def _query_routes(
     from typing import Annotated, Literal
 
     from fastapi import Query
-    from fastapi.responses import JSONResponse
     from pydantic import BaseModel
 
     from item2vec.model.embeddings import format_analogy
@@ -179,8 +186,8 @@ def _query_routes(
     ) -> Any:
         _known(embeddings, [item])
         chosen = scorer(score, hybrid_weight, hybrid_base)
-        body = {"query": item, "score": chosen.describe(), "results": _result_rows(chosen.similar([item], k))}
-        return JSONResponse(body)  # as Answer: built whole here, so not validated again per request
+        answer = chosen.similar([item], k)
+        return _built({"query": item, "score": chosen.describe(), "results": _result_rows(answer)})
 
     @app.get("/analogy", response_model=Answer, summary="A - B + C: items closest to the combination")
     def analogy(
@@ -204,7 +211,6 @@ def _recommend_route(
     from typing import Annotated
 
     from fastapi import Body
-    from fastapi.responses import JSONResponse
     from pydantic import BaseModel, Field
 
     from item2vec.query.recommend import DECAY, HISTORY_SIZE, recommend
@@ -241,8 +247,8 @@ def _recommend_route(
         chosen = scorer(request.score, request.hybrid_weight, request.hybrid_base)
         found = recommend(embeddings, request.history, request.k, decay=request.decay,
                           history_size=request.history_size, keep_seen=request.keep_seen, scorer=chosen)  # fmt: skip
-        return JSONResponse({"used": found.used, "skipped": unknown, "score": chosen.describe(),
-                             "results": _result_rows(found.neighbours)})  # fmt: skip
+        return _built({"used": found.used, "skipped": unknown, "score": chosen.describe(),
+                       "results": _result_rows(found.neighbours)})  # fmt: skip
 
 
 def _item_routes(app: "FastAPI", embeddings: Embeddings) -> None:
