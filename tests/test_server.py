@@ -17,7 +17,8 @@ from fastapi.testclient import TestClient
 from item2vec.cli import cli
 from item2vec.errors import MissingDependencyError
 from item2vec.query.scoring import make_scorer, open_parts
-from item2vec.query.server import load_for_serving, make_app, open_scoring
+from item2vec.query.server import load_for_serving, make_app
+from item2vec.query.server_scoring import open_scoring
 
 
 def snapshot(path: Path) -> dict[str, tuple[int, int, str]]:
@@ -498,7 +499,8 @@ def test_served_connections_send_without_delay(tiny_model: Path, monkeypatch: py
         while not (servers and servers[0].started) and time.monotonic() < deadline:
             time.sleep(0.01)
         assert servers and servers[0].started
-        connection = http.client.HTTPConnection(*sock.getsockname()[:2], timeout=10)
+        host, port = sock.getsockname()[:2]
+        connection = http.client.HTTPConnection(host, port, timeout=10)
         for _ in range(2):  # keep-alive: one connection, two requests
             connection.request("GET", "/similar?item=apple&k=2")
             assert connection.getresponse().read()
