@@ -325,12 +325,12 @@ def test_read_only_output_is_refused_before_the_work(
 def test_tune_checks_its_config_output_before_searching(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import item2vec.evaluation.tune
+    import item2vec.evaluation.tune_run
 
     def never(*_args: object, **_kwargs: object) -> None:
         raise AssertionError("searched before checking the output")
 
-    monkeypatch.setattr(item2vec.evaluation.tune, "read_sequences", never)
+    monkeypatch.setattr(item2vec.evaluation.tune_run, "read_sequences", never)
     refuse_probe(monkeypatch)
     out = tmp_path / "out" / "best.toml"
     result = run("tune", tmp_path / "train.csv", tmp_path / "valid.csv", "-c", out)

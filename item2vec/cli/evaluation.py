@@ -203,7 +203,8 @@ def tune(train_file: str, valid_file: str, metric: str, trials: int, timeout: fl
         --user-col CustomerID --item-col StockCode --time-col InvoiceDate -o model
     item2vec train events.csv --config best.toml -o model
     """
-    from item2vec.evaluation.tune import TuneOptions, parse_fixed, run_tune
+    from item2vec.evaluation.tune import TuneOptions, parse_fixed
+    from item2vec.evaluation.tune_run import run_tune
     from item2vec.evaluation.tune_table import trial_header, trial_line
 
     if save_config.exists() and not force:

@@ -3,50 +3,58 @@
 Its keyword arguments come from one place, :meth:`TrainConfig.gensim_params
 <item2vec.training.config.TrainConfig.gensim_params>`; ``item2vec.training.resume`` rebuilds a
 model from a saved model's arrays with the same arguments to continue training (``update``).
+The progress record is :mod:`item2vec.training.progress`, the corpus-file feed
+:mod:`item2vec.training.corpus_file` (both re-exported here).
 """
 
 from __future__ import annotations
 
 import random
-import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from item2vec.corpus.packed import Packed
-from item2vec.errors import Bare, ConfigError, EmptyResultError, OutputError, param
-from item2vec.files import no_space
+from item2vec.errors import EmptyResultError, param
 from item2vec.training.config import TrainConfig
+from item2vec.training.corpus_file import (
+    FILE_MIN_TOKENS,
+    FILE_MIN_WORKERS,
+    choose_feed,
+    train_from_file,
+    vocab_from_counts,
+)
 from item2vec.training.holdout import HeldOut
+from item2vec.training.progress import (
+    Progress,
+    ProgressCallback,
+    ProgressOption,
+    progress_callback,
+    show_progress,
+)
 
 if TYPE_CHECKING:
     import numpy as np
     from numpy.typing import NDArray
 
+__all__ = [
+    "FILE_MIN_TOKENS",
+    "FILE_MIN_WORKERS",
+    "EpochCallback",
+    "EpochCorpus",
+    "HeldOutCallback",
+    "Progress",
+    "ProgressCallback",
+    "ProgressOption",
+    "Trained",
+    "all_below_message",
+    "choose_feed",
+    "progress_callback",
+    "show_progress",
+    "train",
+]
 
-@dataclass(frozen=True)
-class Progress:
-    """A progress report: epoch (1-based), share of all epochs done, throughput, ETA."""
-
-    epoch: int
-    epochs: int
-    fraction: float
-    items_per_second: float
-    eta_seconds: float
-
-
-# auto feed: a temporary corpus file from this many workers and tokens. On 2 cores neither feed
-# won consistently (docs/benchmarks.md: within run-to-run noise at 1 and 2 workers); gensim's
-# corpus_file mode has no Python in its loop, and gensim measured it pulling ahead from 3-4
-# workers, where the queue-fed mode stops scaling. Small corpora stream (finer progress line).
-FILE_MIN_WORKERS = 3
-FILE_MIN_TOKENS = 1_000_000
-
-ProgressCallback = Callable[[Progress], None]
-# What a caller may pass as ``progress``: a callback, True for the default line on stderr
-# (:func:`show_progress`), or False / None for none.
-ProgressOption = ProgressCallback | bool | None
 # Called after each epoch with (epoch, ids, current vectors, current output vectors); it may raise
 # to stop training.
 EpochCallback = Callable[[int, list[str], "NDArray[np.float32]", "NDArray[np.float32]"], None]
@@ -71,35 +79,6 @@ class Trained:
     @property
     def items_per_second(self) -> float:
         return self.items_trained / self.seconds if self.seconds > 0 else 0.0
-
-
-def show_progress(progress: Progress) -> None:
-    """The default progress display (``progress=True``): one self-overwriting line on stderr."""
-    eta = int(progress.eta_seconds)
-    sys.stderr.write(
-        f"\repoch {progress.epoch}/{progress.epochs}  {progress.fraction:6.1%}  "
-        f"{progress.items_per_second:,.0f} items/s  ETA {eta // 60}:{eta % 60:02d}  "
-        + ("\n" if progress.fraction >= 1.0 else "")
-    )
-    sys.stderr.flush()
-
-
-def progress_callback(progress: ProgressOption) -> ProgressCallback | None:
-    """The callback a ``progress`` option stands for: True the default line, False or None none.
-
-    Raises:
-        TypeError: anything else that cannot be called.
-    """
-    if progress is None or progress is False:
-        return None
-    if progress is True:
-        return show_progress
-    if not callable(progress):
-        raise TypeError(
-            "progress must be True, False, None or a function that takes a Progress record, "
-            f"not {type(progress).__name__} ({progress!r})"
-        )
-    return progress
 
 
 class EpochCorpus:
@@ -246,7 +225,7 @@ def train(
     started = time.perf_counter()
     if feed == "file":
         assert isinstance(sequences, Packed)
-        items_trained = _train_from_file(model, sequences, config, callbacks, progress)
+        items_trained = train_from_file(model, sequences, config, callbacks, progress)
     else:
         _, items_trained = model.train(
             corpus, total_examples=model.corpus_count, epochs=config.epochs, callbacks=callbacks
@@ -287,7 +266,7 @@ def _build_vocab(
         EmptyResultError: every item is below ``min_count``.
     """
     if isinstance(vocabulary, Packed):
-        raw, key_names = _vocab_from_counts(model, vocabulary, by_code=by_code)
+        raw, key_names = vocab_from_counts(model, vocabulary, by_code=by_code)
         corpus.passes = 1  # the vocabulary came from the counts: every pass is an epoch
     else:
         model.build_vocab(corpus, keep_raw_vocab=True)
@@ -344,79 +323,6 @@ def _fold_in(model: Any, held_out: HeldOut, config: TrainConfig, *, by_code: boo
     return int(trained)
 
 
-def choose_feed(config: TrainConfig, sequences: list[list[str]] | Packed) -> str:
-    """``stream`` (sequences handed to gensim from memory) or ``file`` (a temporary corpus file).
-
-    ``auto`` picks the corpus file only where it was measured faster (docs/benchmarks.md):
-    ordered context, at least ``FILE_MIN_WORKERS`` workers and ``FILE_MIN_TOKENS`` tokens.
-
-    Raises:
-        ConfigError: ``file`` with ``context='set'`` (a file cannot be reshuffled every epoch).
-    """
-    if config.corpus_mode == "file":
-        if config.context == "set":
-            raise ConfigError(
-                f"{param('corpus_mode', Bare('file'))} cannot reshuffle baskets every epoch ({param('context', Bare('set'))}): "
-                f"use {param('corpus_mode', Bare('stream'))} (or auto)",
-                param="corpus_mode", value="file", expected="'stream' or 'auto' with context 'set'",
-            )  # fmt: skip
-        return "file"
-    if config.corpus_mode == "stream" or config.context == "set":
-        return "stream"
-    tokens = sequences.tokens if isinstance(sequences, Packed) else 0
-    return "file" if config.workers >= FILE_MIN_WORKERS and tokens >= FILE_MIN_TOKENS else "stream"
-
-
-def _vocab_from_counts(model: Any, packed: Packed, *, by_code: bool) -> tuple[dict[str, int], Any]:
-    """Build gensim's vocabulary from the packed corpus's counts (no pass over the tokens).
-
-    With ``by_code`` the vocabulary keys are the codes as text (as written to a corpus file);
-    the returned names map them back to ids.
-    """
-    import numpy as np
-
-    counts = packed.counts()
-    present = np.flatnonzero(counts)
-    names = packed.names[present].tolist()
-    keys = present.astype(str).tolist() if by_code else names
-    raw = dict(zip(keys, counts[present].tolist()))
-    model.build_vocab_from_freq(raw, corpus_count=len(packed))
-    return raw, packed.names if by_code else None
-
-
-def _train_from_file(
-    model: Any,
-    packed: Packed,
-    config: TrainConfig,
-    callbacks: list[object],
-    progress: ProgressCallback | None,
-) -> int:
-    import tempfile
-
-    if progress is not None:
-        callbacks = [*callbacks, _file_progress(progress, config.epochs, packed.tokens)]
-    with tempfile.NamedTemporaryFile(prefix="item2vec-corpus-", suffix=".txt") as handle:
-        try:
-            packed.write_codes(handle)  # type: ignore[arg-type]
-            handle.flush()
-        except OSError as exc:
-            if not no_space(exc):
-                raise
-            raise OutputError(
-                f"no space left on the device for the temporary corpus file in {tempfile.gettempdir()!r} "
-                f"({packed.tokens:,} tokens): set TMPDIR to a disk with room, or use "
-                f"{param('corpus_mode', Bare('stream'))}",
-                param="corpus_mode", value=config.corpus_mode, fix="set TMPDIR to a disk with room",
-            ) from None  # fmt: skip
-        _, items_trained = model.train(
-            corpus_file=handle.name,
-            total_words=packed.tokens,
-            epochs=config.epochs,
-            callbacks=callbacks,
-        )
-    return int(items_trained)
-
-
 def _name(key: str, key_names: Any) -> str:
     return str(key_names[int(key)]) if key_names is not None else key
 
@@ -435,25 +341,6 @@ def _epoch_callback(on_epoch: EpochCallback, key_names: Any = None) -> object:
             on_epoch(self.epoch, ids, wv.vectors, model.syn1neg)  # type: ignore[attr-defined]
 
     return EpochEnd()
-
-
-def _file_progress(progress: ProgressCallback, epochs: int, tokens: int) -> object:
-    """Progress once an epoch (gensim reads a corpus file without calling back into Python)."""
-    from gensim.models.callbacks import CallbackAny2Vec
-
-    class EpochProgress(CallbackAny2Vec):  # type: ignore[misc]
-        def __init__(self) -> None:
-            self.epoch = 0
-            self.started = time.monotonic()
-
-        def on_epoch_end(self, model: object) -> None:
-            self.epoch += 1
-            elapsed = max(time.monotonic() - self.started, 1e-9)
-            rate = tokens * self.epoch / elapsed
-            remaining = (epochs - self.epoch) * tokens / rate
-            progress(Progress(self.epoch, epochs, self.epoch / epochs, rate, remaining))
-
-    return EpochProgress()
 
 
 def all_below_message(raw: dict[str, int], min_count: int) -> str:
