@@ -195,6 +195,12 @@ def test_index_and_approximate_search(tmp_path: Path, tiny_model: Path) -> None:
         loaded.recommend(["king"], k=2, score="next"),
     )
     assert_same(item2vec.load(tiny_model).similar("king", k=3, approx=True), exact)  # stored: the CLI's index
+    other = item2vec.load(item2vec.Model(tiny_embeddings()).save(tmp_path / "no-index"))
+    with pytest.raises(
+        ModelError,
+        match=r"^approx=True needs an index, and this model has none: build one with model.index\(\)",
+    ):
+        other.similar("king", approx=True)
     in_memory = item2vec.Model(tiny_embeddings())
     with pytest.raises(ModelError) as missing:
         in_memory.similar("king", approx=True)

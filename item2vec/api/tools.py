@@ -96,11 +96,12 @@ def searcher(embeddings: Embeddings, path: Path | None, indexes: dict[str, AnnIn
     """Approximate search over the indexes built in this session, else those stored in ``path``.
 
     Raises:
-        ModelError: no index was built and the model has no directory to read one from.
+        ModelError: no index was built in this session and none is stored in the model's directory.
     """
     from item2vec.query.searcher import Searcher
 
-    if not indexes and path is None:
+    found = Searcher(embeddings, path, indexes)
+    if not found.has("similar"):
         raise ModelError(
             f"{param('approx', True)} needs an index, and this model has none: build one with "
             "model.index() (or model.index(kind='flat') for exact search)",
@@ -108,7 +109,7 @@ def searcher(embeddings: Embeddings, path: Path | None, indexes: dict[str, AnnIn
             value=True,
             expected="an index built by model.index()",
         )
-    return Searcher(embeddings, path, indexes)
+    return found
 
 
 def check_export_items(ids: object) -> list[str] | None:
