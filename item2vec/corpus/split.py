@@ -20,14 +20,12 @@ a gzipped CSV input):
   evaluated on its own: the last item of each sequence is the target, the items before it
   are the history a recommender may use.
 
-CSV, TSV and JSON Lines rows are copied byte for byte; Parquet is rewritten with its schema.
+CSV, TSV and JSON Lines rows are copied byte for byte; Parquet is rewritten with its schema
+(:mod:`item2vec.corpus.split_files` names, checks and writes the files).
 """
 
 from __future__ import annotations
 
-import contextlib
-import gzip
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, Literal
@@ -35,17 +33,16 @@ from typing import TYPE_CHECKING, Any, BinaryIO, Literal
 from item2vec.corpus.events import TABLE_FORMATS, Source, detect_format, open_source, read_table
 from item2vec.corpus.jsonl import is_array
 from item2vec.corpus.options import SessionOptions, column_codes, group_codes
+from item2vec.corpus.split_files import PARTS, check_output, output_names, write_parts
 from item2vec.corpus.times import parse_times
 from item2vec.errors import (
     Bare,
     ConfigError,
     EmptyResultError,
     InputError,
-    OutputExistsError,
     column_roles,
     param,
 )
-from item2vec.files import atomic_files, check_writable
 
 if TYPE_CHECKING:
     import numpy as np
@@ -53,7 +50,6 @@ if TYPE_CHECKING:
     from numpy.typing import NDArray
 
 SplitBy = Literal["last", "time"]
-PARTS = ("train", "valid", "test")
 TRAIN, VALID, TEST, AFTER, DROPPED = 0, 1, 2, 3, -1
 
 
@@ -102,8 +98,8 @@ def split_events(
     _check_by(by, cutoff, session)
     source = open_source(input_name, stdin)
     fmt = _table_format(source, input_format, session)
-    names = _output_names(source, fmt)
-    _check_output(output, names.values(), force=force)
+    names = output_names(source, fmt)
+    check_output(output, names.values(), force=force)
     if fmt == "jsonl" and is_array(source.head(4096)):
         raise InputError(
             f"{source.name} is a JSON array: split copies JSON Lines row by row; convert it first "
@@ -130,7 +126,7 @@ def split_events(
             expected="a time inside the data's time range",
         )
     files = {part: output / names[part] for part in PARTS}
-    _write_parts(source, fmt, table.num_rows, {files[p]: masks[p] for p in PARTS}, replace=force)
+    write_parts(source, fmt, table.num_rows, {files[p]: masks[p] for p in PARTS}, replace=force)
     rows = {part: int(mask.sum()) for part, mask in masks.items()}
     return SplitSummary(files, rows, cases, table.num_rows, dropped)
 
@@ -178,28 +174,6 @@ def _cutoff_seconds(cutoff: str) -> float:
             expected="ISO 8601 (2011-11-01 or 2011-11-01T12:00) or epoch seconds",
         ) from None
     return float(value[0].as_py())
-
-
-def _output_names(source: Source, fmt: str) -> dict[str, str]:
-    suffixes = [s for s in Path(source.name).suffixes if len(s) <= 8]
-    ext = "".join(suffixes[-2:]) if suffixes[-1:] == [".gz"] else "".join(suffixes[-1:])
-    if source.is_stdin or not ext:
-        ext = "." + fmt
-    return {part: part + ext for part in PARTS}
-
-
-def _check_output(output: Path, names: Any, *, force: bool) -> None:
-    if output.exists() and not output.is_dir():
-        raise OutputExistsError(f"output {str(output)!r} is a file: give a directory for the split files")
-    existing = [n for n in names if (output / n).exists()]
-    if existing and not force:
-        raise OutputExistsError(
-            f"{str(output)!r} already holds {', '.join(existing)}: use {param('force', True)} to replace them",
-            param="output",
-            value=str(output),
-            fix="replace them",
-        )
-    check_writable(output, inside=True)
 
 
 @dataclass
@@ -343,78 +317,3 @@ def _empty_message(by: str, cutoff: str | None, session: SessionOptions, usable:
         f"needs a history, a validation and a test item; group by a wider key ({param('user_col')} rather "
         f"than {param('session_col')}, or no {param('session_gap')})"
     )
-
-
-def _write_parts(
-    source: Source, fmt: str, total: int, parts: dict[Path, NDArray[np.bool_]], *, replace: bool
-) -> None:
-    """Write the three files as one set: all of them replace the old ones, or none does."""
-    if fmt == "parquet":
-        table = _parquet_table(source)
-        writers = {path: _parquet_writer(table, mask) for path, mask in parts.items()}
-    else:
-        header, lines = _raw_lines(source, fmt)
-        if len(lines) != total:
-            raise InputError(
-                f"{source.name}: {len(lines):,} non-empty lines but {total:,} rows (quoted line breaks?): "
-                "convert it to Parquet to split it"
-            )
-        compress = not source.is_stdin and _is_gzip_file(source.name)
-        writers = {path: _lines_writer(header, lines, mask, compress) for path, mask in parts.items()}
-    output = next(iter(parts)).parent
-    made = not output.exists()
-    try:
-        atomic_files(writers, replace=replace)
-    except BaseException:
-        if made:  # the directory this run made, if it is still empty
-            with contextlib.suppress(OSError):
-                output.rmdir()
-        raise
-
-
-def _raw_lines(source: Source, fmt: str) -> tuple[list[bytes], list[bytes]]:
-    with source.open() as stream:
-        data = stream.read()
-    raw = [line if line.endswith(b"\n") else line + b"\n" for line in data.splitlines(keepends=True)]
-    header = raw[:1] if fmt in ("csv", "tsv") else []
-    body = raw[len(header) :]
-    return header, [line for line in body if line.strip(b"\r\n") and (fmt != "jsonl" or line.strip())]
-
-
-def _parquet_table(source: Source) -> pa.Table:
-    import io
-
-    import pyarrow.parquet as pq
-
-    return pq.read_table(io.BytesIO(source.data) if source.data is not None else source.name)
-
-
-def _parquet_writer(table: pa.Table, mask: NDArray[np.bool_]) -> Callable[[Path], None]:
-    def write(tmp: Path) -> None:
-        import numpy as np
-        import pyarrow.parquet as pq
-
-        pq.write_table(table.take(np.flatnonzero(mask)), tmp)
-
-    return write
-
-
-def _is_gzip_file(name: str) -> bool:
-    with open(name, "rb") as handle:
-        return handle.read(2) == b"\x1f\x8b"
-
-
-def _lines_writer(
-    header: list[bytes], lines: list[bytes], mask: NDArray[np.bool_], compress: bool
-) -> Callable[[Path], None]:
-    def write(tmp: Path) -> None:
-        import numpy as np
-
-        data = b"".join([*header, *(lines[i] for i in np.flatnonzero(mask))])
-        if compress:
-            with open(tmp, "wb") as raw, gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0) as gz:
-                gz.write(data)
-        else:
-            tmp.write_bytes(data)
-
-    return write
