@@ -300,3 +300,53 @@ def test_a_call_of_another_modules_private_name_is_caught(tmp_path: Path) -> Non
 @pytest.mark.parametrize("module", ["item2vec.cli.query", "item2vec.training.pipeline", "item2vec.errors"])
 def test_the_graph_sees_real_modules(module: str) -> None:
     assert module in GRAPH
+
+
+# --- functions stay short -------------------------------------------------------------------------
+
+MAX_LINES = 60  # a function's body, its docstring excluded
+MAX_PARAMS = 10  # self and cls excluded
+REASONS = ("Long:", "Many parameters:")  # a docstring that says why a function is longer or wider
+
+
+def long_functions(path: Path) -> list[str]:
+    """Functions of ``path`` over ``MAX_LINES`` lines or ``MAX_PARAMS`` parameters whose docstring gives no reason."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            continue
+        doc = ast.get_docstring(node) or ""
+        if any(reason in doc for reason in REASONS):
+            continue
+        body = node.body[1:] if ast.get_docstring(node) is not None else node.body
+        lines = (body[-1].end_lineno or body[-1].lineno) - body[0].lineno + 1 if body else 0
+        args = node.args
+        names = [
+            a.arg for a in (*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg) if a
+        ]
+        params = len([n for n in names if n not in ("self", "cls")])
+        if lines > MAX_LINES:
+            found.append(f"{path.name}:{node.lineno} {node.name} has {lines} lines")
+        if params > MAX_PARAMS:
+            found.append(f"{path.name}:{node.lineno} {node.name} takes {params} parameters")
+    return found
+
+
+def test_no_core_function_is_long_or_wide_without_a_reason() -> None:
+    # Split a long function into named steps, or bundle its options into a typed request; where
+    # neither helps, its docstring says why ("Long: ..." or "Many parameters: ...").
+    paths = [p for p in sorted(PACKAGE.rglob("*.py")) if "cli" not in p.relative_to(PACKAGE).parts[:1]]
+    assert [found for path in paths for found in long_functions(path)] == []
+
+
+def test_a_long_or_wide_function_is_caught(tmp_path: Path) -> None:
+    path = tmp_path / "m.py"
+    body = "".join(f"    x{i} = {i}\n" for i in range(61))
+    wide = ", ".join(f"a{i}" for i in range(11))
+    path.write_text(
+        f'def long():\n    """Docs do not count."""\n{body}'
+        f"def wide(self, {wide}):\n    pass\n"
+        f'def excused():\n    """Long: one table, read top to bottom."""\n{body}'
+        f"def short(self, {', '.join(f'a{i}' for i in range(10))}):\n{body[: body.index('x60')]}"
+    )
+    assert long_functions(path) == ["m.py:1 long has 61 lines", "m.py:64 wide takes 11 parameters"]
