@@ -16,7 +16,7 @@ from click.testing import CliRunner, Result
 from item2vec.cli import cli
 from item2vec.errors import EmptyResultError, InputError, UnknownItemError
 from item2vec.export.formats import EXPORT_FORMATS, export
-from item2vec.export.options import prepare
+from item2vec.export.selection import prepare
 from item2vec.model.embeddings import Embeddings
 from tests.conftest import TINY_VECTORS, tiny_embeddings
 

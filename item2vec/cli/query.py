@@ -20,9 +20,9 @@ from item2vec.cli.base import (
     score_options,
     top_k,
 )
+from item2vec.cli.batch_output import check_table_format, stdout_table
 from item2vec.cli.config_file import config_option
 from item2vec.cli.input_options import WHERE_HELP, delimiter_option
-from item2vec.cli.tables import check_table_format, stdout_table
 from item2vec.errors import spell
 from item2vec.model.modes import DECAY, RECOMMEND_SCORE
 from item2vec.render import render

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from item2vec.errors import Bare, InputError, OutputExistsError, param
-from item2vec.export.options import check_options, prepare
+from item2vec.export.selection import check_options, prepare
 from item2vec.export.stores import (
     float_vectors,
     vocab_path,
