@@ -17,7 +17,7 @@ import pytest
 import item2vec
 from item2vec.api import progress as progress_module
 from item2vec.errors import ConfigError, InputError, ModelError, OutputExistsError
-from item2vec.training.gensim_engine import Progress
+from item2vec.training.progress import Progress
 from tests.conftest import TINY_VECTORS, tiny_embeddings
 
 IDS = list(TINY_VECTORS)

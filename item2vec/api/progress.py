@@ -4,7 +4,7 @@ The default, ``"auto"``, shows tqdm's bar (``tqdm.auto``: a widget in Jupyter wh
 installed, else a text bar) when the code runs in IPython or Jupyter or stderr is a terminal,
 and nothing in pipes, scripts with redirected output and tests. ``True`` shows the bar anyway,
 ``False`` and ``None`` nothing; a function is called with each
-:class:`~item2vec.training.gensim_engine.Progress` record, as before.
+:class:`~item2vec.training.progress.Progress` record, as before.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, Literal
 
-from item2vec.training.gensim_engine import Progress, ProgressCallback, ProgressOption, progress_callback
+from item2vec.training.progress import Progress, ProgressCallback, ProgressOption, progress_callback
 
 ProgressArg = ProgressOption | Literal["auto"]
 _FORMAT = "{desc}: {percentage:3.0f}%|{bar}| {elapsed}<{remaining}{postfix}"
