@@ -207,6 +207,12 @@ def test_index_and_approximate_search(tmp_path: Path, tiny_model: Path) -> None:
     assert missing.value.param == "approx" and "model.index()" in str(missing.value)
     assert in_memory.index("hnsw", hnsw_m=4)["file"] is None
     assert [r.item for r in in_memory.similar("king", k=3, approx=True)] == [r.item for r in exact]
+    assert [r.item for r in in_memory.analogy("king - man + woman", k=2, approx=True)] == [
+        r.item for r in in_memory.analogy("king - man + woman", k=2)
+    ]
+    with pytest.raises(ConfigError) as mul:
+        in_memory.analogy("king - man + woman", method="mul", approx=True)
+    assert (mul.value.param, mul.value.value) == ("method", "mul")
     saved = in_memory.save(tmp_path / "m")
     assert (saved / "index.faiss").is_file()
     assert [r.item for r in item2vec.load(saved).similar("king", k=3, approx=True)] == [r.item for r in exact]

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from numpy.typing import NDArray
 
     from item2vec.query.scoring import Scorer
+    from item2vec.query.searcher import Searcher
 
 
 class Model(ModelData):
@@ -73,12 +74,15 @@ class Model(ModelData):
     ) -> Scorer:
         from item2vec.query.scoring import make_scorer
 
-        if not isinstance(approx, bool):
-            raise TypeError(f"approx must be True or False, not {type(approx).__name__} ({approx!r})")
-        found = tools.searcher(self._embeddings, self._source, self._indexes) if approx else None
+        found = self._searcher(approx)
         return make_scorer(
             self._scoring_parts(), score, hybrid_weight=weight, hybrid_base=base, searcher=found
         )
+
+    def _searcher(self, approx: bool) -> Searcher | None:
+        if not isinstance(approx, bool):
+            raise TypeError(f"approx must be True or False, not {type(approx).__name__} ({approx!r})")
+        return tools.searcher(self._embeddings, self._source, self._indexes) if approx else None
 
     @in_python_terms
     def analogy(
@@ -88,12 +92,13 @@ class Model(ModelData):
         k: int = 10,
         *,
         method: Literal["add", "mul"] = "add",
+        approx: bool = False,
     ) -> Results:
         """Items closest to positive − negative (3CosAdd, or 3CosMul with ``method="mul"``).
 
         ``positive`` may be an expression, as the CLI takes it: ``"king - man + woman"``.
         The input items are left out; the answers equal gensim's ``most_similar`` (add) and
-        ``most_similar_cosmul`` (mul).
+        ``most_similar_cosmul`` (mul). ``approx=True`` (add only) shortlists from the index.
         """
         if isinstance(positive, str) and not negative:
             pos, neg = parse_analogy(positive)
@@ -104,7 +109,9 @@ class Model(ModelData):
                               value=method, expected="'add' or 'mul'")  # fmt: skip
         from item2vec.query.neighbours import analogy
 
-        found = analogy(self._embeddings, pos, neg, check_k(k), method=method)
+        searcher = self._searcher(approx)
+        index = searcher.index("similar") if searcher is not None else None
+        found = analogy(self._embeddings, pos, neg, check_k(k), method=method, index=index)
         query = [f"+{item}" for item in pos] + [f"-{item}" for item in neg]
         return results(
             found, kind="cosine" if method == "add" else "cosmul", scoring=f"analogy {method}", query=query
