@@ -298,3 +298,51 @@ def test_batch_with_an_index_matches_exact(tiny_model: Path, events: Path, tmp_p
     slow = recommend(load(tiny_model), ["man", "woman"], 3).neighbours
     assert [n.item for n in fast] == [n.item for n in slow]
     assert [n.score for n in fast] == pytest.approx([n.score for n in slow], abs=1e-6)
+
+
+def plane_model(path: Path, n: int = 3000, seed: int = 4) -> list[list[str]]:
+    """A model whose every cosine with a history's query is exact, whichever way BLAS sums it: the
+    items users saw lie in the plane of the first two axes (entries 0 or ±1), so a query has at
+    most two nonzero entries, and every item's vectors have entries 0 or ±1 (length 1 or 2).
+    Returns histories (oldest first) of 1 to 6 such items, repeats included."""
+    from item2vec.model.store import save
+    from item2vec.model.transitions import TransitionMatrix
+
+    rng = np.random.default_rng(seed)
+    signs = np.array(np.meshgrid(*[[-1, 1]] * 4)).reshape(4, -1).T
+    patterns = np.vstack([np.eye(4), -np.eye(4), signs]).astype(np.float32)
+    plane = np.array([[1, 0, 0, 0], [0, 1, 0, 0], [-1, 0, 0, 0], [1, 1, 0, 0], [1, -1, 0, 0]], np.float32)
+    vectors = patterns[rng.integers(0, len(patterns), n)]
+    vectors[: n // 3] = plane[rng.integers(0, len(plane), n // 3)]
+    followers = (np.arange(n)[:, None] + rng.integers(1, 40, (n, 4)).cumsum(axis=1)) % n
+    transitions = TransitionMatrix(np.arange(0, 4 * n + 1, 4, dtype=np.int64), followers.ravel().astype(np.int32),
+                                   np.tile(np.array([3, 2, 1, 0.5], dtype=np.float32), n), n, steps=10, keep=100)  # fmt: skip
+    ids = [f"i{r}" for r in range(n)]
+    save(Embeddings(ids=ids, vectors=vectors, counts=np.ones(n, dtype=np.int64)), path,
+         extra={"syn1neg": patterns[rng.integers(0, len(patterns), n)]}, transitions=transitions)  # fmt: skip
+    histories = [[ids[r] for r in rng.integers(0, n // 3, rng.integers(1, 7))] for _ in range(30)]
+    histories[0] = [ids[0], ids[1], ids[0]]  # a repeat: its weights are summed
+    return histories
+
+
+@pytest.mark.parametrize("mode", ["similar", "next", "hybrid"])
+def test_a_batch_of_histories_gets_exactly_what_each_history_alone_gets(tmp_path: Path, mode: str) -> None:
+    """recommend --events gives each user, bit for bit, what recommend gives their history alone
+    (the same query, summed in the same order; the same seen items; ties broken alike)."""
+    from item2vec.query.scoring import make_scorer, open_parts
+
+    histories = plane_model(tmp_path / "m")
+    log = tmp_path / "events.csv"
+    lines = [f"u{u},{item},{t}\n" for u, h in enumerate(histories) for t, item in enumerate(h)]
+    log.write_text("user_id,item_id,ts\n" + "".join(reversed(lines)))  # out of time order
+    embeddings = load(tmp_path / "m")
+    scorer = make_scorer(open_parts(embeddings, tmp_path / "m"), mode)
+    out = tmp_path / "c.parquet"
+    recommend_events(embeddings, [str(log)], out, columns=EventColumns(time_col="ts"), k=12, scorer=scorer,
+                     decay=0.5, history_size=4, cells=7 * len(embeddings))  # fmt: skip  # blocks of 7 users
+    rows = read_rows(out)
+    for u, history in enumerate(histories):
+        alone = recommend(embeddings, history, 12, scorer=scorer, decay=0.5, history_size=4).neighbours
+        got = [r for r in rows if r["user"] == f"u{u}"]
+        assert [(r["rank"], r["item"]) for r in got] == [(n.rank, n.item) for n in alone], (u, history)
+        assert [r["score"] for r in got] == [np.float32(n.score) for n in alone], (u, history)

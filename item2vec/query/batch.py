@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from item2vec.corpus.tables import check_table_output, write_table
 from item2vec.model.embeddings import Embeddings, unit_rows
-from item2vec.query.scoring import Scorer
+from item2vec.query.scoring import Scorer, open_parts
 from item2vec.query.topk import SCORE_BUDGET, block_rows, blocks, product, top_k
 
 if TYPE_CHECKING:
@@ -86,7 +86,10 @@ def recommend_events(
         embeddings, inputs, columns, decay=decay, history_size=history_size, input_format=input_format
     )
     seen = None if keep_seen else (histories.seen_users, histories.seen_items)
-    batches = _ranked(embeddings, histories.queries, k, seen=seen, cells=cells, scorer=scorer,
+    # Each user's query summed as one history alone sums it (not the decayed mean), so a user
+    # of the log gets exactly what ``recommend`` gives their history, bit for bit.
+    queries = (scorer or Scorer(open_parts(embeddings, None))).query_vectors(histories.weights)
+    batches = _ranked(embeddings, queries, k, seen=seen, cells=cells, scorer=scorer,
                       weights=histories.weights)  # fmt: skip
     written = _emit(output, _rows(embeddings, histories.users, batches, columns.label), sink)
     return BatchSummary(

@@ -102,7 +102,9 @@ class Histories:
     seen_items: NDArray[np.int64]
     events: int
     skipped: int
-    weights: sp.csr_matrix | None = None  # users x catalogue: decay ** age of the recent items
+    # users x catalogue: decay ** age of the recent items (float64, repeats summed), which
+    # ``Scorer.query_vectors`` turns into exactly the query one history alone gets
+    weights: sp.csr_matrix | None = None
 
 
 def read_histories(
@@ -136,7 +138,8 @@ def read_histories(
     present, starts, counts = np.unique(user_codes, return_index=True, return_counts=True)
     age = (np.repeat(starts + counts, counts) - 1) - np.arange(len(rows))
     recent = age < history_size
-    weights = (decay ** age[recent].astype(np.float64)).astype(np.float32)
+    exact = decay ** age[recent].astype(np.float64)  # as the one-history path weighs its items
+    weights = exact.astype(np.float32)
     weighted = unit_rows(np.asarray(embeddings.vectors[rows[recent]])) * weights[:, None]
     firsts = np.concatenate([[0], np.cumsum(np.minimum(counts, history_size))[:-1]])
     queries = np.add.reduceat(weighted, firsts, axis=0) if len(weighted) else weighted
@@ -145,7 +148,7 @@ def read_histories(
     local = np.repeat(np.arange(len(present), dtype=np.int64), counts)
     names = users.dictionary.to_pylist()
     shape = (len(present), len(embeddings))
-    recent_weights = sp.csr_matrix((weights.astype(np.float64), (local[recent], rows[recent])), shape=shape)
+    recent_weights = sp.csr_matrix((exact, (local[recent], rows[recent])), shape=shape)
     recent_weights.sum_duplicates()
     if not len(present):
         where = f" in {', '.join(inputs)}" if isinstance(inputs, list) else ""
