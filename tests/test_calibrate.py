@@ -375,3 +375,26 @@ def test_calibration_scores_in_evaluates_blocks() -> None:
     from item2vec.evaluation import ranking
 
     assert calibration._CELLS == ranking._CELLS  # the same blocks: every float as evaluate's
+
+
+def test_the_query_items_rows_alone_rank_as_the_whole_matrix() -> None:
+    from item2vec.evaluation.ranking import Cases
+    from item2vec.model.transitions import build_transitions_at
+
+    embeddings, output, _, every = small_model(4)
+    cases = Cases(every.queries[:20] + every.queries[-3:], every.targets[:20] + every.targets[-3:])
+    rng = np.random.default_rng(4)  # small_model's corpus, drawn again
+    rng.normal(size=(60, 6)), rng.normal(size=(60, 6))
+    codes = rng.integers(0, 60, size=3000).astype(np.int32)
+    bounds = np.arange(0, 3001, 10, dtype=np.int64)
+    whole = build_transitions_at(codes, bounds, 60, depths=(10, 1), keep=100)
+    index = embeddings.index
+    rows = np.zeros(60, dtype=bool)
+    rows[[index[q[0]] for q in cases.queries if q[0] in index]] = True
+    some = build_transitions_at(codes, bounds, 60, depths=(10, 1), keep=100, rows=rows)
+    assert sum(m.nnz for m in some.values()) < sum(m.nnz for m in whole.values())
+    full = calibration.measure(embeddings, output, whole, cases)
+    assert {
+        c: (h.tolist(), n.tolist())
+        for c, (h, n) in calibration.measure(embeddings, output, some, cases).items()
+    } == {c: (h.tolist(), n.tolist()) for c, (h, n) in full.items()}

@@ -414,3 +414,23 @@ def test_several_depths_from_one_pass_are_each_depths_own_matrix(tmp_path: Path)
             assert matrix.indptr.tobytes() == alone.indptr.tobytes()
             assert matrix.indices.tobytes() == alone.indices.tobytes()
             assert matrix.data.tobytes() == alone.data.tobytes()
+
+
+def test_only_some_rows_are_each_as_in_the_whole_matrix(tmp_path: Path) -> None:
+    from item2vec.model.transitions import build_transitions_at
+
+    codes, bounds = zipf_corpus(11, 3000, 50)
+    wanted = np.zeros(50, dtype=bool)
+    wanted[[0, 3, 17, 49]] = True
+    for budget in (None, CountBudget(chunk_tokens=40, table_records=200, spill_dir=str(tmp_path))):
+        some = build_transitions_at(codes, bounds, 50, depths=(10, 1), keep=5, budget=budget, rows=wanted)
+        for steps, matrix in some.items():
+            whole = build_transitions(codes, bounds, 50, steps=steps, keep=5)
+            for item in range(50):
+                got, expected = matrix.row(item), whole.row(item)
+                if wanted[item]:
+                    assert (
+                        got[0].tolist() == expected[0].tolist() and got[1].tobytes() == expected[1].tobytes()
+                    )
+                else:
+                    assert got[0].tolist() == []

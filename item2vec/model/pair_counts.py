@@ -73,9 +73,12 @@ def count_pairs_at(
     keep: int | None,
     drop_self: bool = True,
     budget: CountBudget | None = None,
+    rows: NDArray[np.bool_] | None = None,
 ) -> dict[int, tuple[NDArray[np.int64], NDArray[np.int32], NDArray[np.float32]]]:
     """:func:`count_pairs` over each number of steps of ``depths``, from one pass over the corpus
-    (the counts within fewer steps are those of the nearer distances)."""
+    (the counts within fewer steps are those of the nearer distances). With ``rows`` (a mask of
+    the items), only those items' rows are counted: each exactly as in the whole matrix, the
+    other rows empty."""
     import numpy as np
 
     budget = budget or CountBudget()
@@ -83,11 +86,11 @@ def count_pairs_at(
     bits = max(1, steps.bit_length())
     if (n_items * n_items) << bits >= 1 << 63:
         raise ValueError(f"too many items to count pairs of: {n_items:,}")
-    starts = _ranges(codes, n_items, steps, budget)
+    starts = _ranges(codes, n_items, steps, budget, rows)
     table = _Table(starts, n_items, bits, budget, wide=codes.shape[0] >= 1 << 32)
     lengths: dict[int, list[Any]] = {d: [] for d in depths}
     try:
-        _count(codes, bounds, steps, drop_self, table, budget.chunk_tokens)
+        _count(codes, bounds, steps, drop_self, table, budget.chunk_tokens, rows)
         if len(starts) == 2:  # one range: its entries are the result
             found = table.finish(0, keep, depths)
             return {
@@ -95,8 +98,8 @@ def count_pairs_at(
             }
         for part in range(len(starts) - 1):  # ranges: their entries go to disk, read back as one
             width = int(starts[part + 1] - starts[part])
-            for depth, (rows, cols, data) in table.finish(part, keep, depths).items():
-                lengths[depth].append(np.bincount(rows - starts[part], minlength=width))
+            for depth, (owners, cols, data) in table.finish(part, keep, depths).items():
+                lengths[depth].append(np.bincount(owners - starts[part], minlength=width))
                 table.append(f"result-{depth}", cols.astype(np.int32), data)
         return {
             d: _csr(n_items, lengths[d], *table.read(f"result-{d}", np.int32, np.float32)) for d in depths
@@ -146,7 +149,9 @@ def top_per_row(
     return rows, cols, data
 
 
-def _ranges(codes: NDArray[np.int32], n_items: int, steps: int, budget: CountBudget) -> NDArray[np.int64]:
+def _ranges(
+    codes: NDArray[np.int32], n_items: int, steps: int, budget: CountBudget, rows: NDArray[np.bool_] | None
+) -> NDArray[np.int64]:
     """Item boundaries of ranges that hold at most ``table_records`` records each (an item with
     more is a range of its own)."""
     import numpy as np
@@ -154,7 +159,7 @@ def _ranges(codes: NDArray[np.int32], n_items: int, steps: int, budget: CountBud
     counts = np.zeros(n_items + 1, dtype=np.int64)
     for start in range(0, codes.shape[0], budget.chunk_tokens):
         counts += np.bincount(codes[start : start + budget.chunk_tokens] + 1, minlength=n_items + 1)
-    records = np.cumsum(counts[1:] * steps)
+    records = np.cumsum(counts[1:] * steps * (1 if rows is None else rows))
     if not n_items or int(records[-1]) <= budget.table_records:
         return np.array([0, n_items], dtype=np.int64)
     starts = [0]
@@ -172,8 +177,10 @@ def _count(
     drop_self: bool,
     table: _Table,
     chunk: int,
+    rows: NDArray[np.bool_] | None,
 ) -> None:
-    """Each chunk's pairs, counted per distance, into the table."""
+    """Each chunk's pairs (of the items of ``rows`` only, if given), counted per distance, into
+    the table."""
     import numpy as np
 
     n_tokens = codes.shape[0]
@@ -187,6 +194,8 @@ def _count(
                 break
             src, dst = codes[start:end], codes[start + distance : end + distance]
             valid = (src >= 0) & (dst >= 0)
+            if rows is not None:
+                valid &= rows[np.maximum(src, 0)]
             if drop_self:
                 valid &= src != dst
             valid &= sequence[: end - start] == sequence[distance : end - start + distance]

@@ -191,9 +191,11 @@ def build_transitions_at(
     keep: int | None = None,
     drop_self: bool = True,
     budget: CountBudget | None = None,
+    rows: NDArray[np.bool_] | None = None,
 ) -> dict[int, TransitionMatrix]:
     """:func:`build_transitions` over each number of steps of ``depths``, from one pass over the
-    corpus; each matrix is the one ``build_transitions`` gives for its steps.
+    corpus; each matrix is the one ``build_transitions`` gives for its steps. With ``rows`` (a
+    mask of the items) only their rows are counted, each as in the whole matrix; the rest are empty.
 
     Raises:
         ValueError: the corpus is malformed, a depth is below 1 or ``keep < 1`` (a caller's bug).
@@ -207,8 +209,10 @@ def build_transitions_at(
         raise ValueError("steps must be >= 1")
     if keep is not None and keep < 1:
         raise ValueError("keep must be >= 1 or None")
+    if rows is not None and rows.shape != (n_items,):
+        raise ValueError("rows must be a mask of the items")
     found = count_pairs_at(
-        codes, bounds, n_items, depths=depths, keep=keep, drop_self=drop_self, budget=budget
+        codes, bounds, n_items, depths=depths, keep=keep, drop_self=drop_self, budget=budget, rows=rows
     )
     return {steps: TransitionMatrix(*arrays, n_items, steps, keep) for steps, arrays in found.items()}
 

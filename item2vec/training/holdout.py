@@ -98,8 +98,10 @@ class HeldOut:
 
     def transitions(self, ids: list[str]) -> dict[int, TransitionMatrix]:
         """The reduced corpus's transitions over ``ids``, counted over each of
-        ``CALIBRATION_STEPS`` in one pass (the 1-step counts are the 10-step pass's nearest)."""
-        return build_depths_for_model(self.reduced, ids, CALIBRATION_STEPS)
+        ``CALIBRATION_STEPS`` in one pass (the 1-step counts are the 10-step pass's nearest),
+        for the query items only: a case is ranked from its query's row, so the other rows
+        (nearly the whole matrix, the final one's size) are never counted."""
+        return build_depths_for_model(self.reduced, ids, CALIBRATION_STEPS, only=self.queries)
 
     def record(self) -> dict[str, Any]:
         """model.json's account of the sample."""

@@ -61,11 +61,24 @@ def build_for_model(
 
 
 def build_depths_for_model(
-    sequences: Packed, ids: list[str], depths: tuple[int, ...], *, keep: int | None = TRANSITION_KEEP
+    sequences: Packed,
+    ids: list[str],
+    depths: tuple[int, ...],
+    *,
+    keep: int | None = TRANSITION_KEEP,
+    only: Iterable[str] | None = None,
 ) -> dict[int, TransitionMatrix]:
-    """:func:`build_for_model`'s matrix over each number of steps of ``depths``, from one pass."""
+    """:func:`build_for_model`'s matrix over each number of steps of ``depths``, from one pass;
+    with ``only``, just the rows of those items (each as in the whole matrix; the others empty)."""
+    import numpy as np
+
     codes, bounds = corpus_codes(sequences, ids)
-    return build_transitions_at(codes, bounds, len(ids), depths=depths, keep=keep)
+    rows = None
+    if only is not None:
+        position = {item: row for row, item in enumerate(ids)}
+        rows = np.zeros(len(ids), dtype=bool)
+        rows[[position[item] for item in set(only) if item in position]] = True
+    return build_transitions_at(codes, bounds, len(ids), depths=depths, keep=keep, rows=rows)
 
 
 def record(matrix: TransitionMatrix, seconds: float, **extra: Any) -> dict[str, Any]:
