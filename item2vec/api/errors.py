@@ -26,6 +26,7 @@ API_NAMES = {
     "item_col": "item",
     "time_col": "time",
     "train_files": "train",
+    "item_where": "where",
 }
 
 

@@ -15,6 +15,7 @@ from item2vec.api import handover, tools
 from item2vec.api.checks import check_k, copy_model, item_ids, warn_notes
 from item2vec.api.errors import in_python_terms
 from item2vec.api.evaluating import Ks, evaluate_model, history_size_of
+from item2vec.api.filtering import WhereArg, filtered, warn_short
 from item2vec.api.holding import ModelData, PathLike
 from item2vec.api.results import EvaluationReport, Results, report, results, score_kind
 from item2vec.errors import ConfigError, param
@@ -53,6 +54,9 @@ class Model(ModelData):
         hybrid_weight: float | None = None,
         hybrid_base: str | None = None,
         approx: bool = False,
+        exclude: str | Iterable[str] = (),
+        only: str | Iterable[str] | None = None,
+        where: WhereArg = None,
     ) -> Results:
         """The ``k`` best items for ``items``, query items left out.
 
@@ -63,10 +67,12 @@ class Model(ModelData):
         score plus the model's transition counts, weighted ``hybrid_weight``).
         ``approx=True`` shortlists from the index (:meth:`index`) and re-scores exactly.
         The answer's ``score_kind`` says what the scores are (``cosine`` or ``hybrid``).
+        ``exclude``, ``only`` and ``where`` filter the candidates (:mod:`item2vec.api.filtering`).
         """
         query = item_ids(items)
-        scorer = self._scorer(score, hybrid_weight, hybrid_base, approx)
+        scorer = filtered(self._scorer(score, hybrid_weight, hybrid_base, approx), exclude, only, where)
         found = scorer.similar(query, check_k(k), combine=len(query) > 1)
+        warn_short(scorer, found, [" + ".join(query)] if len(query) > 1 else query, k)
         return results(found, kind=score_kind(scorer.scoring), scoring=scorer.scoring.label(), query=query)
 
     def _scorer(
@@ -130,6 +136,9 @@ class Model(ModelData):
         hybrid_weight: float | None = None,
         hybrid_base: str | None = None,
         approx: bool = False,
+        exclude: str | Iterable[str] = (),
+        only: str | Iterable[str] | None = None,
+        where: WhereArg = None,
     ) -> Results:
         """Items for a user from their history (oldest first), as ``item2vec recommend``.
 
@@ -138,13 +147,17 @@ class Model(ModelData):
         closest to :meth:`user_vector`. Items of the history are left out unless ``keep_seen``;
         unknown ones are skipped with an :class:`~item2vec.api.errors.Item2VecWarning`.
         ``approx=True`` shortlists from the index (:meth:`index`). The answer's ``score_kind``
-        says what the scores are: ``hybrid`` scores are standardised, not cosines.
+        says what the scores are: ``hybrid`` scores are standardised, not cosines. ``exclude``,
+        ``only`` and ``where`` filter the candidates, as in :meth:`similar`.
+
+        Many parameters: the options of ``item2vec recommend``, keyword-only, one for one.
         """
         query = item_ids(history)
-        scorer = self._scorer(score, hybrid_weight, hybrid_base, approx)
+        scorer = filtered(self._scorer(score, hybrid_weight, hybrid_base, approx), exclude, only, where)
         found = recommend(self._embeddings, query, check_k(k), decay=decay, history_size=history_size,
                           keep_seen=keep_seen, scorer=scorer)  # fmt: skip
         warn_notes(found.notes)
+        warn_short(scorer, found.neighbours, ["history"], k)
         return results(
             found.neighbours, kind=score_kind(scorer.scoring), scoring=scorer.scoring.label(), query=query
         )

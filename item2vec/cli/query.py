@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -28,11 +29,64 @@ from item2vec.model.modes import DECAY, RECOMMEND_SCORE
 from item2vec.render import render
 
 if TYPE_CHECKING:
-    from item2vec.model.embeddings import Embeddings
+    from item2vec.model.embeddings import Embeddings, Neighbour
+    from item2vec.query.filters import CandidateFilter
     from item2vec.query.scoring import Scorer
     from item2vec.query.searcher import Searcher
 
 SCORE_HELP = score_help()
+_FILTERS = ("exclude", "exclude_file", "only", "only_file", "item_where")
+_ITEM_WHERE_HELP = (
+    "Answer only with items whose row passes FILTER: --where's syntax on the items table "
+    "(id, name, count), e.g. 'count>=20', 'name=Red Apple'; repeatable (all must hold)."
+)
+
+
+def candidate_options(func: Any) -> Any:
+    """--exclude/--exclude-file, --only/--only-file and --item-where: the items an answer may hold."""
+    ids = click.Path(exists=True, dir_okay=False, path_type=Path)
+    options = [
+        click.option("--exclude", multiple=True, metavar="ITEM", help="Never answer with ITEM (repeatable)."),
+        click.option("--exclude-file", type=ids, help="Never answer with the ids in FILE (one a line)."),
+        click.option("--only", multiple=True, metavar="ITEM", help="Answer only with these items (repeatable)."),
+        click.option("--only-file", type=ids, help="Answer only with the ids in FILE (one a line)."),
+        click.option("--item-where", multiple=True, metavar="FILTER", help=_ITEM_WHERE_HELP),
+    ]  # fmt: skip
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def _id_lines(path: Path | None) -> list[str]:
+    if path is None:
+        return []
+    return [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def _candidate_filter(embeddings: Embeddings, given: dict[str, Any]) -> CandidateFilter | None:
+    """The filter --exclude, --only and --item-where ask for (their values popped from ``given``);
+    ids the model lacks are noted on stderr."""
+    from item2vec.query.filters import candidate_filter
+
+    opts = {name: given.pop(name) for name in _FILTERS}
+    only = [*opts["only"], *_id_lines(opts["only_file"])]
+    found = candidate_filter(
+        embeddings,
+        exclude=[*opts["exclude"], *_id_lines(opts["exclude_file"])],
+        only=only if opts["only"] or opts["only_file"] is not None else None,
+        item_where=list(opts["item_where"]),
+    )
+    if found is not None:
+        _notes(list(found.notes))
+    return found
+
+
+def _no_filters(given: dict[str, Any], what: str) -> None:
+    """The candidate filters answer one query at a time: refused with ``what`` (--all, --events)."""
+    used = [f"--{name.replace('_', '-')}" for name in _FILTERS if given.get(name)]
+    if used:
+        raise click.UsageError(f"{', '.join(used)} {'applies' if len(used) == 1 else 'apply'} to "
+                               f"single queries, not {what}")  # fmt: skip
 
 
 @cli.command()
@@ -54,6 +108,7 @@ SCORE_HELP = score_help()
     help="With --all: a .parquet, .csv, .tsv or .jsonl file (default: stdout).",
 )  # fmt: skip
 @click.option("--force", is_flag=True, help="With --all: overwrite an existing -o file.")
+@candidate_options
 @score_options(SCORE_HELP, default="similar")
 @output_format
 @quiet_option
@@ -71,6 +126,7 @@ def similar(model: Path, items: tuple[str, ...], k: int, combine: bool, titles: 
     item2vec similar model 85123A -k 5
     item2vec similar model --title "hanging heart"
     item2vec similar model 85123A --score next
+    item2vec similar model 85123A --exclude-file sold_out.txt --item-where 'count>=20'
     cut -f1 ids.txt | item2vec similar model - -f jsonl
     item2vec similar model --all -k 50 -o neighbours.parquet
     """
@@ -79,6 +135,7 @@ def similar(model: Path, items: tuple[str, ...], k: int, combine: bool, titles: 
     if all_items:
         if items or titles:
             raise click.UsageError("--all takes no ITEM or --title: it answers for every item")
+        _no_filters(scoring, "--all")
         return _similar_all(model, k, approx=approx, output=output, force=force, fmt=fmt, scoring=scoring)
     if output is not None or force:
         raise click.UsageError(
@@ -91,8 +148,19 @@ def similar(model: Path, items: tuple[str, ...], k: int, combine: bool, titles: 
     scorer = _scorer(embeddings, model, approx_index(embeddings, model, approx), scoring)
     query, notes = embeddings.resolve(read_items(items), titles, skip_unknown=skip_unknown)
     _notes(notes)
-    rows = [n.as_row(bool(embeddings.names)) for n in scorer.similar(query, k, combine=combine)]
+    scorer = replace(scorer, candidates=_candidate_filter(embeddings, scoring))
+    found = scorer.similar(query, k, combine=combine)
+    _shortfall(found, [" + ".join(query)] if combine else query, k, scorer)
+    rows = [n.as_row(bool(embeddings.names)) for n in found]
     click.echo(render(rows, fmt, group="query"), nl=False)
+
+
+def _shortfall(found: list[Neighbour], labels: list[str], k: int, scorer: Scorer) -> None:
+    """Notes for the queries the candidate filters left with fewer than k items."""
+    from item2vec.query.filters import shortfall_notes
+
+    if scorer.candidates is not None:
+        _notes(shortfall_notes(found, labels, k, scorer.candidates, approx=scorer.approx))
 
 
 def _scorer(
@@ -101,8 +169,8 @@ def _scorer(
     """The scorer that --score, --hybrid-weight and --hybrid-base ask for (over --approx's indexes)."""
     from item2vec.query.scoring import make_scorer, open_parts
 
-    return make_scorer(open_parts(embeddings, model), scoring["score"], hybrid_weight=scoring["hybrid_weight"],
-                       hybrid_base=scoring["hybrid_base"], searcher=searcher)  # fmt: skip
+    return make_scorer(open_parts(embeddings, model), scoring.pop("score"), hybrid_weight=scoring.pop("hybrid_weight"),
+                       hybrid_base=scoring.pop("hybrid_base"), searcher=searcher)  # fmt: skip
 
 
 def _notes(notes: list[str]) -> None:
@@ -225,6 +293,7 @@ def analogy(model: Path, expression: str | None, positive: tuple[str, ...], nega
 @click.option("--user-vectors", is_flag=True,
               help="--events: write every user's vector (the decayed mean it queries with), not candidates.")  # fmt: skip
 @click.option("--force", is_flag=True, help="Overwrite an existing -o file.")
+@candidate_options
 @score_options(SCORE_HELP[:-1] + f" (default: the model's, else {RECOMMEND_SCORE}).")
 @output_format
 @quiet_option
@@ -245,11 +314,15 @@ def recommend(model: Path, items: tuple[str, ...], history: tuple[str, ...], eve
     \b
     item2vec recommend model --history 22423 85123A 47566 -k 5
     item2vec recommend model --history 22423 85123A --score next
+    item2vec recommend model --history 22423 85123A --only-file in_stock.txt
     item2vec recommend model --events events.csv --user-col CustomerID -k 100 -o candidates.parquet
     item2vec recommend model --events events.csv --user-col CustomerID --user-vectors -o users.parquet
     """
     from item2vec.model.store import load
 
+    filters = {name: cols.pop(name) for name in _FILTERS}
+    if events:
+        _no_filters(filters, "--events")
     if events and (history or items):
         raise click.UsageError("--events takes no ITEM or --history")
     if not events and not history and not items:
@@ -283,9 +356,11 @@ def recommend(model: Path, items: tuple[str, ...], history: tuple[str, ...], eve
                                  scorer=scorer)  # fmt: skip
     from item2vec.query.recommend import recommend as from_history
 
+    scorer = replace(scorer, candidates=_candidate_filter(embeddings, filters))
     found = from_history(embeddings, read_items(history + items), k, decay=decay, history_size=history_size,
                          keep_seen=keep_seen, scorer=scorer)  # fmt: skip
     _notes(found.notes)
+    _shortfall(found.neighbours, ["history"], k, scorer)
     rows = [n.as_row(bool(embeddings.names)) for n in found.neighbours]
     click.echo(render(rows, fmt, columns=[c for c in rows[0] if c != "query"] if rows else None), nl=False)
 

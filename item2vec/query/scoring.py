@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from item2vec.errors import ModelError
 from item2vec.model.embeddings import Embeddings, Neighbour, unit_rows
 from item2vec.model.scoring_record import Scoring
+from item2vec.query.filters import CandidateFilter
 from item2vec.query.index import AnnIndex
 from item2vec.query.score_modes import ScoreMode, score_mode
 from item2vec.query.scoring_parts import ScoringParts, open_parts
@@ -109,11 +110,13 @@ def make_scorer(
 @dataclass(frozen=True)
 class Scorer:
     """Scores candidates for batches of weighted queries in one way of scoring, exactly or
-    (with a ``searcher``) from an index's shortlist re-scored exactly."""
+    (with a ``searcher``) from an index's shortlist re-scored exactly; with ``candidates``
+    (``item2vec.query.filters``), only among the items that pass."""
 
     parts: ScoringParts
     scoring: Scoring = Scoring("similar")  # noqa: RUF009 - frozen, so one shared default is safe
     searcher: Searcher | None = None
+    candidates: CandidateFilter | None = None
 
     @property
     def kind(self) -> ScoreMode:
@@ -195,6 +198,15 @@ class Scorer:
         widens an index's shortlist.
         """
         index = self.index()
+        if self.candidates is not None and index is None:
+            return self.candidates.best(self.scores(queries, transitions), k, exclude)
+        if self.candidates is not None and index is not None:
+            return self.candidates.over_fetch(
+                lambda n: self.kind.shortlist(
+                    self.parts, self.scoring, index, queries, transitions, n, exclude, most_excluded
+                ),
+                k,
+            )
         if index is not None:
             return self.kind.shortlist(
                 self.parts, self.scoring, index, queries, transitions, k, exclude, most_excluded
@@ -210,7 +222,9 @@ class Scorer:
         import numpy as np
 
         queries = self.query_vectors(weights)
-        own = self.kind.answer(self.parts, self.scoring, labels, queries, exclude, k, self.index())
+        own = None
+        if self.candidates is None:  # a mode's own path knows no filter
+            own = self.kind.answer(self.parts, self.scoring, labels, queries, exclude, k, self.index())
         if own is not None:
             return own
         out: list[Neighbour] = []
@@ -230,7 +244,9 @@ class Scorer:
 
     def similar(self, items: list[str], k: int = 10, *, combine: bool = False) -> list[Neighbour]:
         """Best items for each item (or for all together with ``combine``), query items excluded."""
-        own = self.kind.similar(self.parts, self.scoring, items, k, combine, self.index())
+        own = None
+        if self.candidates is None:  # a mode's own path knows no filter
+            own = self.kind.similar(self.parts, self.scoring, items, k, combine, self.index())
         if own is not None:
             return own
         rows = [self.embeddings.position(i) for i in items]

@@ -13,7 +13,10 @@ where one parameter is at fault, named as the request names it). ``/similar`` an
 take a ``score`` mode (``hybrid_weight``, ``hybrid_base``; the modes registered in
 ``item2vec.query.score_modes``); a mode the model lacks a part (or, with an index, the index) for
 is a 422 saying why, and ``/health`` lists only the modes it can answer (the parts are read at
-start-up).
+start-up). They also take candidate filters, ``exclude``, ``only`` and ``where`` (repeated query
+parameters, or JSON lists; ``where`` also an object of column to value), and a ``notes`` list
+comes back when ids are unknown or fewer than ``k`` items pass. A query parameter given twice
+(other than those lists) is a 422, never silently its last value.
 
 ``serve`` loads and checks the model, its scoring record and parts, and binds the port before
 anything is announced, so a bad model or a port in use is a one-line error; uvicorn then serves
@@ -34,7 +37,16 @@ from item2vec.extras import require
 from item2vec.model.embeddings import Embeddings, Neighbour
 from item2vec.query.scoring import Scorer, ScoringParts, make_scorer, open_parts
 from item2vec.query.searcher import Searcher
-from item2vec.query.server_scoring import ScoreWords, error_body, json_safe, open_scoring, ready_modes
+from item2vec.query.server_scoring import (
+    ScoreWords,
+    error_body,
+    filtered_scorer,
+    json_safe,
+    open_scoring,
+    ready_modes,
+    short_notes,
+    single_values,
+)
 from item2vec.version import __version__
 
 if TYPE_CHECKING:
@@ -42,6 +54,7 @@ if TYPE_CHECKING:
 
 MAX_K = 1000
 MAX_HISTORY = 1000
+MAX_FILTER = 100_000  # ids in one exclude or only list
 ENV_MODEL = "ITEM2VEC_SERVE_MODEL"
 ENV_APPROX = "ITEM2VEC_SERVE_APPROX"
 _PURPOSE = "item2vec serve"
@@ -70,7 +83,7 @@ def make_app(
         ModelError: the model's scoring record (model.json) or a part it has is not valid.
     """
     require("fastapi", _PURPOSE)
-    from fastapi import FastAPI
+    from fastapi import Depends, FastAPI, Request
     from fastapi.encoders import jsonable_encoder
     from fastapi.exceptions import RequestValidationError
     from fastapi.responses import JSONResponse
@@ -80,7 +93,12 @@ def make_app(
     embeddings.inverse_norms  # noqa: B018
     parts = parts or open_parts(embeddings, None)
     modes = ready_modes(parts, searcher)
+
+    def once(request: Request) -> None:
+        single_values(request.query_params.multi_items())
+
     app = FastAPI(
+        dependencies=[Depends(once)],
         title=title,
         description="Similar items, analogies and recommendations from item2vec embeddings.",
         version=__version__,
@@ -142,13 +160,10 @@ def _query_routes(
     app: "FastAPI", embeddings: Embeddings, parts: ScoringParts, searcher: Searcher | None
 ) -> None:
     """GET /similar, GET /analogy, and POST /recommend (:func:`_recommend_route`)."""
-    from typing import Annotated, Literal
+    from typing import Annotated
 
     from fastapi import Query
-    from pydantic import BaseModel
-
-    from item2vec.model.embeddings import format_analogy
-    from item2vec.query.neighbours import analogy as find_analogy
+    from pydantic import BaseModel, Field
 
     words = ScoreWords.now()
     K = Annotated[int, Query(ge=1, le=MAX_K, description="How many results.")]
@@ -157,6 +172,8 @@ def _query_routes(
     Base = Annotated[
         str | None, Query(description="hybrid: the embedding score.", json_schema_extra=words.base_schema)
     ]
+    Ids = Annotated[list[str] | None, Query(max_length=MAX_FILTER, description="Item ids (repeat it).")]
+    Filters = Annotated[list[str] | None, Query(max_length=100, description="Filters on the items table.")]
 
     def scorer(score: str | None, weight: float | None, base: str | None) -> Scorer:
         return make_scorer(parts, score, hybrid_weight=weight, hybrid_base=base, searcher=searcher)
@@ -172,9 +189,12 @@ def _query_routes(
         score: str = "similar"
         results: list[Result]
 
+    class Filtered(Answer):
+        notes: list[str] = Field(default_factory=list)  # unknown ids in a filter; fewer than k left
+
     @app.get(
         "/similar",
-        response_model=Answer,
+        response_model=Filtered,
         summary="Items most similar to an item (cosine), or what follows it",
     )
     def similar(
@@ -183,13 +203,33 @@ def _query_routes(
         score: Mode = "similar",
         hybrid_weight: Weight = None,
         hybrid_base: Base = None,
+        exclude: Ids = None,
+        only: Ids = None,
+        where: Filters = None,
     ) -> Any:
         _known(embeddings, [item])
-        chosen = scorer(score, hybrid_weight, hybrid_base)
+        chosen, notes = filtered_scorer(scorer(score, hybrid_weight, hybrid_base), exclude, only, where)
         answer = chosen.similar([item], k)
-        return _built({"query": item, "score": chosen.describe(), "results": _result_rows(answer)})
+        notes += short_notes(chosen, answer, [item], k)
+        body = {"query": item, "score": chosen.describe(), "results": _result_rows(answer)}
+        return _built({**body, "notes": notes} if notes else body)
 
-    @app.get("/analogy", response_model=Answer, summary="A - B + C: items closest to the combination")
+    _analogy_route(app, embeddings, searcher, Answer, K)
+    _recommend_route(app, embeddings, scorer, Result, words)
+
+
+def _analogy_route(
+    app: "FastAPI", embeddings: Embeddings, searcher: Searcher | None, answer_model: type, K: Any
+) -> None:
+    """GET /analogy."""
+    from typing import Annotated, Literal
+
+    from fastapi import Query
+
+    from item2vec.model.embeddings import format_analogy
+    from item2vec.query.neighbours import analogy as find_analogy
+
+    @app.get("/analogy", response_model=answer_model, summary="A - B + C: items closest to the combination")
     def analogy(
         positive: Annotated[list[str], Query(min_length=1, max_length=100, description="Items to add.")],
         negative: Annotated[list[str], Query(max_length=100, description="Items to subtract.")] = [],  # noqa: B006
@@ -200,8 +240,6 @@ def _query_routes(
         index = searcher.index("similar") if searcher is not None else None
         answer = find_analogy(embeddings, positive, negative, k, method=method, index=index)
         return {"query": format_analogy(positive, negative), "results": _result_rows(answer)}
-
-    _recommend_route(app, embeddings, scorer, Result, words)
 
 
 def _recommend_route(
@@ -232,23 +270,36 @@ def _recommend_route(
         )
         hybrid_weight: float | None = Field(None, description=words.weight)
         hybrid_base: str | None = Field(None, json_schema_extra=words.base_schema)
+        exclude: list[str] | None = Field(
+            None, max_length=MAX_FILTER, description="Items never to answer with."
+        )
+        only: list[str] | None = Field(
+            None, max_length=MAX_FILTER, description="Answer only with these items."
+        )
+        where: list[str] | dict[str, str | int | float | list[str | int | float]] | None = Field(
+            None, description="Filters on the items table: ['count>=20'] or {'name': 'Red Apple'}."
+        )
 
     class Recommended(BaseModel):
         used: list[str]
         skipped: list[str]
         score: str
         results: list[result]  # type: ignore[valid-type]
+        notes: list[str] = Field(default_factory=list)
 
     @app.post("/recommend", response_model=Recommended, summary="Candidates for a user's history")
     def recommend_history(request: Annotated[History, Body()]) -> Any:
         unknown = [item for item in request.history if item not in embeddings.index]
         if len(unknown) == len(request.history):
             raise UnknownItems(embeddings, list(dict.fromkeys(unknown)))
-        chosen = scorer(request.score, request.hybrid_weight, request.hybrid_base)
+        chosen, notes = filtered_scorer(scorer(request.score, request.hybrid_weight, request.hybrid_base),
+                                        request.exclude, request.only, request.where)  # fmt: skip
         found = recommend(embeddings, request.history, request.k, decay=request.decay,
                           history_size=request.history_size, keep_seen=request.keep_seen, scorer=chosen)  # fmt: skip
-        return _built({"used": found.used, "skipped": unknown, "score": chosen.describe(),
-                       "results": _result_rows(found.neighbours)})  # fmt: skip
+        notes += short_notes(chosen, found.neighbours, ["history"], request.k)
+        body = {"used": found.used, "skipped": unknown, "score": chosen.describe(),
+                "results": _result_rows(found.neighbours)}  # fmt: skip
+        return _built({**body, "notes": notes} if notes else body)
 
 
 def _item_routes(app: "FastAPI", embeddings: Embeddings) -> None:

@@ -1,21 +1,25 @@
 """What the HTTP service knows about scoring: the model's parts and indexes, the score modes it
 can answer (read at start-up), the words and schemas its requests show for them (from the
-registry), and the 422 body of an error, parameters named as a request names them.
+registry), a request's candidate filters (``exclude``, ``only``, ``where``), the refusal of a
+repeated parameter, and the 422 body of an error, parameters named as a request names them.
 """
 
 from __future__ import annotations
 
+import functools
 import math
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from item2vec.errors import UNSET, Item2VecError, python_name
+from item2vec.errors import UNSET, ConfigError, Item2VecError, Namer, python_name, spell
 from item2vec.model.embeddings import Embeddings
 from item2vec.model.modes import HYBRID_BASES, WEIGHT_EXPECTED
 from item2vec.model.scoring_record import Scoring
+from item2vec.query.filters import candidate_filter, shortfall_notes
 from item2vec.query.score_modes import registered
-from item2vec.query.scoring import make_scorer
+from item2vec.query.scoring import Scorer, make_scorer
 from item2vec.query.scoring_parts import ScoringParts, open_parts
 from item2vec.query.searcher import Searcher
 
@@ -81,11 +85,61 @@ class ScoreWords:
         )
 
 
+# Parameters a request names otherwise than the core: the items table's filter is ``where``.
+REQUEST_NAMES = {"item_where": "where"}
+request_namer: Namer = functools.partial(python_name, names=REQUEST_NAMES)
+# Query parameters that take several values (each repeated); any other is refused when repeated.
+LIST_PARAMS = frozenset({"exclude", "only", "where", "positive", "negative"})
+
+
+def single_values(pairs: Iterable[tuple[str, str]]) -> None:
+    """Refuse a query parameter given twice (``?k=3&k=5``), which would silently take the last.
+
+    Raises:
+        ConfigError: a parameter other than the list ones (:data:`LIST_PARAMS`) is repeated.
+    """
+    seen: dict[str, str] = {}
+    for name, value in pairs:
+        if name in seen and name not in LIST_PARAMS:
+            raise ConfigError(
+                f"{name!r} is given more than once ({seen[name]!r}, {value!r}): give it once",
+                param=name, value=[seen[name], value], expected="one value",
+            )  # fmt: skip
+        seen.setdefault(name, value)
+
+
+def filtered_scorer(
+    scorer: Scorer,
+    exclude: list[str] | None,
+    only: list[str] | None,
+    where: list[str] | Mapping[str, Any] | None,
+) -> tuple[Scorer, list[str]]:
+    """``scorer`` answering only with the items a request's filters keep, and notes (ids the
+    model lacks) in the request's terms.
+
+    Raises:
+        ConfigError: a malformed ``where``, or one on a column the items table lacks.
+        EmptyResultError: the filters leave no item.
+    """
+    found = candidate_filter(scorer.embeddings, exclude=exclude or (), only=only, item_where=where or ())
+    if found is None:
+        return scorer, []
+    return replace(scorer, candidates=found), [spell(note, request_namer) for note in found.notes]
+
+
+def short_notes(scorer: Scorer, answer: list[Any], labels: list[str], k: int) -> list[str]:
+    """A note when the request's filters left a query with fewer than ``k`` items."""
+    if scorer.candidates is None:
+        return []
+    notes = shortfall_notes(answer, labels, k, scorer.candidates, approx=scorer.approx)
+    return [spell(note, request_namer) for note in notes]
+
+
 def error_body(exc: Item2VecError) -> dict[str, Any]:
     """A 422 body: the message with parameters named as the request names them, and the fields."""
-    body: dict[str, Any] = {"detail": exc.render(python_name)}
+    body: dict[str, Any] = {"detail": exc.render(request_namer)}
     if exc.param is not None:
-        body["param"] = exc.param
+        body["param"] = REQUEST_NAMES.get(exc.param, exc.param)
         if exc.value is not UNSET:
             body["value"] = json_safe(exc.value)
     if exc.expected is not None:
