@@ -170,7 +170,18 @@ def test_batch_results_do_not_depend_on_the_batch_size(
 
 def test_cli_batch_writes_csv_and_reports(tiny_model: Path, events: Path, tmp_path: Path) -> None:
     out = tmp_path / "candidates.csv"
-    args = ["recommend", tiny_model, "--events", events, "--time-col", "ts", "-k", "2", "-o", out]
+    args: list[str | Path] = [
+        "recommend",
+        tiny_model,
+        "--events",
+        events,
+        "--time-col",
+        "ts",
+        "-k",
+        "2",
+        "-o",
+        out,
+    ]
     result = run(*args)
     assert result.exit_code == 0, result.output
     assert f"wrote 4 rows for 2 users to {out}" in result.stderr

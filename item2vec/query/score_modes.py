@@ -305,7 +305,9 @@ class Hybrid(ScoreMode):
         base = self.base(scoring)
         vectors, inverse = parts.vectors(base, self.name)
         mean, std = parts.standard(base, unit, self.name)
-        return standardised_top(unit, vectors, inverse, k, mean=mean, std=std, added=added, exclude=exclude)
+        buffer = parts.scratch(len(unit), len(vectors))  # one block's cosines, reused
+        return standardised_top(unit, vectors, inverse, k, mean=mean, std=std, added=added, exclude=exclude,
+                                buffer=buffer)  # fmt: skip
 
     def shortlist(
         self,

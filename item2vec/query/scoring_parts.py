@@ -5,6 +5,7 @@ the mean and second moment of the unit vectors that standardise hybrid scores).
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -87,6 +88,18 @@ class ScoringParts:
         vectors, inverse = self.vectors(base, mode)
         result: NDArray[np.float32] = product(unit, vectors) * inverse
         return result
+
+    def scratch(self, rows: int, width: int) -> NDArray[np.float32]:
+        """A float32 buffer of at least ``rows`` x ``width`` for one block's scores, kept per
+        thread and reused from block to block (a fresh one per block faults in every page)."""
+        import numpy as np
+
+        local = self._cache.setdefault("scratch", threading.local())
+        buffer: NDArray[np.float32] | None = getattr(local, "buffer", None)
+        if buffer is None or buffer.shape[1] != width or len(buffer) < rows:
+            buffer = np.empty((rows, width), dtype=np.float32)
+            local.buffer = buffer
+        return buffer
 
     def moments(self, base: str, mode: str = "next") -> tuple[NDArray[np.float64], NDArray[np.float64]]:
         """Mean μ and second-moment matrix M of the base's unit vectors over the catalogue."""

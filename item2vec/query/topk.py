@@ -276,12 +276,17 @@ def standardised_top(
     kth = standard(best_of(owner, cols, cosines[owner, cols], count, k)[1][:, k - 1], slice(None))
     floor = standard(bound, slice(None))  # the most any other item scores before its addition
     extra_owner, extra_cols, extra = _entries(added)
-    keys = np.union1d(owner * width + cols, extra_owner * width + extra_cols)
+    added_keys = extra_owner * width + extra_cols  # sorted
+    keys = np.sort(np.concatenate([owner * width + cols, added_keys]))
+    keys = keys[np.concatenate([[True], keys[1:] != keys[:-1]])] if len(keys) else keys
     owner, cols = keys // width, keys % width
     values = standard(cosines[owner, cols], owner)
-    if len(extra):  # both key lists are sorted: each addition's slot among the candidates
-        values[np.searchsorted(keys, extra_owner * width + extra_cols)] += extra
-    best, picked = best_of(owner, cols, values, count, k)
+    if len(extra):  # each addition's slot among the candidates
+        values[np.searchsorted(keys, added_keys)] += extra
+    # Every item scores at least its standard score, so the k-th best is at least kth: only the
+    # entries that reach it are ranked (ties and NaN kept, as ranking them all would).
+    keep = ~(values < kth[owner])
+    best, picked = best_of(owner[keep], cols[keep], values[keep], count, k)
     for row in np.flatnonzero(np.isfinite(floor) & ~(floor < kth)).tolist():  # not shown: in full
         dense = standard(cosines[row : row + 1], slice(row, row + 1))
         if added is not None:
