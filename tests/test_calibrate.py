@@ -398,3 +398,26 @@ def test_the_query_items_rows_alone_rank_as_the_whole_matrix() -> None:
         c: (h.tolist(), n.tolist())
         for c, (h, n) in calibration.measure(embeddings, output, some, cases).items()
     } == {c: (h.tolist(), n.tolist()) for c, (h, n) in full.items()}
+
+
+def test_counting_from_each_rows_best_is_a_plain_count() -> None:
+    rng = np.random.default_rng(0)
+    for _ in range(60):
+        cases, n = 30, 80
+        z = np.round(rng.normal(size=(cases, n)), 1).astype(np.float32)  # many equal scores
+        z[rng.random((cases, n)) < 0.02] = -np.inf  # excluded
+        cells = np.sort(rng.choice(cases * n, size=300, replace=False))
+        owner, columns = np.divmod(cells, n)
+        values = (np.round(rng.random(300) * 2, 1) + 0.1).astype(np.float32)
+        target = rng.integers(-1, n, cases)
+        live = (target >= 0) & (rng.random(cases) < 0.9)
+        top = np.partition(z, n - calibration.K, axis=1)[:, n - calibration.K :]
+        fast = calibration._beaten(z, top, (owner, columns, values), target, live)
+        assert np.array_equal(fast, calibration._beaten(z, None, (owner, columns, values), target, live))
+        for r in range(cases):
+            row = z[r].copy()
+            row[columns[owner == r]] += values[owner == r]
+            score = row[target[r]] if live[r] else np.nan
+            rank = int((row > score).sum() + ((row == score) & (np.arange(n) < target[r])).sum())
+            expected = rank if np.isfinite(score) and rank < calibration.K else calibration.MISS
+            assert fast[r] == expected

@@ -122,7 +122,8 @@ def hybrid_ranks(
     base's standardised score z is computed once and each steps' log1p(transition scores) once;
     a choice then adds its weight x log1p(t) on the sparse entries and counts, per case, the items
     that beat the target (score higher, or equal at a lower catalogue position), query items
-    excluded: rank = that count, no sort and no partition. None when a score is NaN or infinite
+    excluded: rank = that count, from each row's ``K`` best z (one partition per base and block)
+    and the sparse entries. None when a score is NaN or infinite
     (the caller then ranks each choice on its own, as ``evaluate`` would).
     """
     import numpy as np
@@ -163,21 +164,30 @@ def hybrid_ranks(
                 return None
             rows, cols = block.nonzero()
             z[rows, cols] = -np.inf
+            top = np.partition(z, n - K, axis=1)[:, n - K :] if n > K else None  # each row's K best
             for choice in (c for c in hybrids if c.base == base):
                 owner, columns, log = logs[choice.steps or TRANSITION_STEPS]
                 added = (choice.weight * log).astype(np.float32)  # as the hybrid mode adds it
-                ranks[choice][start : start + batch] = _beaten(z, (owner, columns, added), target, live)
+                ranks[choice][start : start + batch] = _beaten(z, top, (owner, columns, added), target, live)
     return ranks
 
 
 def _beaten(
     z: NDArray[np.float32],
+    top: NDArray[np.float32] | None,
     added: tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float32]],
     target: NDArray[np.int64],
     live: NDArray[np.bool_],
 ) -> NDArray[np.int64]:
     """Per row, how many items beat the target in z plus the sparse ``added`` (rows, columns,
-    values: one entry per cell at most); ``MISS`` for a dead row or a count of ``K`` or more."""
+    values: one entry per cell at most); ``MISS`` for a dead row or a count of ``K`` or more.
+
+    ``top`` holds the ``K`` largest z of each row (None: count over the whole rows): fewer than
+    ``K`` of them above the target's score is then the row's whole count, and an added value
+    only raises a score, so ``K`` or more is a miss whatever it adds. Equal scores at a lower
+    catalogue position also beat the target (a stable sort's order); a row whose ties ``top``
+    cannot settle is counted over its whole row.
+    """
     import numpy as np
 
     owner, columns, values = added
@@ -187,25 +197,40 @@ def _beaten(
     at_target = columns == column[owner]
     score[owner[at_target]] += values[at_target]
     live = live & np.isfinite(score)
-    bar = score[owner]
-    before = z[owner, columns]
-    higher = np.count_nonzero(z > score[:, None], axis=1)
-    higher += np.bincount(owner, weights=(before + values > bar).astype(np.float64) - (before > bar),
-                          minlength=cases).astype(np.int64)  # fmt: skip
+    bar, before, lower = score[owner], z[owner, columns], columns < column[owner]
+    higher = np.count_nonzero((z if top is None else top) > score[:, None], axis=1)
+    higher += _per_row(owner, (before + values > bar).astype(np.int64) - (before > bar), cases)
     ranks = np.full(cases, MISS, dtype=np.int64)
-    near = np.flatnonzero(live & (higher < K))
-    if not near.shape[0]:
+    near = live & (higher < K)
+    whole = near.copy()
+    if top is not None:  # ties settled by top: every z equal to the score is among the top values
+        own = np.ones(cases, dtype=np.int64)
+        own[owner[at_target]] = 0  # the target's z is the score unless a value was added to it
+        expected = own + _per_row(owner, (before == bar).astype(np.int64), cases)
+        settled = (score > top.min(axis=1)) & (np.count_nonzero(top == score[:, None], axis=1) == expected)
+        found = higher + _per_row(owner, ((before + values == bar) & lower).astype(np.int64), cases)
+        fast = near & settled & (found < K)
+        ranks[fast] = found[fast]
+        whole &= ~settled
+    rows = np.flatnonzero(whole)
+    if not rows.shape[0]:
         return ranks
-    # Equal scores at a lower catalogue position also beat the target (a stable sort's order).
-    rows = z[near]
+    block = z[rows]
     where = np.full(cases, -1, dtype=np.int64)
-    where[near] = np.arange(near.shape[0])
+    where[rows] = np.arange(rows.shape[0])
     picked = where[owner] >= 0
-    rows[where[owner[picked]], columns[picked]] += values[picked]
-    ties = np.count_nonzero((rows == score[near, None]) & (np.arange(n) < column[near, None]), axis=1)
-    found = higher[near] + ties
-    ranks[near[found < K]] = found[found < K]
+    block[where[owner[picked]], columns[picked]] += values[picked]
+    ties = np.count_nonzero((block == score[rows, None]) & (np.arange(n) < column[rows, None]), axis=1)
+    found = higher[rows] + ties
+    ranks[rows[found < K]] = found[found < K]
     return ranks
+
+
+def _per_row(owner: NDArray[np.int64], counts: NDArray[np.int64], cases: int) -> NDArray[np.int64]:
+    import numpy as np
+
+    summed: NDArray[np.int64] = np.bincount(owner, weights=counts, minlength=cases).astype(np.int64)
+    return summed
 
 
 def choose(outcomes: dict[Choice, tuple[NDArray[np.float64], NDArray[np.float64]]]) -> tuple[Choice, str]:
