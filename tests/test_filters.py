@@ -189,7 +189,7 @@ def test_filters_that_keep_nothing_are_an_error_naming_the_filter(
 )  # fmt: skip
 def test_bad_where_names_item_where(tiny: Embeddings, where: object, error: type[Exception]) -> None:
     with pytest.raises(error) as caught:
-        candidate_filter(tiny, item_where=where)
+        candidate_filter(tiny, item_where=where)  # type: ignore[arg-type]
     assert caught.value.param == "item_where"  # type: ignore[attr-defined]
     assert "--where" not in str(caught.value)
 
