@@ -164,7 +164,7 @@ def hybrid_ranks(
                 return None
             rows, cols = block.nonzero()
             z[rows, cols] = -np.inf
-            top = np.partition(z, n - K, axis=1)[:, n - K :] if n > K else None  # each row's K best
+            top = _best(z) if n > K else None
             for choice in (c for c in hybrids if c.base == base):
                 owner, columns, log = logs[choice.steps or TRANSITION_STEPS]
                 added = (choice.weight * log).astype(np.float32)  # as the hybrid mode adds it
@@ -224,6 +224,16 @@ def _beaten(
     found = higher[rows] + ties
     ranks[rows[found < K]] = found[found < K]
     return ranks
+
+
+def _best(z: NDArray[np.float32]) -> NDArray[np.float32]:
+    """The ``K`` largest values of each row (unordered), partitioned a few rows at a time so that
+    no copy of the whole block is made."""
+    import numpy as np
+
+    n = z.shape[1]
+    parts = [np.partition(z[i : i + 256], n - K, axis=1)[:, n - K :] for i in range(0, z.shape[0], 256)]
+    return np.concatenate(parts) if parts else np.zeros((0, K), dtype=z.dtype)
 
 
 def _per_row(owner: NDArray[np.int64], counts: NDArray[np.int64], cases: int) -> NDArray[np.int64]:
