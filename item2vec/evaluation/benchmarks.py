@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 from item2vec.corpus.text import lines as text_lines
 from item2vec.errors import EmptyResultError, InputError, param
 from item2vec.model.embeddings import Embeddings, unit_rows
+from item2vec.query.topk import block_rows, blocks, product, top_k
 
 if TYPE_CHECKING:
     import numpy as np
@@ -126,12 +127,13 @@ def _answer(
     if questions:
         q = np.array([rows for _, rows in questions], dtype=np.int64)
         unit = embeddings.unit
-        batch = max(1, _CELLS // max(1, len(embeddings)))
-        for start in range(0, len(q), batch):
-            part = q[start : start + batch]
-            scores = unit_rows(unit[part[:, 1]] - unit[part[:, 0]] + unit[part[:, 2]]) @ unit.T
+        step = max(2, block_rows(len(embeddings), _CELLS * 4))
+        buffer = np.empty((min(len(q), step + 1), len(embeddings)), dtype=np.float32)  # reused
+        for start, stop in blocks(len(q), step):
+            part = q[start:stop]
+            scores = product(unit_rows(unit[part[:, 1]] - unit[part[:, 0]] + unit[part[:, 2]]), unit, buffer)
             scores[np.arange(len(part))[:, None], part[:, :3]] = -np.inf
-            guess = scores.argmax(axis=1)
+            guess = top_k(scores, 1)[0][:, 0]  # the best, ties to the lower row (as argmax)
             for offset, hit in enumerate(guess == part[:, 3]):
                 name = questions[start + offset][0]
                 asked[name] += 1

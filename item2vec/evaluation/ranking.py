@@ -108,20 +108,27 @@ def rank_dense(method: str, index: dict[str, int], cases: Cases, score: ScoreFn,
     """
     import numpy as np
 
+    from item2vec.query.topk import block_rows, top_k
+
     n = len(index)
     weights = query_matrix(index, cases.queries)
     targets = np.array([index.get(t, -1) for t in cases.targets], dtype=np.int64)
     ranks = np.full(len(cases), MISS, dtype=np.int64)
     top = np.full((len(cases), min(kmax, n)), -1, dtype=np.int64)
-    batch = max(1, _CELLS // max(1, n))
+    # Blocks of _CELLS scores, the lone last case kept alone: calibration's blocks are these,
+    # so its floats are evaluate's (item2vec.evaluation.calibrate).
+    batch = block_rows(n, _CELLS * 4)
     for start in range(0, len(cases), batch):
         stop = min(start + batch, len(cases))
         block = weights[start:stop]
         scores = np.asarray(score(block), dtype=np.float32)
         rows, cols = block.nonzero()
         scores[rows, cols] = -np.inf
-        answerable = np.diff(block.indptr) > 0
-        top[start:stop], ranks[start:stop] = _dense_top(scores, top.shape[1], answerable, targets[start:stop])
+        scores[np.diff(block.indptr) == 0] = -np.inf  # no known query item: nothing recommended
+        best, _ = top_k(scores, top.shape[1])  # ties by lower column, never NaN; -1 pads
+        top[start:stop] = best
+        case, position = np.nonzero((best == targets[start:stop, None]) & (best >= 0))
+        ranks[start + case] = position
     return Ranked(method, ranks, top, n, int((targets < 0).sum()))
 
 
@@ -146,38 +153,6 @@ def query_matrix(index: dict[str, int], queries: list[list[str]]) -> sp.csr_matr
     )
     matrix.sum_duplicates()
     return matrix
-
-
-def _dense_top(
-    scores: NDArray[np.float32], k: int, answerable: NDArray[np.bool_], targets: NDArray[np.int64]
-) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
-    """The k best columns of each row by score then column, and each target's rank among them.
-
-    np.partition finds each row's k-th best score; every column at or above it is sorted, so
-    ties are ordered by column as a stable sort would. A target outside the top k is a MISS.
-    """
-    import numpy as np
-
-    cases, n = scores.shape
-    top = np.full((cases, k), -1, dtype=np.int64)
-    ranks = np.full(cases, MISS, dtype=np.int64)
-    if k <= 0 or not cases:
-        return top, ranks
-    bar = np.partition(scores, n - k, axis=1)[:, n - k] if k < n else scores.min(axis=1)
-    chosen = scores >= bar[:, None]
-    chosen[~answerable] = False
-    row, col = np.divmod(np.flatnonzero(chosen), n)  # 10x faster than np.nonzero on 2-D
-    val = scores[row, col]
-    finite = np.isfinite(val)
-    row, col, val = row[finite], col[finite], val[finite]
-    order = np.lexsort((col, -val, row))
-    row, col = row[order], col[order]
-    position = np.arange(len(row)) - np.searchsorted(row, np.arange(cases))[row]
-    first = position < k
-    top[row[first], position[first]] = col[first]
-    hit = first & (col == targets[row])
-    ranks[row[hit]] = position[hit]
-    return top, ranks
 
 
 def rank_sparse(
