@@ -314,3 +314,53 @@ def test_user_vectors_of_a_log_are_the_user_vector_of_each_history(
         TypeError, match=r"^events must be a DataFrame, a pyarrow Table or file paths, not int$"
     ):
         model.user_vectors(3)
+
+
+# --- candidate filters ---------------------------------------------------------------------------
+
+
+def test_similar_and_recommend_take_candidate_filters(model: item2vec.Model) -> None:
+    every = [pair.item for pair in model.similar("king", 7)]
+    got = model.similar("king", 2, exclude=["queen", "man"], where="count>=40")
+    assert (
+        [pair.item for pair in got] == [i for i in every if i in ("woman", "prince")] == ["prince", "woman"]
+    )
+    assert [pair.item for pair in model.similar("apple", 2, where={"name": ["Green Pear", "King"]})] == [
+        "pear",
+        "king",
+    ]
+    ranked = [pair.item for pair in model.recommend(["apple"], 7, score="similar")]
+    kept = [
+        pair.item for pair in model.recommend(["apple"], 2, score="similar", only=["king", "plum", "queen"])
+    ]
+    assert kept == [i for i in ranked if i in ("king", "plum", "queen")][:2]
+
+
+def test_filter_notes_are_warnings_in_python_terms(model: item2vec.Model) -> None:
+    with pytest.warns(item2vec.Item2VecWarning) as caught:
+        found = model.similar("king", 2, exclude=["ghost"], only=["apple"])
+    assert [pair.item for pair in found] == ["apple"]
+    assert [str(w.message) for w in caught] == [
+        "exclude='ghost' is not in the model: ignored",
+        "the filters keep 1 item, so fewer than 2 are left ('king' has 1)",
+    ]
+    assert caught[0].filename == __file__
+
+
+def test_filter_errors_name_the_keywords(model: item2vec.Model) -> None:
+    with pytest.raises(EmptyResultError) as empty:
+        model.similar("king", where="count>100")
+    assert empty.value.param == "item_where"
+    assert (
+        str(empty.value)
+        == "where=count>100 leaves no item to answer with (of the model's 8 items): loosen it"
+    )
+    with pytest.raises(ConfigError) as column:
+        model.recommend(["apple"], score="similar", where={"category": "toys"})
+    assert str(column.value).startswith("where=category=toys names column 'category'")
+    with pytest.raises(EmptyResultError) as nothing:
+        model.recommend(["apple"], score="similar", only=["ghost"])
+    assert nothing.value.param == "only"
+    assert (
+        str(nothing.value) == "only='ghost' leaves no item to answer with (of the model's 8 items): loosen it"
+    )

@@ -514,3 +514,99 @@ def test_served_connections_send_without_delay(tiny_model: Path, monkeypatch: py
         thread.join(timeout=30)
         sock.close()
     assert not thread.is_alive()
+
+
+# --- candidate filters -----------------------------------------------------------------------------
+
+
+def test_similar_filters_match_the_library(client: TestClient, tiny_model: Path) -> None:
+    from dataclasses import replace
+
+    from item2vec.model.store import load
+    from item2vec.query.filters import candidate_filter
+
+    embeddings = load(tiny_model)
+    scorer = make_scorer(open_parts(embeddings, tiny_model), "similar")
+    found = candidate_filter(embeddings, exclude=["queen"], item_where=["count>=40"])
+    want = [(n.item, round(n.score, 6)) for n in replace(scorer, candidates=found).similar(["king"], 3)]
+    params: Any = {"item": "king", "k": 3, "exclude": ["queen"], "where": ["count>=40"]}
+    body = client.get("/similar", params=params).json()
+    assert [(r["item"], r["score"]) for r in body["results"]] == want
+    assert [r["item"] for r in body["results"]] == ["prince", "man", "woman"]
+    assert "notes" not in body
+
+
+def test_similar_only_and_an_unknown_id(client: TestClient) -> None:
+    params: Any = {"item": "apple", "k": 2, "only": ["pear", "plum", "ghost"]}
+    body = client.get("/similar", params=params).json()
+    assert [r["item"] for r in body["results"]] == ["pear", "plum"]
+    assert body["notes"] == ["only='ghost' is not in the model: ignored"]
+    assert "notes" not in client.get("/similar", params={"item": "apple", "k": 2}).json()
+
+
+def test_recommend_filters_as_json_lists_or_an_object(client: TestClient) -> None:
+    listed = client.post(
+        "/recommend", json={"history": ["apple"], "k": 2, "exclude": ["pear"], "score": "similar"}
+    )
+    assert [r["item"] for r in listed.json()["results"]] == ["plum", "prince"]
+    mapped = client.post(
+        "/recommend", json={"history": ["apple"], "k": 2, "where": {"name": ["Green Pear", "King"]}}
+    )
+    assert [r["item"] for r in mapped.json()["results"]] == ["pear", "king"]
+    kept = client.post("/recommend", json={"history": ["apple"], "only": ["plum"], "score": "similar"}).json()
+    assert [r["item"] for r in kept["results"]] == ["plum"]
+    assert kept["notes"] == ["the filters keep 1 item, so fewer than 10 are left ('history' has 1)"]
+
+
+@pytest.mark.parametrize(
+    ("request_args", "body"),
+    [
+        ({"params": {"item": "king", "where": "count>100"}},
+         {"detail": "where=count>100 leaves no item to answer with (of the model's 8 items): loosen it",
+          "param": "where", "value": "count>100", "expected": "filters that keep at least one item"}),
+        ({"params": {"item": "king", "where": "category=toys"}},
+         {"detail": "where=category=toys names column 'category', which the items table lacks: it has id, name, count",
+          "param": "where", "value": "category=toys", "expected": "a filter on id, name, count"}),
+        ({"params": {"item": "king", "only": "ghost"}},
+         {"detail": "only='ghost' leaves no item to answer with (of the model's 8 items): loosen it",
+          "param": "only", "value": ["ghost"], "expected": "filters that keep at least one item"}),
+    ],
+)  # fmt: skip
+def test_filter_errors_are_422_naming_the_filter(client: TestClient, request_args: Any, body: Any) -> None:
+    response = client.get("/similar", **request_args)
+    assert response.status_code == 422
+    assert response.json() == body
+
+
+def test_recommend_filter_errors_are_422(client: TestClient) -> None:
+    response = client.post("/recommend", json={"history": ["apple"], "where": ["nothing"]})
+    assert response.status_code == 422 and response.json()["param"] == "where"
+    response = client.post("/recommend", json={"history": ["apple"], "where": {"count": []}})
+    assert response.status_code == 422 and response.json()["param"] == "where"
+
+
+@pytest.mark.parametrize(
+    "query", ["item=king&k=3&k=5", "item=king&item=queen", "item=king&score=next&score=similar"]
+)
+def test_a_repeated_parameter_is_refused(client: TestClient, query: str) -> None:
+    response = client.get(f"/similar?{query}")
+    assert response.status_code == 422
+    name = query.split("&")[-1].split("=")[0]
+    assert response.json()["param"] == name
+    assert response.json()["detail"].startswith(f"{name!r} is given more than once")
+
+
+def test_list_parameters_may_repeat(client: TestClient) -> None:
+    response = client.get("/analogy?positive=king&positive=woman&negative=man&k=1")
+    assert response.status_code == 200 and response.json()["results"][0]["item"] == "queen"
+    assert client.get("/items/king?vector=true&vector=false").status_code == 422
+
+
+def test_approx_filters_match_exact(tiny_model: Path) -> None:
+    pytest.importorskip("faiss")
+    assert CliRunner().invoke(cli, ["index", str(tiny_model), "--kind", "flat"]).exit_code == 0
+    exact, approx = serving(tiny_model), serving(tiny_model, approx=True)
+    for mode in ("similar", "next", "hybrid"):
+        params: Any = {"item": "apple", "k": 3, "score": mode, "exclude": ["pear"], "where": ["count<=70"]}
+        got, want = (c.get("/similar", params=params).json()["results"] for c in (approx, exact))
+        assert [r["score"] for r in got] == [r["score"] for r in want]  # ties broken the index's way
