@@ -11,7 +11,12 @@ RSS from /usr/bin/time -v, in alternating order, and the median of --runs runs i
 - Faiss: IndexFlatIP over the normalised vectors, one batch search of every id with k + 1
   (the id itself is dropped), the same jsonl rows written;
 - gensim: KeyedVectors over the same vectors, most_similar in a loop over --gensim-ids ids
-  (fewer: it is slow), its loop's time scaled to --ids.
+  (fewer: it is slow), its loop's time scaled to --ids;
+- with --approx, item2vec --approx: the same command over an HNSW index built once by
+  ``item2vec index MODEL --kind hnsw`` (its build timed apart), and its recall@k against the
+  exact answers of the same run (the share of each id's exact k found, averaged).
+
+    python bench/similar_batch.py --approx --no-gensim    # exact, --approx and Faiss
 """
 
 from __future__ import annotations
@@ -72,18 +77,37 @@ print(time.perf_counter() - started)
 """
 
 
-def timed(command: list[str], stdin: Path | None = None) -> tuple[float, float, float, str]:
+def timed(
+    command: list[str], stdin: Path | None = None, keep: Path | None = None
+) -> tuple[float, float, float, str]:
     """Wall seconds, CPU seconds (user + system), peak RSS (MB) and stdout of ``command``, a fresh process under /usr/bin/time -v
-    (item2vec's stdout, the jsonl, is kept in a pipe and dropped)."""
+    (item2vec's stdout, the jsonl, is kept in a pipe and dropped, or written to ``keep``)."""
     started = time.perf_counter()
     with open(stdin or "/dev/null", "rb") as source:
         done = subprocess.run(["/usr/bin/time", "-v", *command], stdin=source, capture_output=True, text=True)
+    if keep is not None:
+        keep.write_text(done.stdout, encoding="utf-8")
     elapsed = time.perf_counter() - started
     if done.returncode != 0:
         raise SystemExit(f"{command[:3]} failed:\n{done.stderr[-2000:]}")
     report = dict(line.strip().rsplit(": ", 1) for line in done.stderr.splitlines() if line.startswith("\t"))
     cpu = float(report["User time (seconds)"]) + float(report["System time (seconds)"])
     return elapsed, cpu, int(report["Maximum resident set size (kbytes)"]) / 1024, done.stdout[-200:]
+
+
+def recall(exact: Path, approx: Path) -> float:
+    """Mean over queries of the share of the exact answer's items the approximate answer has."""
+    import json
+
+    def answers(path: Path) -> dict[str, set[str]]:
+        out: dict[str, set[str]] = {}
+        for line in path.read_text(encoding="utf-8").splitlines():
+            row = json.loads(line)
+            out.setdefault(row["query"], set()).add(row["item"])
+        return out
+
+    want, got = answers(exact), answers(approx)
+    return statistics.mean(len(items & got.get(q, set())) / len(items) for q, items in want.items())
 
 
 def build(tmp: Path, items: int, dim: int, ids: int) -> tuple[Path, Path]:
@@ -106,6 +130,7 @@ def main() -> int:
     parser.add_argument("-k", type=int, default=10)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--no-gensim", action="store_true")
+    parser.add_argument("--approx", action="store_true", help="also item2vec --approx over an HNSW index")
     args = parser.parse_args()
     binary = str(Path(sys.executable).parent / "item2vec")
     with tempfile.TemporaryDirectory(prefix="item2vec-similar-") as name:
@@ -120,11 +145,21 @@ def main() -> int:
         }  # fmt: skip
         if args.no_gensim:
             del jobs["gensim"]
+        if args.approx:
+            built = timed([binary, "index", str(model), "--kind", "hnsw"])
+            print(
+                f"# index --kind hnsw: {built[0]:.1f} s, CPU {built[1]:.1f} s, {built[2]:.0f} MB", flush=True
+            )
+            jobs["item2vec --approx"] = ([*jobs["item2vec"][0], "--approx"], ids_file)
+        kept = {"item2vec": tmp / "exact.jsonl", "item2vec --approx": tmp / "approx.jsonl"}
+        recalls: list[float] = []
         results: dict[str, list[tuple[float, float, float]]] = {name: [] for name in jobs}
         scale = args.ids / min(args.ids, args.gensim_ids)
         for run in range(args.runs):
             for job, (command, stdin) in jobs.items():
-                elapsed, cpu, peak, stdout = timed(command, stdin)
+                elapsed, cpu, peak, stdout = timed(command, stdin, kept.get(job) if args.approx else None)
+                if job == "item2vec --approx":
+                    recalls.append(recall(kept["item2vec"], kept[job]))
                 if job == "gensim":  # the query loop scaled to --ids, the start and load once
                     loop = float(stdout.strip().splitlines()[-1])
                     elapsed, cpu = elapsed + loop * (scale - 1), cpu + loop * (scale - 1)
@@ -135,6 +170,8 @@ def main() -> int:
     cpus = {job: statistics.median(r[1] for r in runs) for job, runs in results.items()}
     peaks = {job: max(r[2] for r in runs) for job, runs in results.items()}
     print(f"# {args.items:,} items x {args.dim}, {args.ids:,} ids, k={args.k}; medians of {args.runs} runs")
+    if recalls:
+        print(f"# item2vec --approx: recall@{args.k} against exact {statistics.median(recalls):.4f}")
     print("| job | wall s | ÷ item2vec | CPU s (user + sys) | ÷ item2vec | peak RSS MB |")
     print("|---|---:|---:|---:|---:|---:|")
     for job in seconds:
