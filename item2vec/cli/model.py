@@ -6,13 +6,14 @@ from pathlib import Path
 
 import click
 
-from item2vec.cli.base import cli, output_format
+from item2vec.cli.base import cli, output_format, quiet_option
 from item2vec.render import render_record
 
 
 @cli.command()
 @click.argument("model", type=click.Path(path_type=Path))
 @output_format
+@quiet_option
 def info(model: Path, fmt: str) -> None:
     """Show a model's size, parameters, input statistics and training time.
 

@@ -224,6 +224,7 @@ class _AnalogyCommand(click.Command):
 @top_k
 @click.option("--approx", is_flag=True, help="Search the index built by 'item2vec index' (--method add).")
 @output_format
+@quiet_option
 def analogy(model: Path, expression: str | None, positive: tuple[str, ...], negative: tuple[str, ...],
             method: str, k: int, approx: bool, fmt: str) -> None:  # fmt: skip
     """Answer A - B + C: the items closest to the combination, inputs excluded.
