@@ -355,3 +355,63 @@ def test_cli_jsonl_hybrid_matches_the_library(tiny_model: Path) -> None:
     scorer = make_scorer(open_parts(embeddings, tiny_model), "hybrid")
     want = [n.item for n in scorer.similar(["apple"], 8) if n.item != "pear"][:2]
     assert [json.loads(line)["item"] for line in result.stdout.splitlines()] == want
+
+
+CATALOGUE = "id,category,in_stock\napple,fruit,1\npear,fruit,0\nplum,fruit,1\nking,royal,1\nqueen,royal,1\n"
+
+
+def test_cli_item_where_on_an_items_table(tiny_model: Path, tmp_path: Path) -> None:
+    catalogue = tmp_path / "catalogue.csv"
+    catalogue.write_text(CATALOGUE)
+    args: list[str | Path] = [
+        "--items",
+        catalogue,
+        "--item-where",
+        "category=fruit",
+        "--item-where",
+        "in_stock=1",
+        "-f",
+        "csv",
+    ]
+    result = run("similar", tiny_model, "apple", "pear", *args)
+    assert result.exit_code == 0, result.output
+    assert result.stdout == (
+        "query,rank,item,score,name\napple,1,plum,0.940721,Plum (dark)\npear,1,apple,0.980581,Red Apple\n"
+        "pear,2,plum,0.922453,Plum (dark)\n"
+    )
+    renamed = tmp_path / "catalogue.tsv"
+    renamed.write_text(CATALOGUE.replace(",", "\t").replace("id\t", "sku\t", 1))
+    again = run("recommend", tiny_model, "--history", "pear", "--items", renamed, "--id-col", "sku",
+                "--item-where", "category in fruit", "-k", "1", "-f", "csv", "--score", "similar")  # fmt: skip
+    assert again.exit_code == 0, again.output
+    assert again.stdout.splitlines()[1:] == ["1,apple,0.980581,Red Apple"]
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "message"),
+    [
+        (["--item-where", "colour=red"], 1,
+         "Error: {file}: no column 'colour'; the columns are: id, category, in_stock "
+         "(named by --item-where: choose one that exists)\n"),
+        (["--id-col", "sku", "--item-where", "category=fruit"], 1,
+         "Error: {file}: no column 'sku'; the columns are: id, category, in_stock "
+         "(named by --id-col: choose one that exists)\n"),
+    ],
+)  # fmt: skip
+def test_cli_items_table_errors(
+    tiny_model: Path, tmp_path: Path, args: list[str], code: int, message: str
+) -> None:
+    catalogue = tmp_path / "catalogue.csv"
+    catalogue.write_text(CATALOGUE)
+    result = run("similar", tiny_model, "apple", "--items", catalogue, *args)
+    assert result.exit_code == code
+    assert result.stderr == message.format(file=catalogue)
+
+
+def test_cli_items_needs_item_where(tiny_model: Path, tmp_path: Path) -> None:
+    catalogue = tmp_path / "catalogue.csv"
+    catalogue.write_text(CATALOGUE)
+    result = run("similar", tiny_model, "apple", "--items", catalogue)
+    assert result.exit_code == 2 and "--items is the table --item-where filters on" in result.stderr
+    missing = run("similar", tiny_model, "apple", "--items", tmp_path / "nope.csv", "--item-where", "a=b")
+    assert missing.exit_code == 1 and "does not exist" in missing.stderr

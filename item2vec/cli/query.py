@@ -35,10 +35,10 @@ if TYPE_CHECKING:
     from item2vec.query.searcher import Searcher
 
 SCORE_HELP = score_help()
-_FILTERS = ("exclude", "exclude_file", "only", "only_file", "item_where")
+_FILTERS = ("exclude", "exclude_file", "only", "only_file", "item_where", "items_file", "id_col")
 _ITEM_WHERE_HELP = (
     "Answer only with items whose row passes FILTER: --where's syntax on the items table "
-    "(id, name, count), e.g. 'count>=20', 'name=Red Apple'; repeatable (all must hold)."
+    "(id, name, count, and --items' columns), e.g. 'count>=20', 'category=toys'; repeatable (all must hold)."
 )
 
 
@@ -51,6 +51,9 @@ def candidate_options(func: Any) -> Any:
         click.option("--only", multiple=True, metavar="ITEM", help="Answer only with these items (repeatable)."),
         click.option("--only-file", type=ids, help="Answer only with the ids in FILE (one a line)."),
         click.option("--item-where", multiple=True, metavar="FILTER", help=_ITEM_WHERE_HELP),
+        click.option("--items", "items_file", metavar="FILE",
+                     help="--item-where: a table of item attributes (CSV/TSV/Parquet/JSONL) to filter on."),
+        click.option("--id-col", default="id", show_default=True, help="--item-where: the id column of --items."),
     ]  # fmt: skip
     for option in reversed(options):
         func = option(func)
@@ -66,15 +69,20 @@ def _id_lines(path: Path | None) -> list[str]:
 def _candidate_filter(embeddings: Embeddings, given: dict[str, Any]) -> CandidateFilter | None:
     """The filter --exclude, --only and --item-where ask for (their values popped from ``given``);
     ids the model lacks are noted on stderr."""
-    from item2vec.query.filters import candidate_filter
+    from item2vec.query.filters import candidate_filter, parse_wheres, read_items_table
 
     opts = {name: given.pop(name) for name in _FILTERS}
     only = [*opts["only"], *_id_lines(opts["only_file"])]
+    wheres = parse_wheres(list(opts["item_where"]))
+    if opts["items_file"] is not None and not wheres:
+        raise click.UsageError("--items is the table --item-where filters on: give --item-where too")
+    table = read_items_table(opts["items_file"], opts["id_col"], wheres) if opts["items_file"] else None
     found = candidate_filter(
         embeddings,
         exclude=[*opts["exclude"], *_id_lines(opts["exclude_file"])],
         only=only if opts["only"] or opts["only_file"] is not None else None,
-        item_where=list(opts["item_where"]),
+        item_where=wheres,
+        items=table,
     )
     if found is not None:
         _notes(list(found.notes))
@@ -83,7 +91,8 @@ def _candidate_filter(embeddings: Embeddings, given: dict[str, Any]) -> Candidat
 
 def _no_filters(given: dict[str, Any], what: str) -> None:
     """The candidate filters answer one query at a time: refused with ``what`` (--all, --events)."""
-    used = [f"--{name.replace('_', '-')}" for name in _FILTERS if given.get(name)]
+    used = [f"--{name.replace('_', '-')}" for name in _FILTERS[:5] if given.get(name)]
+    used += ["--items"] if given.get("items_file") else []
     if used:
         raise click.UsageError(f"{', '.join(used)} {'applies' if len(used) == 1 else 'apply'} to "
                                f"single queries, not {what}")  # fmt: skip

@@ -24,7 +24,17 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from item2vec.corpus.options import Where
-from item2vec.errors import UNSET, Bare, ConfigError, EmptyResultError, InputError, listing, param, spell
+from item2vec.errors import (
+    UNSET,
+    Bare,
+    ConfigError,
+    EmptyResultError,
+    InputError,
+    column_roles,
+    listing,
+    param,
+    spell,
+)
 from item2vec.model.embeddings import Embeddings, Neighbour
 
 if TYPE_CHECKING:
@@ -220,6 +230,32 @@ def _check_left(allowed: NDArray[np.bool_], said: list[str], name: str, value: o
             f"{said[-1]} leaves no item to answer with (of {of}): loosen it",
             param=name, value=value, expected="filters that keep at least one item",
         )  # fmt: skip
+
+
+def read_items_table(path: str, id_col: str, wheres: list[Where]) -> pa.Table:
+    """The columns of a CSV/TSV/Parquet/JSONL item table that ``wheres`` read (beside the model's
+    own), with its ids as ``id``: the ``items`` of :func:`candidate_filter`.
+
+    Raises:
+        InputError: the file is missing, empty or not a table, or lacks a column (the message
+            names the option that named it: ``id_col`` or ``item_where``).
+    """
+    from item2vec.corpus.events import TABLE_FORMATS, detect_format, open_source, read_table
+
+    source = open_source(path)
+    fmt = detect_format(source, id_col)
+    if fmt not in TABLE_FORMATS:
+        raise InputError(
+            f"{param('items', path)} is not a table with a {id_col!r} column: give a CSV/TSV/Parquet/JSONL "
+            f"file and name its id column with {param('id_col')}",
+            param="items", value=path, expected="a CSV/TSV/Parquet/JSONL file",
+        )  # fmt: skip
+    wanted = list(
+        dict.fromkeys(w.column for w in wheres if w.column not in MODEL_COLUMNS and w.column != id_col)
+    )
+    with column_roles([(id_col, "id_col"), *((column, "item_where") for column in wanted)]):
+        table = read_table(source, fmt, [id_col, *wanted])
+    return table.rename_columns(["id", *wanted])
 
 
 def _items_table(embeddings: Embeddings, items: pa.Table | None) -> pa.Table:
