@@ -52,7 +52,7 @@ def expected(
 ) -> dict[str, float]:
     """Every item's score for a history (oldest first), from the definitions."""
     weights = [decay**age for age in range(len(history) - 1, -1, -1)]
-    query = unit(list(sum(w * unit(TINY_VECTORS[i]) for w, i in zip(weights, history))))
+    query = unit(list(np.sum([w * unit(TINY_VECTORS[i]) for w, i in zip(weights, history)], axis=0)))
     kind = base if mode == "hybrid" else mode
     table = TINY_VECTORS if kind == "similar" else TINY_OUTPUT
     cosines = np.array([query @ unit(table[i]) for i in IDS])
@@ -369,3 +369,37 @@ def test_cli_errors_for_spark_models_and_corrupt_parts(tiny_model: Path, tmp_pat
     (tiny_model / "model.json").write_text(json.dumps({**meta, "engine": "gensim"}))  # updatable
     update = run("update", tiny_model, events, "-o", tmp_path / "m2")
     assert update.exit_code == 1 and "Error: transitions file" in update.output
+
+
+def test_one_history_transitions_are_scipys_product_bit_for_bit() -> None:
+    """The one-history route (numpy) gives exactly the sparse product the batch computes: the
+    same columns (exact zeros dropped) and the same float32 sums, repeated items included."""
+    import scipy.sparse as sp
+
+    from item2vec.query.scoring import one_transition_row, query_weights, weight_matrix
+
+    rng = np.random.default_rng(3)
+    n = 500
+    transitions = sp.random(n, n, density=0.05, format="csr", dtype=np.float32, random_state=4)
+    transitions.data = rng.choice(np.array([0.1, 0.3, 1.7, 2.5, -2.5], dtype=np.float32), transitions.nnz)
+    for _ in range(50):
+        history = list(rng.integers(0, n, rng.integers(1, 8)))
+        history += history[:1]  # a repeat
+        weights = [0.7 ** (len(history) - 1 - a) for a in range(len(history))]
+        one = query_weights(n, [history], [weights])
+        want = sp.csr_matrix((weights, (np.zeros(len(history), np.int64), history)), shape=(1, n))
+        want.sum_duplicates()
+        np.testing.assert_array_equal(one.indices, want.indices)
+        np.testing.assert_array_equal(one.data, want.data)
+        product = (one.astype("float32") @ transitions).tocsr()
+        product.sum_duplicates()
+        product.sort_indices()
+        got = one_transition_row(one, transitions)
+        np.testing.assert_array_equal(got.indices, product.indices)
+        np.testing.assert_array_equal(got.data, product.data)
+        assert got.data.dtype == product.data.dtype
+    many = weight_matrix(
+        np.array([1, 0, 1, 1]), np.array([4, 2, 4, 1]), np.array([0.5, 1.0, 0.25, 2.0]), (3, 6)
+    )
+    np.testing.assert_array_equal(many.toarray()[:2], [[0, 0, 1, 0, 0, 0], [0, 2, 0, 0, 0.75, 0]])
+    assert many.indptr.tolist() == [0, 1, 3, 3]

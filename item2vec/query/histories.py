@@ -126,7 +126,8 @@ def read_histories(
         EmptyResultError: no user has an item that is in the model.
     """
     import numpy as np
-    import scipy.sparse as sp
+
+    from item2vec.query.scoring import weight_matrix
 
     check_decay(decay, history_size)
     users, items, events = _read_events(inputs, columns, input_format)
@@ -148,8 +149,7 @@ def read_histories(
     local = np.repeat(np.arange(len(present), dtype=np.int64), counts)
     names = users.dictionary.to_pylist()
     shape = (len(present), len(embeddings))
-    recent_weights = sp.csr_matrix((exact, (local[recent], rows[recent])), shape=shape)
-    recent_weights.sum_duplicates()
+    recent_weights = weight_matrix(local[recent], rows[recent], exact, shape)  # as one history's
     if not len(present):
         where = f" in {', '.join(inputs)}" if isinstance(inputs, list) else ""
         raise EmptyResultError(

@@ -172,6 +172,8 @@ class Scorer:
         """Per query row: its items' transition rows, weighted and summed (modes that read them)."""
         if not self.uses_transitions:
             return None
+        if weights.shape[0] == 1:  # one history: numpy, no sparse product to set up
+            return one_transition_row(weights.tocsr(), self.parts.transition_csr(self.mode))
         product = (weights.tocsr().astype("float32") @ self.parts.transition_csr(self.mode)).tocsr()
         product.sum_duplicates()
         product.sort_indices()
@@ -234,7 +236,7 @@ class Scorer:
             pairs = pairs.reshape(-1, 2)
             rows, scores = self.top(
                 queries[start:stop],
-                self.transition_scores(weights[start:stop]),
+                self.transition_scores(weights if stop - start == len(labels) else weights[start:stop]),
                 k,
                 exclude=(pairs[:, 0], pairs[:, 1]),
                 most_excluded=max((len(e) for e in block), default=0),
@@ -260,11 +262,48 @@ class Scorer:
 def query_weights(n_items: int, rows: list[list[int]], weights: list[list[float]]) -> sp.csr_matrix:
     """A queries x catalogue sparse matrix: query ``i`` weighs item ``rows[i][j]`` by ``weights[i][j]``."""
     import numpy as np
-    import scipy.sparse as sp
 
-    owner = np.repeat(np.arange(len(rows)), [len(r) for r in rows])
+    owner = np.repeat(np.arange(len(rows), dtype=np.int64), [len(r) for r in rows])
     cols = np.array([c for r in rows for c in r], dtype=np.int64)
     vals = np.array([w for ws in weights for w in ws], dtype=np.float64)
-    matrix = sp.csr_matrix((vals, (owner, cols)), shape=(len(rows), n_items))
-    matrix.sum_duplicates()
-    return matrix
+    return weight_matrix(owner, cols, vals, (len(rows), n_items))
+
+
+def weight_matrix(
+    owner: NDArray[np.int64], cols: NDArray[np.int64], vals: NDArray[np.float64], shape: tuple[int, int]
+) -> sp.csr_matrix:
+    """The queries x catalogue csr matrix of ``vals`` at (``owner``, ``cols``), columns sorted and
+    repeats summed in the order given: built with numpy (scipy's conversion from pairs costs
+    more than scoring one history), the same for one history as for a log's many."""
+    import numpy as np
+    import scipy.sparse as sp
+
+    order = np.lexsort((cols, owner))  # stable: a repeated item's weights keep their order
+    owner, cols, vals = owner[order], cols[order], vals[order]
+    first = np.ones(len(cols), dtype=bool)
+    first[1:] = (owner[1:] != owner[:-1]) | (cols[1:] != cols[:-1])
+    starts = np.flatnonzero(first)
+    data = np.add.reduceat(vals, starts) if len(vals) else vals
+    indptr = np.zeros(shape[0] + 1, dtype=np.int64)
+    np.cumsum(np.bincount(owner[starts], minlength=shape[0]), out=indptr[1:])
+    return sp.csr_matrix((data, cols[starts], indptr), shape=shape)
+
+
+def one_transition_row(weights: sp.csr_matrix, transitions: sp.csr_matrix) -> sp.csr_matrix:
+    """``weights @ transitions`` for one row of weights (cast to float32), bit for bit as scipy
+    computes it (each item's transition row scaled and added in the order stored, exact zeros
+    dropped, columns sorted), in numpy."""
+    import numpy as np
+    import scipy.sparse as sp
+
+    n = transitions.shape[1]
+    dtype = np.result_type(np.float32, transitions.data.dtype)
+    total = np.zeros(n, dtype=dtype)
+    touched = [np.zeros(0, dtype=np.int64)]
+    for item, weight in zip(weights.indices.tolist(), weights.data.astype(np.float32).astype(dtype)):
+        lo, hi = transitions.indptr[item], transitions.indptr[item + 1]
+        np.add.at(total, transitions.indices[lo:hi], weight * transitions.data[lo:hi])
+        touched.append(transitions.indices[lo:hi])
+    cols = np.sort(np.concatenate(touched)).astype(np.int64)
+    cols = cols[(total[cols] != 0) & np.concatenate([[True], cols[1:] != cols[:-1]])]
+    return sp.csr_matrix((total[cols], cols, np.array([0, len(cols)], dtype=np.int64)), shape=(1, n))
