@@ -6,6 +6,7 @@ sink) as they are made, so memory stays bounded however many rows are written.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -31,6 +32,8 @@ STDOUT = "<stdout>"
 CELLS = SCORE_BUDGET // 4  # scores held at once (queries x catalogue), as float32
 MOST_SEEN = 1000  # with an index, the shortlist widens by at most this many seen items
 Sink = Callable[["pa.RecordBatch"], None]
+Ranked = tuple[int, "NDArray[np.int64]", "NDArray[np.float32]"]  # first query, top rows, scores
+WORKERS = min(2, os.cpu_count() or 1)  # threads scoring blocks of a mode other than similar
 
 
 @dataclass
@@ -174,17 +177,27 @@ def _ranked(
     buffer = (
         np.empty((max(1, min(max(2, step) + 1, total)), len(embeddings)), dtype=np.float32) if exact else None
     )
+
+    def scored(start: int, stop: int) -> tuple[int, NDArray[np.int64], NDArray[np.float32]]:
+        """One block by the scorer's mode (its buffers are per thread)."""
+        assert scorer is not None and weights is not None
+        block = np.asarray(embeddings.vectors[start:stop]) if queries is None else queries[start:stop]
+        pairs = _pairs_in(seen, start, stop)
+        most = min(MOST_SEEN, int(np.bincount(pairs[0]).max())) if len(pairs[0]) else 0
+        trans = scorer.transition_scores(weights[start:stop])
+        rows, scores = scorer.top(block.astype(np.float32), trans, k, exclude=pairs, most_excluded=most)
+        return start, rows, scores
+
+    if other:  # blocks on WORKERS threads (numpy and BLAS let go of the GIL), in order
+        yield from _in_turn(blocks(total, step), scored)
+        return
     for start, stop in blocks(total, step):
         block = (
             np.asarray(embeddings.vectors[start:stop]) if queries is None else queries[start:stop]
         ).astype(np.float32)
         pairs = _pairs_in(seen, start, stop)
         most = min(MOST_SEEN, int(np.bincount(pairs[0]).max())) if len(pairs[0]) else 0
-        if other:
-            assert scorer is not None and weights is not None
-            trans = scorer.transition_scores(weights[start:stop])
-            rows, scores = scorer.top(block, trans, k, exclude=pairs, most_excluded=most)
-        elif index is not None:
+        if index is not None:
             rows, scores = index.search(embeddings.vectors, block, k, exclude=pairs, most_excluded=most)
         else:  # as ``similar`` scores one query: q · v / |v|, into the reused buffer
             matrix = product(unit_rows(block), embeddings.vectors, buffer)
@@ -192,6 +205,25 @@ def _ranked(
             matrix[pairs] = -np.inf
             rows, scores = top_k(matrix, k)
         yield start, rows, scores
+
+
+def _in_turn(spans: list[tuple[int, int]], work: Callable[[int, int], Ranked]) -> Iterator[Ranked]:
+    """``work(start, stop)`` of each span on ``WORKERS`` threads, yielded in the spans' order, at
+    most one more span pending than there are threads (memory stays bounded)."""
+    from collections import deque
+    from concurrent.futures import Future, ThreadPoolExecutor
+
+    if WORKERS < 2 or len(spans) < 2:
+        yield from (work(start, stop) for start, stop in spans)
+        return
+    with ThreadPoolExecutor(WORKERS, thread_name_prefix="item2vec-block") as pool:
+        pending: deque[Future[Ranked]] = deque()
+        for start, stop in spans:
+            pending.append(pool.submit(work, start, stop))
+            if len(pending) > WORKERS:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
 
 
 def _pairs_in(
