@@ -295,13 +295,16 @@ class Hybrid(ScoreMode):
         """:meth:`scores`' top ``k`` exactly, bit for bit, standardising only the items within
         rounding of the k-th best cosine and those the transitions add to (``standardised_top``)."""
         import numpy as np
-        import scipy.sparse as sp
 
         added = None
         if transitions is not None and transitions.nnz:
+            transitions = transitions.tocsr()
+            if not transitions.has_sorted_indices:
+                transitions = transitions.sorted_indices()
             data = (scoring.weight * np.log1p(transitions.data)).astype(np.float32)
-            added = sp.csr_matrix((data, transitions.indices, transitions.indptr), shape=transitions.shape)
-            if float(added.data.min()) < 0:  # only additions of 0 or more keep the shortcut exact
+            owner = np.repeat(np.arange(transitions.shape[0], dtype=np.int64), np.diff(transitions.indptr))
+            added = (owner, transitions.indices.astype(np.int64), data)  # (row, column, value) entries
+            if float(data.min()) < 0:  # only additions of 0 or more keep the shortcut exact
                 return super().top(parts, scoring, unit, transitions, k, exclude)
         base = self.base(scoring)
         vectors, inverse = parts.vectors(base, self.name)

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from numpy.typing import NDArray
 
 Pairs = tuple["NDArray[np.int64]", "NDArray[np.int64]"]
+Entries = tuple["NDArray[np.int64]", "NDArray[np.int64]", "NDArray[np.float32]"]  # row, column, value
 SCORE_BUDGET = 64 << 20  # bytes of float32 scores held at once: one block of queries x catalogue
 _CHUNK = 512  # most columns per chunk when bounding each row's k-th best score
 _GROUPS = 256  # fewest chunks per row (and at least 4 k, so the bound is close to the k-th best)
@@ -231,7 +232,7 @@ def standardised_top(
     *,
     mean: NDArray[np.float32],
     std: NDArray[np.float32],
-    added: sp.csr_matrix | None = None,
+    added: sp.csr_matrix | Entries | None = None,
     exclude: Pairs | None = None,
     buffer: NDArray[np.float32] | None = None,
 ) -> tuple[NDArray[np.int64], NDArray[np.float32]]:
@@ -240,7 +241,8 @@ def standardised_top(
 
     ``c`` is ``(unit @ vectors.T) * inverse_norms`` (cosines), ``mean`` and ``std`` (> 0) are per
     query, ``added`` holds each query's non-negative float32 additions (the hybrid's weighted
-    transitions, a queries x catalogue sparse matrix, no duplicates), ``exclude`` the (query,
+    transitions, a queries x catalogue sparse matrix, no duplicates, or its (row, column, value)
+    entries sorted by row then column), ``exclude`` the (query,
     item row) pairs left out. Dense, that is ``((c - mean[:, None]) / std[:, None])`` in float32
     with ``added``'s entries added: since standardising is monotone and the additions are not
     negative, an item outside the additions can rank only if its cosine is within rounding of
@@ -289,26 +291,26 @@ def standardised_top(
     best, picked = best_of(owner[keep], cols[keep], values[keep], count, k)
     for row in np.flatnonzero(np.isfinite(floor) & ~(floor < kth)).tolist():  # not shown: in full
         dense = standard(cosines[row : row + 1], slice(row, row + 1))
-        if added is not None:
-            lo, hi = added.indptr[row], added.indptr[row + 1]
-            dense[0, added.indices[lo:hi]] += np.asarray(added.data[lo:hi], dtype=np.float32)
+        lo, hi = np.searchsorted(extra_owner, [row, row + 1])
+        dense[0, extra_cols[lo:hi]] += extra[lo:hi]
         one_best, one_picked = top_k(dense, k)
         best[row], picked[row] = one_best[0], one_picked[0]
     return best, picked
 
 
-def _entries(
-    matrix: sp.csr_matrix | None,
-) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float32]]:
-    """(row, column, value) of a sparse matrix's entries, sorted by row then column."""
+def _entries(matrix: sp.csr_matrix | Entries | None) -> Entries:
+    """(row, column, value) of a sparse matrix's entries, sorted by row then column (entries
+    given as such are taken as they are)."""
     import numpy as np
 
+    if isinstance(matrix, tuple):
+        return matrix
     if matrix is None or not matrix.nnz:
         return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.float32)
-    matrix = matrix.tocsr()
-    matrix.sort_indices()
-    owner = np.repeat(np.arange(matrix.shape[0], dtype=np.int64), np.diff(matrix.indptr))
-    return owner, matrix.indices.astype(np.int64), np.asarray(matrix.data, dtype=np.float32)
+    csr: sp.csr_matrix = matrix.tocsr()
+    csr.sort_indices()
+    owner = np.repeat(np.arange(csr.shape[0], dtype=np.int64), np.diff(csr.indptr))
+    return owner, csr.indices.astype(np.int64), np.asarray(csr.data, dtype=np.float32)
 
 
 def pairs_in(exclude: Pairs | None, start: int, stop: int) -> Pairs:
