@@ -51,7 +51,7 @@ def candidate_options(func: Any) -> Any:
         click.option("--only", multiple=True, metavar="ITEM", help="Answer only with these items (repeatable)."),
         click.option("--only-file", type=ids, help="Answer only with the ids in FILE (one a line)."),
         click.option("--item-where", multiple=True, metavar="FILTER", help=_ITEM_WHERE_HELP),
-        click.option("--items", "items_file", metavar="FILE",
+        click.option("--items", "items_file", type=click.Path(dir_okay=False),
                      help="--item-where: a table of item attributes (CSV/TSV/Parquet/JSONL) to filter on."),
         click.option("--id-col", default="id", show_default=True, help="--item-where: the id column of --items."),
     ]  # fmt: skip
