@@ -103,13 +103,15 @@ def serve(model: Path, host: str, port: int, processes: int, approx: bool) -> No
 
     GET /similar?item=ID&k=10, GET /analogy?positive=A&negative=B, POST /recommend with
     {"history": [...]}, GET /items/ID, GET /health; OpenAPI docs at /docs. /similar and
-    /recommend take score=similar|next|hybrid (as --score; hybrid_weight, hybrid_base). The
-    model is memory-mapped and never written. The model is checked and the port bound before
+    /recommend take score=similar|next|hybrid (as --score; hybrid_weight, hybrid_base) and the
+    candidate filters exclude, only and where (as --exclude, --only, --item-where; repeat the
+    parameter for several). The model is memory-mapped and never written. The model is checked and the port bound before
     anything is served; Ctrl-C stops it (exit 130). Needs the serve extra: pip install 'item2vec[serve]'.
 
     \b
     item2vec serve model --port 8000
     curl 'http://127.0.0.1:8000/similar?item=85123A&k=5&score=next'
+    curl -G http://127.0.0.1:8000/similar -d item=85123A -d exclude=23321 --data-urlencode 'where=count>=200'
     """
     from item2vec.query.server import serve as run
 
