@@ -108,8 +108,9 @@ def candidate_filter(
 ) -> CandidateFilter | None:
     """The filter that ``exclude``, ``only`` and ``item_where`` ask for (None: none asked for).
 
-    ``exclude`` and ``only`` are an id or ids. ``items`` is a table with an ``id`` column (strings) whose other columns ``item_where`` may
-    read beside the model's ``id``, ``name`` and ``count``.
+    ``exclude`` and ``only`` are an id or ids. ``items`` is a table with an ``id`` column
+    (strings; :func:`read_items_table`) whose other columns ``item_where`` may read beside the
+    model's ``id``, ``name`` and ``count``.
 
     Raises:
         ConfigError: an ``item_where`` filter is malformed or names a column the table lacks.
@@ -167,7 +168,8 @@ def _from_pair(column: str, value: Any) -> Where:
         values = [_cell(v) for v in value]
         if not values:
             raise ConfigError(
-                f"{param('item_where', {column: []})} lists no value: give one or more, e.g. {{{column!r}: ['a', 'b']}}",
+                f"{param('item_where', {column: []})} lists no value: "
+                f"give one or more, e.g. {{{column!r}: ['a', 'b']}}",
                 param="item_where", value={column: []}, expected="a value or a non-empty list of values",
             )  # fmt: skip
         return Where(column, ",".join(values), op="in")
@@ -209,7 +211,8 @@ def _known_rows(embeddings: Embeddings, ids: list[str], name: str, notes: list[s
         notes.append(f"{param(name, unknown[0])} is not in the model: ignored")
     elif unknown:
         notes.append(
-            f"{param(name)}: {len(unknown):,} ids are not in the model ({listing([repr(u) for u in unknown], 5)}): ignored"
+            f"{param(name)}: {len(unknown):,} ids are not in the model "
+            f"({listing([repr(u) for u in unknown], 5)}): ignored"
         )
     return rows
 
