@@ -610,3 +610,46 @@ def test_approx_filters_match_exact(tiny_model: Path) -> None:
         params: Any = {"item": "apple", "k": 3, "score": mode, "exclude": ["pear"], "where": ["count<=70"]}
         got, want = (c.get("/similar", params=params).json()["results"] for c in (approx, exact))
         assert [r["score"] for r in got] == [r["score"] for r in want]  # ties broken the index's way
+
+
+def test_where_reads_the_items_table(tiny_model: Path, tmp_path: Path) -> None:
+    from item2vec.query.filters import read_items_table
+
+    catalogue = tmp_path / "catalogue.csv"
+    catalogue.write_text("sku,category,in_stock\napple,fruit,1\npear,fruit,0\nplum,fruit,1\nking,royal,1\n")
+    embeddings = load_for_serving(tiny_model)
+    table = read_items_table(str(catalogue), "sku")
+    assert table.column_names == ["id", "category", "in_stock"]
+    client = TestClient(make_app(embeddings, parts=open_parts(embeddings, tiny_model), items=table))
+    params: Any = {"item": "apple", "where": ["category=fruit", "in_stock=1"]}
+    assert [r["item"] for r in client.get("/similar", params=params).json()["results"]] == ["plum"]
+    body = {"history": ["pear"], "where": {"category": "royal"}, "score": "similar", "k": 1}
+    assert [r["item"] for r in client.post("/recommend", json=body).json()["results"]] == ["king"]
+    missing = client.get("/similar", params={"item": "apple", "where": "colour=red"})
+    assert missing.status_code == 422 and missing.json()["param"] == "where"
+
+
+def test_serve_refuses_an_items_table_without_its_id_column(tiny_model: Path, tmp_path: Path) -> None:
+    catalogue = tmp_path / "catalogue.csv"
+    catalogue.write_text("sku,category\napple,fruit\n")
+    result = CliRunner().invoke(cli, ["serve", str(tiny_model), "--items", str(catalogue), "--port", "0"])
+    assert result.exit_code == 1
+    assert result.stderr == (
+        f"Error: {catalogue}: no column 'id'; the columns are: sku, category "
+        "(named by --id-col: choose one that exists)\n"
+    )
+
+
+def test_each_process_reads_the_items_table(
+    tiny_model: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from item2vec.query.server import ENV_APPROX, ENV_ID_COL, ENV_ITEMS, ENV_MODEL, app_from_env
+
+    catalogue = tmp_path / "catalogue.csv"
+    catalogue.write_text("sku,category\napple,fruit\npear,fruit\n")
+    for name, value in ((ENV_MODEL, str(tiny_model)), (ENV_APPROX, "0"), (ENV_ITEMS, str(catalogue)),
+                        (ENV_ID_COL, "sku")):  # fmt: skip
+        monkeypatch.setenv(name, value)
+    client = TestClient(app_from_env())
+    response = client.get("/similar", params={"item": "apple", "where": "category=fruit"})
+    assert [r["item"] for r in response.json()["results"]] == ["pear"]

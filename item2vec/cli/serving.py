@@ -97,15 +97,19 @@ def index_command(model: Path, check: bool, queries: int, fmt: str, **params: An
 @renamed("--processes", old="--workers", type=click.IntRange(1), default=1, show_default=True, metavar="N",
          help="Server processes; each maps the same model files.")  # fmt: skip
 @click.option("--approx", is_flag=True, help="Answer from the index built by 'item2vec index'.")
+@click.option("--items", "items_file", type=click.Path(dir_okay=False),
+              help="A table of item attributes (CSV/TSV/Parquet/JSONL) whose columns 'where' may filter on.")  # fmt: skip
+@click.option("--id-col", default="id", show_default=True, help="The id column of --items.")
 @quiet_option
-def serve(model: Path, host: str, port: int, processes: int, approx: bool) -> None:
+def serve(model: Path, host: str, port: int, processes: int, approx: bool, items_file: str | None,
+          id_col: str) -> None:  # fmt: skip
     """Serve similar items, analogies and recommendations over HTTP.
 
     GET /similar?item=ID&k=10, GET /analogy?positive=A&negative=B, POST /recommend with
     {"history": [...]}, GET /items/ID, GET /health; OpenAPI docs at /docs. /similar and
     /recommend take score=similar|next|hybrid (as --score; hybrid_weight, hybrid_base) and the
     candidate filters exclude, only and where (as --exclude, --only, --item-where; repeat the
-    parameter for several). The model is memory-mapped and never written. The model is checked and the port bound before
+    parameter for several; where reads id, name, count and the columns of --items). The model is memory-mapped and never written. The model is checked and the port bound before
     anything is served; Ctrl-C stops it (exit 130). Needs the serve extra: pip install 'item2vec[serve]'.
 
     \b
@@ -118,4 +122,5 @@ def serve(model: Path, host: str, port: int, processes: int, approx: bool) -> No
     def ready(url: str) -> None:
         say(f"serving {model} at {url} (docs: /docs); Ctrl-C stops")
 
-    run(model, host=host, port=port, processes=processes, approx=approx, quiet=is_quiet(), ready=ready)
+    run(model, host=host, port=port, processes=processes, approx=approx, items=items_file, id_col=id_col,
+        quiet=is_quiet(), ready=ready)  # fmt: skip

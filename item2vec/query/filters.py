@@ -18,6 +18,8 @@ item at all are an error naming them.
 
 from __future__ import annotations
 
+import csv
+import json
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -41,6 +43,8 @@ if TYPE_CHECKING:
     import numpy as np
     import pyarrow as pa
     from numpy.typing import NDArray
+
+    from item2vec.corpus.events import Source
 
 Pairs = tuple["NDArray[np.int64]", "NDArray[np.int64]"]
 Top = tuple["NDArray[np.int64]", "NDArray[np.float32]"]
@@ -235,9 +239,9 @@ def _check_left(allowed: NDArray[np.bool_], said: list[str], name: str, value: o
         )  # fmt: skip
 
 
-def read_items_table(path: str, id_col: str, wheres: list[Where]) -> pa.Table:
-    """The columns of a CSV/TSV/Parquet/JSONL item table that ``wheres`` read (beside the model's
-    own), with its ids as ``id``: the ``items`` of :func:`candidate_filter`.
+def read_items_table(path: str, id_col: str, wheres: list[Where] | None = None) -> pa.Table:
+    """The columns of a CSV/TSV/Parquet/JSONL item table that ``wheres`` read beside the model's
+    own (None: every column), with its ids as ``id``: the ``items`` of :func:`candidate_filter`.
 
     Raises:
         InputError: the file is missing, empty or not a table, or lacks a column (the message
@@ -253,12 +257,27 @@ def read_items_table(path: str, id_col: str, wheres: list[Where]) -> pa.Table:
             f"file and name its id column with {param('id_col')}",
             param="items", value=path, expected="a CSV/TSV/Parquet/JSONL file",
         )  # fmt: skip
-    wanted = list(
-        dict.fromkeys(w.column for w in wheres if w.column not in MODEL_COLUMNS and w.column != id_col)
-    )
+    named = _header(source, fmt) if wheres is None else [w.column for w in wheres]
+    wanted = list(dict.fromkeys(c for c in named if c not in MODEL_COLUMNS and c != id_col))
     with column_roles([(id_col, "id_col"), *((column, "item_where") for column in wanted)]):
         table = read_table(source, fmt, [id_col, *wanted])
     return table.rename_columns(["id", *wanted])
+
+
+def _header(source: Source, fmt: str) -> list[str]:
+    """The column names of a table file (of a JSON Lines file: its first record's keys)."""
+    if fmt == "parquet":
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        return list(
+            pq.read_schema(source.name if source.data is None else pa.BufferReader(source.data)).names
+        )
+    line = source.first_line()
+    if fmt == "jsonl":
+        record = json.loads(line) if line.lstrip().startswith("{") else {}
+        return [str(key) for key in record] if isinstance(record, dict) else []
+    return next(csv.reader([line], delimiter="\t" if fmt == "tsv" else ","), [])
 
 
 def _items_table(embeddings: Embeddings, items: pa.Table | None) -> pa.Table:

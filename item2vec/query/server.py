@@ -26,6 +26,7 @@ on that socket.
 # No ``from __future__ import annotations`` here: FastAPI reads the endpoints' annotations,
 # which name classes defined inside make_app.
 
+import functools
 import os
 import socket
 from collections.abc import Callable
@@ -35,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 from item2vec.errors import ConfigError, Item2VecError, param, python_name, spell
 from item2vec.extras import require
 from item2vec.model.embeddings import Embeddings, Neighbour
+from item2vec.query.filters import read_items_table
 from item2vec.query.scoring import Scorer, ScoringParts, make_scorer, open_parts
 from item2vec.query.searcher import Searcher
 from item2vec.query.server_scoring import (
@@ -50,6 +52,7 @@ from item2vec.query.server_scoring import (
 from item2vec.version import __version__
 
 if TYPE_CHECKING:
+    import pyarrow as pa
     from fastapi import FastAPI
 
 MAX_K = 1000
@@ -57,6 +60,8 @@ MAX_HISTORY = 1000
 MAX_FILTER = 100_000  # ids in one exclude or only list
 ENV_MODEL = "ITEM2VEC_SERVE_MODEL"
 ENV_APPROX = "ITEM2VEC_SERVE_APPROX"
+ENV_ITEMS = "ITEM2VEC_SERVE_ITEMS"
+ENV_ID_COL = "ITEM2VEC_SERVE_ID_COL"
 _PURPOSE = "item2vec serve"
 _BLAS_THREADS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
@@ -74,9 +79,11 @@ def make_app(
     title: str = "item2vec",
     parts: ScoringParts | None = None,
     searcher: Searcher | None = None,
+    items: "pa.Table | None" = None,
 ) -> "FastAPI":
     """The FastAPI app answering from ``embeddings`` and, for the score modes, the model's
-    ``parts`` (``open_parts``; None: ``similar`` only), from ``searcher``'s indexes if given.
+    ``parts`` (``open_parts``; None: ``similar`` only), from ``searcher``'s indexes if given;
+    ``where`` filters may read ``items``' columns (``read_items_table``) beside id, name and count.
 
     Raises:
         MissingDependencyError: fastapi is not installed.
@@ -124,7 +131,7 @@ def make_app(
         return {"status": "ok", "items": len(embeddings), "dim": embeddings.dim, "approx": searcher is not None,
                 "index": index_kind, "scores": modes}  # fmt: skip
 
-    _query_routes(app, embeddings, parts, searcher)
+    _query_routes(app, embeddings, parts, searcher, items)
     _item_routes(app, embeddings)
     return app
 
@@ -157,7 +164,11 @@ def _built(body: dict[str, Any]) -> Any:
 
 
 def _query_routes(
-    app: "FastAPI", embeddings: Embeddings, parts: ScoringParts, searcher: Searcher | None
+    app: "FastAPI",
+    embeddings: Embeddings,
+    parts: ScoringParts,
+    searcher: Searcher | None,
+    items: "pa.Table | None",
 ) -> None:
     """GET /similar, GET /analogy, and POST /recommend (:func:`_recommend_route`)."""
     from typing import Annotated
@@ -177,6 +188,8 @@ def _query_routes(
 
     def scorer(score: str | None, weight: float | None, base: str | None) -> Scorer:
         return make_scorer(parts, score, hybrid_weight=weight, hybrid_base=base, searcher=searcher)
+
+    narrow = functools.partial(filtered_scorer, items=items)
 
     class Result(BaseModel):
         rank: int
@@ -208,14 +221,14 @@ def _query_routes(
         where: Filters = None,
     ) -> Any:
         _known(embeddings, [item])
-        chosen, notes = filtered_scorer(scorer(score, hybrid_weight, hybrid_base), exclude, only, where)
+        chosen, notes = narrow(scorer(score, hybrid_weight, hybrid_base), exclude, only, where)
         answer = chosen.similar([item], k)
         notes += short_notes(chosen, answer, [item], k)
         body = {"query": item, "score": chosen.describe(), "results": _result_rows(answer)}
         return _built({**body, "notes": notes} if notes else body)
 
     _analogy_route(app, embeddings, searcher, Answer, K)
-    _recommend_route(app, embeddings, scorer, Result, words)
+    _recommend_route(app, embeddings, (scorer, narrow), Result, words)
 
 
 def _analogy_route(
@@ -243,9 +256,13 @@ def _analogy_route(
 
 
 def _recommend_route(
-    app: "FastAPI", embeddings: Embeddings, scorer: Callable[..., Scorer], result: type, words: ScoreWords
+    app: "FastAPI",
+    embeddings: Embeddings,
+    scorers: tuple[Callable[..., Scorer], Callable[..., tuple[Scorer, list[str]]]],
+    result: type,
+    words: ScoreWords,
 ) -> None:
-    """POST /recommend."""
+    """POST /recommend; ``scorers``: the scorer of a request's score fields, and the one of its filters."""
     from typing import Annotated
 
     from fastapi import Body
@@ -292,8 +309,9 @@ def _recommend_route(
         unknown = [item for item in request.history if item not in embeddings.index]
         if len(unknown) == len(request.history):
             raise UnknownItems(embeddings, list(dict.fromkeys(unknown)))
-        chosen, notes = filtered_scorer(scorer(request.score, request.hybrid_weight, request.hybrid_base),
-                                        request.exclude, request.only, request.where)  # fmt: skip
+        scorer, narrow = scorers
+        chosen, notes = narrow(scorer(request.score, request.hybrid_weight, request.hybrid_base),
+                               request.exclude, request.only, request.where)  # fmt: skip
         found = recommend(embeddings, request.history, request.k, decay=request.decay,
                           history_size=request.history_size, keep_seen=request.keep_seen, scorer=chosen)  # fmt: skip
         notes += short_notes(chosen, found.neighbours, ["history"], request.k)
@@ -332,7 +350,13 @@ def app_from_env() -> "FastAPI":
     approx = os.environ.get(ENV_APPROX) == "1"
     embeddings = load_for_serving(model)
     parts, searcher = open_scoring(embeddings, model, approx=approx)
-    return make_app(embeddings, title=f"item2vec: {model}", parts=parts, searcher=searcher)
+    items = _items(os.environ.get(ENV_ITEMS), os.environ.get(ENV_ID_COL, "id"))
+    return make_app(embeddings, title=f"item2vec: {model}", parts=parts, searcher=searcher, items=items)
+
+
+def _items(path: str | None, id_col: str) -> "pa.Table | None":
+    """The item table ``serve --items`` names (every column), or None."""
+    return read_items_table(path, id_col) if path else None
 
 
 def listen(host: str, port: int) -> socket.socket:
@@ -384,6 +408,8 @@ def serve(
     port: int = 8000,
     processes: int = 1,
     approx: bool = False,
+    items: str | None = None,
+    id_col: str = "id",
     quiet: bool = False,
     ready: Callable[[str], None] | None = None,
 ) -> None:
@@ -393,6 +419,7 @@ def serve(
 
     Raises:
         ModelError: the model (or its index, with ``approx``) cannot be loaded.
+        InputError: ``items`` (a table for ``where`` filters) cannot be read, or lacks ``id_col``.
         ConfigError: the port is in use (see :func:`listen`), or a worker process failed to start.
         MissingDependencyError: fastapi or uvicorn is not installed.
     """
@@ -402,8 +429,9 @@ def serve(
         os.environ.setdefault(name, "1")
     embeddings = load_for_serving(model)  # fail fast on a bad model,
     parts, searcher = open_scoring(embeddings, model, approx=approx)  # index,
+    table = _items(items, id_col)  # item table,
     app: Any = make_app(
-        embeddings, title=f"item2vec: {model}", parts=parts, searcher=searcher
+        embeddings, title=f"item2vec: {model}", parts=parts, searcher=searcher, items=table
     )  # record, part
     sock = listen(host, port)
     try:
@@ -412,6 +440,7 @@ def serve(
         if processes > 1:
             os.environ[ENV_MODEL] = str(model)
             os.environ[ENV_APPROX] = "1" if approx else "0"
+            os.environ.update({ENV_ITEMS: items or "", ENV_ID_COL: id_col})
             app = "item2vec.query.server:app_from_env"
         run_server(app, sock, processes=processes, log_level="warning" if quiet else "info")
     finally:

@@ -11,7 +11,7 @@ import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from item2vec.errors import UNSET, ConfigError, Item2VecError, Namer, python_name, spell
 from item2vec.model.embeddings import Embeddings
@@ -22,6 +22,9 @@ from item2vec.query.score_modes import registered
 from item2vec.query.scoring import Scorer, make_scorer
 from item2vec.query.scoring_parts import ScoringParts, open_parts
 from item2vec.query.searcher import Searcher
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 
 def open_scoring(
@@ -113,6 +116,8 @@ def filtered_scorer(
     exclude: list[str] | None,
     only: list[str] | None,
     where: list[str] | Mapping[str, Any] | None,
+    *,
+    items: pa.Table | None = None,
 ) -> tuple[Scorer, list[str]]:
     """``scorer`` answering only with the items a request's filters keep, and notes (ids the
     model lacks) in the request's terms.
@@ -121,7 +126,9 @@ def filtered_scorer(
         ConfigError: a malformed ``where``, or one on a column the items table lacks.
         EmptyResultError: the filters leave no item.
     """
-    found = candidate_filter(scorer.embeddings, exclude=exclude or (), only=only, item_where=where or ())
+    found = candidate_filter(
+        scorer.embeddings, exclude=exclude or (), only=only, item_where=where or (), items=items
+    )
     if found is None:
         return scorer, []
     return replace(scorer, candidates=found), [spell(note, request_namer) for note in found.notes]
