@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -189,7 +190,8 @@ def _ranked(
         return start, rows, scores
 
     if other:  # blocks on WORKERS threads (numpy and BLAS let go of the GIL), in order
-        yield from _in_turn(blocks(total, step), scored)
+        with _blas_threads(1 if WORKERS > 1 else None):
+            yield from _in_turn(blocks(total, step), scored)
         return
     for start, stop in blocks(total, step):
         block = (
@@ -224,6 +226,23 @@ def _in_turn(spans: list[tuple[int, int]], work: Callable[[int, int], Ranked]) -
                 yield pending.popleft().result()
         while pending:
             yield pending.popleft().result()
+
+
+def _blas_threads(limit: int | None) -> AbstractContextManager[object]:
+    """BLAS on at most ``limit`` threads while in the block (None: as it is). With a thread per
+    core scoring blocks, BLAS's own threads only compete with them (20% more CPU measured on 2
+    cores); the same sums either way (a product's threads split its rows and columns, not the
+    sums). Needs threadpoolctl (installed with scikit-learn); without it, nothing changes."""
+    from contextlib import nullcontext
+
+    if limit is None:
+        return nullcontext()
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return nullcontext()
+    limits: AbstractContextManager[object] = threadpool_limits(limit, user_api="blas")
+    return limits
 
 
 def _pairs_in(
