@@ -421,3 +421,22 @@ def test_counting_from_each_rows_best_is_a_plain_count() -> None:
             rank = int((row > score).sum() + ((row == score) & (np.arange(n) < target[r])).sum())
             expected = rank if np.isfinite(score) and rank < calibration.K else calibration.MISS
             assert fast[r] == expected
+
+
+def test_training_time_and_items_per_second_leave_calibration_out(monkeypatch: pytest.MonkeyPatch) -> None:
+    from item2vec.training import gensim_engine
+    from item2vec.training.config import TrainConfig
+
+    clock = [0.0]
+    monkeypatch.setattr(gensim_engine.time, "perf_counter", lambda: clock[0])
+
+    def calibrate(*_: object) -> None:
+        clock[0] += 1000.0  # a calibration that takes 1,000 s on the fake clock
+
+    lists = [[f"i{(7 * s + j) % 50}" for j in range(10)] for s in range(2_000)]
+    packed = Packed.from_lists(lists)
+    held = holdout.hold_out(packed, seed=5, window=3, catalogue=50)
+    assert isinstance(held, holdout.HeldOut)
+    config = TrainConfig.from_preset("recsys", dim=8, epochs=1, min_count=1, workers=1, seed=3)
+    trained = gensim_engine.train(held.full, config=config, held_out=held, on_held_out=calibrate)
+    assert clock[0] == 1000.0 and trained.seconds == 0.0
