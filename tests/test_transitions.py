@@ -12,7 +12,7 @@ from item2vec.cli import cli
 from item2vec.errors import ModelError
 from item2vec.model.pair_counts import CountBudget
 from item2vec.model.transitions import build_transitions, combine, load_transitions, save_transitions
-from item2vec.training.transitions import build_for_model, extended
+from item2vec.training.build_transitions import build_for_model, extended
 
 
 def rows_of(matrix: object) -> list[dict[int, float]]:

@@ -33,7 +33,7 @@ from item2vec.model.scoring_record import Scoring
 from item2vec.model.transitions import TransitionMatrix, build_transitions
 from item2vec.query.score_modes import registered, score_mode
 from item2vec.query.scoring import Scorer, ScoringParts
-from item2vec.training.transitions import corpus_codes
+from item2vec.training.build_transitions import corpus_codes
 
 if TYPE_CHECKING:
     import numpy as np

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from item2vec.corpus.packed import Packed
 from item2vec.model.modes import CALIBRATION_STEPS
-from item2vec.training.transitions import build_depths_for_model
+from item2vec.training.build_transitions import build_depths_for_model
 
 if TYPE_CHECKING:
     import numpy as np

@@ -27,6 +27,7 @@ from item2vec.model.embeddings import Embeddings
 from item2vec.model.identity import with_input_digests
 from item2vec.model.modes import TRANSITION_STEPS
 from item2vec.model.store import check_output, save
+from item2vec.training.build_transitions import build_for_model
 from item2vec.training.config import (
     PRESETS,
     RARE_EVENTS,
@@ -40,7 +41,6 @@ from item2vec.training.holdout import Calibrator, HeldOut, hold_out
 from item2vec.training.memory import peak_rss_mb
 from item2vec.training.requests import TrainRequest
 from item2vec.training.summary import TrainSummary
-from item2vec.training.transitions import build_for_model
 from item2vec.training.walks import walk_corpus
 from item2vec.version import __version__
 

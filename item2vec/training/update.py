@@ -8,7 +8,7 @@
   enough are learned, starting from their inferred vector; the others are inferred again
   from the updated attribute vectors.
 - The transitions (transitions.npz) get the new data's counts added to the stored ones
-  (item2vec.training.transitions says what that approximates); a model without them gets
+  (item2vec.training.build_transitions says what that approximates); a model without them gets
   them from the new data alone, and model.json's record says so (``"since": "update"``).
 - The result is written like ``train`` writes: to a temporary directory renamed into place.
   The output defaults to the model itself, which is replaced only with --force; an existing
@@ -35,12 +35,12 @@ from item2vec.model.identity import ID_KEY, model_lock, replaced_error
 from item2vec.model.parts import load_model_transitions
 from item2vec.model.store import check_output, load, read_meta, save
 from item2vec.model.transitions import TRANSITIONS_FILE, TransitionMatrix
+from item2vec.training.build_transitions import extended
 from item2vec.training.config import TrainConfig, default_workers
 from item2vec.training.feature_space import FeatureSpace, load_space
 from item2vec.training.features import FeatureOptions, attribute_sentences, split_trained
 from item2vec.training.gensim_engine import ProgressCallback, Trained
 from item2vec.training.resume import State, resume
-from item2vec.training.transitions import extended
 
 # Online Retail, update on the next 10% of invoices: HR@10 0.2316 at the trained alpha (below the
 # un-updated model's 0.2778), 0.2823 at alpha / 5 and 0.2900 at alpha / 20 (retraining: 0.2861).
