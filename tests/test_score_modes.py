@@ -73,7 +73,8 @@ def test_a_new_mode_is_one_class_that_everything_offers(far: ScoreMode, tiny_mod
     # the server: /health, the request's accepted values, the OpenAPI enum
     from fastapi.testclient import TestClient
 
-    from item2vec.query.server import load_for_serving, make_app, open_scoring
+    from item2vec.query.server import load_for_serving, make_app
+    from item2vec.query.server_scoring import open_scoring
 
     embeddings = load_for_serving(tiny_model)
     parts, searcher = open_scoring(embeddings, tiny_model)

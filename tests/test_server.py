@@ -262,7 +262,7 @@ def test_missing_fastapi_names_the_extra(tiny_model: Path, monkeypatch: pytest.M
 @pytest.fixture
 def runs(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
     """serve's uvicorn runs, recorded instead of serving (the socket is already bound then)."""
-    from item2vec.query import server
+    from item2vec.query import server_run as server
 
     calls: list[dict[str, Any]] = []
 
@@ -294,9 +294,9 @@ def test_serve_command_runs_uvicorn_on_loopback(tiny_model: Path, runs: list[dic
     result = CliRunner().invoke(cli, ["serve", str(tiny_model), "--processes", "2", "--port", "0", "-q"])
     assert result.exit_code == 0, result.output
     assert result.stderr == ""
-    assert runs[1]["app"] == "item2vec.query.server:app_from_env"
+    assert runs[1]["app"] == "item2vec.query.server_run:app_from_env"
     assert (runs[1]["processes"], runs[1]["log_level"]) == (2, "warning")
-    from item2vec.query.server import app_from_env
+    from item2vec.query.server_run import app_from_env
 
     assert TestClient(app_from_env()).get("/health").json()["items"] == 8
 
@@ -374,7 +374,7 @@ def test_run_server_reports_startup_failures_and_ctrl_c(monkeypatch: pytest.Monk
     import uvicorn.supervisors
 
     from item2vec.errors import ConfigError
-    from item2vec.query.server import run_server
+    from item2vec.query.server_run import run_server
 
     class NeverStarts:
         started = False
@@ -475,7 +475,7 @@ def test_served_connections_send_without_delay(tiny_model: Path, monkeypatch: py
 
     import uvicorn
 
-    from item2vec.query.server import listen, run_server
+    from item2vec.query.server_run import listen, run_server
 
     servers: list[uvicorn.Server] = []
 
@@ -643,7 +643,7 @@ def test_serve_refuses_an_items_table_without_its_id_column(tiny_model: Path, tm
 def test_each_process_reads_the_items_table(
     tiny_model: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from item2vec.query.server import ENV_APPROX, ENV_ID_COL, ENV_ITEMS, ENV_MODEL, app_from_env
+    from item2vec.query.server_run import ENV_APPROX, ENV_ID_COL, ENV_ITEMS, ENV_MODEL, app_from_env
 
     catalogue = tmp_path / "catalogue.csv"
     catalogue.write_text("sku,category\napple,fruit\npear,fruit\n")

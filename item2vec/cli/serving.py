@@ -117,7 +117,7 @@ def serve(model: Path, host: str, port: int, processes: int, approx: bool, items
     curl 'http://127.0.0.1:8000/similar?item=85123A&k=5&score=next'
     curl -G http://127.0.0.1:8000/similar -d item=85123A -d exclude=23321 --data-urlencode 'where=count>=200'
     """
-    from item2vec.query.server import serve as run
+    from item2vec.query.server_run import serve as run
 
     def ready(url: str) -> None:
         say(f"serving {model} at {url} (docs: /docs); Ctrl-C stops")
