@@ -12,7 +12,6 @@ from click.core import ParameterSource
 from item2vec.cli.base import (
     approx_index,
     cli,
-    cli_namer,
     output_format,
     quiet_option,
     read_items,
@@ -22,80 +21,18 @@ from item2vec.cli.base import (
     top_k,
 )
 from item2vec.cli.batch_output import check_table_format, stdout_table
+from item2vec.cli.candidates import FILTERS, candidate_filter_from, candidate_options, no_filters, say_notes
 from item2vec.cli.config_file import config_option
 from item2vec.cli.input_options import WHERE_HELP, delimiter_option
-from item2vec.errors import spell
 from item2vec.model.modes import DECAY, RECOMMEND_SCORE
 from item2vec.render import render
 
 if TYPE_CHECKING:
     from item2vec.model.embeddings import Embeddings, Neighbour
-    from item2vec.query.filters import CandidateFilter
     from item2vec.query.scoring import Scorer
     from item2vec.query.searcher import Searcher
 
 SCORE_HELP = score_help()
-_FILTERS = ("exclude", "exclude_file", "only", "only_file", "item_where", "items_file", "id_col")
-_ITEM_WHERE_HELP = (
-    "Answer only with items whose row passes FILTER: --where's syntax on the items table "
-    "(id, name, count, and --items' columns), e.g. 'count>=20', 'category=toys'; repeatable (all must hold)."
-)
-
-
-def candidate_options(func: Any) -> Any:
-    """--exclude/--exclude-file, --only/--only-file and --item-where: the items an answer may hold."""
-    ids = click.Path(exists=True, dir_okay=False, path_type=Path)
-    options = [
-        click.option("--exclude", multiple=True, metavar="ITEM", help="Never answer with ITEM (repeatable)."),
-        click.option("--exclude-file", type=ids, help="Never answer with the ids in FILE (one a line)."),
-        click.option("--only", multiple=True, metavar="ITEM", help="Answer only with these items (repeatable)."),
-        click.option("--only-file", type=ids, help="Answer only with the ids in FILE (one a line)."),
-        click.option("--item-where", multiple=True, metavar="FILTER", help=_ITEM_WHERE_HELP),
-        click.option("--items", "items_file", type=click.Path(dir_okay=False),
-                     help="--item-where: a table of item attributes (CSV/TSV/Parquet/JSONL) to filter on."),
-        click.option("--id-col", default="id", show_default=True, help="--item-where: the id column of --items."),
-    ]  # fmt: skip
-    for option in reversed(options):
-        func = option(func)
-    return func
-
-
-def _id_lines(path: Path | None) -> list[str]:
-    if path is None:
-        return []
-    return [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-
-
-def _candidate_filter(embeddings: Embeddings, given: dict[str, Any]) -> CandidateFilter | None:
-    """The filter --exclude, --only and --item-where ask for (their values popped from ``given``);
-    ids the model lacks are noted on stderr."""
-    from item2vec.query.filters import candidate_filter, parse_wheres, read_items_table
-
-    opts = {name: given.pop(name) for name in _FILTERS}
-    only = [*opts["only"], *_id_lines(opts["only_file"])]
-    wheres = parse_wheres(list(opts["item_where"]))
-    if opts["items_file"] is not None and not wheres:
-        raise click.UsageError("--items is the table --item-where filters on: give --item-where too")
-    table = read_items_table(opts["items_file"], opts["id_col"], wheres) if opts["items_file"] else None
-    found = candidate_filter(
-        embeddings,
-        exclude=[*opts["exclude"], *_id_lines(opts["exclude_file"])],
-        only=only if opts["only"] or opts["only_file"] is not None else None,
-        item_where=wheres,
-        items=table,
-    )
-    if found is not None:
-        _notes(list(found.notes))
-    return found
-
-
-def _no_filters(given: dict[str, Any], what: str) -> None:
-    """The candidate filters answer one query at a time: refused with ``what`` (--all, --events)."""
-    used = [f"--{name.replace('_', '-')}" for name in _FILTERS[:5] if given.get(name)]
-    used += ["--items"] if given.get("items_file") else []
-    if used:
-        raise click.UsageError(f"{', '.join(used)} {'applies' if len(used) == 1 else 'apply'} to "
-                               f"single queries, not {what}")  # fmt: skip
 
 
 @cli.command()
@@ -144,7 +81,7 @@ def similar(model: Path, items: tuple[str, ...], k: int, combine: bool, titles: 
     if all_items:
         if items or titles:
             raise click.UsageError("--all takes no ITEM or --title: it answers for every item")
-        _no_filters(scoring, "--all")
+        no_filters(scoring, "--all")
         return _similar_all(model, k, approx=approx, output=output, force=force, fmt=fmt, scoring=scoring)
     if output is not None or force:
         raise click.UsageError(
@@ -156,8 +93,8 @@ def similar(model: Path, items: tuple[str, ...], k: int, combine: bool, titles: 
     embeddings = load(model)
     scorer = _scorer(embeddings, model, approx_index(embeddings, model, approx), scoring)
     query, notes = embeddings.resolve(read_items(items), titles, skip_unknown=skip_unknown)
-    _notes(notes)
-    scorer = replace(scorer, candidates=_candidate_filter(embeddings, scoring))
+    say_notes(notes)
+    scorer = replace(scorer, candidates=candidate_filter_from(embeddings, scoring))
     found = scorer.similar(query, k, combine=combine)
     _shortfall(found, [" + ".join(query)] if combine else query, k, scorer)
     rows = [n.as_row(bool(embeddings.names)) for n in found]
@@ -169,7 +106,7 @@ def _shortfall(found: list[Neighbour], labels: list[str], k: int, scorer: Scorer
     from item2vec.query.filters import shortfall_notes
 
     if scorer.candidates is not None:
-        _notes(shortfall_notes(found, labels, k, scorer.candidates, approx=scorer.approx))
+        say_notes(shortfall_notes(found, labels, k, scorer.candidates, approx=scorer.approx))
 
 
 def _scorer(
@@ -180,13 +117,6 @@ def _scorer(
 
     return make_scorer(open_parts(embeddings, model), scoring.pop("score"), hybrid_weight=scoring.pop("hybrid_weight"),
                        hybrid_base=scoring.pop("hybrid_base"), searcher=searcher)  # fmt: skip
-
-
-def _notes(notes: list[str]) -> None:
-    """Notes on stderr, each parameter they name spelled as this command's flag."""
-    namer = cli_namer(click.get_current_context().command)
-    for note in notes:
-        say(spell(note, namer))
 
 
 def _similar_all(model: Path, k: int, *, approx: bool, output: Path | None, force: bool, fmt: str,
@@ -330,9 +260,9 @@ def recommend(model: Path, items: tuple[str, ...], history: tuple[str, ...], eve
     """
     from item2vec.model.store import load
 
-    filters = {name: cols.pop(name) for name in _FILTERS}
+    filters = {name: cols.pop(name) for name in FILTERS}
     if events:
-        _no_filters(filters, "--events")
+        no_filters(filters, "--events")
     if events and (history or items):
         raise click.UsageError("--events takes no ITEM or --history")
     if not events and not history and not items:
@@ -366,10 +296,10 @@ def recommend(model: Path, items: tuple[str, ...], history: tuple[str, ...], eve
                                  scorer=scorer)  # fmt: skip
     from item2vec.query.recommend import recommend as from_history
 
-    scorer = replace(scorer, candidates=_candidate_filter(embeddings, filters))
+    scorer = replace(scorer, candidates=candidate_filter_from(embeddings, filters))
     found = from_history(embeddings, read_items(history + items), k, decay=decay, history_size=history_size,
                          keep_seen=keep_seen, scorer=scorer)  # fmt: skip
-    _notes(found.notes)
+    say_notes(found.notes)
     _shortfall(found.neighbours, ["history"], k, scorer)
     rows = [n.as_row(bool(embeddings.names)) for n in found.neighbours]
     click.echo(render(rows, fmt, columns=[c for c in rows[0] if c != "query"] if rows else None), nl=False)
