@@ -232,14 +232,12 @@ def _blas_threads(limit: int | None) -> AbstractContextManager[object]:
     """BLAS on at most ``limit`` threads while in the block (None: as it is). With a thread per
     core scoring blocks, BLAS's own threads only compete with them (20% more CPU measured on 2
     cores); the same sums either way (a product's threads split its rows and columns, not the
-    sums). Needs threadpoolctl (installed with scikit-learn); without it, nothing changes."""
+    sums)."""
     from contextlib import nullcontext
 
+    from threadpoolctl import threadpool_limits
+
     if limit is None:
-        return nullcontext()
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
         return nullcontext()
     limits: AbstractContextManager[object] = threadpool_limits(limit, user_api="blas")
     return limits
