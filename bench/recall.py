@@ -41,7 +41,7 @@ from item2vec.corpus.options import SessionOptions
 from item2vec.corpus.packed import Corpus, CorpusStats
 from item2vec.corpus.sequences import read_sequences
 from item2vec.evaluation.calibrate import calibrate
-from item2vec.evaluation.heldout import MERGED, merge_validation
+from item2vec.evaluation.eval_inputs import MERGED, merge_validation
 from item2vec.model.modes import HYBRID_BASE, HYBRID_WEIGHT, RECOMMEND_SCORE
 from item2vec.training.config import TrainConfig
 from item2vec.training.pipeline import ReadInput, train_and_save

@@ -37,8 +37,8 @@ from common import RETAIL, SAMPLE_RETAIL, movielens_csv, retail_path
 from item2vec.corpus.options import SessionOptions
 from item2vec.corpus.sequences import read_sequences
 from item2vec.corpus.split import split_events
+from item2vec.evaluation.eval_inputs import merge_validation, sample_sequences
 from item2vec.evaluation.evaluate import Baselines, rank_model
-from item2vec.evaluation.heldout import merge_validation, sample_sequences
 from item2vec.evaluation.ranking import Cases
 from item2vec.evaluation.tune import TuneOptions, search, train_values
 from item2vec.evaluation.tune_table import trial_header, trial_line

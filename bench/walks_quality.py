@@ -28,8 +28,8 @@ from common import RETAIL, SAMPLE_RETAIL, movielens_csv, retail_path
 from item2vec.corpus.options import SessionOptions
 from item2vec.corpus.sequences import read_sequences
 from item2vec.corpus.split import split_events
+from item2vec.evaluation.eval_inputs import merge_validation
 from item2vec.evaluation.evaluate import Baselines, rank_model
-from item2vec.evaluation.heldout import merge_validation
 from item2vec.evaluation.ranking import Cases, Ranked
 from item2vec.model.embeddings import Embeddings
 from item2vec.training.config import TrainConfig

@@ -10,7 +10,7 @@ from click.testing import CliRunner, Result
 
 from item2vec.cli import cli
 from item2vec.errors import ConfigError, EmptyResultError, MissingDependencyError
-from item2vec.evaluation.heldout import merge_validation, sample_sequences
+from item2vec.evaluation.eval_inputs import merge_validation, sample_sequences
 from item2vec.evaluation.tune import TrialReport, TuneOptions, parse_fixed, search
 from item2vec.evaluation.tune_table import trial_header, trial_line
 from item2vec.model.modes import TUNE_WEIGHTS

@@ -3,7 +3,7 @@
 Test data of any kind ``train`` takes is read with the session options the model was trained
 with (model.json), as ``item2vec evaluate`` reads its test files; the baselines are counted on
 ``train=``, else on the corpus a model trained in this session keeps, else on the files
-model.json names (:func:`item2vec.evaluation.heldout.model_training_sequences`).
+model.json names (:func:`item2vec.evaluation.eval_inputs.model_training_sequences`).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from item2vec.api.data import read_data
 from item2vec.api.errors import python_terms
 from item2vec.errors import ConfigError, param
-from item2vec.evaluation.heldout import Evaluation
+from item2vec.evaluation.eval_inputs import Evaluation
 from item2vec.evaluation.ranking import Query
 from item2vec.evaluation.runner import EvaluateRequest, SequencesReader, run_evaluation
 from item2vec.model.embeddings import Embeddings

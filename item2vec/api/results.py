@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from item2vec.api.records import ItemScore
 from item2vec.errors import Item2VecError
-from item2vec.evaluation.heldout import Evaluation
+from item2vec.evaluation.eval_inputs import Evaluation
 from item2vec.model.embeddings import Embeddings, Neighbour
 from item2vec.render import render_sections
 

@@ -99,8 +99,8 @@ def evaluate(model: Path, tests: tuple[str, ...], k: tuple[tuple[int, ...], ...]
     item2vec evaluate model split/test.csv.gz --score hybrid --fail-under hr@10=0.2 -f json
     item2vec evaluate text-model --analogies questions-words.txt --pairs wordsim353.tsv
     """
+    from item2vec.evaluation.eval_inputs import thresholds_met
     from item2vec.evaluation.evaluate import parse_threshold
-    from item2vec.evaluation.heldout import thresholds_met
     from item2vec.evaluation.runner import EvaluateRequest, read_files, run_evaluation
     from item2vec.model.store import load
     from item2vec.query.scoring import open_parts

@@ -17,8 +17,8 @@ from item2vec.corpus.options import SessionOptions, session_from_meta
 from item2vec.corpus.sequences import read_sequences
 from item2vec.errors import ConfigError, param
 from item2vec.evaluation.benchmarks import evaluate_analogies, evaluate_pairs
+from item2vec.evaluation.eval_inputs import Evaluation, model_scorers, model_training_sequences
 from item2vec.evaluation.evaluate import evaluate_next_item
-from item2vec.evaluation.heldout import Evaluation, model_scorers, model_training_sequences
 from item2vec.evaluation.ranking import Query
 from item2vec.query.scoring import ScoringParts, open_parts
 
@@ -90,7 +90,7 @@ def read_files(files: Sequence[str], input_format: str | None = None) -> Sequenc
 
 def run_evaluation(embeddings: Embeddings, *, request: EvaluateRequest) -> Evaluation:
     """Everything ``item2vec evaluate`` reports: next-item metrics for the test data in each score
-    mode (:func:`~item2vec.evaluation.heldout.model_scorers`), with baselines on the model's
+    mode (:func:`~item2vec.evaluation.eval_inputs.model_scorers`), with baselines on the model's
     training data, and analogy and word-pair benchmarks."""
     result = Evaluation()
     if request.test is not None:

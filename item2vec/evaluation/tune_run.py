@@ -14,7 +14,7 @@ from item2vec.corpus.options import SessionOptions
 from item2vec.corpus.packed import Corpus, CorpusStats
 from item2vec.corpus.sequences import read_sequences
 from item2vec.errors import flag_name
-from item2vec.evaluation.heldout import MERGED, merge_validation, sample_sequences
+from item2vec.evaluation.eval_inputs import MERGED, merge_validation, sample_sequences
 from item2vec.evaluation.tune import TrialCallback, TuneOptions, TuneResult, search, train_values
 from item2vec.files import atomic_bytes, check_writable
 from item2vec.training.gensim_engine import ProgressCallback

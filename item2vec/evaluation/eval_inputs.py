@@ -1,4 +1,7 @@
-"""Held-out data for evaluate and tune, and the score modes evaluate ranks with.
+"""What evaluate and tune run on: test and validation sequences, the training corpus for the
+baselines, the score modes to rank with, and the bars a result must meet.
+
+Not to be confused with ``training/holdout.py``, the cases train calibrates its scoring on.
 
 - Session options default to the ones the model was trained with (model.json), so
   ``evaluate MODEL test.csv`` reads the test file the way ``train`` read the training file.
