@@ -74,7 +74,10 @@ def parse_times(
     values = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
     if len(values) == 0:
         return pa.array([], type=pa.float64())
-    try:
+    try:  # the first present value first: a column that fails there fails as a whole, and fast
+        first = pc.index(values.is_valid(), True).as_py()
+        if first >= 0:
+            pc.cast(values.slice(first, 1), pa.float64())
         numbers = pc.cast(values, pa.float64()).to_numpy(zero_copy_only=False)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         numbers = None

@@ -34,6 +34,7 @@ from item2vec.evaluation.tune_modes import Choice, choices
 from item2vec.model.embeddings import unit_rows
 from item2vec.model.modes import HYBRID_BASE, HYBRID_WEIGHT, TRANSITION_STEPS
 from item2vec.query.scoring import Scorer, ScoringParts
+from item2vec.query.topk import product as block_product
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -155,7 +156,9 @@ def hybrid_ranks(
         for base, example in by_base.items():
             # The hybrid mode's standardised base score, computed in place (one block in memory)
             part = parts[example.steps or TRANSITION_STEPS]
-            z = part.cosines(base, unit, example.mode)
+            vectors, inverse = part.vectors(base, example.mode)
+            z = block_product(unit, vectors, part.scratch(len(unit), n))  # part.cosines, in one reused block
+            z *= inverse
             mean, std = part.standard(base, unit, example.mode)
             z -= mean[:, None]
             z /= std[:, None]
