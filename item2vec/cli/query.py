@@ -169,10 +169,12 @@ def analogy(model: Path, expression: str | None, positive: tuple[str, ...], nega
     """Answer A - B + C: the items closest to the combination, inputs excluded.
 
     Write EXPRESSION with spaces around each sign, so ids with hyphens stay whole; a leading
-    sign subtracts the first term ('- man + king').
+    sign subtracts the first term ('- man + king'). '-' reads expressions from stdin, one a line,
+    for one answer block each.
 
     \b
     item2vec analogy text-model "king - man + woman" -k 3
+    printf 'king - man + woman\\nparis - france + italy\\n' | item2vec analogy text-model - -f jsonl
     item2vec analogy text-model -p king -p woman -n man --method mul
     """
     from item2vec.model.embeddings import parse_analogy
@@ -183,12 +185,22 @@ def analogy(model: Path, expression: str | None, positive: tuple[str, ...], nega
         raise click.UsageError("give either EXPRESSION or --positive/--negative, not both")
     if not expression and not positive:
         raise click.UsageError("give an EXPRESSION such as 'king - man + woman', or --positive items")
+    expressions = read_items((expression,)) if expression else []
+    if expression == "-" and not expressions:
+        raise click.UsageError(
+            "'-' read no EXPRESSION from stdin: give one a line, such as 'king - man + woman'"
+        )
     embeddings = load(model)
     searcher = approx_index(embeddings, model, approx)
-    pos, neg = parse_analogy(expression, embeddings) if expression else (list(positive), list(negative))
-    label = " ".join(expression.split()) if expression else None
     index = searcher.index("similar") if searcher is not None else None
-    answer = find_analogy(embeddings, pos, neg, k, method=method, label=label, index=index)  # type: ignore[arg-type]
+    queries: list[tuple[list[str], list[str], str | None]] = [(list(positive), list(negative), None)]
+    if expressions:  # one answer block per expression, labelled as written
+        queries = [(*parse_analogy(text, embeddings), " ".join(text.split())) for text in expressions]
+    answer = [
+        found
+        for pos, neg, label in queries
+        for found in find_analogy(embeddings, pos, neg, k, method=method, label=label, index=index)  # type: ignore[arg-type]
+    ]
     rows = [n.as_row(bool(embeddings.names)) for n in answer]
     click.echo(render(rows, fmt, group="query"), nl=False)
 
