@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner, Result
 
 from item2vec.cli import cli
@@ -40,3 +41,35 @@ def test_analogy_stdin_errors(tiny_model: Path) -> None:
     assert both.exit_code == 2 and "not both" in both.stderr
     unknown = run("analogy", tiny_model, "-", input="king - man + woman\nking - man + wman\n")
     assert unknown.exit_code == 1 and "did you mean 'woman'" in unknown.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--vector-size", "100"], "--vector-size is gensim's name: use --dim"),
+        (["--size=100"], "--size is gensim's name: use --dim"),
+        (["--iter", "3"], "--iter is gensim's name: use --epochs"),
+        (["--max_final_vocab", "9"], "--max_final_vocab is gensim's name: use --max-vocab"),
+        (["-minCount", "2"], "-minCount is fastText's name: use --min-count"),
+        (["-epoch", "2"], "-epoch is fastText's name: use --epochs"),
+        (["-threads", "4"], "-threads is word2vec's name: use --workers"),
+        (["--min_count", "2"], "--min_count is spelled --min-count here"),
+        (["-dim", "100"], "-dim is spelled --dim here"),
+    ],
+)
+def test_other_tools_flag_names_get_ours(tmp_path: Path, args: list[str], message: str) -> None:
+    result = run("train", tmp_path / "events.csv", "-o", tmp_path / "m", *args)
+    assert result.exit_code == 2
+    assert result.stderr.endswith(f"Error: {message}\n")
+    assert result.stderr.startswith("Usage: ") and " train " in result.stderr
+
+
+def test_other_flags_keep_clicks_message(tmp_path: Path) -> None:
+    unknown = run("train", tmp_path / "events.csv", "--bogus", "1")
+    assert unknown.exit_code == 2 and "No such option '--bogus'" in unknown.stderr
+    close = run("train", tmp_path / "events.csv", "--dimm", "3")
+    assert "No such option '--dimm'" in close.stderr and "--dim" in close.stderr
+    no_dim = run("update", tmp_path / "m", tmp_path / "events.csv", "--vector-size", "3")
+    assert no_dim.exit_code == 2 and "No such option '--vector-size'" in no_dim.stderr
+    update = run("update", tmp_path / "m", tmp_path / "events.csv", "--iter", "3")
+    assert update.exit_code == 2 and "--iter is gensim's name: use --epochs" in update.stderr

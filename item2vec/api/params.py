@@ -19,15 +19,12 @@ import typing
 from collections.abc import Callable, Collection, Mapping
 from typing import Any, Literal, ParamSpec, TypeVar
 
+from item2vec.training.config import GENSIM_NAMES as GENSIM_NAMES  # gensim's names, aliases here
 from item2vec.training.config import TrainConfig, field_names
 from item2vec.training.requests import TrainRequest
 
 P = ParamSpec("P")
 R = TypeVar("R")
-
-# gensim's Word2Vec names for our parameters, taken as aliases (gensim's other names are ours:
-# window, min_count, negative, sample, ns_exponent, workers, seed, epochs, alpha).
-GENSIM_NAMES = {"vector_size": "dim", "size": "dim", "iter": "epochs", "max_final_vocab": "max_vocab"}
 
 
 def parameter_names() -> list[str]:

@@ -27,6 +27,7 @@ from item2vec.cli.signals import (
 from item2vec.errors import Item2VecError, MissingColumnsError, Namer, flag_name, spell
 from item2vec.model.modes import HYBRID_BASE, HYBRID_BASES, HYBRID_WEIGHT, mode_names
 from item2vec.render import FORMATS
+from item2vec.training.config import GENSIM_NAMES, OTHER_TOOL_NAMES
 from item2vec.version import __version__
 
 if TYPE_CHECKING:
@@ -36,6 +37,7 @@ if TYPE_CHECKING:
 
 F = TypeVar("F", bound=Callable[..., Any])
 _QUIET = "item2vec.quiet"
+_ARGS = "item2vec.args"
 
 
 class Item2VecGroup(click.Group):
@@ -51,9 +53,22 @@ class Item2VecGroup(click.Group):
         except KeyboardInterrupt as exc:  # while parsing options (click would say "Aborted!", exit 1)
             _interrupted(exc)
 
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        name, command, rest = super().resolve_command(ctx, args)
+        ctx.meta[_ARGS] = list(rest)  # the command's own arguments, for other_tool_hint
+        return name, command, rest
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except click.NoSuchOption as exc:  # --vector-size: say which of our flags it is
+            command = self.get_command(ctx, ctx.invoked_subcommand or "")
+            hint = other_tool_hint(command, ctx.meta.get(_ARGS, []))
+            if hint is None:
+                raise
+            raise click.UsageError(hint, exc.ctx) from None
         except click.exceptions.Exit as exc:  # a command that stopped on Ctrl-C itself (tune)
             raise click.exceptions.Exit(exit_code(exc.exit_code)) from None
         except MissingColumnsError as exc:
@@ -67,6 +82,34 @@ class Item2VecGroup(click.Group):
             _interrupted(exc)
         finally:
             command_done()  # a signal after the command's end changes nothing
+
+
+def other_tool_hint(command: click.Command | None, args: Sequence[str]) -> str | None:
+    """The first of ``args`` that is another tool's name for one of ``command``'s flags, as a hint.
+
+    gensim's names (``--vector-size``, ``--size``, ``--iter``), fastText's and word2vec's
+    (``-epoch``, ``-minCount``, ``-threads``) and ours written their way (``-dim``,
+    ``--min_count``): ``"--vector-size is gensim's name: use --dim"``. None when there is none.
+    """
+    flags = command_flags(command)
+    own = {opt for p in (command.params if command else []) for opt in (*p.opts, *p.secondary_opts)}
+    for arg in args:
+        if arg == "--":
+            break
+        written = arg.split("=", 1)[0]
+        if written[:1] != "-" or written in own:
+            continue
+        name = written.lstrip("-")
+        key = name.replace("-", "_")
+        if key in GENSIM_NAMES and GENSIM_NAMES[key] in flags:
+            return f"{written} is gensim's name: use {flags[GENSIM_NAMES[key]]}"
+        if name in OTHER_TOOL_NAMES and OTHER_TOOL_NAMES[name][0] in flags:
+            ours, tool = OTHER_TOOL_NAMES[name]
+            return f"{written} is {tool}'s name: use {flags[ours]}"
+        flag = f"--{key.replace('_', '-')}"
+        if flag in own:
+            return f"{written} is spelled {flag} here"
+    return None
 
 
 def _interrupted(exc: KeyboardInterrupt) -> NoReturn:

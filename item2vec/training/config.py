@@ -27,6 +27,23 @@ CorpusMode = Literal["auto", "stream", "file"]
 Preset = Literal["recsys", "text"]
 SEED_MAX = 2**32 - 1  # numpy's and gensim's random generators take seeds up to this
 
+# gensim's Word2Vec names for our parameters: aliases in the Python API, hints on the command line
+# (gensim's other names are ours: window, min_count, negative, sample, ns_exponent, workers, seed,
+# epochs, alpha).
+GENSIM_NAMES = {"vector_size": "dim", "size": "dim", "iter": "epochs", "max_final_vocab": "max_vocab"}
+# fastText's and the word2vec C tool's names for our parameters (hints on the command line only):
+# name -> (our parameter, the tool). Their names that are ours (dim, window, alpha, ...) are hinted
+# too when written their way (-dim, -min-count).
+OTHER_TOOL_NAMES = {
+    "epoch": ("epochs", "fastText"),
+    "ws": ("window", "fastText"),
+    "minCount": ("min_count", "fastText"),
+    "neg": ("negative", "fastText"),
+    "lr": ("alpha", "fastText"),
+    "thread": ("workers", "fastText"),
+    "threads": ("workers", "word2vec"),
+}
+
 # Defaults chosen for items (recsys) and for words (text). The figures that chose them are in
 # docs/presets.md; every value can be overridden by a flag or by --config.
 PRESETS: dict[str, dict[str, Any]] = {
