@@ -73,3 +73,45 @@ def test_other_flags_keep_clicks_message(tmp_path: Path) -> None:
     assert no_dim.exit_code == 2 and "No such option '--vector-size'" in no_dim.stderr
     update = run("update", tmp_path / "m", tmp_path / "events.csv", "--iter", "3")
     assert update.exit_code == 2 and "--iter is gensim's name: use --epochs" in update.stderr
+
+
+@pytest.fixture
+def small(tmp_path: Path) -> Path:
+    (tmp_path / "e.csv").write_text("user_id,item_id\nu,a\nu,b\nv,a\nv,b\n")
+    (tmp_path / "items.csv").write_text("item_id,title\na,Apple\nb,Banana\n")
+    return tmp_path
+
+
+def test_config_keys_are_spelled_as_flags(small: Path) -> None:
+    config = small / "c.toml"
+    config.write_text(
+        f'[train]\nitems = "{small / "items.csv"}"\nmin-count = 1\ndim = 4\nepochs = 1\nworkers = 1\n'
+    )
+    trained = run("train", small / "e.csv", "-o", small / "m", "--config", config, "-q")
+    assert trained.exit_code == 0, trained.output
+    asked = small / "r.toml"
+    asked.write_text('[recommend]\nformat = "csv"\nk = 1\n')
+    answer = run("recommend", small / "m", "--history", "a", "--config", asked)
+    assert answer.exit_code == 0, answer.output
+    assert answer.stdout.startswith("rank,item,score,name\n1,b,") and answer.stdout.endswith(",Banana\n")
+
+
+def test_config_python_names_still_read(small: Path) -> None:
+    config = small / "c.toml"
+    config.write_text(f'items_file = "{small / "items.csv"}"\nmin_count = 1\ndim = 4\nepochs = 1\n')
+    trained = run("train", small / "e.csv", "-o", small / "m", "--config", config, "-q")
+    assert trained.exit_code == 0, trained.output
+
+
+def test_config_unknown_key_lists_the_flag_spellings(small: Path) -> None:
+    config = small / "c.toml"
+    config.write_text("itemz = 3\n")
+    result = run("train", small / "e.csv", "-o", small / "m", "--config", config)
+    assert result.exit_code == 2
+    assert "unknown option 'itemz'; valid options: " in result.stderr
+    valid = result.stderr.split("valid options: ")[1].replace("\n", " ").split(", ")
+    assert "items" in valid and "min-count" in valid and "items-file" not in valid
+    config.write_text("items = 3\n")
+    wrong = run("train", small / "e.csv", "-o", small / "m", "--config", config)
+    assert wrong.exit_code == 2
+    assert 'items = 3 is invalid: use a path in quotes, such as "items.csv", as --items takes' in wrong.stderr

@@ -20,27 +20,34 @@ def load_config(ctx: click.Context, _param: click.Parameter, value: str | None) 
     from item2vec.training.config import load_config_file
 
     command = ctx.command.name or ""
-    params = {
-        p.name: p for p in ctx.command.params if isinstance(p, click.Option) and p.name and p.name != "config"
-    }
+    params = {_key(p): p for p in _options(ctx.command)}  # keys as the flags spell them: items, format
     allowed = set(params)
     group = ctx.parent.command if ctx.parent is not None else None
     commands = getattr(group, "commands", {})
     train = commands.get("train")
-    shared = _option_names(train) if train is not None else set()
+    shared = {_key(p) for p in _options(train)} if train is not None else set()
+    aliases = {p.name: key for key, p in params.items() if p.name and p.name != key}  # items_file: items
+    not_shared = {_key(p) for p in _options(ctx.command) if p.name in _NOT_SHARED} | _NOT_SHARED
     try:
         raw = load_config_file(
             Path(value), allowed, command=command, commands=set(commands) | {"train"},
-            borrowed=allowed - _NOT_SHARED, ignored=shared | _NOT_SHARED,
+            borrowed=allowed - not_shared, ignored=shared | not_shared, aliases=aliases,
         )  # fmt: skip
-        defaults = {name: config_value(ctx, params[name], item, value) for name, item in raw.items()}
+        defaults = {
+            params[key].name: config_value(ctx, params[key], item, value) for key, item in raw.items()
+        }
     except Item2VecError as exc:
         raise click.BadParameter(str(exc)) from None
     ctx.default_map = {**(ctx.default_map or {}), **defaults}
 
 
-def _option_names(command: click.Command) -> set[str]:
-    return {p.name for p in command.params if isinstance(p, click.Option) and p.name and p.name != "config"}
+def _options(command: click.Command) -> list[click.Option]:
+    return [p for p in command.params if isinstance(p, click.Option) and p.name and p.name != "config"]
+
+
+def _key(option: click.Option) -> str:
+    """The config file key of ``option``: its long flag, underscored (``--min-count`` → min_count)."""
+    return max(option.opts, key=len).lstrip("-").replace("-", "_")
 
 
 def config_option(func: F) -> F:
@@ -71,7 +78,7 @@ def _config_one(ctx: click.Context, param: click.Parameter, value: Any, path: st
     from item2vec.errors import ConfigError, cut
 
     name, shown = (
-        (param.name or "").replace("_", "-"),
+        _key(param).replace("_", "-") if isinstance(param, click.Option) else param.name or "",
         cut(json.dumps(value, ensure_ascii=False, default=str), 60),
     )
     expected = _config_type(param, value) or _config_filter(param, value)
@@ -112,6 +119,8 @@ def _config_type(param: click.Parameter, value: Any) -> str | None:
         return None if isinstance(value, bool) else "true or false"
     if isinstance(value, str):
         return None
+    if isinstance(param.type, click.Path) and not isinstance(value, (list, dict)):
+        return 'a path in quotes, such as "items.csv"'
     if isinstance(value, (list, dict)):
         return "one value, not a list or table"
     if isinstance(value, bool):

@@ -6,7 +6,7 @@ import dataclasses
 import math
 import os
 import sys
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -256,6 +256,7 @@ def load_config_file(
     commands: Collection[str] = ("train",),
     borrowed: Collection[str] | None = None,
     ignored: Collection[str] = (),
+    aliases: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """Read a ``--config`` TOML file into option defaults for ``command``.
 
@@ -265,7 +266,8 @@ def load_config_file(
     which wins over the top level. For a command other than train, the top level and ``[train]``
     are shared: a key of ``borrowed`` (default: ``allowed``) is taken, one of ``ignored`` (another
     command's option, such as train's ``dim`` for ``evaluate``) is skipped. Tables named after other
-    ``commands`` are skipped.
+    ``commands`` are skipped. A key of ``aliases`` (another spelling, underscored) is read as the
+    name it maps to, and is not listed among the valid options.
 
     Raises:
         ConfigError: the file is missing, is not valid TOML, names an unknown table, or names an
@@ -283,6 +285,7 @@ def load_config_file(
         shared = not own and table in ("", "train")
         for key, value in values.items():
             name = key.replace("-", "_")
+            name = (aliases or {}).get(name, name)
             if name in (allowed if not shared else set(borrowed if borrowed is not None else allowed)):
                 result[name] = value
             elif not shared or name not in ignored:
