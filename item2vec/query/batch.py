@@ -25,6 +25,9 @@ if TYPE_CHECKING:
     import scipy.sparse as sp
     from numpy.typing import NDArray
 
+    from item2vec.query.filters import CandidateFilter
+    from item2vec.query.index import AnnIndex
+
 
 from item2vec.query.histories import EventColumns, read_histories
 from item2vec.query.recommend import DECAY, HISTORY_SIZE
@@ -78,7 +81,8 @@ def recommend_events(
     One row per user and rank: ``user, rank, item, score`` (and ``name`` when the model has
     names; ``session`` instead of ``user`` when the log is grouped by sessions), scored by
     ``scorer`` (None: the ``similar`` mode). When the scorer has a searcher (``--approx``),
-    candidates come from its index (re-scored exactly); otherwise every item is scored. With
+    candidates come from its index (re-scored exactly); otherwise every item is scored. The
+    scorer's candidate filters, if any, keep each answer to the items that pass. With
     ``output`` None every record batch goes to ``sink`` as it is made.
 
     Many parameters: the options of ``recommend --events``, keyword-only, each with its default.
@@ -163,15 +167,23 @@ def _ranked(
 
     ``seen`` holds (query, item row) pairs to exclude, sorted by query. A scorer in another mode
     than ``similar`` scores each batch (``weights``: the queries' items, for its transitions).
+    A scorer's candidate filters (``Scorer.candidates``) apply within each block before its top
+    ``k`` is cut, as for one query alone: the items left out are masked like the seen ones (or
+    only the kept ones ranked), and an index's shortlist is widened until ``k`` pass.
     """
     import numpy as np
 
     other = scorer is not None and not scorer.kind.plain
     index = scorer.index() if scorer is not None and not other else None
     approx = scorer is not None and scorer.approx
+    candidates = scorer.candidates if scorer is not None else None
     total = len(embeddings) if queries is None else len(queries)
     rerank = (index.params.rerank if index is not None else None) or 1
-    width = k * rerank + 64 if approx else len(embeddings)
+    # with candidate filters an index's shortlist starts k x catalogue / passing items wide
+    wide = (
+        k if candidates is None else min(len(embeddings), -(-k * len(embeddings) // max(1, candidates.count)))
+    )
+    width = wide * rerank + 64 if approx else len(embeddings)
     step = block_rows(width * (embeddings.dim if approx else 1), cells * 4)
     step = min(step, 4096) if approx else step
     exact = not other and index is None
@@ -200,13 +212,35 @@ def _ranked(
         pairs = _pairs_in(seen, start, stop)
         most = min(MOST_SEEN, int(np.bincount(pairs[0]).max())) if len(pairs[0]) else 0
         if index is not None:
-            rows, scores = index.search(embeddings.vectors, block, k, exclude=pairs, most_excluded=most)
+            rows, scores = _searched(embeddings, index, block, k, pairs, most, candidates)
         else:  # as ``similar`` scores one query: q · v / |v|, into the reused buffer
             matrix = product(unit_rows(block), embeddings.vectors, buffer)
             np.multiply(matrix, embeddings.inverse_norms, out=matrix)
-            matrix[pairs] = -np.inf
-            rows, scores = top_k(matrix, k)
+            if candidates is not None:  # as one query alone is filtered (Scorer.top)
+                rows, scores = candidates.best(matrix, k, pairs)
+            else:
+                matrix[pairs] = -np.inf
+                rows, scores = top_k(matrix, k)
         yield start, rows, scores
+
+
+def _searched(
+    embeddings: Embeddings,
+    index: AnnIndex,
+    block: NDArray[np.float32],
+    k: int,
+    pairs: tuple[NDArray[np.int64], NDArray[np.int64]],
+    most: int,
+    candidates: CandidateFilter | None,
+) -> tuple[NDArray[np.int64], NDArray[np.float32]]:
+    """One block's ``k`` best from the index; with candidate filters, the shortlist is widened
+    until ``k`` that pass survive (:meth:`CandidateFilter.over_fetch`), as for one query."""
+    vectors = embeddings.vectors
+    if candidates is None:
+        return index.search(vectors, block, k, exclude=pairs, most_excluded=most)
+    return candidates.over_fetch(
+        lambda n: index.search(vectors, block, n, exclude=pairs, most_excluded=most), k
+    )
 
 
 def _in_turn(spans: list[tuple[int, int]], work: Callable[[int, int], Ranked]) -> Iterator[Ranked]:

@@ -68,13 +68,22 @@ class CandidateFilter:
 
     def best(self, scores: NDArray[np.float32], k: int, exclude: Pairs | None = None) -> Top:
         """The ``k`` best rows and scores per query (rows of ``scores``, queries x catalogue)
-        among the items that pass, ``exclude`` pairs left out; -1 and -inf pad."""
+        among the items that pass, ``exclude`` pairs left out; -1 and -inf pad. ``scores`` is
+        written to (one query alone and a batch's block alike).
+
+        When most items pass, the others are masked to -inf in place (no copy of the block);
+        when few do, only their columns are ranked. Both rank alike (ties by lower item row,
+        -inf never picked), so an answer does not depend on which.
+        """
         import numpy as np
 
         from item2vec.query.topk import top_k
 
         if exclude is not None and len(exclude[0]):
             scores[exclude] = -np.inf
+        if 2 * self.count > len(self.allowed):
+            scores[:, ~self.allowed] = -np.inf
+            return top_k(scores, k)
         kept = np.flatnonzero(self.allowed).astype(np.int64)
         return top_k(scores[:, kept], k, rows=np.broadcast_to(kept, (len(scores), len(kept))))
 
