@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -15,12 +16,15 @@ from click.testing import CliRunner, Result
 from item2vec.cli import cli
 from item2vec.corpus.options import Where
 from item2vec.errors import ConfigError, EmptyResultError, InputError, spell
-from item2vec.model.embeddings import Embeddings
+from item2vec.model.embeddings import Embeddings, unit_rows
 from item2vec.model.store import load
+from item2vec.query.batch import neighbour_table, recommend_events
 from item2vec.query.filters import CandidateFilter, candidate_filter, parse_wheres
+from item2vec.query.histories import EventColumns
 from item2vec.query.recommend import recommend
 from item2vec.query.scoring import Scorer, ScoringParts, make_scorer, open_parts, query_weights
 from item2vec.query.searcher import Searcher
+from item2vec.query.topk import product
 from tests.conftest import TINY_COUNTS, TINY_VECTORS, tiny_embeddings, tiny_output, tiny_transitions
 
 IDS = list(TINY_VECTORS)
@@ -233,6 +237,123 @@ def test_over_fetch_pads_what_the_index_cannot_find() -> None:
     assert rows.tolist() == [[9, -1]] and scores[0, 1] == -np.inf
 
 
+# --- the batch paths: similar --all and recommend --events -------------------------------------------
+
+
+Row = tuple[str, int, str, float]
+
+
+def collect(batches: list[Any]) -> list[Row]:
+    """(query, rank, item, score) rows of the record batches a batch handed its sink."""
+    rows = [row for batch in batches for row in batch.to_pylist()]
+    label = "query" if rows and "query" in rows[0] else "user"
+    return [(r[label], r["rank"], r["item"], r["score"]) for r in rows]
+
+
+def all_rows(embeddings: Embeddings, scorer: Scorer, k: int, cells: int = 1 << 20) -> list[Row]:
+    """``similar --all``'s rows."""
+    batches: list[Any] = []
+    neighbour_table(embeddings, None, k=k, sink=batches.append, scorer=scorer, cells=cells)
+    return collect(batches)
+
+
+def event_rows(embeddings: Embeddings, log: Path, scorer: Scorer, k: int, cells: int = 1 << 20) -> list[Row]:
+    """``recommend --events``'s rows (decay 0.5)."""
+    batches: list[Any] = []
+    recommend_events(embeddings, [str(log)], None, columns=EventColumns(), k=k, decay=0.5, cells=cells,
+                     sink=batches.append, scorer=scorer)  # fmt: skip
+    return collect(batches)
+
+
+def cut(rows: list[Row], kept: set[str], k: int) -> list[Row]:
+    """Rows of a batch answered in full, filtered by hand to ``kept`` and cut to ``k`` per query."""
+    out: list[Row] = []
+    for query in dict.fromkeys(r[0] for r in rows):
+        left = [r for r in rows if r[0] == query and r[2] in kept][:k]
+        out += [(query, rank, item, score) for rank, (_, _, item, score) in enumerate(left, 1)]
+    return out
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("given", FILTERS)
+def test_similar_all_equals_each_query_alone(
+    parts: ScoringParts, mode: str, given: dict[str, list[str]]
+) -> None:
+    scorer = make_scorer(parts, mode)
+    filtered = replace(scorer, candidates=candidate_filter(parts.embeddings, **given))
+    got = all_rows(parts.embeddings, filtered, 3, cells=16)
+    every = all_rows(parts.embeddings, scorer, 8, cells=16)
+    assert got == cut(every, kept_by(given), 3)  # bit for bit: the same blocks, masked
+    for item in IDS:
+        alone = filtered.similar([item], 3)
+        mine = [r for r in got if r[0] == item]
+        assert [r[2] for r in mine] == [n.item for n in alone], (item, given)
+        assert [r[3] for r in mine] == pytest.approx([n.score for n in alone], abs=1e-6)
+
+
+EVENTS = "user_id,item_id\nu1,man\nu1,king\nu1,woman\nu2,apple\nu3,pear\nu3,queen\nu3,plum\nu4,prince\n"
+HISTORIES = {
+    "u1": ["man", "king", "woman"],
+    "u2": ["apple"],
+    "u3": ["pear", "queen", "plum"],
+    "u4": ["prince"],
+}
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("given", FILTERS)
+def test_recommend_events_equals_each_history_alone(
+    parts: ScoringParts, mode: str, given: dict[str, list[str]], tmp_path: Path
+) -> None:
+    log = tmp_path / "events.csv"
+    log.write_text(EVENTS)
+    scorer = make_scorer(parts, mode)
+    filtered = replace(scorer, candidates=candidate_filter(parts.embeddings, **given))
+
+    got = event_rows(parts.embeddings, log, filtered, 3, cells=16)
+    assert got == cut(event_rows(parts.embeddings, log, scorer, 8, cells=16), kept_by(given), 3)
+    for user, history in HISTORIES.items():
+        alone = recommend(parts.embeddings, history, 3, decay=0.5, scorer=filtered).neighbours
+        mine = [r for r in got if r[0] == user]
+        assert [r[2] for r in mine] == [n.item for n in alone], (user, given)
+        assert [r[3] for r in mine] == pytest.approx([n.score for n in alone], abs=1e-6)
+
+
+def test_batches_without_filters_rank_as_before(parts: ScoringParts) -> None:
+    """A filter that keeps every item answers exactly as no filter (the mask changes nothing)."""
+    for mode in MODES:
+        scorer = make_scorer(parts, mode)
+        everything = CandidateFilter(np.ones(len(IDS), dtype=bool), "none")
+        masked = replace(scorer, candidates=everything)
+        assert all_rows(parts.embeddings, masked, 4) == all_rows(parts.embeddings, scorer, 4)
+
+
+def test_similar_all_filtered_on_a_planted_catalogue() -> None:
+    """Many blocks over a wide catalogue with planted ties, both ways of applying the filter
+    (masking most items, ranking the few kept), equal the same scores ranked by hand."""
+    rng = np.random.default_rng(7)
+    n = 4500
+    vectors = rng.normal(size=(n, 6)).astype(np.float32)
+    vectors[n // 2 :] = vectors[: n // 2]  # planted ties: every item has a twin
+    embeddings = Embeddings(
+        ids=[f"i{j}" for j in range(n)], vectors=vectors, counts=np.arange(n) + 1, meta={}
+    )
+    scorer = make_scorer(ScoringParts(embeddings), "similar")
+    for given in ({"item_where": ["count>900"]}, {"only": [f"i{j}" for j in range(0, n, 9)]}):
+        found = candidate_filter(embeddings, **given)
+        assert found is not None
+        kept = {embeddings.ids[j] for j in np.flatnonzero(found.allowed)}
+        filtered = replace(scorer, candidates=found)
+        got = all_rows(embeddings, filtered, 5, cells=n * 300)
+        queries = [0, 17, 2250, n - 1]  # scored as a block scores them (rows of two or more alike)
+        scores = product(unit_rows(vectors[queries]), vectors) * embeddings.inverse_norms
+        for q, row in enumerate(queries):
+            order = sorted((j for j in range(n) if embeddings.ids[j] in kept and j != row),
+                           key=lambda j: (-scores[q, j], j))[:5]  # fmt: skip
+            mine = [r for r in got if r[0] == embeddings.ids[row]]
+            assert [(r[2], r[3]) for r in mine] == [(embeddings.ids[j], scores[q, j]) for j in order]
+
+
 @pytest.fixture
 def indexed(tiny_model: Path) -> Path:
     pytest.importorskip("faiss")
@@ -259,6 +380,25 @@ def test_approx_equals_exact(indexed: Path, mode: str, given: dict[str, list[str
     got = recommend(embeddings, history, 3, scorer=approx).neighbours
     assert [n.score for n in got] == pytest.approx([n.score for n in want], abs=1e-5)
     assert {n.item for n in got} <= kept - set(history)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_approx_batches_equal_exact(indexed: Path, mode: str, tmp_path: Path) -> None:
+    embeddings = load(indexed)
+    parts = open_parts(embeddings, indexed)
+    log = tmp_path / "events.csv"
+    log.write_text(EVENTS)
+    for given in FILTERS:
+        found = candidate_filter(embeddings, **given)
+        exact = replace(make_scorer(parts, mode), candidates=found)
+        approx = replace(make_scorer(parts, mode, searcher=Searcher(embeddings, indexed)), candidates=found)
+        want, got = all_rows(embeddings, exact, 3), all_rows(embeddings, approx, 3)
+        assert [r[3] for r in got] == pytest.approx([r[3] for r in want], abs=1e-5), given
+        assert [r[:2] for r in got] == [r[:2] for r in want]
+        assert {r[2] for r in got} <= kept_by(given)
+        want, got = event_rows(embeddings, log, exact, 3), event_rows(embeddings, log, approx, 3)
+        assert [r[3] for r in got] == pytest.approx([r[3] for r in want], abs=1e-5), given
+        assert {r[2] for r in got} <= kept_by(given)
 
 
 def test_cli_approx_says_when_fewer_pass(indexed: Path) -> None:
@@ -330,15 +470,38 @@ def test_cli_filter_errors(tiny_model: Path, args: list[str], message: str) -> N
         assert result.stderr == message
 
 
-def test_cli_filters_refused_with_all_and_events(tiny_model: Path, tmp_path: Path) -> None:
-    every = run("similar", tiny_model, "--all", "--exclude", "king")
-    assert every.exit_code == 2 and "--exclude applies to single queries, not --all" in every.stderr
+def test_cli_filters_with_all_and_events(tiny_model: Path, tmp_path: Path) -> None:
+    every = run(
+        "similar", tiny_model, "--all", "--exclude", "king", "--exclude", "nobody", "-k", "2", "-f", "csv"
+    )
+    assert every.exit_code == 0, every.output
+    lines = every.stdout.splitlines()
+    assert lines[0] == "query,rank,item,score,name" and len(lines) == 1 + 8 * 2
+    assert not [line for line in lines[1:] if line.split(",")[2] == "king"]
+    note, wrote = every.stderr.splitlines()
+    assert note == "--exclude 'nobody' is not in the model: ignored"
+    assert wrote.startswith("wrote 16 rows for 8 items to <stdout> in ")
     events = tmp_path / "events.csv"
     events.write_text("user_id,item_id\nu,king\nu,queen\n")
-    batch = run("recommend", tiny_model, "--events", events, "--only", "king", "--item-where", "count>1")
-    assert (
-        batch.exit_code == 2 and "--only, --item-where apply to single queries, not --events" in batch.stderr
-    )
+    batch = run("recommend", tiny_model, "--events", events, "--only", "king", "--only", "apple",
+                "--only", "pear", "-k", "4", "-f", "csv")  # fmt: skip
+    assert batch.exit_code == 0, batch.output
+    alone = run("recommend", tiny_model, "--history", "king", "queen", "--only", "king", "--only", "apple",
+                "--only", "pear", "-k", "4", "-f", "csv")  # fmt: skip
+    assert [line.split(",")[1] for line in alone.stdout.splitlines()[1:]] == ["pear", "apple"]  # king: seen
+    assert [line.split(",")[2] for line in batch.stdout.splitlines()[1:]] == ["pear", "apple"]
+    assert batch.stderr.splitlines()[1:] == [
+        "the filters keep 3 items, so every answer has fewer than 4 rows"
+    ]
+
+
+def test_cli_filters_refused_with_user_vectors(tiny_model: Path, tmp_path: Path) -> None:
+    events = tmp_path / "events.csv"
+    events.write_text("user_id,item_id\nu,king\nu,queen\n")
+    result = run("recommend", tiny_model, "--events", events, "--user-vectors", "-o", tmp_path / "u.parquet",
+                 "--only", "king", "--item-where", "count>1")  # fmt: skip
+    assert result.exit_code == 2
+    assert "--user-vectors writes vectors, not candidates: --only, --item-where do not apply" in result.stderr
 
 
 def test_cli_missing_id_file_is_a_usage_error(tiny_model: Path, tmp_path: Path) -> None:

@@ -68,13 +68,22 @@ def candidate_filter_from(embeddings: Embeddings, given: dict[str, Any]) -> Cand
     return found
 
 
-def no_filters(given: dict[str, Any], what: str) -> None:
-    """The candidate filters answer one query at a time: refused with ``what`` (--all, --events)."""
+def no_filters(given: dict[str, Any], refusal: str) -> None:
+    """The candidate filters refused where they do not apply: ``refusal`` says why (e.g.
+    ``--user-vectors writes vectors, not candidates``)."""
     used = [f"--{name.replace('_', '-')}" for name in FILTERS[:5] if given.get(name)]
     used += ["--items"] if given.get("items_file") else []
     if used:
-        raise click.UsageError(f"{', '.join(used)} {'applies' if len(used) == 1 else 'apply'} to "
-                               f"single queries, not {what}")  # fmt: skip
+        raise click.UsageError(f"{refusal}: {', '.join(used)} {'does' if len(used) == 1 else 'do'} not apply")
+
+
+def batch_shortfall(candidates: CandidateFilter | None, k: int) -> list[str]:
+    """A note when the filters keep fewer than ``k`` items: every query of a batch (--all,
+    --events) gets fewer than k rows."""
+    if candidates is None or candidates.count >= k:
+        return []
+    n = candidates.count
+    return [f"the filters keep {n:,} item{'s' if n != 1 else ''}, so every answer has fewer than {k} rows"]
 
 
 def say_notes(notes: list[str]) -> None:

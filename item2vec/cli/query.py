@@ -21,7 +21,14 @@ from item2vec.cli.base import (
     top_k,
 )
 from item2vec.cli.batch_output import check_table_format, stdout_table
-from item2vec.cli.candidates import FILTERS, candidate_filter_from, candidate_options, no_filters, say_notes
+from item2vec.cli.candidates import (
+    FILTERS,
+    batch_shortfall,
+    candidate_filter_from,
+    candidate_options,
+    no_filters,
+    say_notes,
+)
 from item2vec.cli.config_file import config_option
 from item2vec.cli.input_options import WHERE_HELP, delimiter_option
 from item2vec.model.modes import DECAY, RECOMMEND_SCORE
@@ -81,7 +88,6 @@ def similar(model: Path, items: tuple[str, ...], k: int, combine: bool, titles: 
     if all_items:
         if items or titles:
             raise click.UsageError("--all takes no ITEM or --title: it answers for every item")
-        no_filters(scoring, "--all")
         return _similar_all(model, k, approx=approx, output=output, force=force, fmt=fmt, scoring=scoring)
     if output is not None or force:
         raise click.UsageError(
@@ -127,9 +133,11 @@ def _similar_all(model: Path, k: int, *, approx: bool, output: Path | None, forc
     check_table_format(output, force)
     embeddings = load(model)
     scorer = _scorer(embeddings, model, approx_index(embeddings, model, approx), scoring)
+    scorer = replace(scorer, candidates=candidate_filter_from(embeddings, scoring))
     with stdout_table(output, fmt, "query") as sink:
         summary = neighbour_table(embeddings, output, k=k, force=force, sink=sink, scorer=scorer)
     say(summary.line("items"))
+    say_notes(batch_shortfall(scorer.candidates, k))
 
 
 class _AnalogyCommand(click.Command):
@@ -273,8 +281,6 @@ def recommend(model: Path, items: tuple[str, ...], history: tuple[str, ...], eve
     from item2vec.model.store import load
 
     filters = {name: cols.pop(name) for name in FILTERS}
-    if events:
-        no_filters(filters, "--events")
     if events and (history or items):
         raise click.UsageError("--events takes no ITEM or --history")
     if not events and not history and not items:
@@ -282,6 +288,7 @@ def recommend(model: Path, items: tuple[str, ...], history: tuple[str, ...], eve
     if user_vectors:
         scored = any(value is not None for value in (score, hybrid_weight, hybrid_base))
         _check_user_vectors(bool(events), keep_seen=keep_seen, approx=approx, output=output, scored=scored)
+        no_filters(filters, "--user-vectors writes vectors, not candidates")
     if not events:
         ctx = click.get_current_context()
         typed = [
@@ -303,6 +310,7 @@ def recommend(model: Path, items: tuple[str, ...], history: tuple[str, ...], eve
     scorer = _scorer(embeddings, model, approx_index(embeddings, model, approx),
                      {"score": score, "hybrid_weight": hybrid_weight, "hybrid_base": hybrid_base})  # fmt: skip
     if events:
+        scorer = replace(scorer, candidates=candidate_filter_from(embeddings, filters))
         return _recommend_events(embeddings, list(events), output, fmt=fmt, force=force, k=k, decay=decay,
                                  history_size=history_size, keep_seen=keep_seen, cols=cols,
                                  scorer=scorer)  # fmt: skip
@@ -361,3 +369,4 @@ def _recommend_events(embeddings: Any, events: list[str], output: Path | None, *
         summary = recommend_events(embeddings, events, output, columns=columns, input_format=input_format,
                                    force=force, sink=sink, **params)  # fmt: skip
     say(summary.line(columns.label + "s"))
+    say_notes(batch_shortfall(params["scorer"].candidates, params["k"]))
