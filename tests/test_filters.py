@@ -413,6 +413,27 @@ def test_cli_approx_says_when_fewer_pass(indexed: Path) -> None:
     assert result.stderr == "the filters keep 2 items, so fewer than 3 are left ('king' has 2)\n"
 
 
+def test_cli_approx_all_with_filters(indexed: Path) -> None:
+    args: list[str | Path] = [
+        "similar",
+        indexed,
+        "--all",
+        "--only",
+        "apple",
+        "--only",
+        "pear",
+        "-k",
+        "3",
+        "-f",
+        "csv",
+    ]
+    approx, exact = run(*args, "--approx"), run(*args)
+    assert approx.exit_code == 0 and exact.exit_code == 0, approx.output + exact.output
+    assert approx.stdout == exact.stdout
+    assert {line.split(",")[2] for line in approx.stdout.splitlines()[1:]} == {"apple", "pear"}
+    assert approx.stderr.splitlines()[1] == "the filters keep 2 items, so every answer has fewer than 3 rows"
+
+
 # --- the command line ------------------------------------------------------------------------------
 
 
