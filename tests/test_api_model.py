@@ -115,6 +115,13 @@ def test_similar_checks_k_and_the_query(model: item2vec.Model) -> None:
         model.similar("king", k="3")  # type: ignore[arg-type]
     with pytest.raises(EmptyResultError, match=r"^no item ids were given"):
         model.similar([])
+    with pytest.raises(TypeError, match=r"^give an item id \(a string\) or a list of them, not int \(1\)$"):
+        model.similar(1)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"^history_size must be a whole number \(int\), not float \(2.5\)$"):
+        model.recommend(["king"], history_size=2.5, score="similar")  # type: ignore[arg-type]
+    with pytest.raises(ConfigError) as caught:
+        model.user_vector(["king"], history_size=0)
+    assert (caught.value.param, caught.value.value) == ("history_size", 0)
 
 
 def test_analogy_as_an_expression_or_lists(model: item2vec.Model) -> None:

@@ -264,6 +264,13 @@ def test_text_input_is_not_calibrated(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "Scoring:" not in result.output  # text trains for similar and analogy, not recommend
     assert "scoring" not in json.loads((tmp_path / "m" / "model.json").read_text())
+    asked = cli_run("train", text, "-o", tmp_path / "m2", *FAST, "--input-format", "text", "--calibrate")
+    assert asked.exit_code == 0, asked.output
+    why = "text: calibration is for event logs and sequences"
+    assert f"Scoring: the default, not calibrated ({why})" in asked.output
+    assert json.loads((tmp_path / "m2" / "model.json").read_text())["scoring"] == {
+        "calibration": {"skipped": why}
+    }
 
 
 @pytest.mark.slow

@@ -35,6 +35,10 @@ def item_ids(items: str | Iterable[str]) -> list[str]:
     """
     if isinstance(items, str):
         return [items]
+    if not isinstance(items, Iterable):
+        raise TypeError(
+            f"give an item id (a string) or a list of them, not {type(items).__name__} ({items!r})"
+        )
     found = [item_id(item) for item in items]
     if not found:
         raise EmptyResultError("no item ids were given: give an id, or a list of ids")
@@ -48,11 +52,21 @@ def check_k(k: int) -> int:
         TypeError: not an int.
         ConfigError: below 1.
     """
-    if isinstance(k, bool) or not isinstance(k, int):
-        raise TypeError(f"k must be a whole number (int), not {type(k).__name__} ({k!r})")
-    if k < 1:
-        raise ConfigError(param="k", value=k, expected="1 or more")
-    return k
+    return check_count("k", k)
+
+
+def check_count(name: str, value: int) -> int:
+    """``value`` (the parameter ``name``) if it is a whole number of 1 or more.
+
+    Raises:
+        TypeError: not an int (``history_size=2.5``).
+        ConfigError: below 1.
+    """
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be a whole number (int), not {type(value).__name__} ({value!r})")
+    if value < 1:
+        raise ConfigError(param=name, value=value, expected="1 or more")
+    return value
 
 
 def warn_notes(notes: list[str], *, stacklevel: int = 4) -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from item2vec.api import handover, tools
-from item2vec.api.checks import check_k, copy_model, item_ids, warn_notes
+from item2vec.api.checks import check_count, check_k, copy_model, item_ids, warn_notes
 from item2vec.api.errors import in_python_terms
 from item2vec.api.evaluating import Ks, evaluate_model, history_size_of
 from item2vec.api.filtering import WhereArg, filtered, warn_short
@@ -154,7 +154,7 @@ class Model(ModelData):
         """
         query = item_ids(history)
         scorer = filtered(self._scorer(score, hybrid_weight, hybrid_base, approx), exclude, only, where)
-        found = recommend(self._embeddings, query, check_k(k), decay=decay, history_size=history_size,
+        found = recommend(self._embeddings, query, check_k(k), decay=decay, history_size=check_count("history_size", history_size),
                           keep_seen=keep_seen, scorer=scorer)  # fmt: skip
         warn_notes(found.notes)
         warn_short(scorer, found.neighbours, ["history"], k)
@@ -172,7 +172,12 @@ class Model(ModelData):
         (age 0 = the most recent) and divided by the sum of the weights. Unknown items are
         skipped with an :class:`~item2vec.api.errors.Item2VecWarning`.
         """
-        query = history_query(self._embeddings, item_ids(history), decay=decay, history_size=history_size)
+        query = history_query(
+            self._embeddings,
+            item_ids(history),
+            decay=decay,
+            history_size=check_count("history_size", history_size),
+        )
         warn_notes(query.notes)
         return query.vector
 
@@ -201,7 +206,7 @@ class Model(ModelData):
         """
         return handover.user_vectors(
             self._embeddings, events, user=user, item=item, time=time, where=where, decay=decay,
-            history_size=history_size, input_format=input_format,
+            history_size=check_count("history_size", history_size), input_format=input_format,
         )  # fmt: skip
 
     @in_python_terms

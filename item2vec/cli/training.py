@@ -146,6 +146,7 @@ def train(inputs: tuple[str, ...], output: Path, **opts: Any) -> None:
         {name: opts[name] for name in field_names()}, session=session, input_format=opts["input_format"],
         items=items, features=_feature_options(opts), spark=_spark_options(opts, quiet), walks=_walk_options(opts),
         scoring=scoring if gensim else None, calibrator=_calibrator() if calibrate is not False and gensim else None,
+        calibration_asked=bool(calibrate),
     )  # fmt: skip
     summary = run_training(
         list(inputs), request=request, output=output, force=opts["force"], progress=progress_callback()

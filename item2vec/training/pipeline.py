@@ -206,6 +206,8 @@ def build_model(
     if request.calibrator is not None and not recorded and corpus.stats.input_format != "text":
         sequences = calibration.hold_out(corpus.packed, config, features=setup is not None, walks=walked is not None,
                                          sequences=sequences)  # fmt: skip
+    elif request.calibration_asked and not recorded:  # text: trained for similar and analogy, not recommend
+        calibration.record = {"calibration": {"skipped": "text: calibration is for event logs and sequences"}}
     trained = train(sequences, config=config, progress=progress, held_out=calibration.held,
                     on_held_out=calibration.choose if calibration.held is not None else None)  # fmt: skip
     space = None

@@ -61,6 +61,7 @@ class TrainRequest:
     spark: SparkOptions | None = None
     scoring: Mapping[str, Any] | None = None
     calibrator: Calibrator | None = None
+    calibration_asked: bool = False  # asked for by name: a run that cannot calibrate says why
 
     def __post_init__(self) -> None:
         if self.spark is None:
