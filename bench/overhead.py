@@ -13,7 +13,10 @@ the ratio of each median to the raw script's, and the median peak RSS of each ch
 (``os.wait4``'s ``ru_maxrss``, what ``/usr/bin/time -v`` calls "Maximum resident set size").
 The load average before and after is printed: the machine may be shared.
 
-Usage: python bench/overhead.py [--retail PATH] [--repeats 3] [--epochs 5] [--workers 2]
+Usage: python bench/overhead.py [--retail PATH] [--repeats 3] [--epochs 5] [--workers 2] [--tree DIR]
+
+(``--tree DIR``: run item2vec from another checkout, e.g. ``git archive HEAD | tar -x -C DIR``,
+while the working tree is mid-edit.)
 """
 
 from __future__ import annotations
@@ -67,6 +70,9 @@ def main() -> None:
     parser.add_argument(
         "--min-count", type=int, default=3, help="the raw script's (item2vec's recsys: 3 here)"
     )
+    parser.add_argument(
+        "--tree", type=Path, default=ROOT, help="the checkout to run item2vec from (e.g. a git archive)"
+    )
     parser.add_argument("--raw-child", nargs=2, metavar=("DATA", "OUT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.raw_child:
@@ -96,7 +102,7 @@ def main() -> None:
                 else:
                     cmd = [sys.executable, "-m", "item2vec", "train", str(data), "-o", str(out), "--force",
                            *RETAIL_COLUMNS, *settings] + (["--no-calibrate"] if "no-cal" in name else [])  # fmt: skip
-                got = run_measured(cmd, env={**os.environ, "PYTHONPATH": str(ROOT)})
+                got = run_measured(cmd, env={**os.environ, "PYTHONPATH": str(args.tree)})
                 runs[name].append(got)
                 if name == "train (default)":
                     meta = json.loads((out / "model.json").read_text())

@@ -139,6 +139,7 @@ def hybrid_ranks(
     batch = max(1, _CELLS // max(1, n))
     by_steps = {c.steps or TRANSITION_STEPS: c for c in hybrids}
     by_base = {c.base: c for c in reversed(hybrids)}
+    scores = np.empty((min(batch, len(cases)), n), dtype=np.float32)
     for start in range(0, len(cases), batch):
         block = weights[start : start + batch]
         target = targets[start : start + batch]
@@ -157,7 +158,7 @@ def hybrid_ranks(
             # The hybrid mode's standardised base score, computed in place (one block in memory)
             part = parts[example.steps or TRANSITION_STEPS]
             vectors, inverse = part.vectors(base, example.mode)
-            z = block_product(unit, vectors, part.scratch(len(unit), n))  # part.cosines, in one reused block
+            z = block_product(unit, vectors, scores)  # part.cosines, in one block reused throughout
             z *= inverse
             mean, std = part.standard(base, unit, example.mode)
             z -= mean[:, None]
