@@ -115,6 +115,10 @@ def test_similar_checks_k_and_the_query(model: item2vec.Model) -> None:
         model.similar("king", k="3")  # type: ignore[arg-type]
     with pytest.raises(EmptyResultError, match=r"^no item ids were given"):
         model.similar([])
+    assert model.similar("king", topn=3) == model.similar("king", k=3)
+    assert model.analogy("king - man + woman", topn=2) == model.analogy("king - man + woman", k=2)
+    with pytest.raises(TypeError, match=r"^give k=3 or topn=2, not both"):
+        model.similar("king", k=3, topn=2)
     with pytest.raises(TypeError, match=r"^give an item id \(a string\) or a list of them, not int \(1\)$"):
         model.similar(1)  # type: ignore[arg-type]
     with pytest.raises(TypeError, match=r"^history_size must be a whole number \(int\), not float \(2.5\)$"):

@@ -55,6 +55,23 @@ def check_k(k: int) -> int:
     return check_count("k", k)
 
 
+def k_or_topn(k: int, topn: int | None) -> int:
+    """``k``, or gensim's ``topn`` for it (``most_similar(topn=...)``), checked.
+
+    Raises:
+        TypeError: both given, or not an int.
+        ConfigError: below 1.
+    """
+    if topn is None:
+        return check_k(k)
+    if k != DEFAULT_K:
+        raise TypeError(f"give k={k} or topn={topn}, not both (topn is gensim's name for k)")
+    return check_count("topn", topn)
+
+
+DEFAULT_K = 10
+
+
 def check_count(name: str, value: int) -> int:
     """``value`` (the parameter ``name``) if it is a whole number of 1 or more.
 

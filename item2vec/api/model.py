@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from item2vec.api import handover, tools
-from item2vec.api.checks import check_count, check_k, copy_model, item_ids, warn_notes
+from item2vec.api.checks import check_count, check_k, copy_model, item_ids, k_or_topn, warn_notes
 from item2vec.api.errors import in_python_terms
 from item2vec.api.evaluating import Ks, evaluate_model, history_size_of
 from item2vec.api.filtering import WhereArg, filtered, warn_short
@@ -57,8 +57,9 @@ class Model(ModelData):
         exclude: str | Iterable[str] = (),
         only: str | Iterable[str] | None = None,
         where: WhereArg = None,
+        topn: int | None = None,
     ) -> Results:
-        """The ``k`` best items for ``items``, query items left out.
+        """The ``k`` best items for ``items``, query items left out (``topn``: gensim's name for k).
 
         One id: its neighbours. Several: the neighbours of their mean, as gensim's
         ``most_similar(positive=[...])`` and ``item2vec similar --combine``. ``score`` is the
@@ -71,7 +72,8 @@ class Model(ModelData):
         """
         query = item_ids(items)
         scorer = filtered(self._scorer(score, hybrid_weight, hybrid_base, approx), exclude, only, where)
-        found = scorer.similar(query, check_k(k), combine=len(query) > 1)
+        k = k_or_topn(k, topn)
+        found = scorer.similar(query, k, combine=len(query) > 1)
         warn_short(scorer, found, [" + ".join(query)] if len(query) > 1 else query, k)
         return results(found, kind=score_kind(scorer.scoring), scoring=scorer.scoring.label(), query=query)
 
@@ -99,8 +101,10 @@ class Model(ModelData):
         *,
         method: Literal["add", "mul"] = "add",
         approx: bool = False,
+        topn: int | None = None,
     ) -> Results:
         """Items closest to positive − negative (3CosAdd, or 3CosMul with ``method="mul"``).
+        ``topn`` is gensim's name for ``k``.
 
         ``positive`` may be an expression, as the CLI takes it: ``"king - man + woman"``.
         The input items are left out; the answers equal gensim's ``most_similar`` (add) and
@@ -117,7 +121,7 @@ class Model(ModelData):
 
         searcher = self._searcher(approx)
         index = searcher.index("similar") if searcher is not None else None
-        found = analogy(self._embeddings, pos, neg, check_k(k), method=method, index=index)
+        found = analogy(self._embeddings, pos, neg, k_or_topn(k, topn), method=method, index=index)
         query = [f"+{item}" for item in pos] + [f"-{item}" for item in neg]
         return results(
             found, kind="cosine" if method == "add" else "cosmul", scoring=f"analogy {method}", query=query
