@@ -43,7 +43,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from item2vec.errors import ModelError, OutputExistsError, param
+from item2vec.errors import Bare, ModelError, OutputExistsError, param
 from item2vec.files import check_writable, replace_dir, save_array, temporary_dir, write_errors
 from item2vec.model.checks import check_finite, check_meta, check_shape, refuse_link
 from item2vec.model.embeddings import Embeddings
@@ -86,6 +86,25 @@ csv.field_size_limit(1 << 24)
 
 def is_model_dir(path: Path) -> bool:
     return (path / MODEL_FILE).is_file()
+
+
+def check_replace(model: Path, target: Path, *, force: bool, command: str) -> None:
+    """Refuse ``command`` (``update``, ``embed``) writing over ``model`` itself without ``force``,
+    then check ``target`` as :func:`check_output` does.
+
+    Raises:
+        OutputExistsError: the target is the model and ``force`` is not given, or see check_output.
+        OutputError: see check_output.
+    """
+    if target.resolve() == model.resolve() and not force:
+        raise OutputExistsError(
+            f"{command} would replace model {str(model)!r}: use {param('force', True)}, or "
+            f"{param('output', Bare('NEW_MODEL'))}",
+            param="force",
+            value=False,
+            fix="pass force, or give a new output",
+        )
+    check_output(target, force=force)
 
 
 def check_output(path: Path, *, force: bool) -> None:

@@ -18,12 +18,12 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from item2vec.errors import Bare, EmptyResultError, ModelError, OutputExistsError, param
+from item2vec.errors import Bare, EmptyResultError, ModelError, param
 from item2vec.model.checks import load_array
 from item2vec.model.embeddings import Embeddings
 from item2vec.model.identity import ID_KEY, model_lock, replaced_error
 from item2vec.model.parts import OUTPUT_FILE, load_model_transitions
-from item2vec.model.store import check_output, load, read_meta, save
+from item2vec.model.store import check_replace, load, read_meta, save
 from item2vec.model.transitions import TRANSITIONS_FILE
 from item2vec.training.feature_space import FeatureSpace, infer_vectors, load_space
 from item2vec.training.features import FeatureOptions, read_features
@@ -121,14 +121,7 @@ def _checked_space(model: Path, meta: dict[str, Any], *, target: Path, force: bo
             param="item_features",
             fix="retrain the model with item features",
         )
-    if target.resolve() == model.resolve() and not force:
-        raise OutputExistsError(
-            f"embed would replace model {str(model)!r}: use {param('force', True)}, or -o NEW_MODEL",
-            param="force",
-            value=False,
-            fix="pass force, or give a new output",
-        )
-    check_output(target, force=force)
+    check_replace(model, target, force=force, command="embed")
     return space
 
 

@@ -28,12 +28,12 @@ from typing import Any
 from item2vec.corpus.events import TABLE_FORMATS, Source, detect_format, open_source
 from item2vec.corpus.options import SessionOptions, session_from_meta
 from item2vec.corpus.sequences import load_corpus
-from item2vec.errors import InputError, ModelError, OutputExistsError, cut, listing, param
+from item2vec.errors import InputError, ModelError, cut, listing, param
 from item2vec.model.checks import load_array
 from item2vec.model.embeddings import Embeddings
 from item2vec.model.identity import ID_KEY, model_lock, replaced_error
 from item2vec.model.parts import load_model_transitions
-from item2vec.model.store import check_output, load, read_meta, save
+from item2vec.model.store import check_replace, load, read_meta, save
 from item2vec.model.transitions import TRANSITIONS_FILE, TransitionMatrix
 from item2vec.training.build_transitions import extended
 from item2vec.training.config import TrainConfig, default_workers
@@ -194,14 +194,7 @@ def _run_update(
 def _check_target(model: Path, meta: dict[str, Any], *, target: Path, force: bool) -> None:
     """Refuse a model that cannot be updated, and an output that may not be replaced."""
     check_updatable(model, meta)
-    if target.resolve() == model.resolve() and not force:
-        raise OutputExistsError(
-            f"update would replace model {str(model)!r}: use {param('force', True)}, or -o NEW_MODEL",
-            param="force",
-            value=False,
-            fix="pass force, or give a new output",
-        )
-    check_output(target, force=force)
+    check_replace(model, target, force=force, command="update")
 
 
 def _train(
