@@ -4,6 +4,7 @@ config keys spelled as flags, -v/--verbose, and how numbers look in tables."""
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 
 import pytest
@@ -115,3 +116,41 @@ def test_config_unknown_key_lists_the_flag_spellings(small: Path) -> None:
     wrong = run("train", small / "e.csv", "-o", small / "m", "--config", config)
     assert wrong.exit_code == 2
     assert 'items = 3 is invalid: use a path in quotes, such as "items.csv", as --items takes' in wrong.stderr
+
+
+def test_verbose_shows_gensims_log_and_the_loss_per_epoch(small: Path) -> None:
+    events = small / "e.csv"
+    events.write_text("user_id,item_id\n" + "".join(f"u{u},{i}\n" for u in range(30) for i in "abcab"))
+    fast = ["--min-count", "1", "--dim", "4", "--epochs", "3", "--workers", "1", "--sample", "0"]
+    verbose = run("train", events, "-o", small / "m", *fast, "-v")
+    assert verbose.exit_code == 0, verbose.output
+    losses = [line for line in verbose.stderr.splitlines() if "training loss" in line]
+    assert [line.split(": ", 1)[1].split(" training")[0] for line in losses] == [
+        "epoch 1/3:",
+        "epoch 2/3:",
+        "epoch 3/3:",
+    ]
+    assert all(float(line.rsplit(" ", 1)[1].replace(",", "")) > 0 for line in losses)
+    assert "gensim.models.word2vec: " in verbose.stderr
+    assert logging.getLogger("gensim").level == logging.ERROR  # as the command found it
+    assert not logging.getLogger("item2vec").handlers
+    plain = run("train", events, "-o", small / "p", *fast)
+    assert (
+        plain.exit_code == 0 and "training loss" not in plain.stderr and "gensim.models" not in plain.stderr
+    )
+    updated = run("update", small / "m", events, "-o", small / "u", "-v")
+    assert updated.exit_code == 0, updated.output
+    assert sum("training loss" in line for line in updated.stderr.splitlines()) == 3
+
+
+def test_loss_is_computed_only_when_shown() -> None:
+    from item2vec.training.gensim_engine import loss_callbacks
+
+    assert loss_callbacks() == []
+
+
+def test_quiet_and_verbose_together_is_a_usage_error(small: Path) -> None:
+    both = run("train", small / "e.csv", "-o", small / "m", "-q", "-v")
+    assert both.exit_code == 2 and "give -q/--quiet or -v/--verbose, not both" in both.stderr
+    other_order = run("update", small / "m", small / "e.csv", "-v", "-q")
+    assert other_order.exit_code == 2 and "not both" in other_order.stderr

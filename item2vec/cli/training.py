@@ -29,6 +29,7 @@ from item2vec.cli.base import (
     quiet_option,
     say,
     score_options,
+    verbose_option,
 )
 from item2vec.cli.config_file import config_option
 from item2vec.cli.input_options import session_from_options, session_options, session_values
@@ -111,6 +112,7 @@ def _click_type(hint: Any) -> Any:
 )
 @click.option("--force", is_flag=True, help="Replace an existing model directory.")
 @quiet_option
+@verbose_option
 def train(inputs: tuple[str, ...], output: Path, **opts: Any) -> None:
     """Train item embeddings from event logs, sequences or text.
 
@@ -229,6 +231,7 @@ def _spark_options(opts: dict[str, Any], quiet: bool) -> SparkOptions | None:
 @click.option("--seed", type=int, help="Random seed (default: as trained).")
 @click.option("--force", is_flag=True, help="Replace an existing model (needed to update MODEL in place).")
 @quiet_option
+@verbose_option
 def update(model: Path, inputs: tuple[str, ...], output: Path | None, **opts: Any) -> None:
     """Continue training a model on new event logs, adding new items.
 

@@ -222,6 +222,7 @@ def train(
     corpus = EpochCorpus(sequences, config=config, progress=progress)
     raw, key_names = _build_vocab(model, corpus, vocabulary, config=config, by_code=feed == "file")
     callbacks = [_epoch_callback(on_epoch, key_names)] if on_epoch is not None else []
+    callbacks += loss_callbacks()
     started = time.perf_counter()
     if feed == "file":
         assert isinstance(sequences, Packed)
@@ -344,6 +345,31 @@ def _epoch_callback(on_epoch: EpochCallback, key_names: Any = None) -> object:
             on_epoch(self.epoch, ids, wv.vectors, model.syn1neg)  # type: ignore[attr-defined]
 
     return EpochEnd()
+
+
+def loss_callbacks() -> list[object]:
+    """A callback that logs the training loss of each epoch at INFO, when this module's log shows
+    INFO (the CLI's ``-v``); none otherwise, as computing the loss costs time."""
+    import logging
+
+    from gensim.models.callbacks import CallbackAny2Vec
+
+    log = logging.getLogger(__name__)
+    if not log.isEnabledFor(logging.INFO):
+        return []
+
+    class EpochLoss(CallbackAny2Vec):  # type: ignore[misc]
+        def on_train_begin(self, model: Any) -> None:
+            model.compute_loss = True  # model.train() set it from its argument just before
+            self.epoch, self.before = 0, 0.0
+
+        def on_epoch_end(self, model: Any) -> None:
+            self.epoch += 1
+            total = float(model.get_latest_training_loss())  # gensim sums it over the epochs
+            log.info("epoch %d/%d: training loss %s", self.epoch, model.epochs, f"{total - self.before:,.1f}")
+            self.before = total
+
+    return [EpochLoss()]
 
 
 def all_below_message(raw: dict[str, int], min_count: int) -> str:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from item2vec.training.config import TrainConfig
-from item2vec.training.gensim_engine import EpochCorpus, ProgressCallback, Trained
+from item2vec.training.gensim_engine import EpochCorpus, ProgressCallback, Trained, loss_callbacks
 
 if TYPE_CHECKING:
     import numpy as np
@@ -68,7 +68,9 @@ def resume(
     corpus = EpochCorpus(sequences, config=config, progress=progress)
     corpus.passes = 1  # no vocabulary scan: every pass is a training epoch
     started = time.perf_counter()
-    _, items_trained = model.train(corpus, total_examples=len(sequences), epochs=config.epochs)
+    _, items_trained = model.train(
+        corpus, total_examples=len(sequences), epochs=config.epochs, callbacks=loss_callbacks()
+    )
     corpus.check()  # an exception met while gensim read the sequences (a progress callback)
     ids = list(model.wv.index_to_key)
     return Trained(
