@@ -75,9 +75,9 @@ def parse_times(
     if len(values) == 0:
         return pa.array([], type=pa.float64())
     try:  # the first present value first: a column that fails there fails as a whole, and fast
-        first = pc.index(values.is_valid(), True).as_py()
-        if first >= 0:
-            pc.cast(values.slice(first, 1), pa.float64())
+        present = values.is_valid().to_numpy(zero_copy_only=False) if values.null_count else None
+        if present is None or present.any():
+            pc.cast(values.slice(0 if present is None else int(present.argmax()), 1), pa.float64())
         numbers = pc.cast(values, pa.float64()).to_numpy(zero_copy_only=False)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         numbers = None
