@@ -653,3 +653,26 @@ def test_each_process_reads_the_items_table(
     client = TestClient(app_from_env())
     response = client.get("/similar", params={"item": "apple", "where": "category=fruit"})
     assert [r["item"] for r in response.json()["results"]] == ["pear"]
+
+
+def test_requests_sharing_score_values_answer_as_a_fresh_app_does(tiny_model: Path) -> None:
+    # The app keeps one scorer per distinct score values across requests: interleaved requests
+    # answer exactly as each does alone on a fresh app, -0.0 and 0 are not taken for one another,
+    # and a refused value is refused every time (never kept).
+    asks: list[dict[str, Any]] = [
+        {}, {"score": "similar"}, {"score": "next"}, {"score": "hybrid", "hybrid_weight": 2},
+        {"score": "hybrid", "hybrid_weight": 0}, {"score": "hybrid", "hybrid_weight": -0.0},
+        {"score": "hybrid", "hybrid_weight": 2.5, "hybrid_base": "next"}, {"hybrid_weight": 7},
+        {"exclude": ["banana"]}, {"score": "best"}, {"score": "next", "hybrid_weight": -2},
+    ]  # fmt: skip
+    shared = serving(tiny_model)
+    for ask in [*asks, *reversed(asks), *asks]:
+        fresh = serving(tiny_model)
+        for got, want in (
+            [c.get("/similar", params={"item": "apple", "k": 3, **ask}) for c in (shared, fresh)],
+            [
+                c.post("/recommend", json={"history": ["apple", "banana"], "k": 3, **ask})
+                for c in (shared, fresh)
+            ],
+        ):
+            assert (got.status_code, got.json()) == (want.status_code, want.json()), ask

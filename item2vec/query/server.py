@@ -91,7 +91,8 @@ def make_app(
     parts = parts or open_parts(embeddings, None)
     modes = ready_modes(parts, searcher)
 
-    def once(request: Request) -> None:
+    async def once(request: Request) -> None:
+        # async: a plain check, run on the event loop (a sync dependency costs a thread hop per request)
         single_values(request.query_params.multi_items())
 
     app = FastAPI(
@@ -176,10 +177,7 @@ def _query_routes(
     Ids = Annotated[list[str] | None, Query(max_length=MAX_FILTER, description="Item ids (repeat it).")]
     Filters = Annotated[list[str] | None, Query(max_length=100, description="Filters on the items table.")]
 
-    def scorer(score: str | None, weight: float | None, base: str | None) -> Scorer:
-        return make_scorer(parts, score, hybrid_weight=weight, hybrid_base=base, searcher=searcher)
-
-    narrow = functools.partial(filtered_scorer, items=items)
+    scorer, narrow = _scorers(parts, searcher, items)
 
     class Result(BaseModel):
         rank: int
@@ -219,6 +217,32 @@ def _query_routes(
 
     _analogy_route(app, embeddings, searcher, Answer, K)
     _recommend_route(app, embeddings, (scorer, narrow), Result, words)
+
+
+def _scorers(
+    parts: ScoringParts, searcher: Searcher | None, items: "pa.Table | None"
+) -> tuple[Callable[[str | None, float | None, str | None], Scorer], Callable[..., tuple[Scorer, list[str]]]]:
+    """The scorer of a request's score values, and the one of its candidate filters.
+
+    A scorer is made once per distinct score values (a Scorer is frozen and its parts are read at
+    start-up) and shared by the requests that ask for them; a value the core refuses raises every
+    time (an exception is never kept). ``repr(weight)`` keeps -0.0 and 0.0 (equal keys) apart.
+    A request that asks for no filter builds none.
+    """
+
+    @functools.lru_cache(maxsize=64)
+    def cached(score: str | None, weight: float | None, base: str | None, _exact: str) -> Scorer:
+        return make_scorer(parts, score, hybrid_weight=weight, hybrid_base=base, searcher=searcher)
+
+    def scorer(score: str | None, weight: float | None, base: str | None) -> Scorer:
+        return cached(score, weight, base, f"{type(weight).__name__}:{weight!r}")
+
+    def narrow(chosen: Scorer, exclude: Any, only: Any, where: Any) -> tuple[Scorer, list[str]]:
+        if not exclude and only is None and not where:
+            return chosen, []
+        return filtered_scorer(chosen, exclude, only, where, items=items)
+
+    return scorer, narrow
 
 
 def _analogy_route(
