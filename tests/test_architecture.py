@@ -151,7 +151,7 @@ def private_uses(path: Path) -> list[str]:
 
 # A flag as the command line spells it: --min-count, -k. A command to run ('item2vec index ...')
 # may show its own flags: it is an example of another command, not a name of this call's parameter.
-FLAG = re.compile(r"(?<![\w-])(--[a-z][a-z0-9-]+|-k\b)")
+FLAG = re.compile(r"(?<![\w-])(--[a-z][a-z0-9-]+|-[ko]\b)")
 CORE_ROOMS = ("corpus", "model", "training", "query", "evaluation", "export", "visual")
 
 
@@ -169,13 +169,13 @@ def spelled_flags(path: Path) -> list[str]:
             text = "".join(
                 v.value for v in node.values if isinstance(v, ast.Constant) and isinstance(v.value, str)
             )
-            if "'item2vec " in text:
+            if "item2vec " in text:
                 docs.update(id(v) for v in node.values)
     for node in ast.walk(tree):
         if not isinstance(node, ast.Constant) or not isinstance(node.value, str) or id(node) in docs:
             continue
         flag = FLAG.search(node.value)
-        if flag and "'item2vec " not in node.value:
+        if flag and "item2vec " not in node.value:
             found.append(f"{path.name}:{node.lineno} spells {flag.group(0)}")
     return found
 

@@ -264,7 +264,7 @@ def test_embed_in_place_needs_force(featured: Path, tmp_path: Path) -> None:
     items = new_items(tmp_path / "n.csv")
     result = CliRunner().invoke(cli, ["embed", str(copy), str(items)])
     assert result.exit_code == 1
-    assert f"Error: embed would replace model '{copy}': use --force, or --output NEW_MODEL" in result.output
+    assert f"Error: embed would replace model '{copy}': use --force, or -o NEW_MODEL" in result.output
     result = CliRunner().invoke(cli, ["embed", str(copy), str(items), "--force", "-f", "csv"])
     assert result.exit_code == 0, result.output
     assert load(copy).ids[-1] == "new-b"

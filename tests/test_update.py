@@ -102,7 +102,7 @@ def test_update_in_place_needs_force(base: Path, tmp_path: Path) -> None:
     new = write_events(tmp_path / "new.csv", users=20, seed=9, prefix="n")
     code, _, out = update(str(copy), str(new))
     assert code == 1
-    assert f"Error: update would replace model '{copy}': use --force, or --output NEW_MODEL" in out
+    assert f"Error: update would replace model '{copy}': use --force, or -o NEW_MODEL" in out
     code, _, err = update(str(copy), str(new), "--force", "--epochs", "1")
     assert code == 0, err
     assert len(json.loads((copy / "model.json").read_text())["updates"]) == 1

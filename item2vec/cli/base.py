@@ -137,19 +137,25 @@ def command_flags(command: click.Command | None) -> dict[str, str]:
     return {p.name: max(p.opts, key=len) for p in options if p.name}
 
 
+# Options whose short flag is the one people type, and so the one messages show (-o FILE, -k 10).
+SHORT_FIRST = ("output",)
+
+
 def cli_namer(command: click.Command | None) -> Namer:
     """Spells a parameter that an error names as ``command``'s own flag (``--min-count 2``).
 
     A switch is spelled by its on or off flag (``drop_repeats=False`` → ``--keep-repeats``); a
-    one-letter option by its short flag (``-k 0``); a parameter the command lacks as ``--name``.
+    one-letter option and ``output`` by the short flag (``-k 0``, ``-o FILE``); a parameter the
+    command lacks as ``--name``.
     """
     flags = command_flags(command)
     options = [p for p in command.params if isinstance(p, click.Option)] if command else []
     for option in options:
         if not option.name:
             continue
-        if len(option.name) == 1 and f"-{option.name}" in option.opts:
-            flags[option.name] = f"-{option.name}"
+        short = f"-{option.name[0]}"
+        if (len(option.name) == 1 or option.name in SHORT_FIRST) and short in option.opts:
+            flags[option.name] = short
         if option.is_flag:
             flags[f"{option.name}=True"] = max(option.opts, key=len)
             if option.secondary_opts:

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from item2vec.errors import ConfigError, EmptyResultError, OutputExistsError, param
+from item2vec.errors import Bare, ConfigError, EmptyResultError, OutputExistsError, param
 from item2vec.files import atomic_file, check_writable
 
 if TYPE_CHECKING:
@@ -28,7 +28,10 @@ def check_table_output(path: Path, *, force: bool) -> str:
     if fmt is None:
         raise ConfigError(
             f"output {str(path)!r} has no table suffix: name it .parquet, .csv, .tsv or .jsonl "
-            "(-o candidates.parquet)"
+            f"({param('output', Bare('candidates.parquet'))})",
+            param="output",
+            value=str(path),
+            expected="a name ending .parquet, .csv, .tsv or .jsonl",
         )
     if path.is_dir():
         raise OutputExistsError(f"output {str(path)!r} is a directory: give a file name")

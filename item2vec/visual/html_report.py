@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from item2vec.errors import InputError, flag_name, spell
+from item2vec.errors import InputError, flag_name, param, spell
 from item2vec.model.embeddings import Embeddings
 from item2vec.model.info import info_record
 from item2vec.query.neighbours import similar
@@ -97,7 +97,12 @@ def make_report(
     from item2vec.visual.plot import check_file
 
     if output.suffix.lower() not in (".html", ".htm"):
-        raise InputError(f"-o {str(output)!r}: a report is an .html file")
+        raise InputError(
+            f"{param('output', str(output))}: a report is an .html file",
+            param="output",
+            value=str(output),
+            expected="an .html file",
+        )
     check_file(output, force=force)
     parts = ReportParts(
         title=request.title,

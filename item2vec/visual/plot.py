@@ -45,7 +45,12 @@ def plot(
     """
     suffix = output.suffix.lower()
     if suffix not in HTML_SUFFIXES + IMAGE_SUFFIXES:
-        raise InputError(f"-o {str(output)!r}: give a .html (interactive) or .png, .svg or .pdf file name")
+        raise InputError(
+            f"{param('output', str(output))}: give a .html (interactive) or .png, .svg or .pdf file name",
+            param="output",
+            value=str(output),
+            expected="a .html, .png, .svg or .pdf file name",
+        )
     check_file(output, force=force)
     require("plotly" if suffix in HTML_SUFFIXES else "matplotlib", f"writing {suffix}")
     points = item_map(embeddings, **options)
