@@ -164,7 +164,8 @@ def hybrid_ranks(
             z -= mean[:, None]
             z /= std[:, None]
             del mean, std
-            if not np.isfinite(z[live]).all():
+            finite = np.asarray(np.isfinite(z).all(axis=1))  # per row: no copy of the live rows
+            if not finite[live].all():
                 return None
             rows, cols = block.nonzero()
             z[rows, cols] = -np.inf
@@ -203,16 +204,17 @@ def _beaten(
     live = live & np.isfinite(score)
     bar, before, lower = score[owner], z[owner, columns], columns < column[owner]
     higher = np.count_nonzero((z if top is None else top) > score[:, None], axis=1)
-    higher += _per_row(owner, (before + values > bar).astype(np.int64) - (before > bar), cases)
+    raised = before + values
+    higher += _per_row(owner, raised > bar, cases) - _per_row(owner, before > bar, cases)
     ranks = np.full(cases, MISS, dtype=np.int64)
     near = live & (higher < K)
     whole = near.copy()
     if top is not None:  # ties settled by top: every z equal to the score is among the top values
         own = np.ones(cases, dtype=np.int64)
         own[owner[at_target]] = 0  # the target's z is the score unless a value was added to it
-        expected = own + _per_row(owner, (before == bar).astype(np.int64), cases)
+        expected = own + _per_row(owner, before == bar, cases)
         settled = (score > top.min(axis=1)) & (np.count_nonzero(top == score[:, None], axis=1) == expected)
-        found = higher + _per_row(owner, ((before + values == bar) & lower).astype(np.int64), cases)
+        found = higher + _per_row(owner, (raised == bar) & lower, cases)
         fast = near & settled & (found < K)
         ranks[fast] = found[fast]
         whole &= ~settled
@@ -240,11 +242,12 @@ def _best(z: NDArray[np.float32]) -> NDArray[np.float32]:
     return np.concatenate(parts) if parts else np.zeros((0, K), dtype=z.dtype)
 
 
-def _per_row(owner: NDArray[np.int64], counts: NDArray[np.int64], cases: int) -> NDArray[np.int64]:
+def _per_row(owner: NDArray[np.int64], mask: NDArray[np.bool_], cases: int) -> NDArray[np.int64]:
+    """How many of each row's entries ``mask`` holds (``owner``: each entry's row)."""
     import numpy as np
 
-    summed: NDArray[np.int64] = np.bincount(owner, weights=counts, minlength=cases).astype(np.int64)
-    return summed
+    counted: NDArray[np.int64] = np.bincount(owner[mask], minlength=cases)
+    return counted
 
 
 def choose(outcomes: dict[Choice, tuple[NDArray[np.float64], NDArray[np.float64]]]) -> tuple[Choice, str]:
