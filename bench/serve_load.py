@@ -6,13 +6,17 @@ and p50/p99 latency of GET /similar?k=10 and POST /recommend with keep-alive cli
 
 Each server runs as a subprocess on 127.0.0.1 (a free port; loopback only): ``item2vec serve``
 exact, ``--approx`` when the model has an index (item2vec index MODEL), and the peer, a minimal
-FastAPI app run by uvicorn that loads the same vectors.npy and answers with a numpy dot
-(argpartition, then a sort of the k best): the floor a Python service on these vectors can
-reach. After /health answers and a short warm-up, keep-alive clients (threads, stdlib
-http.client) ask for random items' neighbours, or recommendations for random histories of 5
-items (the model's default score mode), until the time or the request budget runs out. The
-clients share the machine with the server, so on a small machine the figures are a floor; the
-server's CPU time per request (from /proc) is the steadier figure on a busy machine.
+FastAPI app run by uvicorn that loads the same files and does the same job with numpy: /similar a
+cosine dot (argpartition, then a sort of the k best); /recommend the decayed mean of the last 5
+items' unit vectors and, where the model's scoring record (model.json) asks for ``hybrid``, the
+same hybrid (the base cosine standardised over the catalogue, plus weight · log1p of the history's
+decayed transition counts), the history left out. Where the model's default is not hybrid, both
+are asked for ``score: similar``. Both log one access line per request (to /dev/null): the floor
+a Python service on these vectors can reach. After /health answers and a short warm-up, keep-alive
+clients (threads, stdlib http.client) ask for random items' neighbours, or recommendations for
+random histories of 5 items, until the time or the request budget runs out. The clients share
+the machine with the server, so on a small machine the figures are a floor; the server's CPU
+time per request (from /proc) is the steadier figure on a busy machine.
 """
 
 from __future__ import annotations
@@ -36,8 +40,10 @@ import numpy as np
 HOST = "127.0.0.1"
 HISTORY = 5
 budget_lock = threading.Lock()
+RECOMMEND_SCORE: str | None = None  # "similar" where the model's default is not hybrid (main sets it)
 
 MINIMAL_APP = """
+import json
 import sys
 import numpy as np
 import uvicorn
@@ -49,12 +55,28 @@ with open(f"{model}/vocab.tsv", encoding="utf-8") as handle:
     next(handle)
     ids = [line.split("\\t", 1)[0] for line in handle]
 row = {item: i for i, item in enumerate(ids)}
-unit = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+
+
+def unit_of(matrix):
+    return (matrix / np.maximum(np.linalg.norm(matrix, axis=1, keepdims=True), 1e-12)).astype(np.float32)
+
+
+unit = unit_of(vectors)
+with open(f"{model}/model.json", encoding="utf-8") as handle:
+    record = json.load(handle).get("scoring") or {}
+hybrid = record.get("score") == "hybrid"
+if hybrid:  # the model's default: the base cosine standardised over the catalogue + weight * log1p(transitions)
+    import scipy.sparse as sp
+
+    weight = float(record["hybrid_weight"])
+    base = unit if record.get("hybrid_base", "similar") == "similar" else unit_of(np.load(f"{model}/syn1neg.npy"))
+    mu, second = base.astype(np.float64).mean(axis=0), base.T.astype(np.float64) @ base.astype(np.float64) / len(base)
+    parts = np.load(f"{model}/transitions.npz")
+    transitions = sp.csr_matrix((parts["data"], parts["indices"], parts["indptr"]), shape=tuple(parts["shape"]))
 app = FastAPI()
 
 
-def top(query, k, exclude):
-    scores = unit @ query
+def top(scores, k, exclude):
     scores[list(exclude)] = -np.inf
     best = np.argpartition(-scores, k)[:k]
     best = best[np.argsort(-scores[best], kind="stable")]
@@ -63,22 +85,31 @@ def top(query, k, exclude):
 
 @app.get("/health")
 def health():
-    return {"status": "ok", "items": len(ids)}
+    return {"status": "ok", "items": len(ids), "hybrid": hybrid}
 
 
 @app.get("/similar")
 def similar(item: str, k: int = 10):
-    return {"query": item, "results": top(unit[row[item]], k, {row[item]})}
+    return {"query": item, "results": top(unit @ unit[row[item]], k, {row[item]})}
 
 
 @app.post("/recommend")
 def recommend(body: dict = Body(...)):
-    rows = [row[i] for i in body["history"] if i in row]
-    query = unit[rows].mean(axis=0)
-    return {"used": body["history"], "results": top(query / np.linalg.norm(query), body.get("k", 10), set(rows))}
+    rows = [row[i] for i in body["history"] if i in row][-5:]
+    decay = 0.7 ** np.arange(len(rows) - 1, -1, -1)
+    query = (decay[:, None] * unit[rows]).sum(axis=0)
+    query = (query / np.linalg.norm(query)).astype(np.float32)
+    if not hybrid or body.get("score") == "similar":
+        return {"used": body["history"], "results": top(unit @ query, body.get("k", 10), set(rows))}
+    mean = float(query @ mu)
+    std = np.sqrt(max(float(query @ second @ query) - mean**2, 1e-12))
+    scores = (base @ query - mean) / std
+    counts = sp.csr_matrix(decay.astype(np.float32)[None, :]) @ transitions[rows]
+    scores[counts.indices] += (weight * np.log1p(counts.data)).astype(np.float32)
+    return {"used": body["history"], "results": top(scores, body.get("k", 10), set(rows))}
 
 
-uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
+uvicorn.run(app, host="127.0.0.1", port=port, log_level="info")  # as serve: one access-log line a request
 """
 
 
@@ -108,8 +139,10 @@ def ask(endpoint: str, rng: random.Random, ids: list[str], k: int) -> tuple[str,
     """(method, path, body) of one request to ``endpoint``."""
     if endpoint == "similar":
         return "GET", "/similar?" + urllib.parse.urlencode({"item": rng.choice(ids), "k": k}), None
-    body = json.dumps({"history": rng.sample(ids, HISTORY), "k": k}).encode()
-    return "POST", "/recommend", body
+    request: dict[str, object] = {"history": rng.sample(ids, HISTORY), "k": k}
+    if RECOMMEND_SCORE is not None:
+        request["score"] = RECOMMEND_SCORE
+    return "POST", "/recommend", json.dumps(request).encode()
 
 
 def client(port: int, endpoint: str, ids: list[str], k: int, stop: threading.Event, budget: list[int],
@@ -212,6 +245,9 @@ def main() -> int:
     with open(args.model / "vocab.tsv", encoding="utf-8") as handle:
         next(handle)
         ids = [line.split("\t", 1)[0] for line in handle]
+    record = json.loads((args.model / "model.json").read_text(encoding="utf-8")).get("scoring") or {}
+    global RECOMMEND_SCORE
+    RECOMMEND_SCORE = None if record.get("score") == "hybrid" else "similar"
     random.Random(0).shuffle(ids)
     ids = ids[:10_000]
     servers = ["minimal", "item2vec serve"]
