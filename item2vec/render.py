@@ -103,10 +103,12 @@ def _blocks(rows: Sequence[Row], cols: list[str], group: str | None) -> str:
 
 
 def table(rows: Sequence[Row], cols: list[str]) -> str:
-    """An aligned text table: numbers right-aligned, floats to 4 decimals."""
+    """An aligned text table: numbers right-aligned, floats to 4 decimals, whole numbers with
+    thousands separators in a column that holds one of 10,000 or more (all of its numbers then)."""
     if not cols:
         return ""
-    cells = [[_cell(r.get(c)) for c in cols] for r in rows]
+    grouped = {c for c in cols if any(_whole(r.get(c)) and abs(r[c]) >= _GROUPED for r in rows)}
+    cells = [[_cell(r.get(c), grouped=c in grouped) for c in cols] for r in rows]
     widths = [max([len(c)] + [len(row[i]) for row in cells]) for i, c in enumerate(cols)]
     numeric = [
         all(isinstance(r.get(c), (int, float)) and not isinstance(r.get(c), bool) for r in rows) and rows
@@ -123,14 +125,28 @@ def table(rows: Sequence[Row], cols: list[str]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _cell(value: Any) -> str:
+_GROUPED = 10_000  # whole numbers from here on get thousands separators (1,234 only beside them)
+
+
+def _whole(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _cell(value: Any, *, grouped: bool = False) -> str:
     if value is None:
         return ""
     if isinstance(value, float):
         return f"{value:.4f}"
-    if isinstance(value, int) and not isinstance(value, bool):
-        return f"{value:,}" if abs(value) >= 10_000 else str(value)
+    if _whole(value):
+        return f"{value:,}" if grouped or abs(value) >= _GROUPED else str(value)
     return str(value)
+
+
+def _field(value: Any) -> Any:
+    """A record's value: a float too small for 4 decimals keeps its digits (sample 1e-05, not 0.0000)."""
+    if isinstance(value, float) and value != 0 and abs(value) < 0.00005:
+        return f"{value:.3g}"
+    return value
 
 
 def render_record(record: Row, fmt: str) -> str:
@@ -139,7 +155,7 @@ def render_record(record: Row, fmt: str) -> str:
         return json.dumps(record, indent=2, ensure_ascii=False) + "\n"
     if fmt == "jsonl":
         return json.dumps(record, ensure_ascii=False) + "\n"
-    rows = [{"field": key, "value": _flat(value)} for key, value in _walk(record)]
+    rows = [{"field": key, "value": _field(_flat(value))} for key, value in _walk(record)]
     return render(rows, fmt, columns=["field", "value"])
 
 

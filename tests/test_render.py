@@ -71,7 +71,24 @@ def test_table_float_formatting() -> None:
 
 def test_table_bools_are_not_numbers() -> None:
     rows = [{"flag": True, "n": 9999}, {"flag": False, "n": 10000}]
-    assert render(rows, "table") == "flag        n\n-----  ------\nTrue     9999\nFalse  10,000\n"
+    assert render(rows, "table") == "flag        n\n-----  ------\nTrue    9,999\nFalse  10,000\n"
+
+
+def test_table_counts_are_grouped_alike_in_a_column() -> None:
+    rows = [{"n": 9999, "m": 1234}, {"n": 10000, "m": 12}]
+    assert render(rows, "table") == "     n     m\n------  ----\n 9,999  1234\n10,000    12\n"
+    assert render(rows, "csv") == "n,m\n9999,1234\n10000,12\n"
+
+
+def test_record_floats_too_small_for_4_decimals_keep_their_digits() -> None:
+    text = render_record({"sample": 1e-05, "alpha": 0.05, "best": 0.5, "zero": 0.0, "n": 12345}, "table")
+    assert text.splitlines()[2:] == [
+        "sample  1e-05",
+        "alpha   0.0500",
+        "best    0.5000",
+        "zero    0.0000",
+        "n       12,345",
+    ]
 
 
 def test_table_columns_choose_and_order() -> None:
