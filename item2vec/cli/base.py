@@ -27,7 +27,6 @@ from item2vec.cli.signals import (
 from item2vec.errors import Item2VecError, MissingColumnsError, Namer, flag_name, spell
 from item2vec.model.modes import HYBRID_BASE, HYBRID_BASES, HYBRID_WEIGHT, mode_names
 from item2vec.render import FORMATS
-from item2vec.training.config import GENSIM_NAMES, OTHER_TOOL_NAMES
 from item2vec.version import __version__
 
 if TYPE_CHECKING:
@@ -65,7 +64,10 @@ class Item2VecGroup(click.Group):
             return super().invoke(ctx)
         except click.NoSuchOption as exc:  # --vector-size: say which of our flags it is
             command = self.get_command(ctx, ctx.invoked_subcommand or "")
-            hint = other_tool_hint(command, ctx.meta.get(_ARGS, []))
+            from item2vec.cli.flag_hints import other_tool_hint
+
+            own = {opt for p in (command.params if command else []) for opt in (*p.opts, *p.secondary_opts)}
+            hint = other_tool_hint(ctx.meta.get(_ARGS, []), command_flags(command), own)
             if hint is None:
                 raise
             raise click.UsageError(hint, exc.ctx) from None
@@ -82,34 +84,6 @@ class Item2VecGroup(click.Group):
             _interrupted(exc)
         finally:
             command_done()  # a signal after the command's end changes nothing
-
-
-def other_tool_hint(command: click.Command | None, args: Sequence[str]) -> str | None:
-    """The first of ``args`` that is another tool's name for one of ``command``'s flags, as a hint.
-
-    gensim's names (``--vector-size``, ``--size``, ``--iter``), fastText's and word2vec's
-    (``-epoch``, ``-minCount``, ``-threads``) and ours written their way (``-dim``,
-    ``--min_count``): ``"--vector-size is gensim's name: use --dim"``. None when there is none.
-    """
-    flags = command_flags(command)
-    own = {opt for p in (command.params if command else []) for opt in (*p.opts, *p.secondary_opts)}
-    for arg in args:
-        if arg == "--":
-            break
-        written = arg.split("=", 1)[0]
-        if written[:1] != "-" or written in own:
-            continue
-        name = written.lstrip("-")
-        key = name.replace("-", "_")
-        if key in GENSIM_NAMES and GENSIM_NAMES[key] in flags:
-            return f"{written} is gensim's name: use {flags[GENSIM_NAMES[key]]}"
-        if name in OTHER_TOOL_NAMES and OTHER_TOOL_NAMES[name][0] in flags:
-            ours, tool = OTHER_TOOL_NAMES[name]
-            return f"{written} is {tool}'s name: use {flags[ours]}"
-        flag = f"--{key.replace('_', '-')}"
-        if flag in own:
-            return f"{written} is spelled {flag} here"
-    return None
 
 
 def _interrupted(exc: KeyboardInterrupt) -> NoReturn:
@@ -292,38 +266,6 @@ def quiet_option(func: F) -> F:
     option = click.option(
         "-q", "--quiet", is_flag=True, expose_value=False, is_eager=True, callback=_set_quiet,
         help="Nothing on stderr but errors: no progress, notes or summary.",
-    )  # fmt: skip
-    return option(func)
-
-
-def _set_verbose(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
-    """With -v, gensim's log and item2vec's (the training loss per epoch) at INFO on stderr, for
-    this command only."""
-    if not value:
-        return
-    if ctx.meta.get(_QUIET):
-        raise click.UsageError("give -q/--quiet or -v/--verbose, not both", ctx)
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(name)s: %(message)s"))
-    loggers = [logging.getLogger(name) for name in ("gensim", "item2vec")]
-    levels = [log.level for log in loggers]
-    for log in loggers:
-        log.setLevel(logging.INFO)
-        log.addHandler(handler)
-
-    def restore() -> None:
-        for log, level in zip(loggers, levels):
-            log.removeHandler(handler)
-            log.setLevel(level)
-
-    ctx.call_on_close(restore)
-
-
-def verbose_option(func: F) -> F:
-    """``-v/--verbose``: gensim's log and the training loss per epoch on stderr (loss costs time)."""
-    option = click.option(
-        "-v", "--verbose", is_flag=True, expose_value=False, callback=_set_verbose,
-        help="Show gensim's log and the training loss of each epoch on stderr (slower: the loss is computed).",
     )  # fmt: skip
     return option(func)
 

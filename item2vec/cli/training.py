@@ -29,10 +29,10 @@ from item2vec.cli.base import (
     quiet_option,
     say,
     score_options,
-    verbose_option,
 )
 from item2vec.cli.config_file import config_option
 from item2vec.cli.input_options import session_from_options, session_options, session_values
+from item2vec.cli.verbose import verbose_option
 
 F = TypeVar("F", bound=Callable[..., Any])
 
