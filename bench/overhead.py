@@ -9,7 +9,8 @@ window of ``--context window``) for the same epochs and workers, and saves the v
 its scoring on held-out last items) and with ``--no-calibrate``, same columns and settings.
 
 The three run alternating, ``--repeats`` rounds; the table gives median wall seconds (min–max),
-the ratio of each median to the raw script's, and the median peak RSS of each child
+the ratio of each median to the raw script's, the same for CPU seconds (user + system, every
+thread; less moved by other processes than wall time), and the median peak RSS of each child
 (``os.wait4``'s ``ru_maxrss``, what ``/usr/bin/time -v`` calls "Maximum resident set size").
 The load average before and after is printed: the machine may be shared.
 
@@ -25,14 +26,41 @@ import argparse
 import json
 import os
 import statistics
+import subprocess
 import sys
 import tempfile
+import time
+from dataclasses import dataclass
 from pathlib import Path
 
-from common import Run, retail_path, run_measured, spread
+from common import retail_path, spread
 
 ROOT = Path(__file__).resolve().parent.parent
 RETAIL_COLUMNS = ["--user-col", "CustomerID", "--item-col", "StockCode", "--time-col", "InvoiceDate"]
+
+
+@dataclass(frozen=True)
+class Child:
+    """One child process: wall seconds, CPU seconds (user + system, all its threads) and peak RSS MB."""
+
+    seconds: float
+    cpu: float
+    peak_mb: float
+
+
+def run_child(cmd: list[str], env: dict[str, str]) -> Child:
+    """Run ``cmd`` to the end (exit with its stderr's tail if it fails), measured by ``os.wait4``."""
+    started = time.perf_counter()
+    with tempfile.TemporaryFile() as err:
+        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err, env=env)
+        _, status, usage = os.wait4(proc.pid, 0)
+        seconds = time.perf_counter() - started
+        if os.waitstatus_to_exitcode(status) != 0:
+            err.seek(0)
+            raise SystemExit(
+                f"command failed: {' '.join(cmd)}\n{err.read().decode(errors='replace')[-2000:]}"
+            )
+    return Child(seconds, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024)
 
 
 def raw_child(data: str, out: str, epochs: int, workers: int, min_count: int) -> None:
@@ -81,7 +109,7 @@ def main() -> None:
 
     data = retail_path(args.retail)
     settings = ["--context", "window", "--epochs", str(args.epochs), "--workers", str(args.workers), "-q"]
-    runs: dict[str, list[Run]] = {
+    runs: dict[str, list[Child]] = {
         "raw pandas + gensim": [],
         "train (default)": [],
         "train --no-calibrate": [],
@@ -102,7 +130,7 @@ def main() -> None:
                 else:
                     cmd = [sys.executable, "-m", "item2vec", "train", str(data), "-o", str(out), "--force",
                            *RETAIL_COLUMNS, *settings] + (["--no-calibrate"] if "no-cal" in name else [])  # fmt: skip
-                got = run_measured(cmd, env={**os.environ, "PYTHONPATH": str(args.tree)})
+                got = run_child(cmd, env={**os.environ, "PYTHONPATH": str(args.tree)})
                 runs[name].append(got)
                 if name == "train (default)":
                     meta = json.loads((out / "model.json").read_text())
@@ -110,18 +138,24 @@ def main() -> None:
                     stages["calibration"].append(float(cal))
                     stages["training"].append(float(meta["training"].get("train_seconds", 0.0)))
                     stages["read"].append(float(meta["training"].get("read_seconds", 0.0)))
-                print(f"{name}: {got.seconds:.1f} s, peak {got.peak_mb:.0f} MB", flush=True)
+                print(
+                    f"{name}: {got.seconds:.1f} s, CPU {got.cpu:.1f} s, peak {got.peak_mb:.0f} MB", flush=True
+                )
     load = " ".join(f"{v:.2f}" for v in os.getloadavg())
     raw = statistics.median(r.seconds for r in runs["raw pandas + gensim"])
+    raw_cpu = statistics.median(r.cpu for r in runs["raw pandas + gensim"])
     print()
     print(f"Online Retail ({data.name}), --context window, {args.epochs} epochs, {args.workers} workers, "
           f"medians of {args.repeats} alternating runs")  # fmt: skip
     print()
-    print("| run | wall s, median (min–max) | ÷ raw | peak RSS MB, median (min–max) |")
-    print("|---|---|---|---|")
+    print("| run | wall s, median (min–max) | ÷ raw | CPU s (user + system), median (min–max) | ÷ raw | "
+          "peak RSS MB, median (min–max) |")  # fmt: skip
+    print("|---|---|---|---|---|---|")
     for name, done in runs.items():
         wall = statistics.median(r.seconds for r in done)
+        cpu = statistics.median(r.cpu for r in done)
         print(f"| {name} | {spread([r.seconds for r in done])} | {wall / raw:.2f} | "
+              f"{spread([r.cpu for r in done])} | {cpu / raw_cpu:.2f} | "
               f"{spread([r.peak_mb for r in done], '{:,.0f}')} |")  # fmt: skip
     print()
     print(
