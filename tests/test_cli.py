@@ -435,7 +435,7 @@ def test_train_corpus_modes(tmp_path: Path, events_csv: Path) -> None:
     out = tmp_path / "m"
     result = run("train", events_csv, "-o", out, "--time-col", "ts", "--corpus-mode", "file", *FAST[:-1])
     assert result.exit_code == 0, result.output
-    assert "1 workers, corpus file)" in result.stderr
+    assert "1 worker, corpus file)" in result.stderr
     assert "not re-sorted" not in result.stderr  # the rows are shuffled
     meta = json.loads((out / "model.json").read_text())
     assert meta["training"]["corpus_mode"] == "file"

@@ -103,7 +103,8 @@ def _walks_line(walks: dict[str, Any]) -> str:
 def _engine(summary: TrainSummary) -> str:
     if summary.feed == "spark":
         return "Spark MLlib, hierarchical softmax"
-    return f"{summary.config.workers} workers, corpus {summary.feed}"
+    workers = summary.config.workers
+    return f"{workers} worker{'s' if workers != 1 else ''}, corpus {summary.feed}"
 
 
 def _unit(fmt: str) -> str:
