@@ -169,6 +169,31 @@ def test_jsonl_round_trips_unit_vectors_ids_and_payloads(tmp_path: Path) -> None
     assert records[0]["payload"] == {"count": int(embeddings.counts[0])}  # no null names
 
 
+def test_qdrant_loads_the_jsonl_export_as_it_is_and_gives_item2vec_neighbours(tmp_path: Path) -> None:
+    qdrant = pytest.importorskip("qdrant_client")
+    from qdrant_client import models
+
+    embeddings = planted()
+    export(embeddings, "jsonl", tmp_path / "items.jsonl")
+    records = [json.loads(line) for line in (tmp_path / "items.jsonl").open(encoding="utf-8")]
+    client = qdrant.QdrantClient(":memory:")  # local mode: no server, no network
+    client.create_collection(
+        "items",
+        vectors_config=models.VectorParams(size=len(records[0]["vector"]), distance=models.Distance.COSINE),
+    )
+    points = [
+        models.PointStruct(id=r["index"], vector=r["vector"], payload={"id": r["id"], **r["payload"]})
+        for r in records
+    ]
+    client.upsert("items", points=points)
+    for row, item in enumerate(embeddings.ids[:5]):
+        found = client.query_points(
+            "items", query=records[row]["vector"], limit=K + 1, with_payload=True
+        ).points
+        answer = [p.payload["id"] for p in found if p.payload is not None and p.payload["id"] != item][:K]
+        assert answer == item2vec_neighbours(embeddings, item)
+
+
 def test_jsonl_goes_to_a_stream_as_to_a_file(tmp_path: Path) -> None:
     export(planted(), "jsonl", tmp_path / "items.jsonl")
     stream = io.BytesIO()
