@@ -249,6 +249,33 @@ class OutputError(Item2VecError):
     """An output cannot be written: no permission, a read-only file system, or no space left."""
 
 
+def check_choice(
+    name: str,
+    value: object,
+    choices: Sequence[str],
+    *,
+    quoted: bool = False,
+    error: type[Item2VecError] = ConfigError,
+) -> None:
+    """Refuse ``value`` for the parameter ``name`` unless it is one of ``choices``.
+
+    The message reads ``{name} {value!r} is unknown: use one of a, b, c`` (``quoted``: ``'a', 'b'
+    or 'c'``), with ``param``, ``value`` and ``expected`` set.
+
+    Raises:
+        ConfigError (or ``error``): another value.
+    """
+    if isinstance(value, str) and value in choices:
+        return
+    if quoted:
+        expected = ", ".join(repr(c) for c in choices[:-1]) + f" or {choices[-1]!r}"
+    else:
+        expected = f"one of {', '.join(choices)}"
+    raise error(
+        f"{param(name, value)} is unknown: use {expected}", param=name, value=value, expected=expected
+    )
+
+
 def cut(text: str, limit: int = 80) -> str:
     """``text`` cut to at most ``limit`` characters (an ellipsis marks the cut), for messages."""
     return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -76,3 +76,21 @@ def test_the_api_keeps_the_class_and_fields_and_makes_unknown_items_key_errors()
         unknown()
     assert isinstance(missing.value, ItemNotFoundError) and isinstance(missing.value, Item2VecError)
     assert str(missing.value) == "'x' is not in the model: see k=" and missing.value.value == "x"
+
+
+def test_check_choice_words_the_choices_and_sets_the_fields() -> None:
+    from item2vec.errors import InputError, check_choice
+
+    check_choice("context", "set", ("window", "set"), quoted=True)
+    with pytest.raises(ConfigError) as quoted:
+        check_choice("context", "bag", ("window", "set"), quoted=True)
+    assert str(quoted.value) == "--context 'bag' is unknown: use 'window' or 'set'"
+    assert (quoted.value.param, quoted.value.value, quoted.value.expected) == (
+        "context",
+        "bag",
+        "'window' or 'set'",
+    )
+    with pytest.raises(InputError, match=r"^--dtype 'int8' is unknown: use one of float32, float16$"):
+        check_choice("dtype", "int8", ("float32", "float16"), error=InputError)
+    with pytest.raises(ConfigError, match=r"is unknown"):
+        check_choice("kind", None, ("flat",))  # not a string: refused, never a TypeError

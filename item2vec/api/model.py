@@ -18,7 +18,7 @@ from item2vec.api.evaluating import Ks, evaluate_model, history_size_of
 from item2vec.api.filtering import WhereArg, filtered, warn_short
 from item2vec.api.holding import ModelData, PathLike
 from item2vec.api.results import EvaluationReport, Results, report, results, score_kind
-from item2vec.errors import ConfigError, param
+from item2vec.errors import check_choice
 from item2vec.model.embeddings import parse_analogy
 from item2vec.model.store import read_meta, save
 from item2vec.query.recommend import DECAY, HISTORY_SIZE, history_query, recommend
@@ -114,9 +114,7 @@ class Model(ModelData):
             pos, neg = parse_analogy(positive)
         else:
             pos, neg = item_ids(positive), item_ids(negative) if negative else []
-        if method not in ("add", "mul"):
-            raise ConfigError(f"{param('method', method)} is unknown: use 'add' or 'mul'", param="method",
-                              value=method, expected="'add' or 'mul'")  # fmt: skip
+        check_choice("method", method, ("add", "mul"), quoted=True)
         from item2vec.query.neighbours import analogy
 
         searcher = self._searcher(approx)

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
-from item2vec.errors import ConfigError, param
+from item2vec.errors import ConfigError, check_choice
 from item2vec.model.modes import DECAY
 
 if TYPE_CHECKING:
@@ -48,13 +48,7 @@ class Cases:
         Raises:
             ConfigError: an unknown query mode or a history below 1.
         """
-        if query not in ("last", "history"):
-            raise ConfigError(
-                f"{param('query', query)} is unknown: use 'last' or 'history'",
-                param="query",
-                value=query,
-                expected="'last' or 'history'",
-            )
+        check_choice("query", query, ("last", "history"), quoted=True)
         if history < 1:
             raise ConfigError(param="history_size", value=history, expected="1 or more items")
         keep = 1 if query == "last" else history

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from item2vec.corpus.options import SessionOptions, session_from_meta
 from item2vec.corpus.sequences import read_sequences
-from item2vec.errors import ConfigError, param
+from item2vec.errors import ConfigError, check_choice
 from item2vec.evaluation.benchmarks import evaluate_analogies, evaluate_pairs
 from item2vec.evaluation.eval_inputs import Evaluation, model_scorers, model_training_sequences
 from item2vec.evaluation.evaluate import evaluate_next_item
@@ -70,11 +70,7 @@ class EvaluateRequest:
     def __post_init__(self) -> None:
         if not self.ks or any(isinstance(k, bool) or not isinstance(k, int) or k < 1 for k in self.ks):
             raise ConfigError(param="k", value=self.ks, expected="cut-offs of 1 or more, such as 10 or 10,20")
-        if self.query not in ("last", "history"):
-            raise ConfigError(
-                f"{param('query', self.query)} is unknown: use 'last' or 'history'",
-                param="query", value=self.query, expected="'last' or 'history'",
-            )  # fmt: skip
+        check_choice("query", self.query, ("last", "history"), quoted=True)
         if isinstance(self.history, bool) or not isinstance(self.history, int) or self.history < 1:
             raise ConfigError(param="history", value=self.history, expected="1 or more items")
 

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from item2vec.errors import ConfigError, EmptyResultError, param
+from item2vec.errors import ConfigError, EmptyResultError, check_choice, param
 from item2vec.evaluation.evaluate import RANK_METRICS, parse_metric
 from item2vec.evaluation.ranking import Cases, Query
 from item2vec.evaluation.tune_modes import Choice, ModeScorer, choices
@@ -77,13 +77,7 @@ class TuneOptions:
             raise ConfigError(param="trials", value=self.trials, expected="1 or more")
         if not 0 < self.sample <= 1:
             raise ConfigError(param="fraction", value=self.sample, expected="a fraction in (0, 1], e.g. 0.1")
-        if self.preset not in PRESETS:
-            raise ConfigError(
-                f"{param('preset', self.preset)} is unknown: use one of {', '.join(PRESETS)}",
-                param="preset",
-                value=self.preset,
-                expected=f"one of {', '.join(PRESETS)}",
-            )
+        check_choice("preset", self.preset, tuple(PRESETS))
         TrainConfig.from_preset(self.preset, **{**self.fixed, "seed": self.seed})  # validates them
         self.grid()  # validates the score options
 

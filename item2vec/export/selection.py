@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, cast
 
-from item2vec.errors import Bare, EmptyResultError, InputError, param
+from item2vec.errors import Bare, EmptyResultError, InputError, check_choice, param
 from item2vec.model.embeddings import Embeddings, unit_rows
 
 if TYPE_CHECKING:
@@ -30,13 +30,7 @@ def check_options(fmt: str, *, dtype: str, padding: bool) -> None:
         InputError: an unknown dtype, float16 for a float32-only format, or ``--no-padding``
             for a format without a padding row.
     """
-    if dtype not in DTYPES:
-        raise InputError(
-            f"{param('dtype', dtype)} is unknown: use one of {', '.join(DTYPES)}",
-            param="dtype",
-            value=dtype,
-            expected=f"one of {', '.join(DTYPES)}",
-        )
+    check_choice("dtype", dtype, DTYPES, error=InputError)
     if dtype == "float16" and fmt in FLOAT32_ONLY:
         raise InputError(
             f"{param('dtype', Bare('float16'))} is not possible for {fmt} ({FLOAT32_ONLY[fmt]}): "

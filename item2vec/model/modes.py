@@ -22,7 +22,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from item2vec.errors import ConfigError, param
+from item2vec.errors import ConfigError, check_choice
 
 ScoreMode = str  # a registered mode's name (see mode_names)
 HybridBase = str  # one of HYBRID_BASES
@@ -87,11 +87,8 @@ def check_score(score: object, name: str = "score") -> ScoreMode:
     Raises:
         ConfigError: not a registered mode.
     """
-    if not isinstance(score, str) or score not in _MODES:
-        expected = f"one of {', '.join(mode_names())}"
-        raise ConfigError(f"{param(name, score)} is unknown: use {expected}", param=name, value=score,
-                          expected=expected)  # fmt: skip
-    return score
+    check_choice(name, score, mode_names())
+    return str(score)
 
 
 def check_weight(weight: object, name: str = "hybrid_weight") -> float:
@@ -113,11 +110,8 @@ def check_base(base: object, name: str = "hybrid_base") -> HybridBase:
     Raises:
         ConfigError: another value.
     """
-    if not isinstance(base, str) or base not in HYBRID_BASES:
-        expected = f"one of {', '.join(HYBRID_BASES)}"
-        raise ConfigError(f"{param(name, base)} is unknown: use {expected}", param=name, value=base,
-                          expected=expected)  # fmt: skip
-    return base
+    check_choice(name, base, HYBRID_BASES)
+    return base  # type: ignore[return-value]
 
 
 def check_steps(steps: object, name: str = "transition_steps") -> int:

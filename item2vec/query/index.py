@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from item2vec.errors import Bare, ConfigError, ModelError, param
+from item2vec.errors import Bare, ConfigError, ModelError, check_choice, param
 from item2vec.extras import require
 from item2vec.files import atomic_files
 from item2vec.model.embeddings import Embeddings, Neighbour, unit_rows
@@ -65,10 +65,7 @@ class IndexParams:
         Raises:
             ConfigError: a value out of range, or a kind the model is too small for.
         """
-        if self.kind not in KINDS:
-            expected = f"one of {', '.join(KINDS)}"
-            raise ConfigError(f"{param('kind', self.kind)} is unknown: use {expected}", param="kind", value=self.kind,
-                              expected=expected)  # fmt: skip
+        check_choice("kind", self.kind, KINDS)
         lists = self.lists or max(1, min(int(4 * items**0.5), items // 39))
         pq_m = self.pq_m or _divisor_near(dim, dim // 4)
         bits = self.bits or 4 * dim

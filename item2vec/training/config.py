@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from item2vec.errors import ConfigError, param
+from item2vec.errors import ConfigError, check_choice, param
 
 if TYPE_CHECKING:
     import numpy as np
@@ -164,16 +164,14 @@ class TrainConfig:
             _out_of_range("sample", self.sample, "0 (off) up to 0.1")
         if not 0 < self.alpha <= 1:
             _out_of_range("alpha", self.alpha, "a value in (0, 1]")
-        _check_choice("context", self.context, ("window", "set"))
-        _check_choice("corpus_mode", self.corpus_mode, ("auto", "stream", "file"))
-        if self.preset not in PRESETS:
-            raise _unknown_preset(self.preset)
+        check_choice("context", self.context, ("window", "set"), quoted=True)
+        check_choice("corpus_mode", self.corpus_mode, ("auto", "stream", "file"), quoted=True)
+        check_choice("preset", self.preset, tuple(PRESETS))
 
     @classmethod
     def from_preset(cls, preset: str, **overrides: Any) -> TrainConfig:
         """The preset's values, then every override that is not None."""
-        if preset not in PRESETS:
-            raise _unknown_preset(preset)
+        check_choice("preset", preset, tuple(PRESETS))
         values = dict(PRESETS[preset], preset=preset)
         known = set(field_names())
         for key, value in overrides.items():
@@ -217,25 +215,10 @@ def field_help(name: str) -> str:
     return help_text
 
 
-def _unknown_preset(preset: object) -> ConfigError:
-    return ConfigError(
-        f"{param('preset', preset)} is unknown: use one of {', '.join(PRESETS)}",
-        param="preset", value=preset, expected=f"one of {', '.join(PRESETS)}",
-    )  # fmt: skip
-
-
 def _out_of_range(name: str, value: object, expected: str) -> None:
     raise ConfigError(
         f"{param(name, value)} is out of range: use {expected}", param=name, value=value, expected=expected
     )
-
-
-def _check_choice(name: str, value: object, choices: tuple[str, ...]) -> None:
-    if value not in choices:
-        words = ", ".join(repr(c) for c in choices[:-1]) + f" or {choices[-1]!r}"
-        raise ConfigError(
-            f"{param(name, value)} is unknown: use {words}", param=name, value=value, expected=words
-        )
 
 
 def _check_int(name: str, value: int, minimum: int, maximum: int | None = None) -> None:

@@ -27,7 +27,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
-from item2vec.errors import Bare, ConfigError, EmptyResultError, param
+from item2vec.errors import Bare, ConfigError, EmptyResultError, check_choice, param
 
 if TYPE_CHECKING:
     import numpy as np
@@ -55,20 +55,8 @@ class WalkOptions:
     mix: Mix = "both"
 
     def __post_init__(self) -> None:
-        if self.method not in METHODS:
-            raise ConfigError(
-                f"{param('walks', self.method)} is unknown: use 'deepwalk' or 'node2vec'",
-                param="walks",
-                value=self.method,
-                expected="'deepwalk' or 'node2vec'",
-            )
-        if self.mix not in MIXES:
-            raise ConfigError(
-                f"{param('walks_mix', self.mix)} is unknown: use 'walks' or 'both'",
-                param="walks_mix",
-                value=self.mix,
-                expected="'walks' or 'both'",
-            )
+        check_choice("walks", self.method, METHODS, quoted=True)
+        check_choice("walks_mix", self.mix, MIXES, quoted=True)
         for name, value, low in (
             ("walks_per_node", self.walks_per_node, 1),
             ("walk_length", self.walk_length, 2),

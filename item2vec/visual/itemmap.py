@@ -12,7 +12,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from item2vec.errors import Bare, EmptyResultError, InputError, column_roles, param
+from item2vec.errors import Bare, EmptyResultError, InputError, check_choice, column_roles, param
 from item2vec.extras import require
 from item2vec.model.embeddings import Embeddings, unit_rows
 
@@ -120,13 +120,7 @@ def item_map(
 
 def _check_options(method: str, color_by: str, items_file: str | None) -> None:
     """Refuse an unknown method or colouring, and a colour table without a column to colour by."""
-    if method not in METHODS:
-        raise InputError(
-            f"{param('method', method)} is unknown: use one of {', '.join(METHODS)}",
-            param="method",
-            value=method,
-            expected=f"one of {', '.join(METHODS)}",
-        )
+    check_choice("method", method, METHODS, error=InputError)
     if color_by not in BUILTIN_COLORS and items_file is None:
         raise InputError(
             f"{param('color_by', color_by)} is not one of {', '.join(BUILTIN_COLORS)}: "
