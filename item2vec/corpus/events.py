@@ -17,10 +17,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
-from item2vec.corpus.frames import id_text
+from item2vec.corpus.frames import id_text, refuse_duplicate_columns
 from item2vec.corpus.jsonl import is_array, json_batches
 from item2vec.corpus.text import check_utf8, first_line, reading
-from item2vec.errors import Bare, InputError, MissingColumnsError, cut, listing, param
+from item2vec.errors import Bare, InputError, MissingColumnsError, cut, param
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -174,13 +174,7 @@ def _missing(source: Source, wanted: list[str], existing: list[str], hint: str =
 
 
 def _duplicated(source: Source, wanted: list[str], header: list[str]) -> None:
-    for column in wanted:
-        places = [str(number) for number, name in enumerate(header, start=1) if name == column]
-        if len(places) > 1:
-            raise InputError(
-                f"{source.name}: the header names column {cut(column)!r} {len(places)} times "
-                f"(columns {listing(places)}): rename all but one, so that each column has its own name"
-            )
+    refuse_duplicate_columns(source.name, wanted, header, where="header")
 
 
 def _delimiter_hint(header: list[str], delimiter: str) -> str:

@@ -52,23 +52,26 @@ def to_arrow(data: Any, name: str, columns: list[str]) -> pa.Table:
     wanted = list(dict.fromkeys(columns))
     if table_kind(data) == "pandas.DataFrame":
         names = [str(c) for c in data.columns]
-        _check_duplicates(name, wanted, names)
+        refuse_duplicate_columns(name, wanted, names)
         by_name = {str(c): c for c in data.columns}
         _check_columns(name, wanted, list(by_name))
         return pa.table({c: _from_pandas(data[by_name[c]], name, c) for c in wanted})
     table = data if isinstance(data, pa.Table) else pa.table(data)
-    _check_duplicates(name, wanted, table.column_names)
+    refuse_duplicate_columns(name, wanted, table.column_names)
     _check_columns(name, wanted, table.column_names)
     return table.select(wanted)
 
 
-def _check_duplicates(name: str, wanted: list[str], existing: list[str]) -> None:
-    """Refuse a column asked for that the table names more than once (which one would it be?)."""
+def refuse_duplicate_columns(
+    name: str, wanted: list[str], existing: list[str], *, where: str = "table"
+) -> None:
+    """Refuse a column asked for that the table (or a file's ``header``) names more than once:
+    which one would it be? Shared by frames and the file readers (``corpus/events.py``)."""
     for column in wanted:
         places = [str(number) for number, found in enumerate(existing, start=1) if found == column]
         if len(places) > 1:
             raise InputError(
-                f"{name}: the table names column {cut(column)!r} {len(places)} times "
+                f"{name}: the {where} names column {cut(column)!r} {len(places)} times "
                 f"(columns {listing(places)}): rename all but one, so that each column has its own name",
                 value=column,
                 expected="one column of each name",
