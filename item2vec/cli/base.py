@@ -276,9 +276,11 @@ def is_quiet() -> bool:
 
 
 def say(text: str) -> None:
-    """A line on stderr (a note, a summary), unless -q."""
+    """A line on stderr (a note, a summary), unless -q; each parameter it names (``errors.param``)
+    spelled as the running command's flag."""
     if not is_quiet():
-        click.echo(text, err=True)
+        context = click.get_current_context(silent=True)
+        click.echo(spell(text, cli_namer(context.command if context else None)), err=True)
 
 
 class ModeChoice(click.Choice):  # type: ignore[type-arg]

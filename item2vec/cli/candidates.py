@@ -7,8 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from item2vec.cli.base import cli_namer, say
-from item2vec.errors import spell
+from item2vec.cli.base import say
 
 if TYPE_CHECKING:
     from item2vec.model.embeddings import Embeddings
@@ -87,7 +86,6 @@ def batch_shortfall(candidates: CandidateFilter | None, k: int) -> list[str]:
 
 
 def say_notes(notes: list[str]) -> None:
-    """Notes on stderr, each parameter they name spelled as this command's flag."""
-    namer = cli_namer(click.get_current_context().command)
+    """Notes on stderr, each parameter they name spelled as this command's flag (by ``say``)."""
     for note in notes:
-        say(spell(note, namer))
+        say(note)

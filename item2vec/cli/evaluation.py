@@ -9,7 +9,6 @@ import click
 
 from item2vec.cli.base import (
     cli,
-    cli_namer,
     cutoff_options,
     cutoffs,
     output_format,
@@ -22,7 +21,6 @@ from item2vec.cli.base import (
 from item2vec.cli.config_file import config_option
 from item2vec.cli.input_options import duration_option, session_from_options, session_options, session_values
 from item2vec.cli.signals import EXIT_INTERRUPTED
-from item2vec.errors import spell
 from item2vec.render import render_record, render_sections
 
 EVAL_SCORE_HELP = (
@@ -118,9 +116,8 @@ def evaluate(model: Path, tests: tuple[str, ...], k: tuple[tuple[int, ...], ...]
         hybrid_weight=hybrid_weight, hybrid_base=hybrid_base,
     )  # fmt: skip
     evaluation = run_evaluation(embeddings, request=request)
-    namer = cli_namer(click.get_current_context().command)
     for note in evaluation.notes:
-        say(f"note: {spell(note, namer)}")
+        say(f"note: {note}")
     click.echo(render_sections(evaluation.sections, fmt), nl=False)
     thresholds_met(evaluation, bars)
 

@@ -22,7 +22,6 @@ if TYPE_CHECKING:
 
 from item2vec.cli.base import (
     cli,
-    cli_namer,
     is_quiet,
     output_format,
     progress_callback,
@@ -155,7 +154,7 @@ def train(inputs: tuple[str, ...], output: Path, **opts: Any) -> None:
     )
     from item2vec.training.summary import summary_lines
 
-    say(spell("\n".join(summary_lines(summary)), cli_namer(click.get_current_context().command)))
+    say("\n".join(summary_lines(summary)))
 
 
 def _calibrator() -> Calibrator:
@@ -202,7 +201,7 @@ def _spark_options(opts: dict[str, Any], quiet: bool) -> SparkOptions | None:
 
     note = spark_notes(opts["preset"], {k: opts[k] for k in field_names() if k != "preset"})
     if note and not quiet:
-        click.echo(f"Warning: {spell(note, cli_namer(click.get_current_context().command))}", err=True)
+        say(f"Warning: {note}")
     return SparkOptions(
         opts["spark_master"],
         SparkOptions.parse_conf(opts["spark_conf"]),
@@ -256,10 +255,9 @@ def update(model: Path, inputs: tuple[str, ...], output: Path | None, **opts: An
         input_format=opts["input_format"],
         progress=progress_callback(),
     )
-    namer = cli_namer(click.get_current_context().command)
     for note in summary.notes:
-        say(f"Warning: {spell(note, namer)}")
-    say(spell("\n".join(summary.lines()), namer))
+        say(f"Warning: {note}")
+    say("\n".join(summary.lines()))
 
 
 @cli.command()

@@ -10,7 +10,6 @@ import click
 from item2vec.cli.base import (
     F,
     cli,
-    cli_namer,
     cutoff_options,
     cutoffs,
     quiet_option,
@@ -18,7 +17,6 @@ from item2vec.cli.base import (
     say,
     score_options,
 )
-from item2vec.errors import spell
 
 # --- into other tools: plot, report ------------------------------------------------------------
 
@@ -125,12 +123,11 @@ def report(model: Path, output: Path, tests: tuple[str, ...], train_files: tuple
         baselines=baselines, ks=cutoffs(k, ks), popular=popular, neighbours=neighbours,
         map_options=_map_kwargs(opts) if with_map else None, scoring=scoring,
     )  # fmt: skip
-    namer = cli_namer(click.get_current_context().command)
     path = make_report(
         embeddings,
         output,
         request=request,
         force=force,
-        on_note=lambda note: say(f"note: {spell(note, namer)}"),
+        on_note=lambda note: say(f"note: {note}"),
     )
     say(f"wrote {path}")
