@@ -150,26 +150,57 @@ def query_matrix(index: dict[str, int], queries: list[list[str]]) -> sp.csr_matr
 
 
 def rank_sparse(
-    method: str, index: dict[str, int], cases: Cases, transition: sp.csr_matrix | None, *, kmax: int
+    method: str,
+    index: dict[str, int],
+    cases: Cases,
+    transition: sp.csr_matrix | None,
+    *,
+    kmax: int,
+    exclude_seen: bool = True,
 ) -> Ranked:
     """Rank by sparse scores (``queries @ transition``), ties and the rest by catalogue position.
 
     The catalogue is ordered most popular first, so items without a score follow in popularity
-    order: with no ``transition`` this is the most-popular ranking. Query items are excluded.
+    order: with no ``transition`` this is the most-popular ranking. Query items are excluded
+    unless ``exclude_seen`` is False.
     """
+    import numpy as np
+    import scipy.sparse as sp
+
+    weights = query_matrix(index, cases.queries)
+    if transition is None:
+        scores = sp.csr_matrix(weights.shape, dtype=np.float64)
+    else:
+        scores = (weights @ transition).tocsr()
+    return rank_scores(method, index, cases, scores, kmax=kmax, exclude_seen=exclude_seen)
+
+
+def rank_scores(
+    method: str,
+    index: dict[str, int],
+    cases: Cases,
+    scores: sp.csr_matrix,
+    *,
+    kmax: int,
+    exclude_seen: bool = True,
+) -> Ranked:
+    """Rank by sparse ``scores`` (cases x catalogue, positive where scored): ties and unscored
+    items by catalogue position (most popular first). Query items are excluded unless
+    ``exclude_seen`` is False."""
     import numpy as np
     import scipy.sparse as sp
 
     n = len(index)
     weights = query_matrix(index, cases.queries)
     targets = np.array([index.get(t, -1) for t in cases.targets], dtype=np.int64)
-    excluded = (weights != 0).astype(np.int8).tocsr()
-    if transition is None:
-        scores = sp.csr_matrix(weights.shape, dtype=np.float64)
-    else:
-        scores = (weights @ transition).tocsr()
+    if exclude_seen:
+        excluded = (weights != 0).astype(np.int8).tocsr()
+        scores = sp.csr_matrix(scores)
         scores = (scores - scores.multiply(excluded)).tocsr()
-        scores.eliminate_zeros()
+    else:
+        excluded = sp.csr_matrix(weights.shape, dtype=np.int8)
+        scores = sp.csr_matrix(scores, copy=True)
+    scores.eliminate_zeros()
     scores.sort_indices()
     ranks = _sparse_ranks(scores, excluded, targets)
     top = _sparse_top(scores, excluded, min(kmax, n), n)
