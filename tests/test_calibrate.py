@@ -76,7 +76,7 @@ def test_hold_out_takes_at_most_its_share_of_the_tokens_and_repeats_with_a_seed(
 
 def test_hold_out_says_why_it_cannot() -> None:
     why = holdout.hold_out(Packed.from_lists([["a", "b", "c"]] * 40), seed=1, window=2, catalogue=3)
-    assert why == "40 sequences of 3+ items allow 6 held-out cases, fewer than the 500 calibration needs"
+    assert why == "40 sequences of 3+ items allow 6 held-out cases, fewer than the 100 calibration needs"
 
 
 # --- choosing ----------------------------------------------------------------------------------
@@ -242,7 +242,7 @@ def test_no_calibrate_and_given_scoring_record_no_calibration(tmp_path: Path) ->
 @pytest.mark.parametrize(
     ("extra", "why"),
     [
-        ([], "3 sequences of 3+ items allow 0 held-out cases, fewer than the 500 calibration needs"),
+        ([], "3 sequences of 3+ items allow 0 held-out cases, fewer than the 100 calibration needs"),
         (["--context", "set"], "context set: a basket has no last item to hold out"),
     ],
 )

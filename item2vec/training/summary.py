@@ -83,9 +83,12 @@ def summary_lines(summary: TrainSummary) -> list[str]:
 def _calibration_line(calibration: dict[str, Any]) -> str:
     if "skipped" in calibration:
         return f"Scoring: the default, not calibrated ({calibration['skipped']})"
+    held = "last items"
+    if "from_sequences" in calibration:  # a small log: several of a sequence's last items
+        held = f"items (up to the last {calibration['per_sequence']} of {calibration['from_sequences']:,} sequences)"
     return (
         f"Scoring: {calibration['chosen']} for recommend, calibrated on {calibration['cases']:,} held-out "
-        f"last items in {calibration['seconds']:.1f} s: {calibration['why']}"
+        f"{held} in {calibration['seconds']:.1f} s: {calibration['why']}"
     )
 
 

@@ -1,0 +1,55 @@
+"""The error bar of calibration's paired comparison when cases come in groups.
+
+``train`` calibrates on held-out cases (item2vec.training.holdout); on a small log it holds out
+more than one item of a sequence, and cases of one sequence are correlated (the same user, the
+same session, overlapping prefixes). Treating them as independent would make a challenger look
+surer than it is, so the standard error of the mean paired difference is computed with the cases
+clustered by sequence: the cluster-robust ("sandwich") estimate with the usual small-sample
+factor G / (G - 1) (CR1; Cameron and Miller 2015, "A practitioner's guide to cluster-robust
+inference"),
+
+    se^2 = G / (G - 1) * sum over groups g of (sum over cases i in g of (d_i - mean d))^2 / n^2,
+
+for ``n`` cases in ``G`` groups. With one case per group it is exactly the plain standard error
+of the mean, s / sqrt(n) (s with n - 1 degrees of freedom); cases of a group that move together
+widen it, cases that offset each other narrow it.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import numpy as np
+    from numpy.typing import ArrayLike, NDArray
+
+
+def clustered_standard_error(differences: ArrayLike, groups: ArrayLike | None = None) -> float:
+    """The standard error of the mean of ``differences``, cases clustered by ``groups``.
+
+    Args:
+        differences: one number per case (e.g. a challenger's NDCG@10 minus the default's).
+        groups: each case's group (e.g. its sequence number), any hashable labels that numpy can
+            sort; None: every case its own group, the plain standard error of the mean.
+
+    Returns:
+        The cluster-robust standard error (see the module docstring); 0.0 with fewer than two
+        groups, where no spread can be measured.
+    """
+    import numpy as np
+
+    d: NDArray[np.float64] = np.asarray(differences, dtype=np.float64).ravel()
+    n = len(d)
+    if groups is None:
+        return float(d.std(ddof=1)) / math.sqrt(n) if n > 1 else 0.0
+    labels = np.asarray(groups).ravel()
+    if len(labels) != n:
+        raise ValueError(f"{n} differences but {len(labels)} groups: one group per case")
+    _, owner = np.unique(labels, return_inverse=True)
+    count = int(owner.max()) + 1 if n else 0
+    if count < 2:
+        return 0.0
+    sums = np.bincount(owner.ravel(), weights=d - d.mean(), minlength=count)
+    variance = count / (count - 1) * float(np.dot(sums, sums)) / (n * n)
+    return math.sqrt(variance)
