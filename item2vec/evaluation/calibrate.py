@@ -25,7 +25,6 @@ sparse view logs of the earlier trials), it switches. What was measured is kept 
 
 from __future__ import annotations
 
-import math
 from typing import TYPE_CHECKING, Any
 
 from item2vec.evaluation.evaluate import rank_model
@@ -250,8 +249,15 @@ def _per_row(owner: NDArray[np.int64], mask: NDArray[np.bool_], cases: int) -> N
     return counted
 
 
-def choose(outcomes: dict[Choice, tuple[NDArray[np.float64], NDArray[np.float64]]]) -> tuple[Choice, str]:
-    """The default unless a choice beats it clearly (see the module docstring); and why, in words."""
+def choose(
+    outcomes: dict[Choice, tuple[NDArray[np.float64], NDArray[np.float64]]],
+    groups: NDArray[np.int64] | None = None,
+) -> tuple[Choice, str]:
+    """The default unless a choice beats it clearly (see the module docstring); and why, in words.
+    ``groups`` (each case's sequence, ``HeldOut.groups``) clusters the standard error by sequence
+    (item2vec.evaluation.calibration_stats): a small log's cases of one sequence are correlated."""
+    from item2vec.evaluation.calibration_stats import clustered_standard_error
+
     anchor = Choice("hybrid", HYBRID_WEIGHT, HYBRID_BASE)
     if anchor not in outcomes:
         raise ValueError(f"the default {anchor.label()} is not among the choices measured")
@@ -259,10 +265,10 @@ def choose(outcomes: dict[Choice, tuple[NDArray[np.float64], NDArray[np.float64]
     best: tuple[float, Choice, float] | None = None
     for choice, (hr, ndcg) in outcomes.items():
         diff = ndcg - anchor_ndcg
-        spread = float(diff.std(ddof=1)) if len(diff) > 1 else 0.0
-        if spread == 0.0:
+        error = clustered_standard_error(diff, groups)
+        if error == 0.0:
             continue
-        z = float(diff.mean()) / (spread / math.sqrt(len(diff)))
+        z = float(diff.mean()) / error
         if z > MARGIN and hr.mean() > anchor_hr.mean() and (best is None or ndcg.mean() > best[0]):
             best = (float(ndcg.mean()), choice, z)
     if best is None:
