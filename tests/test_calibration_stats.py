@@ -50,3 +50,21 @@ def test_too_few_groups_or_cases_measure_no_spread() -> None:
     assert clustered_standard_error([], []) == 0.0
     with pytest.raises(ValueError, match="3 differences but 2 groups"):
         clustered_standard_error([1.0, 0.0, 1.0], [1, 2])
+
+
+def test_choose_weighs_a_challenger_with_cases_clustered_by_sequence() -> None:
+    from item2vec.evaluation.calibrate import choose
+    from item2vec.evaluation.tune_modes import Choice
+    from item2vec.model.modes import HYBRID_BASE, HYBRID_WEIGHT
+
+    # 20 sequences of 3 cases; the challenger hits at rank 1 on every case of 5 sequences, the
+    # default misses everywhere. As 60 independent cases that is sqrt(59/3) = 4.4 standard errors;
+    # clustered by sequence (20 clusters), sqrt(19/3) = 2.5: not clear enough.
+    anchor = Choice("hybrid", HYBRID_WEIGHT, HYBRID_BASE)
+    hits = np.repeat([1.0] * 5 + [0.0] * 15, 3)
+    outcomes = {anchor: (np.zeros(60), np.zeros(60)), Choice("similar"): (hits, hits.copy())}
+    groups = np.repeat(np.arange(20), 3)
+    assert choose(outcomes)[0] == Choice("similar")
+    assert choose(outcomes, groups)[0] == anchor
+    assert choose(outcomes, np.arange(60))[0] == Choice("similar")  # one case a sequence: as before
+    assert "(4.4 standard errors)" in choose(outcomes, np.arange(60))[1]
