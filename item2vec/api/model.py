@@ -133,7 +133,7 @@ class Model(ModelData):
         *,
         decay: float = DECAY,
         history_size: int = HISTORY_SIZE,
-        keep_seen: bool = False,
+        keep_seen: bool | None = None,
         score: str | None = None,
         hybrid_weight: float | None = None,
         hybrid_base: str | None = None,
@@ -146,7 +146,9 @@ class Model(ModelData):
 
         ``score`` is the mode (None: the model's default, ``hybrid`` unless it was trained or
         tuned with another; :attr:`scoring`); in the ``similar`` mode the candidates are the items
-        closest to :meth:`user_vector`. Items of the history are left out unless ``keep_seen``;
+        closest to :meth:`user_vector`. Items of the history are left out, unless the model's
+        scoring has a repeat weight (they come back, raised by their recency and frequency) or
+        ``keep_seen=True``; ``keep_seen=False`` always leaves them out;
         unknown ones are skipped with an :class:`~item2vec.api.errors.Item2VecWarning`.
         ``approx=True`` shortlists from the index (:meth:`index`). The answer's ``score_kind``
         says what the scores are: ``hybrid`` scores are standardised, not cosines. ``exclude``,

@@ -224,7 +224,9 @@ def analogy(model: Path, expression: str | None, positive: tuple[str, ...], nega
               help="Weight per step back in the history (1: plain mean).")  # fmt: skip
 @click.option("--history-size", type=click.IntRange(1), default=5, show_default=True,
               help="Use the last N known items of a history.")  # fmt: skip
-@click.option("--keep-seen", is_flag=True, help="Also recommend items the user has already seen.")
+@click.option("--keep-seen/--exclude-seen", default=None,
+              help="Also recommend items the user has already seen, or never (default: as the model's "
+                   "scoring says: seen items come back when it has a repeat weight).")  # fmt: skip
 @top_k
 @click.option(
     "--approx", is_flag=True, help="Search the index built by 'item2vec index' (fast, approximate)."
@@ -258,12 +260,14 @@ def analogy(model: Path, expression: str | None, positive: tuple[str, ...], nega
 @output_format
 @quiet_option
 def recommend(model: Path, items: tuple[str, ...], history: tuple[str, ...], events: tuple[str, ...], decay: float,
-              history_size: int, keep_seen: bool, k: int, approx: bool, output: Path | None, user_vectors: bool,
+              history_size: int, keep_seen: bool | None, k: int, approx: bool, output: Path | None, user_vectors: bool,
               force: bool, fmt: str, score: str | None, hybrid_weight: float | None, hybrid_base: str | None,
               **cols: Any) -> None:  # fmt: skip
     """Recommend items from a history: the decayed mean of the user's recent items.
 
-    Items already in the history are left out unless --keep-seen. With --events, every user of
+    Items already in the history are left out, unless the model's scoring brings them back
+    (a repeat weight, chosen by train's calibration where people come back to items) or
+    --keep-seen; --exclude-seen always leaves them out. With --events, every user of
     an event log gets k candidates, streamed as a table (user, rank, item, score, name); its
     columns default to the ones the model was trained with. With --user-vectors, every user's
     vector instead (Parquet: user, vector; CSV/TSV: user, v0, v1, ...), for two-tower recall
@@ -326,7 +330,7 @@ def recommend(model: Path, items: tuple[str, ...], history: tuple[str, ...], eve
 
 
 def _check_user_vectors(
-    events: bool, *, keep_seen: bool, approx: bool, output: Path | None, scored: bool = False
+    events: bool, *, keep_seen: bool | None, approx: bool, output: Path | None, scored: bool = False
 ) -> None:
     """--user-vectors needs --events; the options for ranking candidates do not apply to it."""
     if not events:
@@ -336,7 +340,7 @@ def _check_user_vectors(
     if output is None:
         raise click.UsageError("--user-vectors needs -o FILE (.parquet, .csv or .tsv)")
     given_k = click.get_current_context().get_parameter_source("k") is not click.core.ParameterSource.DEFAULT
-    unused = [name for name, on in (("-k", given_k), ("--keep-seen", keep_seen), ("--approx", approx),
+    unused = [name for name, on in (("-k", given_k), ("--keep-seen" if keep_seen else "--exclude-seen", keep_seen is not None), ("--approx", approx),
                                     ("--score/--hybrid-*", scored)) if on]  # fmt: skip
     if unused:
         verb = "does" if len(unused) == 1 else "do"

@@ -41,6 +41,13 @@ TUNE_WEIGHTS = (0.5, 1.0, 2.0, 4.0, 8.0, 16.0)  # hybrid weights `tune` tries on
 # Transition steps train's calibration tries for hybrid (the first is the default): 1 counts only
 # what came next, which wins where order is strict (text as sequences; docs/presets.md).
 CALIBRATION_STEPS = (TRANSITION_STEPS, 1)
+# Seen items (a history's own items) are left out of its recommendations unless a repeat weight
+# is set: then each comes back with its score raised by weight x R x the spread of the query's
+# scores, R = sum of decay ** age over its occurrences in the history (recency and frequency).
+# train's calibration chooses among "left out" (None) and these on held-out whole histories.
+REPEAT_WEIGHTS = (0.0, 0.5, 1.0, 2.0, 4.0, 8.0)
+MAX_REPEAT_WEIGHT = 1000.0
+REPEAT_EXPECTED = f"a number from 0 to {MAX_REPEAT_WEIGHT:g}, e.g. 2"
 
 # The sequential-rules baseline of evaluate (Kamehkhosh et al. 2017, as in session-rec): fixed by
 # the method, not defaults of item2vec's own scoring.
@@ -101,6 +108,19 @@ def check_weight(weight: object, name: str = "hybrid_weight") -> float:
         raise ConfigError(param=name, value=weight, expected=WEIGHT_EXPECTED)
     if not math.isfinite(weight) or not 0 <= weight <= MAX_HYBRID_WEIGHT:
         raise ConfigError(param=name, value=weight, expected=WEIGHT_EXPECTED)
+    return float(weight)
+
+
+def check_repeat(weight: object, name: str = "repeat_weight") -> float:
+    """The repeat weight as a float from 0 to :data:`MAX_REPEAT_WEIGHT`.
+
+    Raises:
+        ConfigError: not a number, not finite, negative or above the bound.
+    """
+    if isinstance(weight, bool) or not isinstance(weight, (int, float)):
+        raise ConfigError(param=name, value=weight, expected=REPEAT_EXPECTED)
+    if not math.isfinite(weight) or not 0 <= weight <= MAX_REPEAT_WEIGHT:
+        raise ConfigError(param=name, value=weight, expected=REPEAT_EXPECTED)
     return float(weight)
 
 

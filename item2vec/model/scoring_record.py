@@ -21,6 +21,7 @@ from item2vec.model.modes import (
     RECOMMEND_SCORE,
     TRANSITION_STEPS,
     check_base,
+    check_repeat,
     check_score,
     check_steps,
     check_weight,
@@ -35,6 +36,7 @@ _CHECKS: dict[str, Callable[[object, str], Any]] = {
     "base": check_base,
     "steps": check_steps,
 }
+REPEAT_KEY = "repeat_weight"  # model.json's "scoring" key of Scoring.repeat (absent: seen items left out)
 _SAMPLE = '{"score": "hybrid", "hybrid_weight": 8.0, "hybrid_base": "next"}'
 
 
@@ -44,12 +46,16 @@ class Scoring:
 
     ``steps`` says over how many steps the transitions were counted (descriptive at query time:
     the model's transitions.npz holds them; train's calibration picks a transition part by it).
+    ``repeat`` is what a history's own items get, in every mode: None, left out of its
+    recommendations; a weight, scored again and raised by weight x their recency-and-frequency
+    score (``item2vec.query.repeats``). It applies to histories only, never to ``similar``'s query.
     """
 
     mode: str = RECOMMEND_SCORE
     weight: float = HYBRID_WEIGHT
     base: str = HYBRID_BASE
     steps: int = TRANSITION_STEPS
+    repeat: float | None = None
 
     @property
     def score(self) -> str:
@@ -69,6 +75,8 @@ class Scoring:
             value = getattr(self, name)
             if name != "steps" or value != TRANSITION_STEPS:
                 out[RECORD_KEYS[name]] = value
+        if self.repeat is not None:
+            out[REPEAT_KEY] = self.repeat
         return out
 
     def label(self) -> str:
@@ -80,7 +88,8 @@ class Scoring:
             values.append(f"{self.weight:g}")
         if "steps" in self.uses and self.steps != TRANSITION_STEPS:
             values.append(f"{self.steps} step" + ("s" if self.steps != 1 else ""))
-        return f"{self.mode}({','.join(values)})" if values else self.mode
+        label = f"{self.mode}({','.join(values)})" if values else self.mode
+        return label if self.repeat is None else f"{label}+repeat({self.repeat:g})"
 
     def with_steps(self, steps: int) -> Scoring:
         return replace(self, steps=steps)
@@ -93,13 +102,14 @@ class Scoring:
         base: object = None,
         steps: object = None,
         *,
+        repeat: object = None,
         default: Scoring | None = None,
     ) -> Scoring:
         """A Scoring from values given by a person (None: unset, ``default``'s value).
 
         Raises:
             ConfigError: a value that is not valid, naming its parameter (``score``,
-                ``hybrid_weight``, ``hybrid_base``, ``transition_steps``).
+                ``hybrid_weight``, ``hybrid_base``, ``transition_steps``, ``repeat_weight``).
         """
         given = {"mode": mode, "weight": weight, "base": base, "steps": steps}
         names = {
@@ -111,6 +121,8 @@ class Scoring:
         values: dict[str, Any] = {
             key: _CHECKS[key](value, names[key]) for key, value in given.items() if value is not None
         }
+        if repeat is not None:
+            values["repeat"] = check_repeat(repeat, REPEAT_KEY)
         return replace(default or cls(), **values)
 
     @classmethod
@@ -136,6 +148,11 @@ class Scoring:
                     raise _bad_record(f"scoring.{name}", record[name], exc.expected or "") from None
         if "steps" not in values:
             values["steps"] = _counted_steps(meta.get("transitions"))
+        if record.get(REPEAT_KEY) is not None:
+            try:
+                values["repeat"] = check_repeat(record[REPEAT_KEY], REPEAT_KEY)
+            except ConfigError as exc:
+                raise _bad_record(f"scoring.{REPEAT_KEY}", record[REPEAT_KEY], exc.expected or "") from None
         return replace(cls(), **values)
 
 

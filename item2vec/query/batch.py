@@ -69,7 +69,7 @@ def recommend_events(
     k: int = 10,
     decay: float = DECAY,
     history_size: int = HISTORY_SIZE,
-    keep_seen: bool = False,
+    keep_seen: bool | None = None,
     input_format: str | None = None,
     force: bool = False,
     cells: int = CELLS,
@@ -93,12 +93,14 @@ def recommend_events(
     histories = read_histories(
         embeddings, inputs, columns, decay=decay, history_size=history_size, input_format=input_format
     )
-    seen = None if keep_seen else (histories.seen_users, histories.seen_items)
+    repeats = scorer is not None and scorer.scoring.repeat is not None and keep_seen is not False
+    keep = repeats or bool(keep_seen)  # seen items as recommend treats one history's
+    seen = None if keep and not repeats else (histories.seen_users, histories.seen_items)
     # Each user's query summed as one history alone sums it (not the decayed mean), so a user
     # of the log gets exactly what ``recommend`` gives their history, bit for bit.
     queries = (scorer or Scorer(open_parts(embeddings, None))).query_vectors(histories.weights)
     batches = _ranked(embeddings, queries, k, seen=seen, cells=cells, scorer=scorer,
-                      weights=histories.weights)  # fmt: skip
+                      weights=histories.weights, recency=histories.recency if repeats else None)  # fmt: skip
     written = _emit(output, _rows(embeddings, histories.users, batches, columns.label), sink)
     return BatchSummary(
         output=str(output) if output is not None else STDOUT,
@@ -162,6 +164,7 @@ def _ranked(
     cells: int,
     scorer: Scorer | None = None,
     weights: sp.csr_matrix | None = None,
+    recency: sp.csr_matrix | None = None,
 ) -> Iterator[tuple[int, NDArray[np.int64], NDArray[np.float32]]]:
     """(first query, top rows, scores) per batch; ``queries=None`` means the items themselves.
 
@@ -169,11 +172,13 @@ def _ranked(
     than ``similar`` scores each batch (``weights``: the queries' items, for its transitions).
     A scorer's candidate filters (``Scorer.candidates``) apply within each block before its top
     ``k`` is cut, as for one query alone: the items left out are masked like the seen ones (or
-    only the kept ones ranked), and an index's shortlist is widened until ``k`` pass.
+    only the kept ones ranked), and an index's shortlist is widened until ``k`` pass. With
+    ``recency`` (the scorer's repeat weight applies), the ``seen`` items are scored again and
+    merged in (``item2vec.query.repeats``), as for one history.
     """
     import numpy as np
 
-    other = scorer is not None and not scorer.kind.plain
+    other = scorer is not None and (not scorer.kind.plain or recency is not None)
     index = scorer.index() if scorer is not None and not other else None
     approx = scorer is not None and scorer.approx
     candidates = scorer.candidates if scorer is not None else None
@@ -199,6 +204,12 @@ def _ranked(
         most = min(MOST_SEEN, int(np.bincount(pairs[0]).max())) if len(pairs[0]) else 0
         trans = scorer.transition_scores(weights[start:stop])
         rows, scores = scorer.top(block.astype(np.float32), trans, k, exclude=pairs, most_excluded=most)
+        if recency is not None and scorer.scoring.repeat is not None:
+            from item2vec.query.repeats import merge, seen_scores
+
+            extra = seen_scores(scorer, unit_rows(block.astype(np.float32)), trans, recency[start:stop],
+                                scorer.scoring.repeat)  # fmt: skip
+            rows, scores = merge((rows, scores), extra, k, allowed=scorer.candidates)
         return start, rows, scores
 
     if other:  # blocks on WORKERS threads (numpy and BLAS let go of the GIL), in order

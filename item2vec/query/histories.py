@@ -105,6 +105,9 @@ class Histories:
     # users x catalogue: decay ** age of the recent items (float64, repeats summed), which
     # ``Scorer.query_vectors`` turns into exactly the query one history alone gets
     weights: sp.csr_matrix | None = None
+    # users x catalogue: sum of decay ** age over each seen item's events, the whole history
+    # (the repeat score of ``item2vec.query.repeats``)
+    recency: sp.csr_matrix | None = None
 
 
 def read_histories(
@@ -166,6 +169,7 @@ def read_histories(
         events=events,
         skipped=len(names) - len(present),
         weights=recent_weights,
+        recency=weight_matrix(local, rows, decay ** age.astype(np.float64), shape),
     )
 
 

@@ -4,8 +4,9 @@ A user's query is the decayed mean of their most recent items: the unit vectors 
 ``history_size`` known items, weighted ``decay ** age`` (age 0 = most recent). Candidates are
 scored in the scorer's mode (``item2vec.query.scoring``): by cosine to the input vectors
 (``similar``) or to the output vectors (``next``), or ``hybrid``, which adds the history's
-transition rows summed with the same weights. Everything the user has seen is left out unless
-``keep_seen``.
+transition rows summed with the same weights. Everything the user has seen is left out, unless
+the model's scoring has a repeat weight (``item2vec.query.repeats``: seen items come back, raised
+by their recency and frequency in the whole history) or ``keep_seen`` says otherwise.
 
 Every user of a log at once: :mod:`item2vec.query.batch` (histories read by
 :mod:`item2vec.query.histories`).
@@ -55,11 +56,15 @@ def recommend(
     *,
     decay: float = DECAY,
     history_size: int = HISTORY_SIZE,
-    keep_seen: bool = False,
+    keep_seen: bool | None = None,
     scorer: Scorer | None = None,
 ) -> Recommendation:
     """Candidates for one user from their history (oldest first), scored by ``scorer``
     (``item2vec.query.scoring.make_scorer``; None: exact ``similar``).
+
+    Seen items (the history's own) follow the scorer's repeat weight when ``keep_seen`` is None:
+    left out without one, brought back raised by it with one. ``keep_seen=True`` keeps them (raised
+    by the repeat weight if there is one), ``False`` leaves them out.
 
     Unknown items are skipped with a note; an error remains if none is known.
 
@@ -73,8 +78,15 @@ def recommend(
     recent = known[-history_size:]
     rows = [embeddings.position(item) for item in recent]
     weights = [decay ** (len(rows) - 1 - age) for age in range(len(rows))]
-    exclude = set() if keep_seen else {embeddings.position(item) for item in known}
-    answer = scorer.answer(["history"], query_weights(len(embeddings), [rows], [weights]), [exclude], k)
+    repeats = scorer.scoring.repeat is not None and keep_seen is not False
+    keep = repeats or bool(keep_seen)
+    exclude = set() if keep else {embeddings.position(item) for item in known}
+    seen = None
+    if repeats:
+        from item2vec.query.repeats import history_recency
+
+        seen = history_recency(len(embeddings), [embeddings.position(item) for item in known], decay)
+    answer = scorer.answer(["history"], query_weights(len(embeddings), [rows], [weights]), [exclude], k, seen)
     return Recommendation(answer, notes, recent)
 
 

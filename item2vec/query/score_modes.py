@@ -94,6 +94,28 @@ class ScoreMode:
         """Exact scores of every item for each unit query (rows): dense, queries x catalogue."""
         return parts.cosines(self.base(scoring), unit, self.name)
 
+    def pair_scores(
+        self,
+        parts: ScoringParts,
+        scoring: Scoring,
+        unit: NDArray[np.float32],
+        transitions: sp.csr_matrix | None,
+        pairs: Pairs,
+    ) -> NDArray[np.float32]:
+        """:meth:`scores` at (query, item row) ``pairs`` only (a history's own items)."""
+        import numpy as np
+
+        owner, cols = pairs
+        vectors, inverse = parts.vectors(self.base(scoring), self.name)
+        dots = np.einsum("ij,ij->i", unit[owner], np.asarray(vectors[cols], dtype=np.float32))
+        result: NDArray[np.float32] = (dots * inverse[cols]).astype(np.float32)
+        return result
+
+    def spread(self, parts: ScoringParts, scoring: Scoring, unit: NDArray[np.float32]) -> NDArray[np.float32]:
+        """Per unit query, the standard deviation of its embedding scores over the catalogue: the
+        unit a repeat weight raises a seen item's score in (``item2vec.query.repeats``)."""
+        return parts.standard(self.base(scoring), unit, self.name)[1]
+
     def top(
         self,
         parts: ScoringParts,
@@ -282,6 +304,30 @@ class Hybrid(ScoreMode):
             added = (scoring.weight * np.log1p(transitions.data)).astype(np.float32)
             result[owner, transitions.indices] += added
         return result
+
+    def pair_scores(
+        self,
+        parts: ScoringParts,
+        scoring: Scoring,
+        unit: NDArray[np.float32],
+        transitions: sp.csr_matrix | None,
+        pairs: Pairs,
+    ) -> NDArray[np.float32]:
+        import numpy as np
+
+        from item2vec.query.repeats import pair_lookup
+
+        base = self.base(scoring)
+        cosines = super().pair_scores(parts, scoring, unit, transitions, pairs)
+        mean, std = parts.standard(base, unit, self.name)
+        result = ((cosines - mean[pairs[0]]) / std[pairs[0]]).astype(np.float32)
+        result += (scoring.weight * np.log1p(pair_lookup(transitions, pairs))).astype(np.float32)
+        return result
+
+    def spread(self, parts: ScoringParts, scoring: Scoring, unit: NDArray[np.float32]) -> NDArray[np.float32]:
+        import numpy as np
+
+        return np.ones(len(unit), dtype=np.float32)  # the embedding score is standardised already
 
     def top(
         self,

@@ -62,19 +62,26 @@ class ScoreRequest:
 
 
 def resolve_scoring(
-    meta: Mapping[str, Any], score: str | None = None, weight: object = None, base: object = None
+    meta: Mapping[str, Any],
+    score: str | None = None,
+    weight: object = None,
+    base: object = None,
+    repeat: object = None,
 ) -> Scoring:
     """The Scoring asked for: the values given, checked; unset ones the model's (model.json's
-    record), read only when the mode is unset or reads them, else the defaults.
+    record), read only when the mode is unset or reads them, else the defaults. The repeat weight
+    (what a history's own items get) is the model's in every mode unless ``repeat`` is given.
 
     Raises:
         ConfigError: a value given is not valid (an unknown mode or base, a bad weight).
         ModelError: the model's record is not valid.
     """
-    given = Scoring.checked(score, weight, base)
+    from dataclasses import replace
+
+    given = Scoring.checked(score, weight, base, repeat=repeat)
     if score is not None and not given.uses:
-        return given
-    return Scoring.checked(score, weight, base, default=Scoring.from_record(meta))
+        return given if repeat is not None else replace(given, repeat=Scoring.from_record(meta).repeat)
+    return Scoring.checked(score, weight, base, repeat=repeat, default=Scoring.from_record(meta))
 
 
 def make_scorer(
@@ -218,14 +225,25 @@ class Scorer:
     # --- answers ------------------------------------------------------------------------------
 
     def answer(
-        self, labels: list[str], weights: sp.csr_matrix, exclude: list[set[int]], k: int
+        self,
+        labels: list[str],
+        weights: sp.csr_matrix,
+        exclude: list[set[int]],
+        k: int,
+        seen: sp.csr_matrix | None = None,
     ) -> list[Neighbour]:
-        """``Neighbour`` rows for each weighted query (rows of ``weights``), ``exclude`` left out."""
+        """``Neighbour`` rows for each weighted query (rows of ``weights``), ``exclude`` left out.
+
+        ``seen`` (queries x catalogue: each history's recency weights, ``item2vec.query.repeats``)
+        brings a history's own items back, raised by the scoring's repeat weight; without a repeat
+        weight it is ignored (the caller leaves seen items out through ``exclude``).
+        """
         import numpy as np
 
         queries = self.query_vectors(weights)
+        repeats = seen is not None and self.scoring.repeat is not None
         own = None
-        if self.candidates is None:  # a mode's own path knows no filter
+        if self.candidates is None and not repeats:  # a mode's own path knows no filter or repeats
             own = self.kind.answer(self.parts, self.scoring, labels, queries, exclude, k, self.index())
         if own is not None:
             return own
@@ -234,15 +252,38 @@ class Scorer:
             block = exclude[start:stop]
             pairs = np.array([(q, r) for q, rows in enumerate(block) for r in rows], dtype=np.int64)
             pairs = pairs.reshape(-1, 2)
-            rows, scores = self.top(
-                queries[start:stop],
-                self.transition_scores(weights if stop - start == len(labels) else weights[start:stop]),
-                k,
-                exclude=(pairs[:, 0], pairs[:, 1]),
-                most_excluded=max((len(e) for e in block), default=0),
-            )
+            part = weights if stop - start == len(labels) else weights[start:stop]
+            rows, scores = self._block_top(queries[start:stop], part, (pairs[:, 0], pairs[:, 1]), k,
+                                           None if seen is None or not repeats else seen[start:stop])  # fmt: skip
             out.extend(neighbours(self.embeddings, labels[start:stop], rows, scores))
         return out
+
+    def _block_top(
+        self,
+        queries: NDArray[np.float32],
+        weights: sp.csr_matrix,
+        banned: Pairs,
+        k: int,
+        seen: sp.csr_matrix | None,
+    ) -> tuple[NDArray[np.int64], NDArray[np.float32]]:
+        """One block's best ``k``: ``banned`` left out; with ``seen``, the seen items scored again
+        (``item2vec.query.repeats``) and merged with the best unseen ones."""
+        import numpy as np
+
+        from item2vec.query.repeats import merge, seen_pairs, seen_scores
+
+        transitions = self.transition_scores(weights)
+        exclude = banned
+        if seen is not None:
+            owner, cols, _ = seen_pairs(seen)
+            exclude = (np.concatenate([banned[0], owner]), np.concatenate([banned[1], cols]))
+        counts = np.bincount(exclude[0], minlength=len(queries)) if len(exclude[0]) else np.zeros(1, np.int64)
+        top = self.top(queries, transitions, k, exclude=exclude, most_excluded=int(counts.max()))
+        if seen is None:
+            return top
+        assert self.scoring.repeat is not None
+        extra = seen_scores(self, unit_rows(queries), transitions, seen, self.scoring.repeat)
+        return merge(top, extra, k, allowed=self.candidates, banned=banned)
 
     def similar(self, items: list[str], k: int = 10, *, combine: bool = False) -> list[Neighbour]:
         """Best items for each item (or for all together with ``combine``), query items excluded."""

@@ -293,7 +293,10 @@ def _recommend_route(
         history_size: int = Field(
             HISTORY_SIZE, ge=1, le=MAX_HISTORY, description="Use the last N known items."
         )
-        keep_seen: bool = False
+        keep_seen: bool | None = Field(
+            None,
+            description="Also answer with seen items (true), never (false); default: the model's scoring.",
+        )
         score: str | None = Field(
             None,
             description=f"Score mode (default: the model's). {words.modes}",
