@@ -168,13 +168,15 @@ def test_recommend_and_the_user_vector(model: item2vec.Model) -> None:
 
 def test_evaluate_next_item_with_and_without_baselines(model: item2vec.Model) -> None:
     test = [["apple", "pear"], ["king", "queen"]]  # pear is apple's nearest; queen is king's third
-    alone = model.evaluate(test, baselines=False)
+    alone = model.evaluate(test, baselines=False, query="last")
     assert alone.sections == {
         "next-item": [
-            {"method": "model", "score": "similar", "cases": 2, "hr@10": 1.0, "ndcg@10": 0.75, "mrr@10": 0.6667,
-             "coverage@10": 1.0, "cold": 0.0}
+            {"method": "model", "protocol": "last", "score": "similar", "seen": "excluded", "cases": 2,
+             "hr@10": 1.0, "ndcg@10": 0.75, "mrr@10": 0.6667, "coverage@10": 1.0, "cold": 0.0}
         ]
     }  # fmt: skip
+    protocols = model.evaluate(test, baselines=False).sections["next-item"]
+    assert [r["protocol"] for r in protocols] == ["last", "history"]  # both by default
     assert alone.notes == [  # the hand-built model has neither transitions nor output vectors
         "no hybrid row: score=hybrid needs transitions, which this in-memory model was not given: "
         "pass them, or load the model directory",
@@ -182,18 +184,21 @@ def test_evaluate_next_item_with_and_without_baselines(model: item2vec.Model) ->
         "pass them, or load the model directory",
     ]
     train = [["apple", "pear", "plum"], ["king", "queen"], ["man", "woman"]]
-    both = model.evaluate(test, train=train, k=(3, 1))
+    both = model.evaluate(test, train=train, k=(3, 1), query="last")
     assert [(r["method"], r["hr@1"], r["hr@3"]) for r in both.sections["next-item"]] == [
         ("model", 0.5, 1.0),
         ("co-occurrence", 1.0, 1.0),
         ("sequential-rules", 1.0, 1.0),
+        ("sknn", 1.0, 1.0),
+        ("v-sknn", 1.0, 1.0),
+        ("stan", 1.0, 1.0),
         ("most-popular", 0.0, 0.5),
     ]
     assert both.notes[2:] == [
         "best on hr@1: co-occurrence 1.0000 (next: sequential-rules 1.0000)",
         "co-occurrence beats the model on hr@1 (1.0000 vs 0.5000): tune it (item2vec tune) or use the baseline",
     ]
-    only = model.evaluate(test, baselines=False, score="similar")
+    only = model.evaluate(test, baselines=False, score="similar", query="last")
     assert [r["score"] for r in only.sections["next-item"]] == ["similar"] and only.notes == []
 
 
@@ -208,17 +213,17 @@ def test_evaluate_errors(model: item2vec.Model) -> None:
     )
     with pytest.raises(ConfigError, match=r"^k=0 is invalid"):
         model.evaluate([["apple", "pear"]], k=0, baselines=False)
-    with pytest.raises(ConfigError, match=r"^query='first' is unknown: use 'last' or 'history'$"):
+    with pytest.raises(ConfigError, match=r"^query='first' is unknown: use 'last', 'history' or 'both'$"):
         model.evaluate([["apple", "pear"]], query="first", baselines=False)  # type: ignore[arg-type]
 
 
 def test_a_model_trained_here_keeps_its_corpus_for_the_baselines() -> None:
     sessions = [["a", "b", "c"], ["b", "c", "d"], ["a", "c", "d"]] * 20
     trained = item2vec.train(sessions, dim=8, epochs=2, min_count=1, workers=1)
-    rows = trained.evaluate([["a", "b"], ["c", "d"]]).sections["next-item"]
+    rows = trained.evaluate([["a", "b"], ["c", "d"]], query="last").sections["next-item"]
     assert [(r["method"], (r.get("score") or "").split(" ")[0]) for r in rows] == [
-        ("model", "hybrid"), ("model", "similar"), ("model", "next"),
-        ("co-occurrence", ""), ("sequential-rules", ""), ("most-popular", ""),
+        ("model", "hybrid"), ("model", "similar"), ("model", "next"), ("co-occurrence", ""),
+        ("sequential-rules", ""), ("sknn", ""), ("v-sknn", ""), ("stan", ""), ("most-popular", ""),
     ]  # fmt: skip
     assert [r.item for r in trained.recommend(["a"], k=2)] == [
         r.item for r in trained.recommend(["a"], k=2, score="hybrid")

@@ -145,10 +145,14 @@ def test_evaluate_next_item_puts_baselines_beside_the_model(tiny: Embeddings) ->
         "model",
         "co-occurrence",
         "sequential-rules",
+        "sknn",
+        "v-sknn",
+        "stan",
         "most-popular",
     ]
-    assert [r["score"] for r in report.rows] == ["similar", None, None, None]
-    assert [r["hr@1"] for r in report.rows] == [0.5, 0.5, 0.5, 0.5]  # plum: after apple, the query
+    assert [r["score"] for r in report.rows] == ["similar"] + [None] * 6
+    assert {r["protocol"] for r in report.rows} == {"last"}
+    assert [r["hr@1"] for r in report.rows] == [0.5] * 7  # plum: after apple, the query
     assert report.notes == ["best on hr@1: model (similar) 0.5000 (next: co-occurrence 0.5000)"]
 
 
@@ -296,23 +300,26 @@ def split_model(tmp_path: Path) -> tuple[Path, Path]:
 
 def test_evaluate_command_table_and_json(split_model: tuple[Path, Path]) -> None:
     model, test = split_model
-    result = run("evaluate", model, test, "--ks", "1,5", "-f", "json")
+    result = run("evaluate", model, test, "--ks", "1,5", "-f", "json", "--query", "last")
     assert result.exit_code == 0, result.output
     rows = json.loads(result.stdout)["next-item"]
     assert [(r["method"], r["score"]) for r in rows] == [
         ("model", "hybrid (next, weight 8)"), ("model", "similar"), ("model", "next"),
-        ("co-occurrence", None), ("sequential-rules", None), ("most-popular", None),
+        ("co-occurrence", None), ("sequential-rules", None), ("sknn", None), ("v-sknn", None), ("stan", None),
+        ("most-popular", None),
     ]  # fmt: skip
     assert rows[0]["cases"] == 90 and rows[3]["hr@1"] == 1.0  # the cycle is learnt exactly
     assert rows[4]["hr@1"] == 1.0 and rows[0]["hr@1"] == 1.0  # the rules and the hybrid: the same
-    assert list(rows[0]) == ["method", "score", "cases", "hr@1", "ndcg@1", "mrr@1", "coverage@1", "hr@5",
-                             "ndcg@5", "mrr@5", "coverage@5", "cold"]  # fmt: skip
+    assert list(rows[0]) == ["method", "protocol", "score", "seen", "cases", "hr@1", "ndcg@1", "mrr@1",
+                             "coverage@1", "hr@5", "ndcg@5", "mrr@5", "coverage@5", "cold"]  # fmt: skip
     assert "note: best on hr@1: model (hybrid (next, weight 8)) 1.0000" in result.stderr
-    table = run("evaluate", model, test, "--no-baselines", "--score", "similar")
+    table = run("evaluate", model, test, "--no-baselines", "--score", "similar", "--query", "last")
     assert table.exit_code == 0
     assert table.stdout.splitlines()[0].split() == [
         "method",
+        "protocol",
         "score",
+        "seen",
         "cases",
         "hr@10",
         "ndcg@10",
@@ -328,10 +335,36 @@ def test_fail_under_exits_3_after_showing_the_table(split_model: tuple[Path, Pat
     result = run("evaluate", model, test, "--fail-under", "hr@10=1.01")
     assert result.exit_code == 3  # a missed bar, told apart from a broken run (1) in CI
     assert result.stdout.startswith("method")
-    assert "Error: model: hr@10 " in result.stderr and "is below 1.01 (--fail-under)" in result.stderr
+    assert "Error: model (last protocol): hr@10 1.0000 is below 1.01 (--fail-under)" in result.stderr
     assert run("evaluate", model, test, "--fail-under", "hr@10=0").exit_code == 0
     wrong = run("evaluate", model, test, "--fail-under", "recall@10=0.1")
     assert wrong.exit_code == 1 and "metric 'recall@10' does not exist" in wrong.stderr
+
+
+def test_fail_under_gates_the_protocol_it_names(split_model: tuple[Path, Path]) -> None:
+    model, test = split_model
+    both = run("evaluate", model, test, "-f", "json", "--no-baselines", "--score", "hybrid")
+    assert both.exit_code == 0, both.output
+    rows = json.loads(both.stdout)["next-item"]
+    assert [(r["method"], r["protocol"], r["seen"]) for r in rows] == [
+        ("model", "last", "excluded"), ("model", "history", "excluded")
+    ]  # fmt: skip
+    history_hr = rows[1]["hr@10"]
+    bar = f"history:hr@10={history_hr + 0.01:.4f}"
+    gated = run("evaluate", model, test, "--no-baselines", "--score", "hybrid", "--fail-under", bar)
+    assert gated.exit_code == 3
+    assert "Error: model (history protocol): hr@10" in gated.stderr
+    only_last = run(
+        "evaluate", model, test, "--no-baselines", "--query", "last", "--fail-under", "last:hr@10=0"
+    )
+    assert only_last.exit_code == 0
+    missing = run(
+        "evaluate", model, test, "--no-baselines", "--query", "last", "--fail-under", "history:hr@10=0"
+    )
+    assert missing.exit_code == 1
+    assert "gates the history protocol, which was not computed: add it with --query both" in missing.stderr
+    unknown = run("evaluate", model, test, "--fail-under", "first:hr@10=0")
+    assert unknown.exit_code == 1 and "--fail-under 'first' is unknown" in unknown.stderr
 
 
 def test_evaluate_needs_the_training_data_for_baselines(
@@ -367,7 +400,7 @@ def test_evaluate_leaves_out_the_modes_a_model_lacks(tiny_model: Path, tmp_path:
     test = tmp_path / "t.csv"
     test.write_text("user_id,item_id\nu1,apple\nu1,pear\nu2,king\nu2,queen\n")
     (tiny_model / "transitions.npz").unlink()
-    result = run("evaluate", tiny_model, test, "--no-baselines", "-f", "json")
+    result = run("evaluate", tiny_model, test, "--no-baselines", "-f", "json", "--query", "last")
     assert result.exit_code == 0, result.output
     assert [r["score"] for r in json.loads(result.stdout)["next-item"]] == ["similar", "next"]
     assert (
@@ -378,9 +411,10 @@ def test_evaluate_leaves_out_the_modes_a_model_lacks(tiny_model: Path, tmp_path:
     assert asked.exit_code == 1
     assert "Error: --score hybrid needs transitions (transitions.npz)" in asked.stderr
     both = run(
-        "evaluate", tiny_model, test, "--no-baselines", "--score", "next", "--score", "similar", "-f", "csv"
-    )
-    assert both.exit_code == 0 and [line.split(",")[1] for line in both.stdout.splitlines()[1:]] == [
+        "evaluate", tiny_model, test, "--no-baselines", "--score", "next", "--score", "similar", "-f", "csv",
+        "--query", "last",
+    )  # fmt: skip
+    assert both.exit_code == 0 and [line.split(",")[2] for line in both.stdout.splitlines()[1:]] == [
         "next",
         "similar",
     ]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from item2vec.api.data import read_data
 from item2vec.api.errors import python_terms
@@ -34,7 +34,7 @@ def evaluate_model(
     *,
     corpus: Packed | None,
     ks: Ks,
-    query: Query,
+    query: Query | Literal["both"],
     history: int,
     train: object,
     baselines: bool,

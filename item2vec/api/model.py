@@ -219,7 +219,7 @@ class Model(ModelData):
         test: object = None,
         *,
         k: Ks = 10,
-        query: Literal["last", "history"] = "last",
+        query: Literal["last", "history", "both"] = "both",
         history_size: int = 5,
         train: object = None,
         baselines: bool = True,
@@ -235,9 +235,12 @@ class Model(ModelData):
         history. The baselines are counted on ``train``, else on the corpus this model was
         trained on in this session, else on the files model.json names. ``score`` names the
         modes to rank with (one row each; default: every mode the model can score, its default
-        first), as ``--score``. ``history_size`` is how many items before the target the
-        ``query="history"`` mode reads (``history=``, its old name, still works with a
-        ``DeprecationWarning``: in ``recommend``, ``history`` is the list of items).
+        first), as ``--score``. ``query`` is the protocol, each row saying which (its
+        ``protocol``): the item before the target (``"last"``), the whole history before it
+        (``"history"``: the model queries as ``recommend`` does and treats seen items as its
+        scoring says), or ``"both"``. ``history_size`` is how many items of a history the model's
+        query reads (``history=``, its old name, still works with a ``DeprecationWarning``: in
+        ``recommend``, ``history`` is the list of items).
 
         Returns:
             ``sections`` (``"next-item"``: one row of metrics per method; ``"analogies"``,

@@ -34,14 +34,15 @@ EVAL_SCORE_HELP = (
 @cutoff_options
 @click.option(
     "--query",
-    type=click.Choice(["last", "history"]),
-    default="last",
+    type=click.Choice(["last", "history", "both"]),
+    default="both",
     show_default=True,
-    help="Query with the last item, or the decayed mean of the last --history-size items.",
+    help="The protocol: the query is the item before each target (last), the whole history before "
+    "it (history: the model queries as recommend does, seen items as its scoring says), or both.",
 )
 @renamed(
     "--history-size", old="--history", type=click.IntRange(1), default=5, show_default=True, metavar="N",
-    help="Items in a --query history.",
+    help="Items of a history the model's query uses (recommend's --history-size).",
 )  # fmt: skip
 @click.option(
     "--train",
@@ -69,8 +70,9 @@ EVAL_SCORE_HELP = (
 @click.option(
     "--fail-under",
     multiple=True,
-    metavar="METRIC=VALUE",
-    help="Exit 3 (after the table) when the model's METRIC is below VALUE (hr@10=0.2); repeatable.",
+    metavar="[PROTOCOL:]METRIC=VALUE",
+    help="Exit 3 (after the table) when the model's METRIC is below VALUE (hr@10=0.2), under every "
+    "protocol computed or the one named (history:hr@10=0.2); repeatable.",
 )
 @config_option
 @score_options(EVAL_SCORE_HELP, multiple=True)
@@ -84,21 +86,23 @@ def evaluate(model: Path, tests: tuple[str, ...], k: tuple[tuple[int, ...], ...]
     """Measure a model: next-item accuracy against baselines, analogies, word pairs.
 
     Each TEST sequence's last item is the target and the items before it the history (the
-    valid and test files of 'item2vec split'). The model ranks the whole catalogue for every
-    case, one row per score mode (--score); most-popular, co-occurrence and sequential rules,
-    counted on the model's own training data, are scored the same way, and a note on stderr
-    says which method won. HR, NDCG and MRR at each cut-off, catalogue coverage, and the share
-    of cold targets (not in the model). Test files are read as the model's training data was.
-    --fail-under checks the first model row. Exit status: 0, 3 when a --fail-under bar is
+    valid and test files of 'item2vec split'). Two protocols, each row saying which: the query
+    is the item before the target (last), or the whole history (history). The model ranks the
+    whole catalogue for every case, one row per score mode (--score); most-popular,
+    co-occurrence, sequential rules and session-kNN (SKNN, V-SKNN, STAN), counted on the
+    model's own training data, are scored the same way, and a note on stderr says which method
+    won. HR, NDCG and MRR at each cut-off, catalogue coverage, and the share of cold targets
+    (not in the model). Test files are read as the model's training data was. --fail-under
+    checks the first model row of each protocol. Exit status: 0, 3 when a --fail-under bar is
     missed, 1 on an error.
 
     \b
     item2vec evaluate model split/test.csv.gz --ks 10,20
-    item2vec evaluate model split/test.csv.gz --score hybrid --fail-under hr@10=0.2 -f json
+    item2vec evaluate model split/test.csv.gz --score hybrid --fail-under history:hr@10=0.2 -f json
     item2vec evaluate text-model --analogies questions-words.txt --pairs wordsim353.tsv
     """
     from item2vec.evaluation.eval_inputs import thresholds_met
-    from item2vec.evaluation.evaluate import parse_threshold
+    from item2vec.evaluation.evaluate import parse_gate
     from item2vec.evaluation.runner import EvaluateRequest, read_files, run_evaluation
     from item2vec.model.store import load
     from item2vec.query.scoring import open_parts
@@ -106,7 +110,7 @@ def evaluate(model: Path, tests: tuple[str, ...], k: tuple[tuple[int, ...], ...]
     if not tests and analogies is None and pairs is None:
         raise click.UsageError("give TEST files, --analogies FILE or --pairs FILE")
     chosen = cutoffs(k, ks)
-    bars = [parse_threshold(text, chosen) for text in fail_under]
+    bars = [parse_gate(text, chosen) for text in fail_under]
     input_format = opts.pop("input_format")
     embeddings = load(model)
     request = EvaluateRequest(

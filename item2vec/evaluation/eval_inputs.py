@@ -145,17 +145,32 @@ def model_scorers(
     return scorers, notes
 
 
-def thresholds_met(evaluation: Evaluation, fail_under: list[tuple[str, float]]) -> None:
-    """Raise BelowThresholdError when the model's next-item row misses a ``--fail-under`` bar.
+def thresholds_met(evaluation: Evaluation, fail_under: list[tuple[str | None, str, float]]) -> None:
+    """Raise BelowThresholdError when the model's first next-item row of a protocol misses a
+    ``--fail-under`` bar: each bar (protocol, metric, value) gates the protocol it names, or
+    every protocol computed (None).
 
     Raises:
-        InputError: bars were set but no next-item metrics were computed.
+        InputError: bars were set but no next-item metrics were computed, or a bar names a
+            protocol that was not computed.
         BelowThresholdError: a bar is not met.
     """
     rows = evaluation.sections.get("next-item")
-    if fail_under and rows:
-        check_thresholds(rows[0], fail_under)
-    elif fail_under:
+    if fail_under and not rows:
         raise InputError(
             f"{param('fail_under')} needs next-item metrics: give TEST files", param="fail_under"
         )
+    firsts: dict[str, dict[str, Any]] = {}
+    for row in rows or []:
+        if row.get("method") == "model":
+            firsts.setdefault(str(row.get("protocol", "last")), row)
+    for protocol, name, bar in fail_under:
+        gated = [protocol] if protocol is not None else list(firsts)
+        for each in gated:
+            if each not in firsts:
+                raise InputError(
+                    f"{param('fail_under', Bare(f'{protocol}:{name}={bar:g}'))} gates the {each} protocol, "
+                    f"which was not computed: add it with {param('query', Bare('both'))}",
+                    param="fail_under", fix=f"add it with {param('query', Bare('both'))}",
+                )  # fmt: skip
+            check_thresholds(firsts[each], [(name, bar)])

@@ -24,15 +24,15 @@ from __future__ import annotations
 
 import math
 import re
-from collections import Counter
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from item2vec.errors import Bare, BelowThresholdError, ConfigError, EmptyResultError, param
-from item2vec.evaluation.ranking import Cases, Query, Ranked, rank_dense, rank_sparse
+from item2vec.errors import Bare, BelowThresholdError, ConfigError, EmptyResultError, check_choice, param
+from item2vec.evaluation.baselines import Baselines as Baselines  # re-exported: bench scripts import it here
+from item2vec.evaluation.ranking import PROTOCOLS, Cases, Query, Ranked, rank_dense
 from item2vec.model.embeddings import Embeddings, unit_rows
-from item2vec.model.modes import RULES_KEEP, RULES_STEPS
-from item2vec.model.transitions import build_transitions
+from item2vec.model.modes import DECAY
 from item2vec.query.scoring import Scorer
 
 if TYPE_CHECKING:
@@ -96,15 +96,30 @@ def parse_threshold(text: str, ks: tuple[int, ...] | None = None) -> tuple[str, 
 # --- methods -------------------------------------------------------------------------------------
 
 
-def rank_model(embeddings: Embeddings, cases: Cases, *, kmax: int, scorer: Scorer | None = None) -> Ranked:
+def rank_model(
+    embeddings: Embeddings,
+    cases: Cases,
+    *,
+    kmax: int,
+    scorer: Scorer | None = None,
+    repeats: bool = False,
+    decay: float = DECAY,
+) -> Ranked:
     """Each case's (decayed mean) query against every item: cosine of input vectors, or the
-    ``scorer``'s mode (its history's transitions weighted as its vectors are)."""
-    if scorer is not None and scorer.mode != "similar":
+    ``scorer``'s mode (its history's transitions weighted as its vectors are).
+
+    Query items are left out, unless ``repeats`` and the scorer has a repeat weight: then every
+    item of the case's whole history comes back raised by it, as ``recommend`` brings them back
+    (``item2vec.query.repeats``; R weighs each occurrence ``decay ** age``).
+    """
+    if (scorer is not None and scorer.mode != "similar") or (repeats and scorer is not None):
+        assert scorer is not None
 
         def scored(block: sp.csr_matrix) -> NDArray[np.float32]:
             return scorer.scores(scorer.query_vectors(block), scorer.transition_scores(block))
 
-        return rank_dense("model", embeddings.index, cases, scored, kmax=kmax)
+        seen = _seen_raiser(embeddings, cases, scorer, decay) if repeats else None
+        return rank_dense("model", embeddings.index, cases, scored, kmax=kmax, seen=seen)
     unit = embeddings.unit
 
     def score(block: sp.csr_matrix) -> NDArray[np.float32]:
@@ -114,68 +129,51 @@ def rank_model(embeddings: Embeddings, cases: Cases, *, kmax: int, scorer: Score
     return rank_dense("model", embeddings.index, cases, score, kmax=kmax)
 
 
-@dataclass
-class Baselines:
-    """Item counts, co-occurrence counts and sequential rules of a training corpus."""
+def _seen_raiser(
+    embeddings: Embeddings, cases: Cases, scorer: Scorer, decay: float
+) -> Callable[[int, int, NDArray[np.float32]], None] | None:
+    """What ``rank_dense`` does to a block's seen items: raise them by the scorer's repeat weight x
+    R x the query's spread (None: the scorer has no repeat weight; they are left out)."""
+    import numpy as np
 
-    index: dict[str, int]
-    counts: NDArray[np.float64]
-    following: sp.csr_matrix  # row-normalised: P(item | query item)
-    context: str
-    rules: sp.csr_matrix | None = None  # sequential rules: sum of 1/distance, top RULES_KEEP a row
+    from item2vec.evaluation.ranking import query_matrix
+    from item2vec.query.repeats import recency, seen_pairs
 
-    @classmethod
-    def fit(cls, sequences: list[list[str]], *, context: str = "window") -> Baselines:
-        """Count items, next-item transitions (window) or basket co-occurrences (set), and the
-        sequential rules (in file order, for either context)."""
-        import numpy as np
-        import scipy.sparse as sp
+    repeat = scorer.scoring.repeat
+    if repeat is None:
+        return None
+    index = embeddings.index
+    owner: list[int] = []
+    cols: list[int] = []
+    ages: list[int] = []
+    for case, items in enumerate(cases.histories):
+        known = [index[i] for i in items if i in index]
+        owner += [case] * len(known)
+        cols += known
+        ages += range(len(known) - 1, -1, -1)
+    shape = (len(cases), len(index))
+    matrix = recency(
+        np.array(owner, np.int64), np.array(cols, np.int64), np.array(ages, np.int64), decay, shape
+    )
+    weights = query_matrix(index, cases.queries)
 
-        counts = Counter(item for seq in sequences for item in seq)
-        ids = [item for item, _ in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))]
-        index = {item: i for i, item in enumerate(ids)}
-        codes = np.array([index[item] for seq in sequences for item in seq], dtype=np.int64)
-        lengths = np.array([len(seq) for seq in sequences], dtype=np.int64)
-        owner = np.repeat(np.arange(len(sequences)), lengths)
-        n = len(ids)
-        if context == "set":
-            incidence = sp.csr_matrix((np.ones(len(codes)), (owner, codes)), shape=(len(sequences), n))
-            incidence.data[:] = 1.0  # duplicates summed: count each basket once
-            pairs = (incidence.T @ incidence).tocsr()
-            pairs.setdiag(0)
-        else:
-            same = owner[1:] == owner[:-1]
-            pairs = sp.csr_matrix(
-                (np.ones(int(same.sum())), (codes[:-1][same], codes[1:][same])), shape=(n, n)
-            )
-        pairs.eliminate_zeros()
-        totals = np.asarray(pairs.sum(axis=1)).ravel()
-        totals[totals == 0] = 1.0
-        following = sp.diags(1.0 / totals) @ pairs
-        freq = np.array([counts[i] for i in ids], dtype=np.float64)
-        bounds = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
-        rules = build_transitions(codes.astype(np.int32), bounds, n, steps=RULES_STEPS, keep=RULES_KEEP)
-        return cls(index, freq, following.tocsr(), context, rules.to_csr().astype(np.float64))
+    def raise_seen(start: int, stop: int, scores: NDArray[np.float32]) -> None:
+        rows, items, r = seen_pairs(matrix[start:stop])
+        unit = unit_rows(scorer.query_vectors(weights[start:stop]))
+        spread = scorer.kind.spread(scorer.parts, scorer.scoring, unit)
+        scores[rows, items] += (repeat * r * spread[rows]).astype(np.float32)
 
-    def rank_cooccurrence(self, cases: Cases, *, kmax: int) -> Ranked:
-        """Most frequent followers (or basket mates) of the query; popularity breaks ties and fills."""
-        return rank_sparse("co-occurrence", self.index, cases, self.following, kmax=kmax)
-
-    def rank_rules(self, cases: Cases, *, kmax: int) -> Ranked:
-        """Sequential rules of the query (a history's rules summed with its weights); popularity fills."""
-        return rank_sparse("sequential-rules", self.index, cases, self.rules, kmax=kmax)
-
-    def rank_popular(self, cases: Cases, *, kmax: int) -> Ranked:
-        """The most frequent training items, query items excluded."""
-        return rank_sparse("most-popular", self.index, cases, None, kmax=kmax)
+    return raise_seen
 
 
 @dataclass
 class NextItemReport:
-    """Metrics per method, plus the notes a person should read."""
+    """Metrics per method and protocol, the notes a person should read, and each row's ranks
+    (``ranked[i]`` is ``rows[i]``'s: per case, where its target landed)."""
 
     rows: list[dict[str, Any]]
     notes: list[str]
+    ranked: list[Ranked] = field(default_factory=list)
 
 
 def evaluate_next_item(
@@ -184,21 +182,53 @@ def evaluate_next_item(
     train: list[list[str]] | None,
     *,
     ks: tuple[int, ...] = (10,),
-    query: Query = "last",
+    protocols: tuple[Query, ...] = ("last",),
     history: int = 5,
     context: str | None = None,
     scorers: list[Scorer] | None = None,
 ) -> NextItemReport:
     """Score the model (one row per scorer; None: ``similar``) and, given its training
-    sequences, the baselines on ``test``.
+    sequences, the baselines on ``test``, under each protocol: the query is the last item before
+    the target (``last``), or the whole history before it (``history``: the model queries with
+    its last ``history`` items and scores seen items as ``recommend`` does; the baselines read
+    the whole history).
 
     Raises:
         EmptyResultError: no test sequence has 2+ items, or no test item is in the model.
+        ConfigError: an unknown protocol.
     """
-    cases = Cases.from_sequences(test, query=query, history=history)
+    for protocol in protocols:
+        check_choice("query", protocol, PROTOCOLS, quoted=True)
+    everything = Cases.from_sequences(test, query="history", history=None)
+    _check_cases(embeddings, everything, len(test))
+    kmax = max(ks)
+    modes: list[Scorer | None] = list(scorers) if scorers else [None]
+    fitted = Baselines.fit(train, context=context or "window") if train is not None else None
+    rows: list[dict[str, Any]] = []
+    ranked: list[Ranked] = []
+    notes: list[str] = []
+    for protocol in protocols:
+        model_cases = Cases.from_sequences(test, query=protocol, history=history)
+        found = [rank_model(embeddings, model_cases, kmax=kmax, scorer=s, repeats=protocol == "history")
+                 for s in modes]  # fmt: skip
+        block = [{"method": "model", "protocol": protocol, "score": s.describe() if s else "similar",
+                  "seen": _seen_words(s, protocol), **r.metrics(ks)} for s, r in zip(modes, found)]  # fmt: skip
+        if fitted is not None and train is not None:
+            cases = Cases.from_sequences(test, query=protocol, history=None)
+            for seen, result in _baselines(fitted, train, cases, kmax, protocol):
+                block.append({"method": result.method, "protocol": protocol, "score": None, "seen": seen,
+                              **result.metrics(ks)})  # fmt: skip
+                found.append(result)
+        rows += block
+        ranked += found
+        notes += _notes(block, found[0], ks, protocol if len(protocols) > 1 else None)
+    return NextItemReport(rows, notes, ranked)
+
+
+def _check_cases(embeddings: Embeddings, cases: Cases, sequences: int) -> None:
     if not len(cases):
         raise EmptyResultError(
-            f"none of the {len(test):,} test sequences has 2 or more items: nothing to predict "
+            f"none of the {sequences:,} test sequences has 2 or more items: nothing to predict "
             "(check the user/session columns; a split's test file holds whole sequences)"
         )
     known = sum(1 for t in cases.targets if t in embeddings.index)
@@ -210,27 +240,46 @@ def evaluate_next_item(
             f"{param('item_col')}, as the model's training data?",
             param="item_col",
         )
-    kmax = max(ks)
-    modes: list[Scorer | None] = list(scorers) if scorers else [None]
-    ranked = [rank_model(embeddings, cases, kmax=kmax, scorer=s) for s in modes]
-    rows = [
-        {"method": "model", "score": s.describe() if s else "similar", **r.metrics(ks)}
-        for s, r in zip(modes, ranked)
+
+
+def _seen_words(scorer: Scorer | None, protocol: str) -> str:
+    """What a model row did with the history's own items."""
+    if protocol == "history" and scorer is not None and scorer.scoring.repeat is not None:
+        return f"repeat {scorer.scoring.repeat:g}"
+    return "excluded"
+
+
+def _baselines(
+    fitted: Baselines, train: list[list[str]], cases: Cases, kmax: int, protocol: str
+) -> list[tuple[str, Ranked]]:
+    """The baselines' rows of one protocol: co-occurrence and SR, the session-kNN methods with
+    session-rec's defaults (seen items kept, as session-rec ranks them, and for the whole-history
+    protocol also left out), most-popular."""
+    from item2vec.evaluation.knn import SessionKnn, own_sessions
+    from item2vec.evaluation.knn_params import KNN_METHODS, KnnParams
+
+    out = [
+        ("excluded", fitted.rank_cooccurrence(cases, kmax=kmax)),
+        ("excluded", fitted.rank_rules(cases, kmax=kmax)),
     ]
-    if train is not None:
-        fitted = Baselines.fit(train, context=context or "window")
-        baselines = [fitted.rank_cooccurrence(cases, kmax=kmax), fitted.rank_rules(cases, kmax=kmax),
-                     fitted.rank_popular(cases, kmax=kmax)]  # fmt: skip
-        rows += [{"method": b.method, "score": None, **b.metrics(ks)} for b in baselines]
-    return NextItemReport(rows, _notes(rows, ranked[0], ks))
+    knn = SessionKnn.fit(train, fitted.index)
+    own = own_sessions(train, cases.histories)
+    for method in KNN_METHODS:
+        params = KnnParams(method)
+        if protocol == "history":
+            out.append(("kept", knn.rank(cases, params, kmax=kmax, own=own, exclude_seen=False)))
+        out.append(("excluded", knn.rank(cases, params, kmax=kmax, own=own, exclude_seen=True)))
+    out.append(("excluded", fitted.rank_popular(cases, kmax=kmax)))
+    return out
 
 
-def _notes(rows: list[dict[str, Any]], model: Ranked, ks: tuple[int, ...]) -> list[str]:
+def _notes(rows: list[dict[str, Any]], model: Ranked, ks: tuple[int, ...], protocol: str | None) -> list[str]:
     notes = []
+    where = f" ({protocol} protocol)" if protocol else ""
     unanswered = int(((model.top[:, :1] < 0).ravel()).sum()) if model.top.shape[1] else len(model.ranks)
     if unanswered:
         notes.append(
-            f"the model could not answer {unanswered:,} of {len(model.ranks):,} cases (query items not in it)"
+            f"the model could not answer {unanswered:,} of {len(model.ranks):,} cases{where} (query items not in it)"
         )
     key = f"hr@{ks[0]}"
     best = max(rows, key=lambda r: float(r[key]))  # the first of equals: model rows come first
@@ -240,19 +289,35 @@ def _notes(rows: list[dict[str, Any]], model: Ranked, ks: tuple[int, ...]) -> li
         others = [r for r in rows if r is not best]
         runner = max(others, key=lambda r: float(r[key]))
         notes.append(
-            f"best on {key}: {label(best)} {best[key]:.4f} (next: {label(runner)} {runner[key]:.4f})"
+            f"best on {key}{where}: {label(best)} {best[key]:.4f} (next: {label(runner)} {runner[key]:.4f})"
         )
     if best["method"] != "model":
         notes.append(
-            f"{best['method']} beats the model on {key} ({best[key]:.4f} vs {top_model[key]:.4f}): "
+            f"{label(best)} beats the model on {key}{where} ({best[key]:.4f} vs {top_model[key]:.4f}): "
             "tune it (item2vec tune) or use the baseline"
         )
     return notes
 
 
 def label(row: dict[str, Any]) -> str:
-    """A method row's name in words: ``model (next)``, ``sequential-rules``."""
-    return f"model ({row['score']})" if row["method"] == "model" and row.get("score") else str(row["method"])
+    """A method row's name in words: ``model (next)``, ``sequential-rules``, ``stan (seen kept)``."""
+    if row["method"] == "model" and row.get("score"):
+        return f"model ({row['score']})"
+    return f"{row['method']} (seen kept)" if row.get("seen") == "kept" else str(row["method"])
+
+
+def parse_gate(text: str, ks: tuple[int, ...] | None = None) -> tuple[str | None, str, float]:
+    """``"history:hr@10=0.2"`` → ("history", "hr@10", 0.2): a ``fail_under`` bar and the protocol
+    it gates (None: every protocol computed).
+
+    Raises:
+        ConfigError: an unknown protocol, or a bar :func:`parse_threshold` refuses.
+    """
+    protocol, sep, rest = text.partition(":")
+    if not sep:
+        return (None, *parse_threshold(text, ks))
+    check_choice("fail_under", protocol.strip(), PROTOCOLS, quoted=True)
+    return (protocol.strip(), *parse_threshold(rest, ks))
 
 
 def check_thresholds(row: dict[str, Any], thresholds: list[tuple[str, float]]) -> None:
@@ -274,6 +339,7 @@ def check_thresholds(row: dict[str, Any], thresholds: list[tuple[str, float]]) -
         if float(row[name]) < bar:
             failed.append(f"{name} {float(row[name]):.4f} is below {bar:g}")
     if failed:
+        where = f" ({row['protocol']} protocol)" if row.get("protocol") else ""
         raise BelowThresholdError(
-            f"{row['method']}: " + "; ".join(failed) + f" ({param('fail_under')})", param="fail_under"
+            f"{row['method']}{where}: " + "; ".join(failed) + f" ({param('fail_under')})", param="fail_under"
         )

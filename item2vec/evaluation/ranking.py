@@ -10,7 +10,7 @@ one engine each; both order equal scores by catalogue position, as a stable sort
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 from item2vec.errors import ConfigError, check_choice
@@ -22,6 +22,10 @@ if TYPE_CHECKING:
     from numpy.typing import NDArray
 
 Query = Literal["last", "history"]
+PROTOCOLS: tuple[Query, ...] = (
+    "last",
+    "history",
+)  # evaluate's protocols: the query is the last item, or the whole history
 MISS = 1 << 30
 _CELLS = 1 << 24  # scores held at once (batch x catalogue): 64 MB of float32
 
@@ -31,33 +35,42 @@ _CELLS = 1 << 24  # scores held at once (batch x catalogue): 64 MB of float32
 
 @dataclass(frozen=True)
 class Cases:
-    """Next-item test cases: query items (oldest first) and the target of each."""
+    """Next-item test cases: query items (oldest first) and the target of each, and the whole
+    prefix before each target (its history: the seen items; None: the queries)."""
 
     queries: list[list[str]]
     targets: list[str]
+    prefixes: list[list[str]] | None = field(default=None, compare=False)
+
+    @property
+    def histories(self) -> list[list[str]]:
+        """Each case's whole history before its target, oldest first."""
+        return self.prefixes if self.prefixes is not None else self.queries
 
     def __len__(self) -> int:
         return len(self.targets)
 
     @classmethod
     def from_sequences(
-        cls, sequences: Iterable[list[str]], *, query: Query = "last", history: int = 5
+        cls, sequences: Iterable[list[str]], *, query: Query = "last", history: int | None = 5
     ) -> Cases:
-        """One case per sequence of 2+ items: the last item is the target.
+        """One case per sequence of 2+ items: the last item is the target, the query the item
+        before it (``last``) or the last ``history`` items before it (``history``; None: all).
 
         Raises:
             ConfigError: an unknown query mode or a history below 1.
         """
-        check_choice("query", query, ("last", "history"), quoted=True)
-        if history < 1:
+        check_choice("query", query, PROTOCOLS, quoted=True)
+        if history is not None and history < 1:
             raise ConfigError(param="history_size", value=history, expected="1 or more items")
         keep = 1 if query == "last" else history
-        queries, targets = [], []
+        queries, targets, prefixes = [], [], []
         for seq in sequences:
             if len(seq) >= 2:
-                queries.append(seq[-1 - keep : -1])
+                queries.append(seq[-1 - keep : -1] if keep is not None else seq[:-1])
                 targets.append(seq[-1])
-        return cls(queries, targets)
+                prefixes.append(seq[:-1])
+        return cls(queries, targets, prefixes)
 
 
 # --- ranking engine ------------------------------------------------------------------------------
@@ -93,12 +106,19 @@ class Ranked:
 ScoreFn = Callable[["sp.csr_matrix"], "NDArray[np.float32]"]
 
 
-def rank_dense(method: str, index: dict[str, int], cases: Cases, score: ScoreFn, *, kmax: int) -> Ranked:
+SeenFn = Callable[[int, int, "NDArray[np.float32]"], None]
+
+
+def rank_dense(
+    method: str, index: dict[str, int], cases: Cases, score: ScoreFn, *, kmax: int, seen: SeenFn | None = None
+) -> Ranked:
     """Rank every target against the whole catalogue ``index`` with dense scores.
 
     ``score`` turns a sparse batch of weighted query items (cases x catalogue) into a dense
-    float32 score matrix. Query items are excluded; a case with no known query item is a miss.
-    Equal scores are ordered by catalogue position, as a stable sort would.
+    float32 score matrix. Query items are excluded, unless ``seen`` is given: it is handed each
+    block's cases (start, stop) and scores, and sets the seen items' scores itself (in place).
+    A case with no known query item is a miss. Equal scores are ordered by catalogue position,
+    as a stable sort would.
     """
     import numpy as np
 
@@ -116,8 +136,11 @@ def rank_dense(method: str, index: dict[str, int], cases: Cases, score: ScoreFn,
         stop = min(start + batch, len(cases))
         block = weights[start:stop]
         scores = np.asarray(score(block), dtype=np.float32)
-        rows, cols = block.nonzero()
-        scores[rows, cols] = -np.inf
+        if seen is None:
+            rows, cols = block.nonzero()
+            scores[rows, cols] = -np.inf
+        else:
+            seen(start, stop, scores)
         scores[np.diff(block.indptr) == 0] = -np.inf  # no known query item: nothing recommended
         best, _ = top_k(scores, top.shape[1])  # ties by lower column, never NaN; -1 pads
         top[start:stop] = best

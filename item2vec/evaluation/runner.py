@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from item2vec.corpus.options import SessionOptions, session_from_meta
 from item2vec.corpus.sequences import read_sequences
@@ -19,7 +19,7 @@ from item2vec.errors import ConfigError, check_choice
 from item2vec.evaluation.benchmarks import evaluate_analogies, evaluate_pairs
 from item2vec.evaluation.eval_inputs import Evaluation, model_scorers, model_training_sequences
 from item2vec.evaluation.evaluate import evaluate_next_item
-from item2vec.evaluation.ranking import Query
+from item2vec.evaluation.ranking import PROTOCOLS, Query
 from item2vec.query.scoring import ScoringParts, open_parts
 
 if TYPE_CHECKING:
@@ -40,8 +40,10 @@ class EvaluateRequest:
         session_overrides: session options that replace the model's when ``test`` is read.
         baselines: also rank with most-popular, co-occurrence and sequential rules.
         ks: the metrics' cut-offs.
-        query: ``last`` (the last history item) or ``history`` (a decayed mean of the last ``history``).
-        history: items in a ``history`` query.
+        query: the protocols: ``last`` (the query is the item before the target), ``history``
+            (the whole history before it: the model queries with its last ``history`` items and
+            scores seen items as ``recommend`` does), or ``both`` (the default).
+        history: items of the history the model's query uses (``recommend``'s history size).
         analogies: analogy questions (questions-words format).
         pairs: word pairs with human scores.
         parts: the model's scoring parts (None: opened from the embeddings alone).
@@ -58,7 +60,7 @@ class EvaluateRequest:
     session_overrides: Mapping[str, Any] = field(default_factory=dict)
     baselines: bool = True
     ks: tuple[int, ...] = (10,)
-    query: Query = "last"
+    query: Query | Literal["both"] = "both"
     history: int = 5
     analogies: Path | None = None
     pairs: Path | None = None
@@ -67,10 +69,15 @@ class EvaluateRequest:
     hybrid_weight: float | None = None
     hybrid_base: str | None = None
 
+    @property
+    def protocols(self) -> tuple[Query, ...]:
+        """The protocols ``query`` names, in order."""
+        return PROTOCOLS if self.query == "both" else (self.query,)
+
     def __post_init__(self) -> None:
         if not self.ks or any(isinstance(k, bool) or not isinstance(k, int) or k < 1 for k in self.ks):
             raise ConfigError(param="k", value=self.ks, expected="cut-offs of 1 or more, such as 10 or 10,20")
-        check_choice("query", self.query, ("last", "history"), quoted=True)
+        check_choice("query", self.query, (*PROTOCOLS, "both"), quoted=True)
         if isinstance(self.history, bool) or not isinstance(self.history, int) or self.history < 1:
             raise ConfigError(param="history", value=self.history, expected="1 or more items")
 
@@ -100,7 +107,7 @@ def run_evaluation(embeddings: Embeddings, *, request: EvaluateRequest) -> Evalu
         train = _training(embeddings, request.train) if request.baselines else None
         context = embeddings.meta.get("params", {}).get("context", "window")
         report = evaluate_next_item(
-            embeddings, test, train, ks=request.ks, query=request.query, history=request.history,
+            embeddings, test, train, ks=request.ks, protocols=request.protocols, history=request.history,
             context=context, scorers=scorers,
         )  # fmt: skip
         result.sections["next-item"] = report.rows
