@@ -207,8 +207,9 @@ def _ranked(
         if recency is not None and scorer.scoring.repeat is not None:
             from item2vec.query.repeats import merge, seen_scores
 
-            extra = seen_scores(scorer, unit_rows(block.astype(np.float32)), trans, recency[start:stop],
-                                scorer.scoring.repeat)  # fmt: skip
+            scored_by = (scorer.kind, scorer.parts, scorer.scoring)
+            unit = unit_rows(block.astype(np.float32))
+            extra = seen_scores(scored_by, unit, trans, recency[start:stop], scorer.scoring.repeat)
             rows, scores = merge((rows, scores), extra, k, allowed=scorer.candidates)
         return start, rows, scores
 

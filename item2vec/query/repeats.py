@@ -27,8 +27,10 @@ if TYPE_CHECKING:
     import scipy.sparse as sp
     from numpy.typing import NDArray
 
+    from item2vec.model.scoring_record import Scoring
     from item2vec.query.filters import CandidateFilter
-    from item2vec.query.scoring import Scorer
+    from item2vec.query.score_modes import ScoreMode
+    from item2vec.query.scoring_parts import ScoringParts
 
 Pairs = tuple["NDArray[np.int64]", "NDArray[np.int64]"]
 Top = tuple["NDArray[np.int64]", "NDArray[np.float32]"]
@@ -43,10 +45,11 @@ def recency(
 ) -> sp.csr_matrix:
     """R: queries x catalogue, the sum of ``decay ** age`` over each (query, item) occurrence."""
     import numpy as np
+    import scipy.sparse as sp
 
-    from item2vec.query.scoring import weight_matrix
-
-    return weight_matrix(owner, cols, decay ** ages.astype(np.float64), shape)
+    matrix = sp.csr_matrix((decay ** ages.astype(np.float64), (owner, cols)), shape=shape)
+    matrix.sum_duplicates()
+    return matrix
 
 
 def history_recency(n_items: int, rows: list[int], decay: float) -> sp.csr_matrix:
@@ -56,27 +59,6 @@ def history_recency(n_items: int, rows: list[int], decay: float) -> sp.csr_matri
     count = len(rows)
     ages = np.arange(count - 1, -1, -1, dtype=np.int64)
     return recency(np.zeros(count, np.int64), np.array(rows, dtype=np.int64), ages, decay, (1, n_items))
-
-
-def pair_lookup(matrix: sp.csr_matrix | None, pairs: Pairs) -> NDArray[np.float32]:
-    """``matrix[q, c]`` at each (q, c) of ``pairs`` (0 where it has no entry or is None)."""
-    import numpy as np
-
-    owner, cols = pairs
-    out = np.zeros(len(owner), dtype=np.float32)
-    if matrix is None or not matrix.nnz or not len(owner):
-        return out
-    csr = matrix.tocsr()
-    if not csr.has_sorted_indices:
-        csr = csr.sorted_indices()
-    n = csr.shape[1]
-    rows = np.repeat(np.arange(csr.shape[0], dtype=np.int64), np.diff(csr.indptr))
-    keys = rows * n + csr.indices
-    wanted = owner * n + cols
-    at = np.minimum(np.searchsorted(keys, wanted), len(keys) - 1)
-    found = keys[at] == wanted
-    out[found] = csr.data[at[found]]
-    return out
 
 
 def seen_pairs(seen: sp.csr_matrix) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float64]]:
@@ -91,20 +73,20 @@ def seen_pairs(seen: sp.csr_matrix) -> tuple[NDArray[np.int64], NDArray[np.int64
 
 
 def seen_scores(
-    scorer: Scorer,
+    scored: tuple[ScoreMode, ScoringParts, Scoring],
     unit: NDArray[np.float32],
     transitions: sp.csr_matrix | None,
     seen: sp.csr_matrix,
     repeat: float,
 ) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float32]]:
-    """(query, item row, score) of every seen item: its score in the scorer's mode, raised by
-    ``repeat`` x R x the query's spread."""
+    """(query, item row, score) of every seen item: its score in the mode (``scored``: the mode,
+    the model's parts, the scoring), raised by ``repeat`` x R x the query's spread."""
     import numpy as np
 
     owner, cols, weight = seen_pairs(seen)
     if not len(owner):
         return owner, cols, np.zeros(0, dtype=np.float32)
-    kind, parts, scoring = scorer.kind, scorer.parts, scorer.scoring
+    kind, parts, scoring = scored
     exact = kind.pair_scores(parts, scoring, unit, transitions, (owner, cols))
     spread = kind.spread(parts, scoring, unit)
     raised = (exact.astype(np.float64) + repeat * weight * spread[owner].astype(np.float64)).astype(

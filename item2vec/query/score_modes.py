@@ -35,7 +35,15 @@ from item2vec.model.scoring_record import Scoring
 from item2vec.query.neighbours import answer as exact_answer
 from item2vec.query.neighbours import similar as exact_similar
 from item2vec.query.scoring_parts import ScoringParts
-from item2vec.query.topk import distinct, padded_columns, rescore, sparse_lookup, standardised_top, top_k
+from item2vec.query.topk import (
+    distinct,
+    padded_columns,
+    pair_lookup,
+    rescore,
+    sparse_lookup,
+    standardised_top,
+    top_k,
+)
 
 if TYPE_CHECKING:
     import numpy as np
@@ -314,8 +322,6 @@ class Hybrid(ScoreMode):
         pairs: Pairs,
     ) -> NDArray[np.float32]:
         import numpy as np
-
-        from item2vec.query.repeats import pair_lookup
 
         base = self.base(scoring)
         cosines = super().pair_scores(parts, scoring, unit, transitions, pairs)

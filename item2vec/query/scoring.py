@@ -282,7 +282,9 @@ class Scorer:
         if seen is None:
             return top
         assert self.scoring.repeat is not None
-        extra = seen_scores(self, unit_rows(queries), transitions, seen, self.scoring.repeat)
+        extra = seen_scores(
+            (self.kind, self.parts, self.scoring), unit_rows(queries), transitions, seen, self.scoring.repeat
+        )
         return merge(top, extra, k, allowed=self.candidates, banned=banned)
 
     def similar(self, items: list[str], k: int = 10, *, combine: bool = False) -> list[Neighbour]:

@@ -378,3 +378,26 @@ def sparse_lookup(transitions: sp.csr_matrix | None, rows: NDArray[np.int64]) ->
     found = (keys[at] == wanted) & (rows >= 0)
     out[found] = transitions.data[at[found]]
     return out
+
+
+def pair_lookup(
+    matrix: sp.csr_matrix | None, pairs: tuple[NDArray[np.int64], NDArray[np.int64]]
+) -> NDArray[np.float32]:
+    """``matrix[q, c]`` at each (q, c) of ``pairs`` (0 where it has no entry or is None)."""
+    import numpy as np
+
+    owner, cols = pairs
+    out = np.zeros(len(owner), dtype=np.float32)
+    if matrix is None or not matrix.nnz or not len(owner):
+        return out
+    csr = matrix.tocsr()
+    if not csr.has_sorted_indices:
+        csr = csr.sorted_indices()
+    n = csr.shape[1]
+    rows = np.repeat(np.arange(csr.shape[0], dtype=np.int64), np.diff(csr.indptr))
+    keys = rows * n + csr.indices
+    wanted = owner * n + cols
+    at = np.minimum(np.searchsorted(keys, wanted), len(keys) - 1)
+    found = keys[at] == wanted
+    out[found] = csr.data[at[found]]
+    return out
