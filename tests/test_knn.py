@@ -158,9 +158,11 @@ def test_the_own_session_is_never_a_neighbour(method: str) -> None:
 
 @pytest.mark.parametrize("method", KNN_METHODS)
 def test_the_own_session_is_removed_before_sampling(method: str) -> None:
-    knn = SessionKnn.fit([["a", "b"], ["a", "c"]], INDEX)
-    got = knn.scores([["a"]], KnnParams(method, sample_size=1), own=np.array([1]))
-    assert sorted(got.indices.tolist()) == [0, 1]  # the older session 0 fills the sample
+    knn = SessionKnn.fit([["a", "b"], ["a", "c"], ["a", "d"]], INDEX)
+    got = knn.scores([["a"]], KnnParams(method, sample_size=1), own=np.array([2]))
+    assert sorted(got.indices.tolist()) == [0, 2]  # session 1, the next most recent, fills the sample
+    got = knn.scores([["a"]], KnnParams(method, sample_size=1), own=np.array([0]))
+    assert sorted(got.indices.tolist()) == [0, 3]
 
 
 @pytest.mark.parametrize("method", KNN_METHODS)

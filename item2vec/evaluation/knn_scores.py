@@ -1,20 +1,21 @@
 """The vectorised engine of the session-kNN baselines: sparse session x item matrices in, scores out.
 
 For a block of cases: candidates = the training sessions that share an item with the query
-(one sparse product), the case's own session removed, the ``sample_size`` most recent kept
-(largest sequence number: a row's last entries, since rows are sorted); similarity per pair;
-the ``k`` best pairs per case (equal similarities: lower sequence number first, see
+(one sparse product against each item's most recent ``sample_size + 1`` sessions, which is
+exact: see ``Table.recent``), the case's own session removed, the ``sample_size`` most recent
+kept (largest sequence number: a row's last entries, since rows are sorted); similarity per
+pair; the ``k`` best pairs per case (equal similarities: lower sequence number first, see
 ``item2vec.evaluation.knn``); then each neighbour's items are laid out one entry per
 (neighbour, item), weighted, and summed per (case, item). The last item a neighbour shares
 with the query (V-SKNN's ``weighting_score``, STAN's ``lambda_inh``) is a segment maximum over
-those entries. Blocks hold about ``_CELLS`` candidate pairs and neighbour entries, so working
-memory is a few arrays of that length (some 100 MB) whatever the number of cases.
-"""
+those entries. A block holds about ``_CELLS`` (2M) candidate pairs plus neighbour entries, so
+working memory is a few arrays of that length (some 100 MB) whatever the number of cases; the
+truncated item lists are kept per sample size (at most the size of the training matrix each)."""
 
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from item2vec.evaluation.knn_params import SPAN, KnnParams
@@ -37,6 +38,7 @@ class Table:
     age: NDArray[np.float64]  # days before the query on STAN's clock: (N - number) * SPAN / N
     idf: NDArray[np.float64]  # log(sessions / occurrences), 0 for items never seen
     mean_length: float  # items per non-empty session, repeats counted
+    _recent: dict[int, sp.csr_matrix] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def build(cls, sequences: list[list[str]], index: dict[str, int]) -> Table:
@@ -55,6 +57,29 @@ class Table:
         age = (sessions - np.arange(sessions, dtype=np.float64)) * SPAN / max(1, sessions)
         mean = float(lengths[lengths > 0].mean()) if used else 0.0
         return cls(last, by_item, np.diff(last.indptr).astype(np.float64), age, idf, mean)
+
+    def recent(self, sample_size: int) -> sp.csr_matrix:
+        """``by_item`` with each item's last ``sample_size + 1`` sessions only (all for 0).
+
+        Exact for sampling: a session among the ``sample_size`` most recent that share an item
+        with a query (its own session left out) has at most ``sample_size`` more recent
+        sessions holding any one of those items, the own one included, so it is in every
+        shared item's list, and its shared items all count.
+        """
+        import numpy as np
+        import scipy.sparse as sp
+
+        if sample_size == 0:
+            return self.by_item
+        if sample_size not in self._recent:
+            items = self.by_item.shape[0]
+            row = _row_of(self.by_item)
+            rank, count = _rank_in_row(row, items)
+            keep = count[row] - rank <= sample_size + 1
+            indptr = np.r_[0, np.cumsum(np.minimum(count, sample_size + 1))]
+            data, indices = self.by_item.data[keep], self.by_item.indices[keep]
+            self._recent[sample_size] = sp.csr_matrix((data, indices, indptr), shape=self.by_item.shape)
+        return self._recent[sample_size]
 
 
 def _flat_columns(index: dict[str, int], sequences: list[list[str]]) -> NDArray[np.int64]:
@@ -117,7 +142,7 @@ def _blocks(table: Table, query: sp.csr_matrix, params: KnnParams) -> list[tuple
     cases = query.shape[0]
     if cases == 0:
         return []
-    df = np.diff(table.by_item.indptr)
+    df = np.diff(table.recent(params.sample_size).indptr)
     pairs = np.bincount(_row_of(query), weights=df[query.indices], minlength=cases)
     kept = params.k if params.sample_size == 0 else min(params.k, params.sample_size)
     cost = pairs + kept * max(1.0, table.mean_length)
@@ -146,61 +171,96 @@ def _neighbours(
     """(case, session, similarity) of each case's k nearest sampled sessions, best first."""
     import numpy as np
 
-    ones = block.query.copy()
-    ones.data[:] = 1.0
-    overlap = (ones @ table.by_item).tocsr()
-    overlap.sort_indices()
-    row, session, shared = _row_of(overlap), overlap.indices.astype(np.int64), overlap.data
+    cases = block.query.shape[0]
+    weights = _query_weights(block, params)
+    row, session, overlap = _candidates(table, block, weights, params.sample_size)
     keep = session != block.own[row]
-    row, session, shared = row[keep], session[keep], shared[keep]
-    if params.sample_size:  # rows sorted, sessions ascending: a row's last entries are the most recent
-        past_row = np.searchsorted(row, row, side="right")
-        keep = past_row - np.arange(len(row)) <= params.sample_size
-        row, session, shared = row[keep], session[keep], shared[keep]
-    sim = _similarity(table, block, params, row, session, shared)
+    row, session, overlap = row[keep], session[keep], overlap[keep]
+    if params.sample_size:  # sessions ascend in a row: its last entries are the most recent
+        rank, count = _rank_in_row(row, cases)
+        keep = count[row] - rank <= params.sample_size
+        row, session, overlap = row[keep], session[keep], overlap[keep]
+    sim = _similarity(table, block, params, weights, row, session, overlap)
     keep = sim > 0
     row, session, sim = row[keep], session[keep], sim[keep]
-    order = np.lexsort((session, -sim, row))
+    order = np.lexsort((-sim, row))  # stable: equal similarities keep sessions ascending
     row, session, sim = row[order], session[order], sim[order]
-    rank = np.arange(len(row)) - np.searchsorted(row, row, side="left")
-    keep = rank < params.k
+    keep = _rank_in_row(row, cases)[0] < params.k
     return row[keep], session[keep], sim[keep]
+
+
+def _candidates(
+    table: Table, block: _Block, weights: NDArray[np.float64], sample_size: int
+) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float64]]:
+    """Every (case, session) that shares an item (or enough of them to draw the sample from),
+    sessions ascending within a case, and the sum of the shared items' ``weights`` (one weight
+    per query entry)."""
+    import numpy as np
+
+    weighted = block.query.copy()
+    weighted.data = weights
+    sessions = table.recent(sample_size)
+    product = _sorted(weighted @ sessions)
+    if (weights > 0).all():  # no sum is 0, so every session that shares an item is there
+        return _row_of(product), product.indices.astype(np.int64), product.data
+    ones = block.query.copy()
+    ones.data[:] = 1.0
+    pattern = _sorted(ones @ sessions)
+    row, session = _row_of(pattern), pattern.indices.astype(np.int64)
+    return row, session, _lookup(product, row, session)
+
+
+def _sorted(matrix: sp.csr_matrix) -> sp.csr_matrix:
+    """``matrix`` as CSR with sorted columns (two linear transposes, not a sort per row)."""
+    result = matrix.tocsc().tocsr()
+    result.has_sorted_indices = True
+    return result
+
+
+def _rank_in_row(row: NDArray[np.int64], rows: int) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """Each entry's 0-based place in its row (``row`` ascending) and each row's entry count."""
+    import numpy as np
+
+    count = np.bincount(row, minlength=rows)
+    return np.arange(len(row)) - (np.cumsum(count) - count)[row], count
 
 
 def _similarity(
     table: Table,
     block: _Block,
     params: KnnParams,
+    weights: NDArray[np.float64],
     row: NDArray[np.int64],
     session: NDArray[np.int64],
-    shared: NDArray[np.float64],
+    overlap: NDArray[np.float64],
 ) -> NDArray[np.float64]:
-    """Each candidate pair's similarity, session-rec's formula for the method."""
+    """Each candidate pair's similarity, session-rec's formula for the method; ``overlap`` is
+    the sum of the shared items' weights (their number for SKNN)."""
     import numpy as np
 
     distinct = np.diff(block.query.indptr).astype(np.float64)[row]
     theirs = table.distinct[session]
     if params.method == "sknn":
         if params.similarity == "jaccard":
-            return np.asarray(shared / (distinct + theirs - shared), dtype=np.float64)
-        return np.asarray(shared / (np.sqrt(distinct) * np.sqrt(theirs)), dtype=np.float64)
-    weights = _query_weights(block, params)
-    weighted = block.query.copy()
-    weighted.data = weights
-    overlap = _lookup(weighted @ table.by_item, row, session)  # sum of the shared items' weights
+            return np.asarray(overlap / (distinct + theirs - overlap), dtype=np.float64)
+        return np.asarray(overlap / (np.sqrt(distinct) * np.sqrt(theirs)), dtype=np.float64)
     if params.method == "vsknn":
         return np.asarray(overlap / distinct, dtype=np.float64)
-    squares = np.bincount(_row_of(weighted), weights=weights * weights, minlength=weighted.shape[0])
+    rows = block.query.shape[0]
+    squares = np.bincount(_row_of(block.query), weights=weights * weights, minlength=rows)
     cosine = overlap / (np.sqrt(squares[row]) * np.sqrt(theirs))
     return np.asarray(cosine * np.exp(-table.age[session] / params.lambda_snh), dtype=np.float64)
 
 
 def _query_weights(block: _Block, params: KnnParams) -> NDArray[np.float64]:
-    """Each query entry's weight by its (last) position: V-SKNN's ``weighting``, STAN's spw."""
+    """Each query entry's weight by its (last) position: V-SKNN's ``weighting``, STAN's spw
+    (SKNN: 1)."""
     import numpy as np
 
     where = block.query.data
     length = block.length[_row_of(block.query)]
+    if params.method == "sknn":
+        return np.ones_like(where)
     if params.method == "stan":
         return np.asarray(np.exp((where - length) / params.lambda_spw), dtype=np.float64)
     return position_weight(params.weighting, where, length)
