@@ -27,6 +27,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from item2vec.evaluation.calibration_stats import MARGIN as MARGIN  # re-exported: the rule's bar
+from item2vec.evaluation.calibration_stats import K as K
 from item2vec.evaluation.evaluate import rank_model
 from item2vec.evaluation.ranking import MISS, Cases, query_matrix
 from item2vec.evaluation.tune_modes import Choice, choices
@@ -45,9 +47,7 @@ if TYPE_CHECKING:
     from item2vec.model.transitions import TransitionMatrix
     from item2vec.training.holdout import HeldOut
 
-K = 10
 _CELLS = 1 << 24  # scores per block of cases: as evaluation.ranking's blocks, so the floats are its own
-MARGIN = 3.0  # standard errors of the paired NDCG@10 difference a challenger must clear
 
 
 def calibrate(
@@ -59,17 +59,25 @@ def calibrate(
     """model.json's "scoring" record: the chosen mode, weight, base (and transition steps, when
     not the default), and the measurements. ``transitions`` maps steps to the reduced corpus's
     transitions counted over that many steps."""
+    from dataclasses import replace
+
+    from item2vec.evaluation.calibrate_repeats import choose_repeat
+
     cases = Cases([[q] for q in held_out.queries], held_out.targets)
     outcomes = measure(embeddings, output, transitions, cases)
-    chosen, why = choose(outcomes)
+    chosen, why = choose(outcomes, held_out.groups)
     table = {
         c.label(): {"hr@10": round(float(h.mean()), 4), "ndcg@10": round(float(n.mean()), 4)}
         for c, (h, n) in outcomes.items()
     }
+    parts = ScoringParts(embeddings, output=output, transitions=transitions[chosen.steps or TRANSITION_STEPS])
+    repeat, seen = choose_repeat(embeddings, parts, chosen, held_out)
+    chosen = replace(chosen, repeat=repeat)
     return {
         **chosen.record(),
-        "calibration": {**held_out.record(), "chosen": chosen.label(), "why": why, "measured": table},
-    }
+        "calibration": {**held_out.record(), "chosen": chosen.label(), "why": why, "measured": table,
+                        "seen_items": seen},
+    }  # fmt: skip
 
 
 def grid(steps: tuple[int, ...]) -> list[Choice]:

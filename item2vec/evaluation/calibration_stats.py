@@ -25,6 +25,10 @@ if TYPE_CHECKING:
     from numpy.typing import ArrayLike, NDArray
 
 
+K = 10  # calibration's cut-off: HR@10 and NDCG@10
+MARGIN = 3.0  # standard errors of the paired NDCG@10 difference a challenger must clear
+
+
 def clustered_standard_error(differences: ArrayLike, groups: ArrayLike | None = None) -> float:
     """The standard error of the mean of ``differences``, cases clustered by ``groups``.
 
