@@ -26,7 +26,10 @@ def random_log(seed: int) -> tuple[list[list[str]], dict[str, int], list[list[st
 
     def session() -> list[str]:
         hot = rng.randrange(0, 50)  # sessions cluster on a window of items, so they overlap
-        return [items[min(69, hot + int(rng.expovariate(0.25)))] for _ in range(rng.randint(1, 9))]
+        size = (
+            rng.randint(1, 9) if rng.random() < 0.8 else rng.randint(10, 16)
+        )  # linear: weights <= 0 past 10
+        return [items[min(69, hot + int(rng.expovariate(0.25)))] for _ in range(size)]
 
     held = [[*session(), rng.choice(items)] for _ in range(60)]
     prefixes = [seq[:-1] for seq in held]
@@ -52,6 +55,7 @@ POINTS = [
     KnnParams("stan", k=5, sample_size=20),
     KnnParams("stan", k=3, sample_size=30, lambda_spw=0.5, lambda_snh=20, lambda_inh=1.0),
     KnnParams("stan", k=10, sample_size=0, lambda_spw=8.0, lambda_snh=100, lambda_inh=0.25),
+    KnnParams("stan", k=6, sample_size=20, lambda_spw=1e-5, lambda_snh=40, lambda_inh=1e-5),  # weights 0
 ]
 
 
