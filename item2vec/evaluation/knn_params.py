@@ -2,11 +2,12 @@
 
 Names and defaults are session-rec's (Ludewig et al. 2018/2021; ``algorithms/knn/sknn.py``,
 ``vsknn.py``, ``stan.py``): ``k`` 100 and ``sample_size`` 500 as their docstrings give them
-(the constructors default to 1000, STAN's to 5000; the grids below search those too),
-V-SKNN's ``weighting`` and ``weighting_score`` ``"div"`` and ``idf_weighting`` off (0 here,
-``False`` there), STAN's ``lambda_spw`` 1.02, ``lambda_snh`` 5 and ``lambda_inh`` 2.05.
-``lambda_snh`` is in session-rec's unit, days, on a clock on which the training log spans
-``SPAN`` (100) days: see ``item2vec.evaluation.knn`` for how sequence order stands in for time.
+(their constructors default to 1000, STAN's to 5000), V-SKNN's ``weighting`` and
+``weighting_score`` ``"div"`` and ``idf_weighting`` off (0 here, ``False`` there), STAN's
+``lambda_spw`` 1.02, ``lambda_snh`` 5 and ``lambda_inh`` 2.05. ``lambda_snh`` is in
+session-rec's unit, days, on a clock on which the training log spans ``SPAN`` (100) days: see
+``item2vec.evaluation.knn`` for how sequence order stands in for time. session-rec's
+``remind=False`` (seen items unscored) ranks as ``exclude_seen=True`` does.
 """
 
 from __future__ import annotations
