@@ -113,14 +113,14 @@ def test_model_html_and_scoring(model: item2vec.Model, tiny_model: Path) -> None
 
 
 def test_an_evaluation_is_shown_as_tables(model: item2vec.Model) -> None:
-    report = model.evaluate([["apple", "pear"], ["king", "queen"]], baselines=False)
+    report = model.evaluate([["apple", "pear"], ["king", "queen"]], baselines=False, query="last")
     assert isinstance(report, item2vec.EvaluationReport)
     assert report.sections["next-item"][0]["hr@10"] == 1.0  # the fields as before
     assert repr(report).splitlines() == [
         "<item2vec evaluation>",
-        "method  score    cases   hr@10  ndcg@10  mrr@10  coverage@10    cold",
-        "------  -------  -----  ------  -------  ------  -----------  ------",
-        "model   similar      2  1.0000   0.7500  0.6667       1.0000  0.0000",
+        "method  protocol  score    seen      cases   hr@10  ndcg@10  mrr@10  coverage@10    cold",
+        "------  --------  -------  --------  -----  ------  -------  ------  -----------  ------",
+        "model   last      similar  excluded      2  1.0000   0.7500  0.6667       1.0000  0.0000",
         "note: no hybrid row: score=hybrid needs transitions, which this in-memory model was not given: "
         "pass them, or load the model directory",
         "note: no next row: score=next needs output vectors, which this in-memory model was not given: "

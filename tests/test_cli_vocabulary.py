@@ -273,12 +273,15 @@ def test_evaluate_finds_the_training_data_from_another_directory(
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     monkeypatch.chdir(elsewhere)
-    result = run("evaluate", "../m", "../retail.csv", "--score", "similar", "-f", "json")
+    result = run("evaluate", "../m", "../retail.csv", "--score", "similar", "-f", "json", "--query", "last")
     assert result.exit_code == 0, result.output
     assert [r["method"] for r in json.loads(result.stdout)["next-item"]] == [
         "model",
         "co-occurrence",
         "sequential-rules",
+        "sknn",
+        "v-sknn",
+        "stan",
         "most-popular",
     ]
     retail.rename(tmp_path / "moved.csv")

@@ -164,22 +164,28 @@ def test_cli_report_with_test_set_has_evaluation_against_baselines(tmp_path: Pat
     out = tmp_path / "report.html"
     result = run("report", model, "--test", test, "--ks", "5,10", "-o", out, "--no-map", "--popular", "2")
     assert result.exit_code == 0, result.output
-    assert result.stderr.endswith(f"wrote {out}\n") and "note: best on hr@5: " in result.stderr
+    assert (
+        result.stderr.endswith(f"wrote {out}\n")
+        and "note: best on hr@5 (history protocol): " in result.stderr
+    )
     text = out.read_text(encoding="utf-8")
     page = Page(text)
     assert page.headings[:3] == ["Model model", "Training summary", "Model"]
     assert "Evaluation" in page.headings
     section = Page(text[text.index('id="evaluation"') : text.index('id="neighbours"')])
     columns = section.cells[: section.cells.index("cold") + 1]
-    assert columns[:5] == ["method", "score", "cases", "hr@5", "ndcg@5"] and "hr@10" in columns
+    assert columns[:7] == ["method", "protocol", "score", "seen", "cases", "hr@5", "ndcg@5"]
+    assert "hr@10" in columns
     rows = [
         section.cells[i : i + len(columns)] for i in range(len(columns), len(section.cells), len(columns))
     ]
-    rows = [r for r in rows if len(r) == len(columns)]
-    assert [r[0] for r in rows] == ["model"] * 3 + ["co-occurrence", "sequential-rules", "most-popular"]
-    assert [r[1] for r in rows[:3]] == ["hybrid (next, weight 8)", "similar", "next"]
-    assert [r[2] for r in rows] == ["60"] * 6
-    hr = {r[1] or r[0]: float(r[columns.index("hr@10")]) for r in rows}
+    rows = [r for r in rows if len(r) == len(columns) and r[1] == "last"]
+    assert [r[0] for r in rows] == ["model"] * 3 + [
+        "co-occurrence", "sequential-rules", "sknn", "v-sknn", "stan", "most-popular"
+    ]  # fmt: skip
+    assert [r[2] for r in rows[:3]] == ["hybrid (next, weight 8)", "similar", "next"]
+    assert [r[4] for r in rows] == ["60"] * 9
+    hr = {r[2] or r[0]: float(r[columns.index("hr@10")]) for r in rows}
     assert hr["similar"] > hr["most-popular"]  # planted clusters: the model knows what goes together
 
 
@@ -222,7 +228,7 @@ def test_cli_report_notes_go_to_stderr_unless_quiet(tmp_path: Path, tiny_model: 
     args = ["report", tiny_model, "--test", test, "--no-baselines", "--no-map", "-o", tmp_path / "r.html"]
     loud = run(*args)
     assert loud.exit_code == 0, loud.output
-    assert "note: best on hr@10: " in loud.stderr
+    assert "note: best on hr@10 (last protocol): " in loud.stderr
     quiet = run(*args, "--force", "-q")
     assert quiet.exit_code == 0 and quiet.stderr == ""
 
@@ -236,8 +242,9 @@ def test_cli_report_ranks_with_the_score_modes_asked_for(tmp_path: Path, tiny_mo
     assert result.exit_code == 0, result.output
     text = out.read_text(encoding="utf-8")
     section = Page(text[text.index('id="evaluation"') : text.index('id="neighbours"')])
-    assert section.cells[section.cells.index("cold") + 1 : section.cells.index("cold") + 3] == [
+    assert section.cells[section.cells.index("cold") + 1 : section.cells.index("cold") + 4] == [
         "model",
+        "last",
         "next",
     ]
     (tiny_model / "transitions.npz").unlink()

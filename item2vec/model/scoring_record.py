@@ -126,6 +126,21 @@ class Scoring:
         return replace(default or cls(), **values)
 
     @classmethod
+    def recorded_repeat(cls, meta: Mapping[str, Any]) -> float | None:
+        """The repeat weight model.json's "scoring" record holds (None: none), reading that key alone.
+
+        Raises:
+            ModelError: the key holds a value that is not valid.
+        """
+        record = meta.get("scoring")
+        if not isinstance(record, Mapping) or record.get(REPEAT_KEY) is None:
+            return None
+        try:
+            return check_repeat(record[REPEAT_KEY], REPEAT_KEY)
+        except ConfigError as exc:
+            raise _bad_record(f"scoring.{REPEAT_KEY}", record[REPEAT_KEY], exc.expected or "") from None
+
+    @classmethod
     def from_record(cls, meta: Mapping[str, Any]) -> Scoring:
         """The model's default scoring: model.json's "scoring" record (``train --score``,
         ``tune``, train's calibration), else the defaults; the steps default to those its

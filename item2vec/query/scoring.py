@@ -80,7 +80,7 @@ def resolve_scoring(
 
     given = Scoring.checked(score, weight, base, repeat=repeat)
     if score is not None and not given.uses:
-        return given if repeat is not None else replace(given, repeat=Scoring.from_record(meta).repeat)
+        return given if repeat is not None else replace(given, repeat=Scoring.recorded_repeat(meta))
     return Scoring.checked(score, weight, base, repeat=repeat, default=Scoring.from_record(meta))
 
 
