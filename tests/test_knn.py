@@ -199,6 +199,27 @@ def test_own_sessions_claims_each_training_sequence_once() -> None:
     assert own_sessions([], [["a"]]).tolist() == [-1]
 
 
+def test_own_sessions_finds_the_older_history_of_a_split_train_file() -> None:
+    """Trained on split's train.csv (each sequence without its last two items) and evaluated on
+    test.csv: the copy is the prefix without its last item. Exact copies are claimed first."""
+    whole = [["a", "b", "c", "d"], ["a", "b", "c", "e"], ["x", "y", "z"], ["p", "q"]]
+    train = [seq[:-2] for seq in whole if len(seq) > 2]  # [a b] [a b] [x]
+    prefixes = [seq[:-1] for seq in whole]  # [a b c] [a b c] [x y] [p]
+    assert own_sessions(train, prefixes).tolist() == [0, 1, 2, -1]
+    # An exact copy beats a shortened one even for a later case; each sequence is claimed once.
+    train = [["a", "b"], ["a", "b", "c"], ["a"]]
+    assert own_sessions(train, [["a", "b", "c"], ["a", "b"], ["a", "b"], ["a", "b"]]).tolist() == [
+        1,
+        0,
+        2,
+        -1,
+    ]
+    # The validation file against train.csv, and test.csv against train + valid: exact copies.
+    valid = [seq[:-1] for seq in whole]
+    merged = [seq[:-2] for seq in whole if len(seq) > 2] + valid
+    assert own_sessions(merged, prefixes).tolist() == [3, 4, 5, 6]
+
+
 # --- parameters -------------------------------------------------------------------------------------
 
 

@@ -112,11 +112,24 @@ class SessionKnn:
 
 
 def own_sessions(train: list[list[str]], prefixes: list[list[str]]) -> NDArray[np.int64]:
-    """Per held-out case, the number of a training sequence equal to its prefix, or -1.
+    """Per held-out case, the number of its own training sequence, or -1.
 
-    A leave-last-out split puts a test sequence's history into the training file; that copy is
-    the case's own session. Each training sequence is claimed at most once, equal copies in
-    order (the first case with a prefix takes its first copy).
+    A case's own session is the copy of its history that the training file holds. How much of
+    the history it holds depends on how the model's training data was made from a leave-last-out
+    split (``item2vec split``: train = each sequence without its last two items, valid = without
+    its last item, test = whole):
+
+    - the history itself (the prefix before the target): a model trained on train.csv and
+      evaluated on valid.csv, or trained on train + valid merged (``tune -o``) and evaluated on
+      test.csv;
+    - the history without its last item: a model trained on train.csv and evaluated on
+      test.csv (train holds the user's older history).
+
+    Exact copies are claimed first, for every case; a case left without one then claims a
+    training sequence equal to its prefix without its last item. Each training sequence is
+    claimed at most once, equal copies in order (the first case to ask takes the first copy).
+    Equal sequences of different users cannot be told apart: the one claimed stands for the
+    case's own, and no other case can claim it.
     """
     import numpy as np
 
@@ -126,8 +139,11 @@ def own_sessions(train: list[list[str]], prefixes: list[list[str]]) -> NDArray[n
     for numbers in copies.values():
         numbers.reverse()  # pop() hands them out in order
     own = np.full(len(prefixes), -1, dtype=np.int64)
-    for case, prefix in enumerate(prefixes):
-        left = copies.get(tuple(prefix))
-        if left:
-            own[case] = left.pop()
+    for shorten in (0, 1):  # exact copies first, then the history without its last item
+        for case, prefix in enumerate(prefixes):
+            if own[case] >= 0 or len(prefix) <= shorten:
+                continue
+            left = copies.get(tuple(prefix[: len(prefix) - shorten]))
+            if left:
+                own[case] = left.pop()
     return own
