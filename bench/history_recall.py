@@ -14,7 +14,8 @@ What it measures: on each log, next-item HR@10 and NDCG@10 (the whole catalogue 
 Protocol: ``item2vec split`` leave-last-out per sequence (consecutive repeats dropped as train
 drops them): TRAIN, VALID (each sequence's second-to-last item the target) and TEST (the last).
 Every baseline choice (SR's and kNN's seen allowed or excluded, kNN's parameters from
-``knn_grid``) is made on VALID by HR@10 (NDCG@10 breaks ties), fitted on TRAIN, per protocol;
+``knn_grid``: 12 SKNN, 16 V-SKNN and 16 STAN points) is made on VALID by HR@10 (NDCG@10 breaks
+ties), fitted on TRAIN, per protocol, on a seeded sample of ``--select-cases`` VALID cases (2,000);
 the final figures are on TEST with every method refit on TRAIN + VALID, merged as
 ``item2vec tune -o`` merges them (``eval_inputs.merge_validation``; the default is trained by the
 CLI on that merged log). A case's own session is never its kNN neighbour. Two protocols:
@@ -42,7 +43,8 @@ Logs (read locally, nothing downloaded at run time):
 Usage (from a worktree, prefix ``PYTHONPATH=.`` so that its own item2vec is measured)::
 
     nice python bench/history_recall.py [--logs ml100k,retail-customers,retail-invoices,sessions]
-        [--out FILE.json] [--workers 2] [--keep DIR] [--sample 0.1] [--sessions 80000]
+        [--out FILE.json] [--workers 2] [--keep DIR] [--sample 0.1] [--select-cases 2000]
+        [--sessions 80000]
         [--movielens WHEEL] [--retail FILE]
 
 It prints a markdown table (one row per log and protocol, ready for docs/presets.md) and a
@@ -54,7 +56,6 @@ from __future__ import annotations
 import argparse
 import csv
 import datetime
-import itertools
 import json
 import os
 import subprocess
@@ -68,6 +69,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import scipy.sparse as sp
 from common import ML100K_WHEEL, RETAIL, ROOT, movielens_csv, retail_path
 from gen_sessions import generate as generate_sessions
 from numpy.typing import NDArray
@@ -76,7 +78,8 @@ from item2vec.corpus.options import SessionOptions, session_from_meta
 from item2vec.corpus.sequences import read_sequences
 from item2vec.evaluation.eval_inputs import merge_validation
 from item2vec.evaluation.evaluate import Baselines, rank_model
-from item2vec.evaluation.ranking import Cases, Ranked, rank_sparse
+from item2vec.evaluation.knn import KnnParams, SessionKnn, knn_grid, own_sessions
+from item2vec.evaluation.ranking import Cases, Ranked, query_matrix, rank_scores
 from item2vec.model.store import load
 from item2vec.query.scoring import make_scorer, open_parts
 
@@ -86,6 +89,7 @@ KNN = ("sknn", "vsknn", "stan")
 BASELINES = ("sr", *KNN)  # the ones the default must beat
 LABELS = {"default": "default", "sr": "SR", "sknn": "SKNN", "vsknn": "V-SKNN", "stan": "STAN", "pop": "POP"}
 RESAMPLES = 1000
+Own = NDArray[np.int64]  # each case's own training sequence (-1: none)
 ALL_LOGS = ("ml100k", "retail-customers", "retail-invoices", "sessions")
 
 
@@ -179,6 +183,14 @@ def cases_of(held: list[list[str]], protocol: str) -> Cases:
     return Cases(queries, [seq[-1] for seq in held])
 
 
+def subset(held: list[list[str]], size: int, seed: int = 1) -> list[list[str]]:
+    """At most ``size`` of the held-out sequences (0: all), a seeded sample in their order."""
+    if not size or len(held) <= size:
+        return held
+    keep = np.sort(np.random.default_rng(seed).choice(len(held), size=size, replace=False))
+    return [held[i] for i in keep]
+
+
 def repeat_share(held: list[list[str]]) -> float:
     """The share of targets already in their history."""
     return float(np.mean([seq[-1] in set(seq[:-1]) for seq in held])) if held else 0.0
@@ -222,75 +234,59 @@ class Fitted:
         self.baselines = Baselines.fit(sequences, context="window")
         self.fit_seconds = {"sr": time.perf_counter() - started, "pop": 0.0}
         self.sequences = sequences
-        self.knn: Any = None
-        if knn_module() is not None:
-            started = time.perf_counter()
-            self.knn = knn_module().SessionKnn.fit(sequences, self.baselines.index)
-            self.fit_seconds.update(dict.fromkeys(KNN, (time.perf_counter() - started) / len(KNN)))
+        started = time.perf_counter()
+        self.knn = SessionKnn.fit(sequences, self.baselines.index)  # popularity orders ties
+        self.fit_seconds.update(dict.fromkeys(KNN, (time.perf_counter() - started) / len(KNN)))
 
-    def rank(self, method: str, cases: Cases, choice: dict[str, Any], own: Any) -> Ranked:
+    def grid(self, method: str) -> list[KnnParams | None]:
+        """The parameter points VALID chooses among (SR has none)."""
+        if method == "sr":
+            return [None]
+        return list(knn_grid(method, mean_length=self.knn.mean_length))
+
+    def scores(self, method: str, cases: Cases, params: KnnParams | None, own: Own) -> sp.csr_matrix:
+        """Sparse cases x catalogue scores of a baseline (seen items scored too)."""
+        if method == "sr":
+            return (query_matrix(self.baselines.index, cases.queries) @ self.baselines.rules).tocsr()
+        assert params is not None
+        return self.knn.scores(cases.queries, params, own=own)
+
+    def rank(
+        self, method: str, cases: Cases, choice: dict[str, Any], own: Own, scores: sp.csr_matrix | None = None
+    ) -> Ranked:
+        """A baseline's ranks with ``choice`` (its params and whether seen items are excluded)."""
         if method == "pop":
             return self.baselines.rank_popular(cases, kmax=K)
-        if method == "sr":
-            b = self.baselines
-            return rank_sparse(
-                "sequential-rules", b.index, cases, b.rules, kmax=K, exclude_seen=choice["exclude_seen"]
-            )
-        ranked: Ranked = self.knn.rank(
-            cases, choice["params"], kmax=K, own=own, exclude_seen=choice["exclude_seen"]
-        )
-        return ranked
+        if scores is None:
+            scores = self.scores(method, cases, choice.get("params"), own)
+        index, exclude = self.baselines.index, choice["exclude_seen"]
+        return rank_scores(LABELS[method], index, cases, scores, kmax=K, exclude_seen=exclude)
 
-    def own(self, held: list[list[str]]) -> Any:
+    def own(self, held: list[list[str]]) -> Own:
         """Each case's own training sequence (its prefix), never its own neighbour."""
-        module = knn_module()
-        return module.own_sessions(self.sequences, [seq[:-1] for seq in held]) if module else None
-
-
-_KNN: list[Any] = []
-
-
-def knn_module() -> Any:
-    """``item2vec.evaluation.knn``, or None while it is not there (the kNN columns are then empty)."""
-    if not _KNN:
-        module: Any
-        try:
-            import item2vec.evaluation.knn as module
-        except ImportError:
-            print("item2vec.evaluation.knn is not there: no SKNN, V-SKNN or STAN", file=sys.stderr)
-            module = None
-        _KNN.append(module)
-    return _KNN[0]
-
-
-def methods() -> tuple[str, ...]:
-    return ("sr", *KNN) if knn_module() is not None else ("sr",)
-
-
-def choices(method: str) -> list[dict[str, Any]]:
-    """The VALID grid of a baseline: seen allowed or excluded, and kNN's parameter points."""
-    seen = [{"exclude_seen": True}, {"exclude_seen": False}]  # on a tie, excluded (the first) wins
-    if method == "sr":
-        return seen
-    return [{"params": p, **s} for p, s in itertools.product(knn_module().knn_grid(method), seen)]
+        return own_sessions(self.sequences, [seq[:-1] for seq in held])
 
 
 def describe(choice: dict[str, Any]) -> str:
     params = choice.get("params")
-    shown = "" if params is None else f"{params}, "
+    shown = "" if params is None else f"{params.label()}, "
     return shown + ("seen excluded" if choice["exclude_seen"] else "seen allowed")
 
 
 def select(fitted: Fitted, held: list[list[str]], protocol: str) -> dict[str, dict[str, Any]]:
-    """Each baseline's choice on VALID by HR@K (then NDCG@K), with its VALID scores and seconds."""
+    """Each baseline's choice on VALID by HR@K (then NDCG@K; on a tie, the first point and seen
+    excluded), with its VALID scores and seconds."""
     cases, own = cases_of(held, protocol), fitted.own(held)
     chosen: dict[str, dict[str, Any]] = {}
-    for method in methods():
+    for method in BASELINES:
         started = time.perf_counter()
         scored = []
-        for choice in choices(method):
-            got = summary(per_case(fitted.rank(method, cases, choice, own)))
-            scored.append(((got[f"hr@{K}"], got[f"ndcg@{K}"]), choice, got))
+        for params in fitted.grid(method):
+            scores = fitted.scores(method, cases, params, own)
+            for exclude in (True, False):
+                choice = {"params": params, "exclude_seen": exclude}
+                got = summary(per_case(fitted.rank(method, cases, choice, own, scores)))
+                scored.append(((got[f"hr@{K}"], got[f"ndcg@{K}"]), choice, got))
         key, choice, got = max(scored, key=lambda s: s[0])
         chosen[method] = {"choice": choice, "valid": got, "grid": len(scored),
                           "select_seconds": round(time.perf_counter() - started, 2)}  # fmt: skip
@@ -347,12 +343,13 @@ def run_log(log: Log, args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
     scorer = make_scorer(open_parts(embeddings, model))
     print(f"{log.name}: baselines on VALID ({len(valid):,} cases)", file=sys.stderr)
     on_train = Fitted(parts["train"])
-    chosen = {p: select(on_train, valid, p) for p in PROTOCOLS}
+    chosen = {p: select(on_train, subset(valid, args.select_cases), p) for p in PROTOCOLS}
     print(f"{log.name}: TEST ({len(test):,} cases)", file=sys.stderr)
     on_merged = Fitted(merged)
     result: dict[str, Any] = {
         "cases": len(test),
         "valid_cases": len(valid),
+        "valid_cases_used": len(subset(valid, args.select_cases)),
         "sequences": len(merged),
         "events": sum(map(len, merged)),
         "catalogue": len(on_merged.baselines.index),
@@ -371,7 +368,7 @@ def run_log(log: Log, args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
         ranked, seconds = timed(rank_model, embeddings, cases, kmax=K, scorer=scorer)
         scores = {"default": per_case(ranked)}
         rows: dict[str, dict[str, Any]] = {"default": {"test_seconds": seconds}}
-        for method in (*methods(), "pop"):
+        for method in (*BASELINES, "pop"):
             picked = chosen[protocol].get(method, {"choice": {"exclude_seen": True}})
             ranked, seconds = timed(on_merged.rank, method, cases, picked["choice"], own)
             scores[method] = per_case(ranked)
@@ -454,6 +451,9 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2, help="train's --workers")
     parser.add_argument("--keep", type=Path, help="keep the logs, split files and models here")
     parser.add_argument("--sample", type=float, default=1.0, help="fraction of sequences (a quick run)")
+    parser.add_argument(
+        "--select-cases", type=int, default=2000, help="VALID cases the choices are made on (0: all)"
+    )
     parser.add_argument("--sessions", type=int, default=80_000, help="sessions of the generated log")
     parser.add_argument("--movielens", type=Path, default=ML100K_WHEEL, help="RecBole wheel or ml-100k.inter")
     parser.add_argument("--retail", type=Path, default=RETAIL)
