@@ -458,7 +458,7 @@ def main() -> None:
     parser.add_argument("--movielens", type=Path, default=ML100K_WHEEL, help="RecBole wheel or ml-100k.inter")
     parser.add_argument("--retail", type=Path, default=RETAIL)
     args = parser.parse_args()
-    started = time.perf_counter()
+    started, commit = time.perf_counter(), git_head()  # the tree measured, before others commit
     results: dict[str, dict[str, Any]] = {}
     with tempfile.TemporaryDirectory() as scratch:
         tmp = args.keep or Path(scratch)
@@ -473,7 +473,7 @@ def main() -> None:
         record = {
             "command": " ".join(sys.argv),
             "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-            "commit": git_head(),
+            "commit": commit,
             "seconds": round(time.perf_counter() - started, 1),
             "k": K,
             "resamples": RESAMPLES,
