@@ -3,9 +3,11 @@
 What it measures: on each log, next-item HR@10 and NDCG@10 (the whole catalogue ranked) of
 
 - ``default``: the product's default, a model trained by ``item2vec train`` with default options
-  (calibration included) and scored the way ``recommend`` scores, with the model's own default
-  scorer (``make_scorer(open_parts(...))``: whatever the model records, seen items included or
-  not);
+  (calibration included) and scored the way ``recommend`` scores and ``evaluate`` reports, with
+  the model's own default scorer (``make_scorer(open_parts(...))``): from the last item, that
+  item left out; from a history, its last 5 items (``recommend``'s history size) as the query
+  and the whole prefix as the seen items, left out or brought back as the model records
+  (``rank_model(..., repeats=True)``);
 - ``SR``: sequential rules (``Baselines.rank_rules``'s rules), seen items allowed or excluded;
 - ``SKNN``, ``V-SKNN``, ``STAN``: session-kNN as in session-rec (``item2vec.evaluation.knn``),
   each with its parameters and seen allowed/excluded;
@@ -22,7 +24,7 @@ CLI on that merged log). A case's own session is never its kNN neighbour. Two pr
 
 - ``last``: the query is the item before the target;
 - ``history``: the query is the whole prefix before the target (a session's clicks so far, a
-  user's history).
+  user's history); the baselines read all of it, seen items being its items.
 
 Statistics: for the default against the best baseline on TEST (best by TEST mean among SR,
 SKNN, V-SKNN and STAN, each with its VALID choice: conservative for the default), a paired
@@ -80,8 +82,10 @@ from item2vec.evaluation.eval_inputs import merge_validation
 from item2vec.evaluation.evaluate import Baselines, rank_model
 from item2vec.evaluation.knn import KnnParams, SessionKnn, knn_grid, own_sessions
 from item2vec.evaluation.ranking import Cases, Ranked, query_matrix, rank_scores
+from item2vec.model.embeddings import Embeddings
 from item2vec.model.store import load
-from item2vec.query.scoring import make_scorer, open_parts
+from item2vec.query.recommend import HISTORY_SIZE
+from item2vec.query.scoring import Scorer, make_scorer, open_parts
 
 K = 10
 PROTOCOLS = ("last", "history")
@@ -189,6 +193,15 @@ def subset(held: list[list[str]], size: int, seed: int = 1) -> list[list[str]]:
         return held
     keep = np.sort(np.random.default_rng(seed).choice(len(held), size=size, replace=False))
     return [held[i] for i in keep]
+
+
+def default_ranks(embeddings: Embeddings, scorer: Scorer, held: list[list[str]], protocol: str) -> Ranked:
+    """The default's ranks as ``recommend`` answers (and ``evaluate`` reports) the protocol: the
+    last item as the query with it left out (``last``); or the last ``HISTORY_SIZE`` items as the
+    query, the whole prefix as the history whose items come back or not as the model records
+    (``history``)."""
+    cases = Cases.from_sequences(held, query=protocol, history=HISTORY_SIZE)  # type: ignore[arg-type]
+    return rank_model(embeddings, cases, kmax=K, scorer=scorer, repeats=protocol == "history")
 
 
 def repeat_share(held: list[list[str]]) -> float:
@@ -356,7 +369,7 @@ def run_log(log: Log, args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
         "model_items": len(embeddings),
         "repeat_share": round(repeat_share(test), 4),
         "valid_repeat_share": round(repeat_share(valid), 4),
-        "default_scoring": scorer.describe(),
+        "default_scoring": scorer.scoring.label(),  # with +repeat(w) where seen items come back
         "calibration": embeddings.meta.get("scoring", {}).get("calibration", {}).get("chosen"),
         "fit_seconds": {"default": round(train_seconds, 2)}
         | {m: round(s, 2) for m, s in on_merged.fit_seconds.items()},
@@ -365,7 +378,7 @@ def run_log(log: Log, args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
     own = on_merged.own(test)
     for protocol in PROTOCOLS:
         cases = cases_of(test, protocol)
-        ranked, seconds = timed(rank_model, embeddings, cases, kmax=K, scorer=scorer)
+        ranked, seconds = timed(default_ranks, embeddings, scorer, test, protocol)
         scores = {"default": per_case(ranked)}
         rows: dict[str, dict[str, Any]] = {"default": {"test_seconds": seconds}}
         for method in (*BASELINES, "pop"):
