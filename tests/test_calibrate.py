@@ -174,11 +174,13 @@ def test_train_calibrates_on_held_out_items_and_recommend_uses_the_choice(tmp_pa
     assert calibrated["folded_in"] == 0  # every item has events that were not held out
     assert set(calibrated["measured"]) == {c.label() for c in calibration.grid((10, 1))}
     chosen = Choice(record["score"], record.get("hybrid_weight"), record.get("hybrid_base"))
-    assert calibrated["chosen"] == replace(chosen, repeat=record.get("repeat_weight")).label()
+    history = {"repeat": record.get("repeat_weight"), "decay": record.get("history_decay", 0.7)}
+    assert calibrated["chosen"] == replace(chosen, **history).label()
     # walks over 10 items a group: most next items were seen in the history, so they come back
     seen = calibrated["seen_items"]
     assert seen["next_item_seen_share"] > 0.5 and record["repeat_weight"] > 0
-    assert seen["chosen"] == f"repeat {record['repeat_weight']:g}" and "excluded" in seen["measured"]
+    assert seen["chosen"] == f"decay {history['decay']:g}, repeat {record['repeat_weight']:g}"
+    assert "decay 0.7, seen excluded" in seen["measured"]
     assert (
         f"Scoring: {calibrated['chosen']} for recommend, calibrated on 600 held-out last items"
         in result.output

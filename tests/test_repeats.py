@@ -149,3 +149,28 @@ def test_recommend_command_follows_the_model_and_the_flags_override(tiny_model: 
     assert out.exit_code == 0, out.output
     rows = [line.split(",") for line in out.stdout.splitlines()[1:]]
     assert [r[2] for r in rows if r[0] == "u1"] == items()  # the batch answers as one history does
+
+
+@pytest.mark.parametrize("scoring", MODES, ids=lambda s: s.label())
+def test_calibration_ranks_every_history_choice_as_evaluate_does(scoring: Scoring) -> None:
+    from item2vec.evaluation.calibrate_repeats import history_ranks
+
+    rng = np.random.default_rng(3)
+    ids = list(tiny_embeddings().ids)
+    histories = [[ids[i] for i in rng.integers(0, 8, size=int(rng.integers(1, 9)))] for _ in range(60)]
+    histories = [[x for j, x in enumerate(h) if j == 0 or x != h[j - 1]] for h in histories]
+    targets = [ids[int(i)] for i in rng.integers(0, 8, size=60)]
+    targets = [t if t != h[-1] else ids[(ids.index(t) + 1) % 8] for t, h in zip(targets, histories)]
+    cases = Cases([h[-5:] for h in histories], targets, histories)
+    scorer = scorer_for(scoring)
+    decays, weights = (1.0, 0.7, 0.1), (None, 0.0, 0.5, 8.0)
+    shared = history_ranks(scorer.embeddings, scorer.parts, scoring, cases, decays, weights, drop_last=True)
+    for decay in decays:
+        for weight in weights:
+            alone = replace(scorer, scoring=replace(scoring, decay=decay, repeat=weight))
+            expected = rank_model(
+                scorer.embeddings, cases, kmax=3, scorer=alone, repeats=True, drop_last=True
+            )
+            got = np.where(shared[(decay, weight)] < 3, shared[(decay, weight)], -1)
+            want = np.where(expected.ranks < 3, expected.ranks, -1)
+            assert got.tolist() == want.tolist(), (decay, weight)

@@ -21,7 +21,7 @@ from item2vec.api.results import EvaluationReport, Results, report, results, sco
 from item2vec.errors import check_choice
 from item2vec.model.embeddings import parse_analogy
 from item2vec.model.store import read_meta, save
-from item2vec.query.recommend import DECAY, HISTORY_SIZE, history_query, recommend
+from item2vec.query.recommend import HISTORY_SIZE, history_query, recommend
 
 if TYPE_CHECKING:
     import numpy as np
@@ -131,7 +131,7 @@ class Model(ModelData):
         history: str | Iterable[str],
         k: int = 10,
         *,
-        decay: float = DECAY,
+        decay: float | None = None,
         history_size: int = HISTORY_SIZE,
         keep_seen: bool | None = None,
         score: str | None = None,
@@ -168,18 +168,19 @@ class Model(ModelData):
 
     @in_python_terms
     def user_vector(
-        self, history: str | Iterable[str], *, decay: float = DECAY, history_size: int = HISTORY_SIZE
+        self, history: str | Iterable[str], *, decay: float | None = None, history_size: int = HISTORY_SIZE
     ) -> NDArray[np.float32]:
         """A user's vector: the decayed mean of their history (oldest first), as ``recommend`` uses it.
 
         The unit vectors of the last ``history_size`` known items, weighted ``decay ** age``
-        (age 0 = the most recent) and divided by the sum of the weights. Unknown items are
-        skipped with an :class:`~item2vec.api.errors.Item2VecWarning`.
+        (age 0 = the most recent; None: the model's history decay, chosen by train's calibration,
+        else 0.7) and divided by the sum of the weights. Unknown items are skipped with an
+        :class:`~item2vec.api.errors.Item2VecWarning`.
         """
         query = history_query(
             self._embeddings,
             item_ids(history),
-            decay=decay,
+            decay=self._decay(decay),
             history_size=check_count("history_size", history_size),
         )
         warn_notes(query.notes)
@@ -194,7 +195,7 @@ class Model(ModelData):
         item: str | None = None,
         time: str | None = None,
         where: str | Iterable[str] = (),
-        decay: float = DECAY,
+        decay: float | None = None,
         history_size: int = HISTORY_SIZE,
         input_format: str | None = None,
     ) -> tuple[list[str], NDArray[np.float32]]:
@@ -209,9 +210,15 @@ class Model(ModelData):
             The users, and a matrix with one row per user.
         """
         return handover.user_vectors(
-            self._embeddings, events, user=user, item=item, time=time, where=where, decay=decay,
+            self._embeddings, events, user=user, item=item, time=time, where=where, decay=self._decay(decay),
             history_size=check_count("history_size", history_size), input_format=input_format,
         )  # fmt: skip
+
+    def _decay(self, decay: float | None) -> float:
+        """``decay``, or the model's history decay (its scoring record's, else the default)."""
+        from item2vec.model.scoring_record import Scoring
+
+        return Scoring.recorded_history(self._embeddings.meta)[1] if decay is None else decay
 
     @in_python_terms
     def evaluate(

@@ -220,8 +220,9 @@ def analogy(model: Path, expression: str | None, positive: tuple[str, ...], nega
               help="The user's items, oldest first: --history A B C ('-' reads stdin, one a line).")  # fmt: skip
 @click.option("--events", multiple=True, metavar="FILE",
               help="Event log: candidates for every user in it, to -o FILE or stdout.")  # fmt: skip
-@click.option("--decay", type=click.FloatRange(0, 1, min_open=True), default=DECAY, show_default=True,
-              help="Weight per step back in the history (1: plain mean).")  # fmt: skip
+@click.option("--decay", type=click.FloatRange(0, 1, min_open=True), default=None,
+              help=f"Weight per step back in the history (1: plain mean; default: the model's, chosen by "
+                   f"train's calibration, else {DECAY:g}).")  # fmt: skip
 @click.option("--history-size", type=click.IntRange(1), default=5, show_default=True,
               help="Use the last N known items of a history.")  # fmt: skip
 @click.option("--keep-seen/--exclude-seen", default=None,
@@ -259,7 +260,7 @@ def analogy(model: Path, expression: str | None, positive: tuple[str, ...], nega
 @score_options(SCORE_HELP[:-1] + f" (default: the model's, else {RECOMMEND_SCORE}).")
 @output_format
 @quiet_option
-def recommend(model: Path, items: tuple[str, ...], history: tuple[str, ...], events: tuple[str, ...], decay: float,
+def recommend(model: Path, items: tuple[str, ...], history: tuple[str, ...], events: tuple[str, ...], decay: float | None,
               history_size: int, keep_seen: bool | None, k: int, approx: bool, output: Path | None, user_vectors: bool,
               force: bool, fmt: str, score: str | None, hybrid_weight: float | None, hybrid_base: str | None,
               **cols: Any) -> None:  # fmt: skip
@@ -309,6 +310,9 @@ def recommend(model: Path, items: tuple[str, ...], history: tuple[str, ...], eve
             )
     embeddings = load(model)
     if events and user_vectors:
+        from item2vec.model.scoring_record import Scoring
+
+        decay = Scoring.recorded_history(embeddings.meta)[1] if decay is None else decay
         return _user_vectors(embeddings, list(events), output, force=force, decay=decay,  # type: ignore[arg-type]
                              history_size=history_size, cols=cols)  # fmt: skip
     scorer = _scorer(embeddings, model, approx_index(embeddings, model, approx),

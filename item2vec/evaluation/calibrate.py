@@ -59,7 +59,6 @@ def calibrate(
     """model.json's "scoring" record: the chosen mode, weight, base (and transition steps, when
     not the default), and the measurements. ``transitions`` maps steps to the reduced corpus's
     transitions counted over that many steps."""
-    from dataclasses import replace
 
     from item2vec.evaluation.calibrate_repeats import choose_repeat
 
@@ -71,8 +70,7 @@ def calibrate(
         for c, (h, n) in outcomes.items()
     }
     parts = ScoringParts(embeddings, output=output, transitions=transitions[chosen.steps or TRANSITION_STEPS])
-    repeat, seen = choose_repeat(embeddings, parts, chosen, held_out)
-    chosen = replace(chosen, repeat=repeat)
+    chosen, seen = choose_repeat(embeddings, parts, chosen, held_out)
     return {
         **chosen.record(),
         "calibration": {**held_out.record(), "chosen": chosen.label(), "why": why, "measured": table,

@@ -19,9 +19,9 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from item2vec.evaluation.calibration_stats import MARGIN, K
-from item2vec.evaluation.evaluate import rank_model
 from item2vec.evaluation.ranking import Cases
-from item2vec.model.modes import REPEAT_WEIGHTS
+from item2vec.model.embeddings import unit_rows
+from item2vec.model.modes import DECAY, HISTORY_DECAYS, REPEAT_WEIGHTS
 from item2vec.query.scoring import Scorer, ScoringParts
 
 if TYPE_CHECKING:
@@ -37,8 +37,9 @@ HISTORY_SIZE = 5  # recommend's: the items of a history its query reads
 
 def choose_repeat(
     embeddings: Embeddings, parts: ScoringParts, chosen: Scoring, held_out: HeldOut
-) -> tuple[float | None, dict[str, Any]]:
-    """The repeat weight for ``chosen`` (None: seen items left out) and model.json's account of it."""
+) -> tuple[Scoring, dict[str, Any]]:
+    """``chosen`` with the history decay and repeat weight calibration picks (the defaults when
+    nothing beats them clearly), and model.json's account of it."""
     import numpy as np
 
     prefixes = held_out.prefixes
@@ -46,42 +47,172 @@ def choose_repeat(
     seen = np.array([t in set(p) for t, p in zip(targets, prefixes)], dtype=bool)
     share = round(float(seen.mean()) if len(seen) else 0.0, 4)
     account: dict[str, Any] = {"next_item_seen_share": share}
-    if not seen.any():
-        account["why"] = "no held-out item was already in its history: seen items are left out"
-        return None, account
     cases = Cases([p[-HISTORY_SIZE:] for p in prefixes], targets, prefixes)
-    outcomes: dict[float | None, tuple[NDArray[np.float64], NDArray[np.float64]]] = {}
-    for weight in (None, *REPEAT_WEIGHTS):
-        scorer = Scorer(parts, replace(chosen, repeat=weight))
-        ranks = rank_model(embeddings, cases, kmax=K, scorer=scorer, repeats=True).ranks
-        hit = ranks < K
-        ndcg = np.zeros(len(ranks))
-        ndcg[hit] = 1.0 / np.log2(ranks[hit] + 2.0)
-        outcomes[weight] = (hit.astype(np.float64), ndcg)
-    weight, why = _clear_winner(outcomes, held_out.groups)
+    drop_last = not any(p and p[-1] == t for t, p in zip(targets, prefixes))  # repeats were dropped
+    weights: tuple[float | None, ...] = (None, *REPEAT_WEIGHTS) if seen.any() else (None,)
+    ranks = history_ranks(embeddings, parts, chosen, cases, HISTORY_DECAYS, weights, drop_last=drop_last)
+    outcomes = {choice: _outcome(r) for choice, r in ranks.items()}
+    anchor = (DECAY, None)
+    pick, why = _clear_winner(outcomes, anchor, held_out.groups)
     account["measured"] = {
-        _name(w): {"hr@10": round(float(h.mean()), 4), "ndcg@10": round(float(n.mean()), 4)}
-        for w, (h, n) in outcomes.items()
+        _name(*c): {"hr@10": round(float(h.mean()), 4), "ndcg@10": round(float(n.mean()), 4)}
+        for c, (h, n) in outcomes.items()
     }
-    account["chosen"] = _name(weight)
-    account["why"] = why
-    return weight, account
+    account["chosen"] = _name(*pick)
+    account["why"] = why if seen.any() else f"{why}; no held-out item was already in its history"
+    return replace(chosen, decay=pick[0], repeat=pick[1]), account
 
 
-def _name(weight: float | None) -> str:
-    return "excluded" if weight is None else f"repeat {weight:g}"
+def _outcome(ranks: NDArray[np.int64]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    import numpy as np
+
+    hit = ranks < K
+    ndcg = np.zeros(len(ranks))
+    ndcg[hit] = 1.0 / np.log2(ranks[hit] + 2.0)
+    return hit.astype(np.float64), ndcg
+
+
+def history_ranks(
+    embeddings: Embeddings,
+    parts: ScoringParts,
+    chosen: Scoring,
+    cases: Cases,
+    decays: tuple[float, ...],
+    weights: tuple[float | None, ...],
+    *,
+    drop_last: bool,
+) -> dict[tuple[float, float | None], NDArray[np.int64]]:
+    """Each case's rank (``MISS`` from ``K``) for every (decay, repeat weight), exactly as
+    ``rank_model(..., repeats=True)`` ranks it, with the work shared: per decay and block of cases
+    the dense scores once; the unseen items' count above an unseen target once; a weight then only
+    raises the seen entries (sparse) and, for a seen target, recounts that row."""
+    import numpy as np
+
+    from item2vec.evaluation.ranking import MISS, query_matrix
+    from item2vec.query.repeats import recency, seen_pairs
+    from item2vec.query.topk import block_rows
+
+    index = embeddings.index
+    n = len(index)
+    targets = np.array([index.get(t, -1) for t in cases.targets], dtype=np.int64)
+    owner, cols, ages = _history_entries(index, cases.histories)
+    matrix = recency(owner, cols, ages, DECAY, (len(cases), n))
+    latest = np.full(len(cases), -1, dtype=np.int64)
+    latest[owner[ages == 0]] = cols[ages == 0]
+    out = {(d, w): np.full(len(cases), MISS, dtype=np.int64) for d in decays for w in weights}
+    batch = block_rows(n, (1 << 24) * 4)  # rank_dense's blocks, so every float is evaluate's
+    for decay in decays:
+        scorer = Scorer(parts, replace(chosen, decay=decay, repeat=None))
+        queries = query_matrix(index, cases.queries, decay)
+        for start in range(0, len(cases), batch):
+            stop = min(start + batch, len(cases))
+            block = queries[start:stop]
+            scores = np.asarray(scorer.scores(scorer.query_vectors(block), scorer.transition_scores(block)),
+                                dtype=np.float32)  # fmt: skip
+            unit = unit_rows(scorer.query_vectors(block))
+            spread = scorer.kind.spread(parts, scorer.scoring, unit)
+            ranked = _block_ranks(scores, seen_pairs(matrix[start:stop]), targets[start:stop],
+                                  latest[start:stop] if drop_last else None, spread, weights,
+                                  live=np.diff(block.indptr) > 0)  # fmt: skip
+            for weight, found in ranked.items():
+                out[(decay, weight)][start:stop] = found
+    return out
+
+
+def _history_entries(
+    index: dict[str, int], histories: list[list[str]]
+) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]]:
+    """(case, item row, age) of every known item of every history (age 0 = its latest known item)."""
+    import numpy as np
+
+    owner: list[int] = []
+    cols: list[int] = []
+    ages: list[int] = []
+    for case, items in enumerate(histories):
+        known = [index[i] for i in items if i in index]
+        owner += [case] * len(known)
+        cols += known
+        ages += range(len(known) - 1, -1, -1)
+    return np.array(owner, np.int64), np.array(cols, np.int64), np.array(ages, np.int64)
+
+
+def _block_ranks(
+    scores: NDArray[np.float32],
+    seen: tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float64]],
+    targets: NDArray[np.int64],
+    latest: NDArray[np.int64] | None,
+    spread: NDArray[np.float32],
+    weights: tuple[float | None, ...],
+    *,
+    live: NDArray[np.bool_],
+) -> dict[float | None, NDArray[np.int64]]:
+    """One block's ranks per weight (None: seen items left out): the items that beat the target
+    (a higher score, or an equal one at a lower catalogue position), ``MISS`` from ``K``."""
+    import numpy as np
+
+    from item2vec.evaluation.ranking import MISS
+
+    rows, cols, r = seen
+    cases, n = scores.shape
+    live = live & (targets >= 0)
+    column = np.where(live, targets, 0)
+    base_seen = scores[rows, cols].copy()
+    target_score = scores[np.arange(cases), column].copy()
+    own = cols == column[rows]  # the seen entry that is the target, if any
+    target_seen = np.zeros(cases, dtype=bool)
+    target_seen[rows[own]] = True
+    scores[rows, cols] = -np.inf  # the unseen items alone from here
+    banned = np.zeros(len(rows), dtype=bool)
+    if latest is not None:
+        banned = cols == latest[rows]
+    lower = np.arange(n)[None, :] < column[:, None]
+    unseen = np.count_nonzero(scores > target_score[:, None], axis=1)
+    unseen += np.count_nonzero((scores == target_score[:, None]) & lower, axis=1)
+    out: dict[float | None, NDArray[np.int64]] = {}
+    for weight in weights:
+        ranks = np.full(cases, MISS, dtype=np.int64)
+        if weight is None:
+            ok = live & ~target_seen
+            count = unseen
+        else:
+            raised = base_seen + (weight * r * spread[rows]).astype(np.float32)
+            raised[banned] = -np.inf
+            score = target_score.copy()
+            score[rows[own]] = raised[own]
+            count = unseen.copy()
+            redo = np.flatnonzero(target_seen & live)
+            if len(redo):
+                part = scores[redo]
+                count[redo] = np.count_nonzero(part > score[redo, None], axis=1) + np.count_nonzero(
+                    (part == score[redo, None]) & lower[redo], axis=1
+                )
+            beat = (raised > score[rows]) | ((raised == score[rows]) & (cols < column[rows]))
+            beat &= ~own
+            count = count + np.bincount(rows[beat], minlength=cases)
+            ok = live & np.isfinite(score)
+        hit = ok & (count < K)
+        ranks[hit] = count[hit]
+        out[weight] = ranks
+    return out
+
+
+def _name(decay: float, weight: float | None) -> str:
+    seen = "seen excluded" if weight is None else f"repeat {weight:g}"
+    return f"decay {decay:g}, {seen}"
 
 
 def _clear_winner(
-    outcomes: dict[float | None, tuple[NDArray[np.float64], NDArray[np.float64]]], groups: NDArray[np.int64]
-) -> tuple[float | None, str]:
-    """Seen items left out unless a weight beats that clearly (the module docstring's rule)."""
+    outcomes: dict[tuple[float, float | None], tuple[NDArray[np.float64], NDArray[np.float64]]],
+    anchor: tuple[float, float | None],
+    groups: NDArray[np.int64],
+) -> tuple[tuple[float, float | None], str]:
+    """The defaults (``anchor``) unless a choice beats them clearly (the module docstring's rule)."""
     from item2vec.evaluation.calibration_stats import clustered_standard_error
 
-    anchor_hr, anchor_ndcg = outcomes[None]
-    best: tuple[float, float, float] | None = None  # (NDCG, weight, z)
-    for weight, (hr, ndcg) in outcomes.items():
-        if weight is None:
+    anchor_hr, anchor_ndcg = outcomes[anchor]
+    best: tuple[float, tuple[float, float | None], float] | None = None  # (NDCG, choice, z)
+    for choice, (hr, ndcg) in outcomes.items():
+        if choice == anchor:
             continue
         diff = ndcg - anchor_ndcg
         error = clustered_standard_error(diff, groups)
@@ -89,14 +220,14 @@ def _clear_winner(
             continue
         z = float(diff.mean()) / error
         if z > MARGIN and hr.mean() > anchor_hr.mean() and (best is None or ndcg.mean() > best[0]):
-            best = (float(ndcg.mean()), weight, z)
+            best = (float(ndcg.mean()), choice, z)
     if best is None:
-        return None, (
-            f"no repeat weight beat leaving seen items out by more than {MARGIN:g} standard errors of "
-            f"NDCG@{K} with a higher HR@{K}"
+        return anchor, (
+            f"no choice beat {_name(*anchor)} by more than {MARGIN:g} standard errors of NDCG@{K} "
+            f"with a higher HR@{K}"
         )
-    best_ndcg, weight, z = best
-    return weight, (
-        f"NDCG@{K} {best_ndcg:.4f} against {anchor_ndcg.mean():.4f} with seen items left out ({z:.1f} standard "
-        f"errors), HR@{K} {outcomes[weight][0].mean():.4f} against {anchor_hr.mean():.4f}"
+    best_ndcg, choice, z = best
+    return choice, (
+        f"NDCG@{K} {best_ndcg:.4f} against {anchor_ndcg.mean():.4f} with {_name(*anchor)} ({z:.1f} standard "
+        f"errors), HR@{K} {outcomes[choice][0].mean():.4f} against {anchor_hr.mean():.4f}"
     )

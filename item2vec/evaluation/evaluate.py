@@ -103,14 +103,17 @@ def rank_model(
     kmax: int,
     scorer: Scorer | None = None,
     repeats: bool = False,
-    decay: float = DECAY,
+    drop_last: bool | None = None,
 ) -> Ranked:
     """Each case's (decayed mean) query against every item: cosine of input vectors, or the
-    ``scorer``'s mode (its history's transitions weighted as its vectors are).
+    ``scorer``'s mode (its history's transitions weighted as its vectors are; its items weigh
+    the scoring's ``decay ** age``).
 
-    Query items are left out, unless ``repeats`` and the scorer has a repeat weight: then every
-    item of the case's whole history comes back raised by it, as ``recommend`` brings them back
-    (``item2vec.query.repeats``; R weighs each occurrence ``decay ** age``).
+    Query items are left out. With ``repeats`` (a whole-history case, as ``recommend`` answers
+    it), every item of the case's whole history is left out, or, when the scorer has a repeat
+    weight, comes back raised by it (``item2vec.query.repeats``; R weighs each occurrence
+    ``DECAY ** age``), the most recent item left out when ``drop_last`` (None: when the model
+    dropped consecutive repeats).
     """
     if (scorer is not None and scorer.mode != "similar") or (repeats and scorer is not None):
         assert scorer is not None
@@ -118,8 +121,13 @@ def rank_model(
         def scored(block: sp.csr_matrix) -> NDArray[np.float32]:
             return scorer.scores(scorer.query_vectors(block), scorer.transition_scores(block))
 
-        seen = _seen_raiser(embeddings, cases, scorer, decay) if repeats else None
-        return rank_dense("model", embeddings.index, cases, scored, kmax=kmax, seen=seen)
+        if drop_last is None:
+            from item2vec.query.repeats import drops_repeats
+
+            drop_last = drops_repeats(embeddings.meta)
+        seen = _seen_raiser(embeddings, cases, scorer, drop_last) if repeats else None
+        decay = scorer.scoring.decay
+        return rank_dense("model", embeddings.index, cases, scored, kmax=kmax, seen=seen, decay=decay)
     unit = embeddings.unit
 
     def score(block: sp.csr_matrix) -> NDArray[np.float32]:
@@ -130,18 +138,16 @@ def rank_model(
 
 
 def _seen_raiser(
-    embeddings: Embeddings, cases: Cases, scorer: Scorer, decay: float
-) -> Callable[[int, int, NDArray[np.float32]], None] | None:
-    """What ``rank_dense`` does to a block's seen items: raise them by the scorer's repeat weight x
-    R x the query's spread (None: the scorer has no repeat weight; they are left out)."""
+    embeddings: Embeddings, cases: Cases, scorer: Scorer, drop_last: bool
+) -> Callable[[int, int, NDArray[np.float32]], None]:
+    """What ``rank_dense`` does to a block's seen items (the whole history's): leave them out, or
+    raise them by the scorer's repeat weight x R x the query's spread."""
     import numpy as np
 
     from item2vec.evaluation.ranking import query_matrix
     from item2vec.query.repeats import recency, seen_pairs
 
     repeat = scorer.scoring.repeat
-    if repeat is None:
-        return None
     index = embeddings.index
     owner: list[int] = []
     cols: list[int] = []
@@ -153,15 +159,23 @@ def _seen_raiser(
         ages += range(len(known) - 1, -1, -1)
     shape = (len(cases), len(index))
     matrix = recency(
-        np.array(owner, np.int64), np.array(cols, np.int64), np.array(ages, np.int64), decay, shape
+        np.array(owner, np.int64), np.array(cols, np.int64), np.array(ages, np.int64), DECAY, shape
     )
-    weights = query_matrix(index, cases.queries)
+    weights = query_matrix(index, cases.queries, scorer.scoring.decay)
+    latest = np.array([next((index[i] for i in reversed(h) if i in index), -1) for h in cases.histories],
+                      dtype=np.int64)  # fmt: skip
 
     def raise_seen(start: int, stop: int, scores: NDArray[np.float32]) -> None:
         rows, items, r = seen_pairs(matrix[start:stop])
+        if repeat is None:
+            scores[rows, items] = -np.inf
+            return
         unit = unit_rows(scorer.query_vectors(weights[start:stop]))
         spread = scorer.kind.spread(scorer.parts, scorer.scoring, unit)
         scores[rows, items] += (repeat * r * spread[rows]).astype(np.float32)
+        if drop_last:  # the latest item: never its own next item where repeats were dropped
+            own = latest[start:stop]
+            scores[np.flatnonzero(own >= 0), own[own >= 0]] = -np.inf
 
     return raise_seen
 
@@ -211,7 +225,7 @@ def evaluate_next_item(
         model_cases = Cases.from_sequences(test, query=protocol, history=history)
         found = [rank_model(embeddings, model_cases, kmax=kmax, scorer=s, repeats=protocol == "history")
                  for s in modes]  # fmt: skip
-        block = [{"method": "model", "protocol": protocol, "score": s.describe() if s else "similar",
+        block = [{"method": "model", "protocol": protocol, "score": _score_words(s, protocol),
                   "seen": _seen_words(s, protocol), **r.metrics(ks)} for s, r in zip(modes, found)]  # fmt: skip
         if fitted is not None and train is not None:
             cases = Cases.from_sequences(test, query=protocol, history=None)
@@ -240,6 +254,15 @@ def _check_cases(embeddings: Embeddings, cases: Cases, sequences: int) -> None:
             f"{param('item_col')}, as the model's training data?",
             param="item_col",
         )
+
+
+def _score_words(scorer: Scorer | None, protocol: str) -> str:
+    """A model row's way of scoring, with its history decay on the history protocol when not the default."""
+    if scorer is None:
+        return "similar"
+    if protocol == "history" and scorer.scoring.decay != DECAY:
+        return f"{scorer.describe()}, decay {scorer.scoring.decay:g}"
+    return scorer.describe()
 
 
 def _seen_words(scorer: Scorer | None, protocol: str) -> str:

@@ -110,7 +110,14 @@ SeenFn = Callable[[int, int, "NDArray[np.float32]"], None]
 
 
 def rank_dense(
-    method: str, index: dict[str, int], cases: Cases, score: ScoreFn, *, kmax: int, seen: SeenFn | None = None
+    method: str,
+    index: dict[str, int],
+    cases: Cases,
+    score: ScoreFn,
+    *,
+    kmax: int,
+    seen: SeenFn | None = None,
+    decay: float = DECAY,
 ) -> Ranked:
     """Rank every target against the whole catalogue ``index`` with dense scores.
 
@@ -118,14 +125,14 @@ def rank_dense(
     float32 score matrix. Query items are excluded, unless ``seen`` is given: it is handed each
     block's cases (start, stop) and scores, and sets the seen items' scores itself (in place).
     A case with no known query item is a miss. Equal scores are ordered by catalogue position,
-    as a stable sort would.
+    as a stable sort would. A case's query items weigh ``decay ** age``.
     """
     import numpy as np
 
     from item2vec.query.topk import block_rows, top_k
 
     n = len(index)
-    weights = query_matrix(index, cases.queries)
+    weights = query_matrix(index, cases.queries, decay)
     targets = np.array([index.get(t, -1) for t in cases.targets], dtype=np.int64)
     ranks = np.full(len(cases), MISS, dtype=np.int64)
     top = np.full((len(cases), min(kmax, n)), -1, dtype=np.int64)
@@ -149,8 +156,8 @@ def rank_dense(
     return Ranked(method, ranks, top, n, int((targets < 0).sum()))
 
 
-def query_matrix(index: dict[str, int], queries: list[list[str]]) -> sp.csr_matrix:
-    """Sparse cases x catalogue weights: DECAY**age for each known query item (age 0 = last)."""
+def query_matrix(index: dict[str, int], queries: list[list[str]], decay: float = DECAY) -> sp.csr_matrix:
+    """Sparse cases x catalogue weights: decay**age for each known query item (age 0 = last)."""
     import numpy as np
     import scipy.sparse as sp
 
@@ -163,7 +170,7 @@ def query_matrix(index: dict[str, int], queries: list[list[str]]) -> sp.csr_matr
             if col is not None:
                 rows.append(row)
                 cols.append(col)
-                vals.append(DECAY**age)
+                vals.append(decay**age)
     shape = (len(queries), len(index))
     matrix = sp.csr_matrix(
         (np.array(vals), (np.array(rows, dtype=np.int64), np.array(cols, dtype=np.int64))), shape=shape

@@ -45,7 +45,10 @@ CALIBRATION_STEPS = (TRANSITION_STEPS, 1)
 # is set: then each comes back with its score raised by weight x R x the spread of the query's
 # scores, R = sum of decay ** age over its occurrences in the history (recency and frequency).
 # train's calibration chooses among "left out" (None) and these on held-out whole histories.
-REPEAT_WEIGHTS = (0.0, 0.5, 1.0, 2.0, 4.0, 8.0)
+REPEAT_WEIGHTS = (0.0, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0)
+# How a history's items weigh in its query (decay ** age, age 0 = the latest): 1 is a plain mean,
+# 0.1 is nearly the latest item alone. DECAY is the default; train's calibration chooses among these.
+HISTORY_DECAYS = (1.0, DECAY, 0.4, 0.1)
 MAX_REPEAT_WEIGHT = 1000.0
 REPEAT_EXPECTED = f"a number from 0 to {MAX_REPEAT_WEIGHT:g}, e.g. 2"
 
@@ -122,6 +125,18 @@ def check_repeat(weight: object, name: str = "repeat_weight") -> float:
     if not math.isfinite(weight) or not 0 <= weight <= MAX_REPEAT_WEIGHT:
         raise ConfigError(param=name, value=weight, expected=REPEAT_EXPECTED)
     return float(weight)
+
+
+def check_decay(decay: object, name: str = "decay") -> float:
+    """A history's decay per step back, a number in (0, 1].
+
+    Raises:
+        ConfigError: another value.
+    """
+    ok = not isinstance(decay, bool) and isinstance(decay, (int, float)) and math.isfinite(decay)
+    if not ok or not 0 < decay <= 1:  # type: ignore[operator]
+        raise ConfigError(param=name, value=decay, expected="a weight in (0, 1]; 1 is a plain mean")
+    return float(decay)  # type: ignore[arg-type]
 
 
 def check_base(base: object, name: str = "hybrid_base") -> HybridBase:

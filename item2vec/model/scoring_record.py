@@ -16,11 +16,13 @@ from typing import Any
 
 from item2vec.errors import ConfigError, ModelError, cut
 from item2vec.model.modes import (
+    DECAY,
     HYBRID_BASE,
     HYBRID_WEIGHT,
     RECOMMEND_SCORE,
     TRANSITION_STEPS,
     check_base,
+    check_decay,
     check_repeat,
     check_score,
     check_steps,
@@ -37,6 +39,7 @@ _CHECKS: dict[str, Callable[[object, str], Any]] = {
     "steps": check_steps,
 }
 REPEAT_KEY = "repeat_weight"  # model.json's "scoring" key of Scoring.repeat (absent: seen items left out)
+DECAY_KEY = "history_decay"  # model.json's "scoring" key of Scoring.decay (absent: DECAY)
 _SAMPLE = '{"score": "hybrid", "hybrid_weight": 8.0, "hybrid_base": "next"}'
 
 
@@ -48,7 +51,8 @@ class Scoring:
     the model's transitions.npz holds them; train's calibration picks a transition part by it).
     ``repeat`` is what a history's own items get, in every mode: None, left out of its
     recommendations; a weight, scored again and raised by weight x their recency-and-frequency
-    score (``item2vec.query.repeats``). It applies to histories only, never to ``similar``'s query.
+    score (``item2vec.query.repeats``). ``decay`` weighs a history's items in its query
+    (``decay ** age``). Both apply to histories only, never to ``similar``'s query, and in every mode.
     """
 
     mode: str = RECOMMEND_SCORE
@@ -56,6 +60,7 @@ class Scoring:
     base: str = HYBRID_BASE
     steps: int = TRANSITION_STEPS
     repeat: float | None = None
+    decay: float = DECAY
 
     @property
     def score(self) -> str:
@@ -77,6 +82,8 @@ class Scoring:
                 out[RECORD_KEYS[name]] = value
         if self.repeat is not None:
             out[REPEAT_KEY] = self.repeat
+        if self.decay != DECAY:
+            out[DECAY_KEY] = self.decay
         return out
 
     def label(self) -> str:
@@ -89,6 +96,8 @@ class Scoring:
         if "steps" in self.uses and self.steps != TRANSITION_STEPS:
             values.append(f"{self.steps} step" + ("s" if self.steps != 1 else ""))
         label = f"{self.mode}({','.join(values)})" if values else self.mode
+        if self.decay != DECAY:
+            label += f"+decay({self.decay:g})"
         return label if self.repeat is None else f"{label}+repeat({self.repeat:g})"
 
     def with_steps(self, steps: int) -> Scoring:
@@ -103,6 +112,7 @@ class Scoring:
         steps: object = None,
         *,
         repeat: object = None,
+        decay: object = None,
         default: Scoring | None = None,
     ) -> Scoring:
         """A Scoring from values given by a person (None: unset, ``default``'s value).
@@ -123,22 +133,22 @@ class Scoring:
         }
         if repeat is not None:
             values["repeat"] = check_repeat(repeat, REPEAT_KEY)
+        if decay is not None:
+            values["decay"] = check_decay(decay, "decay")
         return replace(default or cls(), **values)
 
     @classmethod
-    def recorded_repeat(cls, meta: Mapping[str, Any]) -> float | None:
-        """The repeat weight model.json's "scoring" record holds (None: none), reading that key alone.
+    def recorded_history(cls, meta: Mapping[str, Any]) -> tuple[float | None, float]:
+        """The repeat weight and history decay model.json's "scoring" record holds (None and
+        DECAY where it has none), reading those keys alone.
 
         Raises:
-            ModelError: the key holds a value that is not valid.
+            ModelError: a key holds a value that is not valid.
         """
         record = meta.get("scoring")
-        if not isinstance(record, Mapping) or record.get(REPEAT_KEY) is None:
-            return None
-        try:
-            return check_repeat(record[REPEAT_KEY], REPEAT_KEY)
-        except ConfigError as exc:
-            raise _bad_record(f"scoring.{REPEAT_KEY}", record[REPEAT_KEY], exc.expected or "") from None
+        if not isinstance(record, Mapping):
+            return None, DECAY
+        return _history_values(record)
 
     @classmethod
     def from_record(cls, meta: Mapping[str, Any]) -> Scoring:
@@ -163,12 +173,24 @@ class Scoring:
                     raise _bad_record(f"scoring.{name}", record[name], exc.expected or "") from None
         if "steps" not in values:
             values["steps"] = _counted_steps(meta.get("transitions"))
-        if record.get(REPEAT_KEY) is not None:
-            try:
-                values["repeat"] = check_repeat(record[REPEAT_KEY], REPEAT_KEY)
-            except ConfigError as exc:
-                raise _bad_record(f"scoring.{REPEAT_KEY}", record[REPEAT_KEY], exc.expected or "") from None
+        values["repeat"], values["decay"] = _history_values(record)
         return replace(cls(), **values)
+
+
+def _history_values(record: Mapping[str, Any]) -> tuple[float | None, float]:
+    """The record's repeat weight (None: absent) and history decay (DECAY: absent), checked."""
+    repeat, decay = None, DECAY
+    try:
+        if record.get(REPEAT_KEY) is not None:
+            repeat = check_repeat(record[REPEAT_KEY], REPEAT_KEY)
+    except ConfigError as exc:
+        raise _bad_record(f"scoring.{REPEAT_KEY}", record[REPEAT_KEY], exc.expected or "") from None
+    try:
+        if record.get(DECAY_KEY) is not None:
+            decay = check_decay(record[DECAY_KEY], DECAY_KEY)
+    except ConfigError as exc:
+        raise _bad_record(f"scoring.{DECAY_KEY}", record[DECAY_KEY], exc.expected or "") from None
+    return repeat, decay
 
 
 def _counted_steps(transitions: object) -> int:

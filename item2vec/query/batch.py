@@ -67,7 +67,7 @@ def recommend_events(
     *,
     columns: EventColumns,
     k: int = 10,
-    decay: float = DECAY,
+    decay: float | None = None,
     history_size: int = HISTORY_SIZE,
     keep_seen: bool | None = None,
     input_format: str | None = None,
@@ -90,6 +90,8 @@ def recommend_events(
     started = time.perf_counter()
     if output is not None:
         check_table_output(output, force=force)
+    if decay is None:  # the scorer's: the model's recorded history decay, else the default
+        decay = scorer.scoring.decay if scorer is not None else DECAY
     histories = read_histories(
         embeddings, inputs, columns, decay=decay, history_size=history_size, input_format=input_format
     )
@@ -99,8 +101,13 @@ def recommend_events(
     # Each user's query summed as one history alone sums it (not the decayed mean), so a user
     # of the log gets exactly what ``recommend`` gives their history, bit for bit.
     queries = (scorer or Scorer(open_parts(embeddings, None))).query_vectors(histories.weights)
-    batches = _ranked(embeddings, queries, k, seen=seen, cells=cells, scorer=scorer,
-                      weights=histories.weights, recency=histories.recency if repeats else None)  # fmt: skip
+    latest = None
+    if repeats and histories.latest is not None:
+        from item2vec.query.repeats import drops_repeats
+
+        latest = histories.latest if drops_repeats(embeddings.meta) else None
+    batches = _ranked(embeddings, queries, k, seen=seen, cells=cells, scorer=scorer, weights=histories.weights,
+                      recency=histories.recency if repeats else None, latest=latest)  # fmt: skip
     written = _emit(output, _rows(embeddings, histories.users, batches, columns.label), sink)
     return BatchSummary(
         output=str(output) if output is not None else STDOUT,
@@ -165,6 +172,7 @@ def _ranked(
     scorer: Scorer | None = None,
     weights: sp.csr_matrix | None = None,
     recency: sp.csr_matrix | None = None,
+    latest: NDArray[np.int64] | None = None,
 ) -> Iterator[tuple[int, NDArray[np.int64], NDArray[np.float32]]]:
     """(first query, top rows, scores) per batch; ``queries=None`` means the items themselves.
 
@@ -174,7 +182,8 @@ def _ranked(
     ``k`` is cut, as for one query alone: the items left out are masked like the seen ones (or
     only the kept ones ranked), and an index's shortlist is widened until ``k`` pass. With
     ``recency`` (the scorer's repeat weight applies), the ``seen`` items are scored again and
-    merged in (``item2vec.query.repeats``), as for one history.
+    merged in (``item2vec.query.repeats``), as for one history; ``latest`` (each query's most
+    recent item row) stays out.
     """
     import numpy as np
 
@@ -210,7 +219,10 @@ def _ranked(
             scored_by = (scorer.kind, scorer.parts, scorer.scoring)
             unit = unit_rows(block.astype(np.float32))
             extra = seen_scores(scored_by, unit, trans, recency[start:stop], scorer.scoring.repeat)
-            rows, scores = merge((rows, scores), extra, k, allowed=scorer.candidates)
+            banned = None
+            if latest is not None:
+                banned = (np.arange(stop - start, dtype=np.int64), latest[start:stop])
+            rows, scores = merge((rows, scores), extra, k, allowed=scorer.candidates, banned=banned)
         return start, rows, scores
 
     if other:  # blocks on WORKERS threads (numpy and BLAS let go of the GIL), in order

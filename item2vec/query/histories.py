@@ -108,6 +108,7 @@ class Histories:
     # users x catalogue: sum of decay ** age over each seen item's events, the whole history
     # (the repeat score of ``item2vec.query.repeats``)
     recency: sp.csr_matrix | None = None
+    latest: NDArray[np.int64] | None = None  # each user's most recent known item row
 
 
 def read_histories(
@@ -169,7 +170,8 @@ def read_histories(
         events=events,
         skipped=len(names) - len(present),
         weights=recent_weights,
-        recency=weight_matrix(local, rows, decay ** age.astype(np.float64), shape),
+        recency=weight_matrix(local, rows, DECAY ** age.astype(np.float64), shape),  # R: repeats' own decay
+        latest=rows[age == 0],
     )
 
 

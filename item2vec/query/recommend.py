@@ -54,7 +54,7 @@ def recommend(
     history: list[str],
     k: int = 10,
     *,
-    decay: float = DECAY,
+    decay: float | None = None,
     history_size: int = HISTORY_SIZE,
     keep_seen: bool | None = None,
     scorer: Scorer | None = None,
@@ -62,7 +62,9 @@ def recommend(
     """Candidates for one user from their history (oldest first), scored by ``scorer``
     (``item2vec.query.scoring.make_scorer``; None: exact ``similar``).
 
-    Seen items (the history's own) follow the scorer's repeat weight when ``keep_seen`` is None:
+    ``decay`` (None: the scorer's, the model's recorded history decay, else ``DECAY``) weighs the
+    items ``decay ** age``. Seen items (the history's own) follow the scorer's repeat weight when
+    ``keep_seen`` is None:
     left out without one, brought back raised by it with one. ``keep_seen=True`` keeps them (raised
     by the repeat weight if there is one), ``False`` leaves them out.
 
@@ -72,8 +74,9 @@ def recommend(
         EmptyResultError: no item of the history is in the model.
         ConfigError: ``decay`` outside (0, 1] or ``history_size`` below 1.
     """
-    check_decay(decay, history_size)
     scorer = scorer or Scorer(open_parts(embeddings, None))
+    decay = scorer.scoring.decay if decay is None else decay
+    check_decay(decay, history_size)
     known, notes = embeddings.resolve(history, skip_unknown=True)
     recent = known[-history_size:]
     rows = [embeddings.position(item) for item in recent]
@@ -83,9 +86,11 @@ def recommend(
     exclude = set() if keep else {embeddings.position(item) for item in known}
     seen = None
     if repeats:
-        from item2vec.query.repeats import history_recency
+        from item2vec.query.repeats import drops_repeats, history_recency
 
-        seen = history_recency(len(embeddings), [embeddings.position(item) for item in known], decay)
+        seen = history_recency(len(embeddings), [embeddings.position(item) for item in known], DECAY)
+        if known and drops_repeats(embeddings.meta):  # never its own next item: not worth a slot
+            exclude = {embeddings.position(known[-1])}
     answer = scorer.answer(["history"], query_weights(len(embeddings), [rows], [weights]), [exclude], k, seen)
     return Recommendation(answer, notes, recent)
 

@@ -11,7 +11,9 @@ where R(item) = the sum of ``decay ** age`` over the item's occurrences in the w
 0 = the most recent event: recency and frequency at once), and spread is the standard deviation of
 the query's embedding scores over the catalogue (1 for ``hybrid``, whose embedding score is
 standardised already), so that one weight means the same in every mode. Weight 0 scores seen
-items as any other; without a weight they are left out, as before.
+items as any other; without a weight they are left out, as before. The most recent item stays
+out when the model was trained with consecutive repeats dropped (the default): it never was its
+own next item there, so bringing it back would only spend the first slot.
 
 The unseen items are ranked as they always are (exactly, from an index's shortlist, or among a
 filter's items) with the seen ones left out; the seen ones are scored exactly at their own pairs
@@ -20,7 +22,8 @@ filter's items) with the seen ones left out; the seen ones are scored exactly at
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import numpy as np
@@ -34,6 +37,13 @@ if TYPE_CHECKING:
 
 Pairs = tuple["NDArray[np.int64]", "NDArray[np.int64]"]
 Top = tuple["NDArray[np.int64]", "NDArray[np.float32]"]
+
+
+def drops_repeats(meta: Mapping[str, Any]) -> bool:
+    """Whether the model was trained with consecutive repeats dropped (model.json's session record;
+    a model without one, built in memory or from text, keeps them)."""
+    session = meta.get("input", {}).get("session") if isinstance(meta.get("input"), Mapping) else None
+    return bool(session.get("drop_repeats", True)) if isinstance(session, Mapping) else False
 
 
 def recency(

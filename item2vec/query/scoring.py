@@ -67,10 +67,11 @@ def resolve_scoring(
     weight: object = None,
     base: object = None,
     repeat: object = None,
+    decay: object = None,
 ) -> Scoring:
     """The Scoring asked for: the values given, checked; unset ones the model's (model.json's
     record), read only when the mode is unset or reads them, else the defaults. The repeat weight
-    (what a history's own items get) is the model's in every mode unless ``repeat`` is given.
+    and the history decay (how a history is scored) are the model's in every mode unless given.
 
     Raises:
         ConfigError: a value given is not valid (an unknown mode or base, a bad weight).
@@ -78,10 +79,15 @@ def resolve_scoring(
     """
     from dataclasses import replace
 
-    given = Scoring.checked(score, weight, base, repeat=repeat)
+    given = Scoring.checked(score, weight, base, repeat=repeat, decay=decay)
     if score is not None and not given.uses:
-        return given if repeat is not None else replace(given, repeat=Scoring.recorded_repeat(meta))
-    return Scoring.checked(score, weight, base, repeat=repeat, default=Scoring.from_record(meta))
+        recorded_repeat, recorded_decay = Scoring.recorded_history(meta)
+        return replace(
+            given,
+            repeat=given.repeat if repeat is not None else recorded_repeat,
+            decay=given.decay if decay is not None else recorded_decay,
+        )
+    return Scoring.checked(score, weight, base, repeat=repeat, decay=decay, default=Scoring.from_record(meta))
 
 
 def make_scorer(

@@ -287,9 +287,10 @@ def _recommend_route(
     class History(BaseModel):
         history: list[str] = Field(min_length=1, max_length=MAX_HISTORY, description="Items, oldest first.")
         k: int = Field(10, ge=1, le=MAX_K)
-        decay: float = Field(
-            DECAY, gt=0, le=1, allow_inf_nan=False, description="Weight per step back (1: plain mean)."
-        )
+        decay: float | None = Field(
+            None, gt=0, le=1, allow_inf_nan=False,
+            description=f"Weight per step back (1: plain mean; default: the model's, else {DECAY:g}).",
+        )  # fmt: skip
         history_size: int = Field(
             HISTORY_SIZE, ge=1, le=MAX_HISTORY, description="Use the last N known items."
         )
