@@ -1,14 +1,18 @@
-"""Choosing what a model's recommendations do with a history's own items (train's calibration).
+"""Choosing how a model's recommendations score a whole history (train's calibration).
 
-Once the scoring is chosen from the item before each held-out one (``calibrate``), the same cases
-are ranked again from their whole history, as ``recommend`` ranks a user's: the model queries with
-its last ``HISTORY_SIZE`` items and the seen items are either left out (the default) or brought
-back with each repeat weight of ``REPEAT_WEIGHTS`` (``item2vec.query.repeats``). A weight replaces
-"left out" only when it beats it clearly, by the rule ``calibrate`` uses for score modes: NDCG@10
-higher by more than ``MARGIN`` standard errors of the paired difference (clustered by sequence),
-and HR@10 higher too. Where no held-out item was already in its history, nothing is ranked:
-seen items cannot help there.
+Once the scoring is chosen from the item before each held-out one (``calibrate``), up to
+``HISTORY_CASES`` of the same cases are ranked again from their whole history, as ``recommend``
+ranks a user's: the model queries with its last ``HISTORY_SIZE`` items weighted ``decay ** age``
+for each decay of ``HISTORY_DECAYS`` (1: a plain mean; 0.1: nearly the latest item alone), and the
+seen items (the history's own) are either left out or brought back with each repeat weight of
+``REPEAT_WEIGHTS`` (``item2vec.query.repeats``). The defaults (decay ``DECAY``, seen items left
+out) stay unless another choice beats them clearly, by the rule ``calibrate`` uses for score
+modes: NDCG@10 higher by more than ``MARGIN`` standard errors of the paired difference (clustered
+by sequence), and HR@10 higher too. Where no held-out item was already in its history, only the
+decays are tried: seen items cannot help there.
 
+The work is shared (:func:`history_ranks`): per decay and block of cases the dense scores once,
+a repeat weight then only raising the seen entries; the ranks are those ``evaluate`` gives.
 What was measured (the share of held-out items already in their history, and each choice's
 figures) is kept in model.json beside the scoring's.
 """
@@ -33,6 +37,7 @@ if TYPE_CHECKING:
     from item2vec.training.holdout import HeldOut
 
 HISTORY_SIZE = 5  # recommend's: the items of a history its query reads
+HISTORY_CASES = 2000  # at most this many of the held-out cases (evenly spaced): 4 decays x 8 choices
 
 
 def choose_repeat(
@@ -42,18 +47,21 @@ def choose_repeat(
     nothing beats them clearly), and model.json's account of it."""
     import numpy as np
 
-    prefixes = held_out.prefixes
-    targets = held_out.targets
+    every = np.linspace(0, len(held_out) - 1, min(len(held_out), HISTORY_CASES)).round().astype(np.int64)
+    every = np.unique(every)
+    prefixes = [held_out.prefixes[i] for i in every.tolist()]
+    targets = [held_out.targets[i] for i in every.tolist()]
+    groups = held_out.groups[every]
     seen = np.array([t in set(p) for t, p in zip(targets, prefixes)], dtype=bool)
     share = round(float(seen.mean()) if len(seen) else 0.0, 4)
-    account: dict[str, Any] = {"next_item_seen_share": share}
+    account: dict[str, Any] = {"cases": len(targets), "next_item_seen_share": share}
     cases = Cases([p[-HISTORY_SIZE:] for p in prefixes], targets, prefixes)
     drop_last = not any(p and p[-1] == t for t, p in zip(targets, prefixes))  # repeats were dropped
     weights: tuple[float | None, ...] = (None, *REPEAT_WEIGHTS) if seen.any() else (None,)
     ranks = history_ranks(embeddings, parts, chosen, cases, HISTORY_DECAYS, weights, drop_last=drop_last)
     outcomes = {choice: _outcome(r) for choice, r in ranks.items()}
     anchor = (DECAY, None)
-    pick, why = _clear_winner(outcomes, anchor, held_out.groups)
+    pick, why = _clear_winner(outcomes, anchor, groups)
     account["measured"] = {
         _name(*c): {"hr@10": round(float(h.mean()), 4), "ndcg@10": round(float(n.mean()), 4)}
         for c, (h, n) in outcomes.items()
