@@ -49,8 +49,9 @@ def choose_repeat(
 
     every = np.linspace(0, len(held_out) - 1, min(len(held_out), HISTORY_CASES)).round().astype(np.int64)
     every = np.unique(every)
-    prefixes = [held_out.prefixes[i] for i in every.tolist()]
-    targets = [held_out.targets[i] for i in every.tolist()]
+    all_prefixes, all_targets = held_out.prefixes, held_out.targets  # properties: each built once here
+    prefixes = [all_prefixes[i] for i in every.tolist()]
+    targets = [all_targets[i] for i in every.tolist()]
     groups = held_out.groups[every]
     seen = np.array([t in set(p) for t, p in zip(targets, prefixes)], dtype=bool)
     share = round(float(seen.mean()) if len(seen) else 0.0, 4)
