@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     from item2vec.training.holdout import HeldOut
 
 HISTORY_SIZE = 5  # recommend's: the items of a history its query reads
-HISTORY_CASES = 2000  # at most this many of the held-out cases (evenly spaced): 4 decays x 8 choices
+HISTORY_CASES = 1500  # at most this many of the held-out cases (evenly spaced): 4 decays x 8 choices
 
 
 def choose_repeat(

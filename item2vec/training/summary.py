@@ -86,10 +86,17 @@ def _calibration_line(calibration: dict[str, Any]) -> str:
     held = "last items"
     if "from_sequences" in calibration:  # a small log: several of a sequence's last items
         held = f"items (up to the last {calibration['per_sequence']} of {calibration['from_sequences']:,} sequences)"
-    return (
+    line = (
         f"Scoring: {calibration['chosen']} for recommend, calibrated on {calibration['cases']:,} held-out "
         f"{held} in {calibration['seconds']:.1f} s: {calibration['why']}"
     )
+    seen = calibration.get("seen_items")
+    if seen and "chosen" in seen:  # how a whole history is scored: its decay and its seen items
+        line += (
+            f"; from whole histories ({seen['next_item_seen_share']:.0%} of next items already seen): "
+            f"{seen['chosen']} ({seen['why']})"
+        )
+    return line
 
 
 def _walks_line(walks: dict[str, Any]) -> str:
