@@ -22,6 +22,7 @@ from item2vec.model.store import load as load_embeddings
 from item2vec.training.config import Context, CorpusMode, Preset, TrainConfig
 from item2vec.training.holdout import Calibrator
 from item2vec.training.pipeline import ReadInput, build_model
+from item2vec.training.small_log import TrialJudge
 
 
 @in_python_terms
@@ -132,6 +133,7 @@ def train(
     request = train_request(
         {name: arguments[name] for name in parameter_names()}, {alias: arguments[alias] for alias in GENSIM_NAMES},
         config=config, session=options, input_format=input_format, calibrator=_calibrator() if calibrate else None,
+        judge=_judge() if calibrate else None,
     )  # fmt: skip
     _check_items(items, id_col, title_col)
     with progress_display(progress) as shown:  # checked before the data is read; a bar is closed on errors
@@ -148,6 +150,12 @@ def _calibrator() -> Calibrator:
     from item2vec.evaluation.calibrate import calibrate as chooser
 
     return chooser
+
+
+def _judge() -> TrialJudge:
+    from item2vec.evaluation.calibrate import TrialJudge as Judge
+
+    return Judge()
 
 
 @in_python_terms

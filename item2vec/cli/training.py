@@ -17,6 +17,7 @@ from item2vec.training.config import TrainConfig, field_help, field_names
 if TYPE_CHECKING:
     from item2vec.training.features import FeatureOptions
     from item2vec.training.holdout import Calibrator
+    from item2vec.training.small_log import TrialJudge
     from item2vec.training.spark_io import SparkOptions
     from item2vec.training.walks import WalkOptions
 
@@ -147,7 +148,7 @@ def train(inputs: tuple[str, ...], output: Path, **opts: Any) -> None:
         {name: opts[name] for name in field_names()}, session=session, input_format=opts["input_format"],
         items=items, features=_feature_options(opts), spark=_spark_options(opts, quiet), walks=_walk_options(opts),
         scoring=scoring if gensim else None, calibrator=_calibrator() if calibrate is not False and gensim else None,
-        calibration_asked=bool(calibrate),
+        calibration_asked=bool(calibrate), judge=_judge() if calibrate is not False and gensim else None,
     )  # fmt: skip
     summary = run_training(
         list(inputs), request=request, output=output, force=opts["force"], progress=progress_callback()
@@ -161,6 +162,12 @@ def _calibrator() -> Calibrator:
     from item2vec.evaluation.calibrate import calibrate
 
     return calibrate
+
+
+def _judge() -> TrialJudge:
+    from item2vec.evaluation.calibrate import TrialJudge as Judge
+
+    return Judge()
 
 
 def _walk_options(opts: dict[str, Any]) -> WalkOptions | None:

@@ -262,28 +262,57 @@ def choose(
     """The default unless a choice beats it clearly (see the module docstring); and why, in words.
     ``groups`` (each case's sequence, ``HeldOut.groups``) clusters the standard error by sequence
     (item2vec.evaluation.calibration_stats): a small log's cases of one sequence are correlated."""
-    from item2vec.evaluation.calibration_stats import clustered_standard_error
+    from item2vec.evaluation.calibration_stats import clear_winner
 
     anchor = Choice("hybrid", HYBRID_WEIGHT, HYBRID_BASE)
     if anchor not in outcomes:
         raise ValueError(f"the default {anchor.label()} is not among the choices measured")
     anchor_hr, anchor_ndcg = outcomes[anchor]
-    best: tuple[float, Choice, float] | None = None
-    for choice, (hr, ndcg) in outcomes.items():
-        diff = ndcg - anchor_ndcg
-        error = clustered_standard_error(diff, groups)
-        if error == 0.0:
-            continue
-        z = float(diff.mean()) / error
-        if z > MARGIN and hr.mean() > anchor_hr.mean() and (best is None or ndcg.mean() > best[0]):
-            best = (float(ndcg.mean()), choice, z)
-    if best is None:
+    others = [c for c in outcomes if c != anchor]
+    found, z = clear_winner(outcomes[anchor], [outcomes[c] for c in others], groups)
+    if found is None:
         return anchor, (
             f"no choice beat the default {anchor.label()} by more than {MARGIN:g} standard errors "
             f"of NDCG@{K} with a higher HR@{K}"
         )
-    best_ndcg, choice, z = best
+    choice = others[found]
+    hr, ndcg = outcomes[choice]
     return choice, (
-        f"NDCG@{K} {best_ndcg:.4f} against the default {anchor.label()}'s {anchor_ndcg.mean():.4f} "
-        f"({z:.1f} standard errors), HR@{K} {outcomes[choice][0].mean():.4f} against {anchor_hr.mean():.4f}"
+        f"NDCG@{K} {ndcg.mean():.4f} against the default {anchor.label()}'s {anchor_ndcg.mean():.4f} "
+        f"({z:.1f} standard errors), HR@{K} {hr.mean():.4f} against {anchor_hr.mean():.4f}"
     )
+
+
+class TrialJudge:
+    """Judges a small log's training trials (``item2vec.training.small_log``) on the held-out
+    items: each in its best way of scoring of calibration's grid, the preset's kept unless
+    another beats it clearly (the rule of :func:`choose`)."""
+
+    def score(
+        self,
+        embeddings: Embeddings,
+        output: NDArray[np.float32],
+        transitions: Mapping[int, TransitionMatrix],
+        held_out: HeldOut,
+    ) -> tuple[NDArray[np.float64], NDArray[np.float64], str]:
+        cases = Cases([[q] for q in held_out.queries], held_out.targets)
+        outcomes = measure(embeddings, output, transitions, cases)
+        best = max(outcomes, key=lambda c: float(outcomes[c][1].mean()))  # the first of equals
+        return (*outcomes[best], best.label())
+
+    def choose(
+        self, outcomes: list[tuple[NDArray[np.float64], NDArray[np.float64]]], groups: NDArray[np.int64]
+    ) -> tuple[int, str]:
+        from item2vec.evaluation.calibration_stats import clear_winner
+
+        found, z = clear_winner(outcomes[0], outcomes[1:], groups)
+        if found is None:
+            return 0, (
+                f"no trial beat the preset's by more than {MARGIN:g} standard errors of NDCG@{K} "
+                f"with a higher HR@{K}"
+            )
+        hr, ndcg = outcomes[found + 1]
+        return found + 1, (
+            f"NDCG@{K} {ndcg.mean():.4f} against the preset's {outcomes[0][1].mean():.4f} "
+            f"({z:.1f} standard errors), HR@{K} {hr.mean():.4f} against {outcomes[0][0].mean():.4f}"
+        )

@@ -216,27 +216,19 @@ def _clear_winner(
     groups: NDArray[np.int64],
 ) -> tuple[tuple[float, float | None], str]:
     """The defaults (``anchor``) unless a choice beats them clearly (the module docstring's rule)."""
-    from item2vec.evaluation.calibration_stats import clustered_standard_error
+    from item2vec.evaluation.calibration_stats import clear_winner
 
+    others = [c for c in outcomes if c != anchor]
+    found, z = clear_winner(outcomes[anchor], [outcomes[c] for c in others], groups)
     anchor_hr, anchor_ndcg = outcomes[anchor]
-    best: tuple[float, tuple[float, float | None], float] | None = None  # (NDCG, choice, z)
-    for choice, (hr, ndcg) in outcomes.items():
-        if choice == anchor:
-            continue
-        diff = ndcg - anchor_ndcg
-        error = clustered_standard_error(diff, groups)
-        if error == 0.0:
-            continue
-        z = float(diff.mean()) / error
-        if z > MARGIN and hr.mean() > anchor_hr.mean() and (best is None or ndcg.mean() > best[0]):
-            best = (float(ndcg.mean()), choice, z)
-    if best is None:
+    if found is None:
         return anchor, (
             f"no choice beat {_name(*anchor)} by more than {MARGIN:g} standard errors of NDCG@{K} "
             f"with a higher HR@{K}"
         )
-    best_ndcg, choice, z = best
+    choice = others[found]
+    hr, ndcg = outcomes[choice]
     return choice, (
-        f"NDCG@{K} {best_ndcg:.4f} against {anchor_ndcg.mean():.4f} with {_name(*anchor)} ({z:.1f} standard "
-        f"errors), HR@{K} {outcomes[choice][0].mean():.4f} against {anchor_hr.mean():.4f}"
+        f"NDCG@{K} {ndcg.mean():.4f} against {anchor_ndcg.mean():.4f} with {_name(*anchor)} ({z:.1f} standard "
+        f"errors), HR@{K} {hr.mean():.4f} against {anchor_hr.mean():.4f}"
     )

@@ -57,3 +57,25 @@ def clustered_standard_error(differences: ArrayLike, groups: ArrayLike | None = 
     sums = np.bincount(owner.ravel(), weights=d - d.mean(), minlength=count)
     variance = count / (count - 1) * float(np.dot(sums, sums)) / (n * n)
     return math.sqrt(variance)
+
+
+Outcome = tuple["NDArray[np.float64]", "NDArray[np.float64]"]  # per case: hit@K, NDCG@K
+
+
+def clear_winner(
+    anchor: Outcome, challengers: list[Outcome], groups: ArrayLike | None = None
+) -> tuple[int | None, float]:
+    """Which challenger beats ``anchor`` clearly: NDCG@K higher by more than ``MARGIN`` standard
+    errors of the paired difference (clustered by ``groups``) and HR@K higher too; of those, the
+    best NDCG@K (the first of equals). Its index and its z; (None, 0.0) when none does."""
+    anchor_hr, anchor_ndcg = anchor
+    best: tuple[float, int, float] | None = None  # (NDCG, index, z)
+    for number, (hr, ndcg) in enumerate(challengers):
+        diff = ndcg - anchor_ndcg
+        error = clustered_standard_error(diff, groups)
+        if error == 0.0:
+            continue
+        z = float(diff.mean()) / error
+        if z > MARGIN and hr.mean() > anchor_hr.mean() and (best is None or ndcg.mean() > best[0]):
+            best = (float(ndcg.mean()), number, z)
+    return (None, 0.0) if best is None else (best[1], best[2])

@@ -13,9 +13,12 @@ session-rec's unit, days, on a clock on which the training log spans ``SPAN`` (1
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from typing import Any
 
-from item2vec.errors import ConfigError, check_choice
+from item2vec.errors import ConfigError, ModelError, check_choice, cut
 
 KNN_METHODS = ("sknn", "vsknn", "stan")
 KNN_LABELS = {"sknn": "sknn", "vsknn": "v-sknn", "stan": "stan"}  # evaluate's row names
@@ -25,6 +28,15 @@ SPAN = 100.0  # days the training log spans on STAN's clock (lambda_snh's unit)
 # session-rec's published STAN search scales lambda_spw and lambda_inh by the mean session length
 # L (1e-5, L/8, L/4, L/2, L, 2L); its defaults 1.02 and 2.05 are L/4 and L/2 for L = 4.1.
 DEFAULT_LENGTH = 4.1
+# The fields each method reads (model.json's "baselines" record holds these).
+METHOD_FIELDS = {
+    "sknn": ("k", "sample_size", "similarity"),
+    "vsknn": ("k", "sample_size", "weighting", "weighting_score", "idf_weighting"),
+    "stan": ("k", "sample_size", "lambda_spw", "lambda_snh", "lambda_inh"),
+}
+BASELINES_KEY = "baselines"  # model.json's record of the baselines' parameters (tune writes it)
+_METHODS_SAMPLE = '{"sknn": {"k": 100, "sample_size": 500, "similarity": "cosine"}}'
+_SAMPLE = f'{{"knn": {_METHODS_SAMPLE}}}'
 
 
 @dataclass(frozen=True)
@@ -69,6 +81,10 @@ class KnnParams:
         for name in ("lambda_spw", "lambda_snh", "lambda_inh"):
             if not getattr(self, name) > 0:
                 raise ConfigError(param=name, value=getattr(self, name), expected="a number above 0")
+
+    def record(self) -> dict[str, Any]:
+        """The fields the method reads, as model.json's "baselines" record holds them."""
+        return {name: getattr(self, name) for name in METHOD_FIELDS[self.method]}
 
     def label(self) -> str:
         """A compact name, e.g. ``stan(k=100,sample=500,spw=1.02,snh=5,inh=2.05)``."""
@@ -115,3 +131,63 @@ def knn_grid(method: str, *, mean_length: float | None = None) -> list[KnnParams
             (100, 500), (size / 4, size), (5.0, 100.0), (size / 2, 2 * size)
         )
     ]
+
+
+def knn_params_from_meta(meta: Mapping[str, Any]) -> dict[str, KnnParams]:
+    """Each method's parameters from model.json's "baselines" record (``tune`` chooses them on
+    validation data): ``{"knn": {"sknn": {"k": 50, ...}, "vsknn": {...}, "stan": {...}}, ...}``.
+    A method the record lacks, a field its record lacks, or a model without the record takes
+    session-rec's defaults (:class:`KnnParams`).
+
+    Raises:
+        ModelError: a record that is not valid (a hand-edited model.json), naming the key.
+    """
+    record = meta.get(BASELINES_KEY)
+    record = {} if record is None else record
+    if not isinstance(record, Mapping):
+        raise _bad_record(BASELINES_KEY, record, f"a record such as {_SAMPLE}")
+    knn = record.get("knn")
+    knn = {} if knn is None else knn
+    if not isinstance(knn, Mapping):
+        raise _bad_record(f"{BASELINES_KEY}.knn", knn, f"a record such as {_METHODS_SAMPLE}")
+    for method in knn:
+        if method not in KNN_METHODS:
+            raise _bad_record(
+                f"{BASELINES_KEY}.knn.{method}", knn[method], f"a method: one of {', '.join(KNN_METHODS)}"
+            )
+    return {method: _params(method, knn.get(method)) for method in KNN_METHODS}
+
+
+def _params(method: str, given: object) -> KnnParams:
+    """One method's parameters from its record (None: the defaults), each field's type checked."""
+    key = f"{BASELINES_KEY}.knn.{method}"
+    if given is None:
+        return KnnParams(method)
+    if not isinstance(given, Mapping):
+        raise _bad_record(key, given, 'a record of its parameters such as {"k": 100, "sample_size": 500}')
+    kinds = {
+        f.name: type(getattr(KnnParams(method), f.name)) for f in fields(KnnParams) if f.name != "method"
+    }
+    for name, value in given.items():
+        if name not in kinds:
+            raise _bad_record(f"{key}.{name}", value, f"a field of {method}: one of {', '.join(kinds)}")
+        kind = kinds[name]
+        wrong = isinstance(value, bool) or not (
+            isinstance(value, kind) or (kind is float and isinstance(value, int))
+        )
+        if wrong or (kind is float and not math.isfinite(value)):
+            words = {int: "a whole number", float: "a finite number", str: "a string"}[kind]
+            raise _bad_record(f"{key}.{name}", value, words)
+    try:
+        return KnnParams(method, **{name: kinds[name](value) for name, value in given.items()})
+    except ConfigError as exc:
+        name = exc.param or ""
+        raise _bad_record(f"{key}.{name}", given.get(name), exc.expected or "valid") from None
+
+
+def _bad_record(key: str, value: object, expected: str) -> ModelError:
+    return ModelError(
+        f"model.json's {key!r} is {cut(repr(value), 60)}, not {expected}: fix model.json (or retrain the model)",
+        value=value,
+        expected=expected,
+    )

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from numpy.typing import NDArray
 
 _CELLS = 1 << 21  # candidate pairs plus neighbour entries per block
+_SUM_CELLS = 1 << 22  # (case, item) sums of a block held densely (32 MB), else summed by a sort
 
 
 @dataclass(frozen=True)
@@ -341,6 +342,11 @@ def _item_scores(
             latest = np.maximum.reduceat(np.where(mine > 0, where, 0.0), first)  # in the neighbour
             value = value * np.exp(-np.abs(where - latest[pair]) / params.lambda_inh)
     width = table.last.shape[1]
+    cells = block.query.shape[0] * width
+    if cells <= _SUM_CELLS:  # a dense sum per (case, item): no sort; the same additions in the same order
+        dense = np.bincount(row[pair] * width + item, weights=value, minlength=cells).astype(np.float64, copy=False)
+        keys = np.flatnonzero(dense > 0).astype(np.int64)
+        return keys // width, keys % width, dense[keys]
     keys, inverse = np.unique(row[pair] * width + item, return_inverse=True)
     sums = np.bincount(inverse.ravel(), weights=value, minlength=len(keys)).astype(np.float64)
     keys = keys[sums > 0].astype(np.int64)

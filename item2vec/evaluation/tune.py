@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from item2vec.errors import ConfigError, EmptyResultError, check_choice, param
 from item2vec.evaluation.evaluate import RANK_METRICS, parse_metric
+from item2vec.evaluation.knn_tune import KnnChoice
 from item2vec.evaluation.ranking import Cases, Query
 from item2vec.evaluation.tune_modes import Choice, ModeScorer, choices
 from item2vec.evaluation.tune_table import TrialReport
@@ -66,6 +67,7 @@ class TuneOptions:
     scores: tuple[str, ...] = ()  # score modes to try (default: all)
     hybrid_weight: float | None = None  # fixed hybrid weight (default: each of TUNE_WEIGHTS)
     hybrid_base: str | None = None  # fixed hybrid base (default: both)
+    baselines: bool = True  # also tune SKNN, V-SKNN and STAN on the validation cases (knn_tune)
 
     def grid(self) -> list[Choice]:
         """The score choices every trial is measured in."""
@@ -99,6 +101,7 @@ class TuneResult:
     valid_cases: int
     model: TrainSummary | None = None
     scoring: dict[str, Any] = field(default_factory=dict)  # the best trial's score mode, weight, base
+    baselines: list[KnnChoice] = field(default_factory=list)  # each session-kNN method's best point
 
     def as_record(self) -> dict[str, Any]:
         """Fields for ``render_record``: the outcome, then the chosen parameters."""
@@ -115,6 +118,7 @@ class TuneResult:
         chosen = train_values(self.config)
         record.update({f"param.{k}": chosen[k.replace("_", "-")] for k in self.best_params})
         record.update({f"param.{k}": v for k, v in self.scoring.items()})
+        record.update({f"knn.{c.params.method}": c.value for c in self.baselines})
         if self.model is not None:
             record["model"] = str(self.model.output)
         return record

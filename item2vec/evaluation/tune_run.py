@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -15,10 +16,12 @@ from item2vec.corpus.packed import Corpus, CorpusStats
 from item2vec.corpus.sequences import read_sequences
 from item2vec.errors import flag_name
 from item2vec.evaluation.eval_inputs import MERGED, merge_validation, sample_sequences
+from item2vec.evaluation.knn_tune import BASELINES_KEY, baselines_record, tune_knn
 from item2vec.evaluation.tune import TrialCallback, TuneOptions, TuneResult, search, train_values
 from item2vec.files import atomic_bytes, check_writable
 from item2vec.training.gensim_engine import ProgressCallback
-from item2vec.training.pipeline import ReadInput, train_and_save
+from item2vec.model.store import save
+from item2vec.training.pipeline import ReadInput, build_model
 from item2vec.training.requests import TrainRequest
 
 
@@ -34,11 +37,20 @@ def run_tune(
     force: bool = False,
     report: TrialCallback | None = None,
     progress: ProgressCallback | None = None,
+    searched: Callable[[TuneResult], None] | None = None,
 ) -> TuneResult:
-    """Read TRAIN and VALID, search, write the best configuration as TOML, train the final model.
+    """Read TRAIN and VALID, search, tune the session-kNN baselines, write the best configuration
+    as TOML, train the final model.
 
-    The final model (``output``) is trained on TRAIN and VALID merged, with the best
-    configuration; model.json records both inputs so ``evaluate`` can rebuild its baselines.
+    After the search (unless ``options.baselines`` is off or the search was interrupted), SKNN,
+    V-SKNN and STAN are tuned on the same validation cases, fitted on TRAIN
+    (:func:`~item2vec.evaluation.knn_tune.tune_knn`); ``searched`` is then handed the result,
+    before the final model is trained. The final model (``output``) is trained on TRAIN and VALID
+    merged, with the best configuration; model.json records both inputs so ``evaluate`` can
+    rebuild its baselines, and the kNN choices as its "baselines" record. The TOML holds only
+    train's options: ``train --config`` has no key for the baselines.
+
+    Many parameters: the inputs, the search, both outputs and the callbacks of the command.
     """
     if output is not None:
         from item2vec.model.store import check_output
@@ -50,12 +62,16 @@ def run_tune(
     train_corpus = read_sequences([train_input], session, input_format)
     valid_corpus = read_sequences([valid_input], session, input_format)
     fraction, seed = options.sample, options.seed
-    result = search(
-        sample_sequences(train_corpus.sequences, fraction, seed),
-        sample_sequences(valid_corpus.sequences, fraction, seed, held_out=True),
-        options=options,
-        report=report,
-    )
+    train_seqs = sample_sequences(train_corpus.sequences, fraction, seed)
+    valid_seqs = sample_sequences(valid_corpus.sequences, fraction, seed, held_out=True)
+    result = search(train_seqs, valid_seqs, options=options, report=report)
+    if options.baselines and not result.interrupted:
+        try:
+            result.baselines = tune_knn(train_seqs, valid_seqs, query=options.query, metric=options.metric)
+        except KeyboardInterrupt:
+            result.interrupted = True  # keep the search's best; no baseline is half chosen
+    if searched is not None:
+        searched(result)
     if config_out is not None:
         atomic_bytes(config_out, config_toml(result, session, valid_input).encode("utf-8"))
     if output is not None:
@@ -71,7 +87,15 @@ def run_tune(
             Corpus(merged, stats), read_seconds=time.perf_counter() - started, extra={MERGED: True}
         )
         request = TrainRequest(config=result.config, session=session, scoring=result.scoring)
-        result.model = train_and_save(read, request=request, output=output, force=force, progress=progress)
+        built = build_model(read, request=request, progress=progress)
+        if result.baselines:
+            built.embeddings.meta[BASELINES_KEY] = baselines_record(
+                result.baselines, metric=result.metric, query=options.query, cases=result.valid_cases,
+                model=result.best_value,
+            )  # fmt: skip
+        save(built.embeddings, output, force=force, extra=built.extra, tables=built.tables,
+             transitions=built.transitions)  # fmt: skip
+        result.model = built.summary(output)
     return result
 
 

@@ -1,9 +1,13 @@
-"""The live table of ``tune``'s trials (stderr): one line per finished trial."""
+"""The live table of ``tune``'s trials (stderr): one line per finished trial; after them, the
+session-kNN baselines tuned on the same validation cases beside the best trial."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from item2vec.evaluation.knn_tune import KnnChoice
 
 
 @dataclass(frozen=True)
@@ -42,3 +46,16 @@ def trial_line(trial: TrialReport) -> str:
         f"{num('sample', '.1e', 7)}  {num('epochs', 'd', 6)}  {num('alpha', '.4f', 6)}  "
         f"{num('min_count', 'd', 3)}  {p.get('context', '-')!s:7}  {p.get('score', '-')!s:18}  {trial.seconds:7.1f}"
     )
+
+
+def baselines_table(metric: str, model: float, score: str | None, baselines: list[KnnChoice]) -> str:
+    """The session-kNN methods tuned on the same validation cases, beside the best trial."""
+    width = max(len(metric), 7)
+    lines = [
+        f"{'method':8}  {'seen':8}  {metric:>{width}}  {'seconds':>7}  parameters",
+        f"{'model':8}  {'-':8}  {model:>{width}.4f}  {'-':>7}  best trial" + (f": {score}" if score else ""),
+    ]
+    lines += [
+        f"{c.method:8}  {c.seen:8}  {c.value:>{width}.4f}  {c.seconds:7.1f}  {c.params.label()}" for c in baselines
+    ]
+    return "\n".join(lines)

@@ -157,6 +157,7 @@ class BuiltModel:
     walks: dict[str, Any] | None = None
     transitions_record: dict[str, Any] | None = None  # model.json's "transitions"
     scoring_record: dict[str, Any] | None = None  # model.json's "scoring"
+    search_record: dict[str, Any] | None = None  # model.json's "search" (a small log's trials)
 
     def summary(self, output: Path) -> TrainSummary:
         """The run's summary, once saved to ``output``."""
@@ -176,6 +177,7 @@ class BuiltModel:
             walks=self.walks,
             transitions=self.transitions_record,
             scoring=self.scoring_record,
+            search=self.search_record,
         )
 
 
@@ -208,12 +210,17 @@ def build_model(
                                          sequences=sequences)  # fmt: skip
     elif request.calibration_asked and not recorded:  # text: trained for similar and analogy, not recommend
         calibration.record = {"calibration": {"skipped": "text: calibration is for event logs and sequences"}}
-    trained = train(sequences, config=config, progress=progress, held_out=calibration.held,
-                    on_held_out=calibration.choose if calibration.held is not None else None)  # fmt: skip
+    trained, config, searched = _small_log_search(calibration, request, config, corpus, progress,
+                                                  plain=setup is None and walked is None)  # fmt: skip
+    if trained is None:
+        trained = train(sequences, config=config, progress=progress, held_out=calibration.held,
+                        on_held_out=calibration.choose if calibration.held is not None else None)  # fmt: skip
     space = None
     if setup:
         trained, space = setup.split(trained)
     meta = _meta(read, request.session, config, trained, input_extra=profile)
+    if searched:
+        meta["search"] = searched
     if walked:
         meta["walks"] = walked.record
     steps = int((calibration.record or {}).get("transition_steps", TRANSITION_STEPS))
@@ -235,8 +242,33 @@ def build_model(
         read_seconds=read.read_seconds, train_seconds=trained.seconds, items_per_second=trained.items_per_second,
         peak_rss_mb=peak, inferred_items=len(space.inferred) if space else 0, feed=trained.feed,
         walks=walked.record if walked else None, transitions_record=counted,
-        scoring_record=embeddings.meta.get("scoring"),
+        scoring_record=embeddings.meta.get("scoring"), search_record=searched,
     )  # fmt: skip
+
+
+def _small_log_search(
+    calibration: _Calibration,
+    request: TrainRequest,
+    config: TrainConfig,
+    corpus: Corpus,
+    progress: ProgressCallback | None,
+    *,
+    plain: bool,
+) -> tuple[Trained | None, TrainConfig, dict[str, Any] | None]:
+    """On a small log, the kept trial's training, its parameters and model.json's "search"
+    (:mod:`item2vec.training.small_log`), calibration chosen on it; else (None, ``config``, the
+    reason it did not search, or None where it could not: no held-out items or no judge)."""
+    from item2vec.training.small_log import search, why_not
+
+    held = calibration.held
+    if held is None or request.judge is None or not plain:
+        return None, config, None
+    why = why_not(config, request.given, held.full.tokens)
+    if why is not None:
+        return None, config, {"skipped": why}
+    kept, record = search(held, config, request.given, request.judge, progress=progress)
+    calibration.choose(*kept.seen)
+    return kept.trained, kept.config, record
 
 
 class _Calibration:

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from item2vec.corpus.options import SessionOptions
     from item2vec.training.features import FeatureOptions
     from item2vec.training.holdout import Calibrator
+    from item2vec.training.small_log import TrialJudge
     from item2vec.training.spark_io import SparkOptions
     from item2vec.training.walks import WalkOptions
 
@@ -46,6 +47,9 @@ class TrainRequest:
         calibrator: chooses the default scoring on held-out items when ``scoring`` sets none
             (:mod:`item2vec.training.holdout`; the CLI and the API hand over
             ``item2vec.evaluation.calibrate``).
+        judge: on a small log, scores training trials on the calibration's held-out items
+            (:mod:`item2vec.training.small_log`; the CLI and the API hand over
+            ``item2vec.evaluation.calibrate.TrialJudge``); None: one training run.
 
     Raises:
         ConfigError: Spark with item features or walks (Spark trains on sessions only).
@@ -61,7 +65,8 @@ class TrainRequest:
     spark: SparkOptions | None = None
     scoring: Mapping[str, Any] | None = None
     calibrator: Calibrator | None = None
-    calibration_asked: bool = False  # asked for by name: a run that cannot calibrate says why
+    calibration_asked: bool = False
+    judge: TrialJudge | None = None  # asked for by name: a run that cannot calibrate says why
 
     def __post_init__(self) -> None:
         if self.spark is None:

@@ -31,6 +31,7 @@ class TrainSummary:
     walks: dict[str, Any] | None = None  # model.json's "walks" record (item2vec.training.walks)
     transitions: dict[str, Any] | None = None  # model.json's "transitions" record
     scoring: dict[str, Any] | None = None  # model.json's "scoring" record (given, or calibrated)
+    search: dict[str, Any] | None = None  # model.json's "search" record (a small log's trials)
 
     def __post_init__(self) -> None:
         # Made once the run is over (saved too): the peak is the process's, every stage counted.
@@ -72,6 +73,13 @@ def summary_lines(summary: TrainSummary) -> list[str]:
         lines.append(
             f"Transitions: {t['entries']:,} (up to {t['keep']} followers within {t['steps']} steps, for "
             f"{t['items_with_followers']:,} items; {t['megabytes']:.1f} MB) in {t['build_seconds']:.1f} s"
+        )
+    search = summary.search
+    if search and "tried" in search:
+        chosen = ", ".join(f"{param(name, value)}" for name, value in search["chosen"].items())
+        lines.append(
+            f"Small log: kept {chosen} of {len(search['tried'])} trials in {search['seconds']:.1f} s "
+            f"(budget {search['budget_seconds']:g} s): {search['why']}"
         )
     calibration = (summary.scoring or {}).get("calibration")
     if calibration:
