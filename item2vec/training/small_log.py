@@ -9,7 +9,8 @@ every trial trains on the calibration's reduced corpus (the held-out items never
 ranks the held-out items in its best way of scoring (the judge's, ``item2vec.evaluation``:
 calibration's grid). A trial replaces the preset's only when it beats it clearly: by the rule
 calibration uses (NDCG@10 higher by three standard errors of the paired difference, clustered
-by sequence, with a higher HR@10). Trials stop once ``BUDGET_SECONDS`` of them have run. The
+by sequence, with a higher HR@10). A trial starts only when the time it should take (the
+preset's trial's, scaled by its epochs) still fits in ``BUDGET_SECONDS`` of trials. The
 winner's own training is the model's (nothing is trained again), and calibration then chooses
 its scoring as usual. model.json's ``search`` records each trial: its values, figures, seconds.
 """
@@ -33,7 +34,7 @@ if TYPE_CHECKING:
     from item2vec.training.holdout import HeldOut
 
 SMALL_LOG_TOKENS = 500_000
-BUDGET_SECONDS = 120.0  # of trials; the one under way when it runs out finishes
+BUDGET_SECONDS = 60.0  # of trials: one starts only if its estimate (the first's time x its epochs) fits
 SEARCHED = ("window", "epochs", "min_count")
 GRID: tuple[dict[str, int], ...] = (
     {"window": 15, "epochs": 40},
@@ -137,14 +138,16 @@ def search(
     progress: ProgressOption = None,
     budget: float = BUDGET_SECONDS,
 ) -> tuple[Trial, dict[str, Any]]:
-    """Train each point (:func:`points`) while the budget lasts; the trial to keep, and model.json's
+    """Train each point (:func:`points`) that fits in the budget; the trial to keep, and model.json's
     ``search`` record."""
     trials: list[Trial] = []
     started = time.perf_counter()
     grid = points(config, given)
     for point in grid:
-        if trials and time.perf_counter() - started > budget:
-            break
+        if trials:
+            estimate = trials[0].seconds * point.epochs / max(1, config.epochs)
+            if time.perf_counter() - started + estimate > budget:
+                continue
         trials.append(_trial(held, point, judge, progress))
     chosen, why = judge.choose([t.outcome for t in trials], held.groups)
     record = {
