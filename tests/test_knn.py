@@ -77,6 +77,19 @@ def test_vectorised_scores_equal_the_loop_port(params: KnnParams) -> None:
             assert not np.allclose(expected, everything)
 
 
+@pytest.mark.parametrize("method", KNN_METHODS)
+def test_sums_by_sort_equal_the_dense_sums(method: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Blocks too wide to sum densely per (case, item) sum by a sort: the same floats."""
+    from item2vec.evaluation import knn_scores
+
+    train, index, queries, own = random_log(3)
+    knn = SessionKnn.fit(train, index)
+    dense = knn.scores(queries, KnnParams(method, k=8, sample_size=30), own=own)
+    monkeypatch.setattr(knn_scores, "_SUM_CELLS", 0)
+    sorted_sums = knn.scores(queries, KnnParams(method, k=8, sample_size=30), own=own)
+    assert (dense != sorted_sums).nnz == 0 and dense.nnz > 0
+
+
 def test_the_random_log_has_own_sessions_and_cases_without() -> None:
     _, _, _, own = random_log(1)
     assert (own[:60] >= 0).sum() >= 55
@@ -255,3 +268,28 @@ def test_bad_parameters_are_refused(fields: dict[str, object], name: str) -> Non
     with pytest.raises(ConfigError) as caught:
         KnnParams(**fields)  # type: ignore[arg-type]
     assert caught.value.param == name
+
+
+# --- tuned on validation (knn_tune) ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("exclude", [True, False])
+def test_target_ranks_equal_rank_scores(exclude: bool) -> None:
+    """tune ranks only the targets (no top lists): the same ranks as evaluate's rank_scores."""
+    from item2vec.evaluation.knn_tune import target_ranks
+    from item2vec.evaluation.ranking import query_matrix, rank_scores
+
+    train, index, queries, own = random_log(4)
+    rng = random.Random(4)
+    # Targets: scored or not, in the query (seen), outside the catalogue.
+    targets = [rng.choice([*q, "i60", "i3", "i40", f"i{rng.randrange(55)}"]) if q else "i1" for q in queries]
+    cases = Cases(queries, targets)
+    seen = (query_matrix(index, queries) != 0).astype(np.int8).tocsr()
+    codes = np.array([index.get(t, -1) for t in targets])
+    knn = SessionKnn.fit(train, index)
+    for method in KNN_METHODS:
+        scores = knn.scores(queries, KnnParams(method, k=5, sample_size=20), own=own)
+        expected = rank_scores(method, index, cases, scores, kmax=10, exclude_seen=exclude).ranks
+        got = target_ranks(scores, seen, codes, exclude_seen=exclude)
+        assert got.tolist() == expected.tolist()
+        assert (got == MISS).any() and (got < MISS).sum() > 10

@@ -2,8 +2,10 @@ from __future__ import annotations
 
 import json
 import random
+import re
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
@@ -11,6 +13,7 @@ from click.testing import CliRunner, Result
 from item2vec.cli import cli
 from item2vec.errors import ConfigError, EmptyResultError, MissingDependencyError
 from item2vec.evaluation.eval_inputs import merge_validation, sample_sequences
+from item2vec.evaluation.knn_params import knn_params_from_meta
 from item2vec.evaluation.tune import TrialReport, TuneOptions, parse_fixed, search
 from item2vec.evaluation.tune_table import trial_header, trial_line
 from item2vec.model.modes import TUNE_WEIGHTS
@@ -69,6 +72,27 @@ def test_tune_end_to_end_and_its_toml_trains(split_dir: Path, tmp_path: Path) ->
     assert meta["input"]["sessions"] == 90 and meta["input"]["tokens"] == 90 * 4
     assert meta["params"]["window"] == record["param.window"]
     assert meta["scoring"]["score"] == record["param.score"]  # recommend's default for this model
+    # The session-kNN methods tuned on the same validation cases: shown, and recorded for evaluate.
+    table = result.stderr[result.stderr.index("the best trial beside session-kNN") :].splitlines()
+    assert table[0] == "the best trial beside session-kNN tuned on the same 90 validation cases:"
+    assert table[1].split() == ["method", "seen", "hr@5", "seconds", "parameters"]
+    assert [line.split()[0] for line in table[2:6]] == ["model", "sknn", "v-sknn", "stan"]
+    assert table[2].split()[2] == f"{record['best']:.4f}"
+    baselines = meta["baselines"]
+    assert (baselines["chosen_on"], baselines["metric"], baselines["protocol"]) == (
+        "validation",
+        "hr@5",
+        "last",
+    )
+    assert baselines["validation_cases"] == 90 and baselines["tuned_model"] == record["best"]
+    assert set(baselines["knn"]) == {"sknn", "vsknn", "stan"}
+    assert {m: s["hr@5"] for m, s in baselines["scores"].items()} == {
+        m: record[f"knn.{m}"] for m in ("sknn", "vsknn", "stan")
+    }
+    assert all(s["seen"] == "excluded" for s in baselines["scores"].values())  # the last-item protocol
+    chosen = knn_params_from_meta(meta)
+    assert all(chosen[m].record() == baselines["knn"][m] for m in chosen)
+    assert "knn" not in text and "baselines" not in text  # train --config has no key for them
     # The TOML round-trips into train --config.
     again = tmp_path / "again"
     trained = run("train", split_dir / "train.csv", "--config", config, "-o", again, "-q")
@@ -141,6 +165,88 @@ def test_the_search_covers_min_count_and_keeps_the_modes_asked_for() -> None:
     result = search(train, valid, options=fixed)
     assert result.scoring == {"score": "hybrid", "hybrid_weight": 4.0, "hybrid_base": "next"}
     assert "min_count" not in result.trials[0].params
+
+
+def test_no_baselines_skips_the_knn_grid(split_dir: Path, tmp_path: Path) -> None:
+    config = tmp_path / "best.toml"
+    result = run(
+        "tune", split_dir / "train.csv", split_dir / "valid.csv", "--time-col", "ts", "--trials", "1",
+        *QUICK, "-c", config, "--no-baselines", "-f", "json",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "session-kNN" not in result.stderr
+    assert not [key for key in json.loads(result.stdout) if key.startswith("knn.")]
+
+
+def test_the_knn_methods_are_tuned_on_the_validation_cases() -> None:
+    """Each method's point is its grid's best on the cases the trials are scored on; on the
+    history protocol seen items are tried kept and left out."""
+    from item2vec.evaluation.knn import SessionKnn, own_sessions
+    from item2vec.evaluation.knn_params import knn_grid
+    from item2vec.evaluation.knn_tune import popularity_index, tune_knn
+    from item2vec.evaluation.ranking import Cases, rank_scores
+
+    seqs = cycles(60)
+    train, valid = [s[:-1] for s in seqs], seqs
+    for query, seens in (("last", [True]), ("history", [False, True])):
+        chosen = tune_knn(train, valid, query=query, metric="ndcg@3")  # type: ignore[arg-type]
+        cases = Cases.from_sequences(valid, query=query, history=None)  # type: ignore[arg-type]
+        index = popularity_index(train)
+        knn = SessionKnn.fit(train, index)
+        own = own_sessions(train, cases.histories)
+        assert (own >= 0).all()  # every case's own history is in train, and never its neighbour
+        for choice in chosen:
+            values = [
+                rank_scores(
+                    "x", index, cases, knn.scores(cases.queries, p, own=own), kmax=3, exclude_seen=e
+                ).metrics((3,))["ndcg@3"]
+                for p in knn_grid(choice.params.method, mean_length=knn.mean_length)
+                for e in seens
+            ]
+            assert choice.value == max(values) and choice.points == len(values)
+            assert choice.seen in (["excluded"] if query == "last" else ["kept", "excluded"])
+
+
+def test_the_baselines_record_round_trips_and_a_bad_one_is_named() -> None:
+    from item2vec.errors import ModelError
+    from item2vec.evaluation.knn_params import KnnParams
+    from item2vec.evaluation.knn_tune import KnnChoice, baselines_record
+
+    picked = [
+        KnnChoice(KnnParams("sknn", k=50, sample_size=2500, similarity="jaccard"), "kept", 0.41, 24, 1.0),
+        KnnChoice(KnnParams("stan", k=500, lambda_spw=4.0, lambda_snh=100.0, lambda_inh=8.0), "excluded", 0.4, 32, 1.0),
+    ]  # fmt: skip
+    record = baselines_record(picked, metric="hr@10", query="history", cases=12, model=0.38)
+    meta = json.loads(json.dumps({"baselines": record}))
+    params = knn_params_from_meta(meta)
+    assert params == {"sknn": picked[0].params, "vsknn": KnnParams("vsknn"), "stan": picked[1].params}
+    assert meta["baselines"]["scores"]["sknn"] == {"seen": "kept", "hr@10": 0.41}
+    assert knn_params_from_meta({}) == {m: KnnParams(m) for m in ("sknn", "vsknn", "stan")}
+    bad: list[tuple[dict[str, Any], str]] = [
+        ({"baselines": [1]}, "'baselines' is [1], not a record such as"),
+        ({"baselines": {"knn": 3}}, "'baselines.knn' is 3, not a record such as"),
+        ({"baselines": {"knn": {"sknnn": {}}}}, "'baselines.knn.sknnn' is {}, not a method: one of sknn"),
+        ({"baselines": {"knn": {"stan": "k=5"}}}, "'baselines.knn.stan' is 'k=5', not a record of its"),
+        ({"baselines": {"knn": {"sknn": {"kk": 5}}}}, "'baselines.knn.sknn.kk' is 5, not a field of sknn"),
+        ({"baselines": {"knn": {"sknn": {"k": "5"}}}}, "'baselines.knn.sknn.k' is '5', not a whole number"),
+        ({"baselines": {"knn": {"sknn": {"k": True}}}}, "'baselines.knn.sknn.k' is True, not a whole number"),
+        ({"baselines": {"knn": {"sknn": {"k": 0}}}}, "'baselines.knn.sknn.k' is 0, not 1 or more"),
+        ({"baselines": {"knn": {"sknn": {"similarity": "dot"}}}}, "'baselines.knn.sknn.similarity' is 'dot'"),
+        (
+            {"baselines": {"knn": {"stan": {"lambda_snh": -1}}}},
+            "'baselines.knn.stan.lambda_snh' is -1, not a",
+        ),
+        (
+            {"baselines": {"knn": {"vsknn": {"idf_weighting": float("nan")}}}},
+            "'baselines.knn.vsknn.idf_weighting' is nan, not a finite",
+        ),
+    ]
+    for meta, message in bad:
+        with pytest.raises(ModelError, match="model.json's " + re.escape(message)):
+            knn_params_from_meta(meta)
+    assert (
+        knn_params_from_meta({"baselines": {"knn": {"stan": {"lambda_snh": 20}}}})["stan"].lambda_snh == 20.0
+    )
 
 
 def test_tune_refuses_to_overwrite_a_config(split_dir: Path, tmp_path: Path) -> None:

@@ -180,6 +180,12 @@ def evaluate(model: Path, tests: tuple[str, ...], k: tuple[tuple[int, ...], ...]
     help="Also train the final model on TRAIN + VALID into this directory.",
 )
 @click.option("--force", is_flag=True, help="Replace an existing --save-config file and model directory.")
+@click.option(
+    "--baselines/--no-baselines",
+    default=True,
+    show_default=True,
+    help="After the search, tune SKNN, V-SKNN and STAN on VALID too, to compare (recorded in model.json).",
+)
 @config_option
 @score_options("Try only this score mode (repeatable; default: similar, next and hybrid).", multiple=True)
 @session_options(inherit=False)
@@ -187,7 +193,7 @@ def evaluate(model: Path, tests: tuple[str, ...], k: tuple[tuple[int, ...], ...]
 @output_format
 def tune(train_file: str, valid_file: str, metric: str, trials: int, timeout: float | None, seed: int,
          fraction: float, query: str, history_size: int, preset: str, fix: tuple[str, ...], min_count: int | None,
-         workers: int | None, save_config: Path, output: Path | None, force: bool, fmt: str,
+         workers: int | None, save_config: Path, output: Path | None, force: bool, baselines: bool, fmt: str,
          score: tuple[str, ...], hybrid_weight: float | None, hybrid_base: str | None,
          **opts: Any) -> None:  # fmt: skip
     """Search training parameters and a score mode that maximise a next-item metric on validation data.
@@ -196,8 +202,10 @@ def tune(train_file: str, valid_file: str, metric: str, trials: int, timeout: fl
     min-count and context, training on TRAIN and scoring VALID (never the test data); each
     trial is scored in every score mode (hybrid on both bases, at several weights) and keeps
     its best. Trial 0 is the preset; hopeless trials are pruned. The TOML records the winner's
-    score mode, so a model trained from it recommends that way. Ctrl-C stops the search, writes
-    the best so far and exits 130. Needs the tune extra: pip install 'item2vec[tune]'.
+    score mode, so a model trained from it recommends that way. Then SKNN, V-SKNN and STAN are
+    tuned on the same validation cases (a small grid each) and shown beside the best trial; the
+    model records their parameters for evaluate. Ctrl-C stops the search, writes the best so far
+    and exits 130. Needs the tune extra: pip install 'item2vec[tune]'.
 
     \b
     item2vec tune split/train.csv.gz split/valid.csv.gz --trials 30 --fraction 0.2 \\
@@ -206,7 +214,7 @@ def tune(train_file: str, valid_file: str, metric: str, trials: int, timeout: fl
     """
     from item2vec.evaluation.tune import TuneOptions, parse_fixed
     from item2vec.evaluation.tune_run import run_tune
-    from item2vec.evaluation.tune_table import trial_header, trial_line
+    from item2vec.evaluation.tune_table import baselines_table, trial_header, trial_line
 
     if save_config.exists() and not force:
         raise click.UsageError(f"{save_config} exists: use --force to replace it, or --save-config FILE")
@@ -214,16 +222,21 @@ def tune(train_file: str, valid_file: str, metric: str, trials: int, timeout: fl
     options = TuneOptions(metric=metric, trials=trials, timeout=timeout, seed=seed, sample=fraction,
                           query=query, history=history_size, preset=preset,  # type: ignore[arg-type]
                           fixed={k: v for k, v in fixed.items() if v is not None}, scores=score,
-                          hybrid_weight=hybrid_weight, hybrid_base=hybrid_base)  # fmt: skip
+                          hybrid_weight=hybrid_weight, hybrid_base=hybrid_base, baselines=baselines)  # fmt: skip
     lines = iter([trial_header(metric)])
 
     def report(trial: Any) -> None:
         say("".join(f"{head}\n" for head in lines) + trial_line(trial))
 
+    def searched(r: Any) -> None:  # the session-kNN methods tuned on VALID, beside the best trial
+        if r.baselines:
+            say(baselines_table(r.metric, r.valid_cases, r.best_value, r.best_label, r.baselines))
+
     input_format = opts.pop("input_format")
     result = run_tune(
         train_file, valid_file, session=session_from_options(opts), options=options, input_format=input_format,
         config_out=save_config, output=output, force=force, report=report, progress=progress_callback(),
+        searched=searched,
     )  # fmt: skip
     say(f"wrote {save_config}" + (f" and model {output}" if output else ""))
     click.echo(render_record(result.as_record(), fmt), nl=False)

@@ -344,7 +344,9 @@ def _item_scores(
     width = table.last.shape[1]
     cells = block.query.shape[0] * width
     if cells <= _SUM_CELLS:  # a dense sum per (case, item): no sort; the same additions in the same order
-        dense = np.bincount(row[pair] * width + item, weights=value, minlength=cells).astype(np.float64, copy=False)
+        dense = np.bincount(row[pair] * width + item, weights=value, minlength=cells).astype(
+            np.float64, copy=False
+        )
         keys = np.flatnonzero(dense > 0).astype(np.int64)
         return keys // width, keys % width, dense[keys]
     keys, inverse = np.unique(row[pair] * width + item, return_inverse=True)

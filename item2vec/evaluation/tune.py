@@ -103,6 +103,12 @@ class TuneResult:
     scoring: dict[str, Any] = field(default_factory=dict)  # the best trial's score mode, weight, base
     baselines: list[KnnChoice] = field(default_factory=list)  # each session-kNN method's best point
 
+    @property
+    def best_label(self) -> str | None:
+        """How the best trial scored, e.g. ``hybrid(next,4)`` (None: no finished trial says)."""
+        done = [t for t in self.trials if t.state == "complete" and t.value == self.best_value]
+        return str(done[0].params["score"]) if done and "score" in done[0].params else None
+
     def as_record(self) -> dict[str, Any]:
         """Fields for ``render_record``: the outcome, then the chosen parameters."""
         states = [t.state for t in self.trials]

@@ -19,8 +19,8 @@ from item2vec.evaluation.eval_inputs import MERGED, merge_validation, sample_seq
 from item2vec.evaluation.knn_tune import BASELINES_KEY, baselines_record, tune_knn
 from item2vec.evaluation.tune import TrialCallback, TuneOptions, TuneResult, search, train_values
 from item2vec.files import atomic_bytes, check_writable
-from item2vec.training.gensim_engine import ProgressCallback
 from item2vec.model.store import save
+from item2vec.training.gensim_engine import ProgressCallback
 from item2vec.training.pipeline import ReadInput, build_model
 from item2vec.training.requests import TrainRequest
 

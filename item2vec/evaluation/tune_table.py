@@ -48,14 +48,20 @@ def trial_line(trial: TrialReport) -> str:
     )
 
 
-def baselines_table(metric: str, model: float, score: str | None, baselines: list[KnnChoice]) -> str:
-    """The session-kNN methods tuned on the same validation cases, beside the best trial."""
+def baselines_table(
+    metric: str, cases: int, best: float, score: str | None, baselines: list[KnnChoice]
+) -> str:
+    """The session-kNN methods tuned on the same ``cases`` validation cases, beside the best
+    trial's ``best`` value (scored in ``score``)."""
     width = max(len(metric), 7)
     lines = [
+        f"the best trial beside session-kNN tuned on the same {cases:,} validation cases:",
         f"{'method':8}  {'seen':8}  {metric:>{width}}  {'seconds':>7}  parameters",
-        f"{'model':8}  {'-':8}  {model:>{width}.4f}  {'-':>7}  best trial" + (f": {score}" if score else ""),
+        f"{'model':8}  {'-':8}  {best:>{width}.4f}  {'-':>7}  "
+        + (f"best trial ({score})" if score else "best trial"),
     ]
     lines += [
-        f"{c.method:8}  {c.seen:8}  {c.value:>{width}.4f}  {c.seconds:7.1f}  {c.params.label()}" for c in baselines
+        f"{c.method:8}  {c.seen:8}  {c.value:>{width}.4f}  {c.seconds:7.1f}  {c.params.label()}"
+        for c in baselines
     ]
     return "\n".join(lines)
