@@ -140,7 +140,9 @@ def test_a_calibrated_step_count_is_what_the_transitions_are_counted_over(
 ) -> None:
     seen: dict[int, int] = {}
 
-    def one_step(embeddings: object, output: object, transitions: dict, held: holdout.HeldOut) -> dict:
+    def one_step(
+        embeddings: object, output: object, transitions: dict, held: holdout.HeldOut, fixed: object = None
+    ) -> dict:
         seen.update({steps: matrix.steps for steps, matrix in transitions.items()})
         choice = Choice("hybrid", 4.0, "similar", 1)
         return {**choice.record(), "calibration": {**held.record(), "chosen": choice.label(), "why": "test"}}
@@ -226,7 +228,7 @@ def test_held_out_items_are_trained_in_afterwards(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_no_calibrate_and_given_scoring_record_no_calibration(tmp_path: Path) -> None:
+def test_no_calibrate_records_no_scoring_and_a_given_mode_is_kept(tmp_path: Path) -> None:
     seqs = tmp_path / "walks.txt"
     planted(seqs)
     plain = cli_run("train", seqs, "-o", tmp_path / "plain", *FAST, "--no-calibrate")
@@ -235,7 +237,11 @@ def test_no_calibrate_and_given_scoring_record_no_calibration(tmp_path: Path) ->
     assert "Scoring:" not in plain.output
     given = cli_run("train", seqs, "-o", tmp_path / "given", *FAST, "--score", "next")
     assert given.exit_code == 0, given.output
-    assert json.loads((tmp_path / "given" / "model.json").read_text())["scoring"] == {"score": "next"}
+    record = json.loads((tmp_path / "given" / "model.json").read_text())["scoring"]
+    assert record["score"] == "next" and "hybrid_weight" not in record  # the mode given is kept
+    calibrated = record["calibration"]  # and how it scores a whole history is calibrated
+    assert calibrated["why"] == "given" and calibrated["measured"] == {}
+    assert calibrated["chosen"].startswith("next") and "seen_items" in calibrated
     both = cli_run("train", seqs, "-o", tmp_path / "both", *FAST, "--calibrate", "--hybrid-weight", "2")
     assert both.exit_code == 2
     assert (

@@ -283,7 +283,9 @@ def test_train_records_a_default_scoring_that_recommend_uses(tmp_path: Path) -> 
     result = cli_run("train", seqs, "-o", model, *TRAIN_FAST, "--score", "next", "--hybrid-weight", "3")
     assert result.exit_code == 0, result.output
     meta = json.loads((model / "model.json").read_text())
-    assert meta["scoring"] == {"score": "next", "hybrid_weight": 3.0}
+    scoring = {k: v for k, v in meta["scoring"].items() if k != "calibration"}
+    assert scoring == {"score": "next", "hybrid_weight": 3.0}  # the mode given is kept
+    assert "fewer than the 100 calibration needs" in meta["scoring"]["calibration"]["skipped"]
     default = cli_run("recommend", model, "--history", "a", "-f", "csv")
     chosen = cli_run("recommend", model, "--history", "a", "-f", "csv", "--score", "next")
     assert default.stdout == chosen.stdout

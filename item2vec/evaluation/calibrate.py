@@ -55,21 +55,30 @@ def calibrate(
     output: NDArray[np.float32],
     transitions: Mapping[int, TransitionMatrix],
     held_out: HeldOut,
+    *,
+    fixed: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """model.json's "scoring" record: the chosen mode, weight, base (and transition steps, when
-    not the default), and the measurements. ``transitions`` maps steps to the reduced corpus's
-    transitions counted over that many steps."""
-
+    not the default), how whole histories are scored (``calibrate_repeats``), and the measurements.
+    ``transitions`` maps steps to the reduced corpus's transitions counted over that many steps.
+    ``fixed`` (a scoring record the caller gave: ``train --score``, ``tune``) keeps its mode and
+    values; only the history choices are then calibrated."""
     from item2vec.evaluation.calibrate_repeats import choose_repeat
+    from item2vec.model.scoring_record import Scoring
 
-    cases = Cases([[q] for q in held_out.queries], held_out.targets)
-    outcomes = measure(embeddings, output, transitions, cases)
-    chosen, why = choose(outcomes, held_out.groups)
-    table = {
-        c.label(): {"hr@10": round(float(h.mean()), 4), "ndcg@10": round(float(n.mean()), 4)}
-        for c, (h, n) in outcomes.items()
-    }
-    parts = ScoringParts(embeddings, output=output, transitions=transitions[chosen.steps or TRANSITION_STEPS])
+    if fixed is not None:
+        chosen = Scoring.from_record({"scoring": dict(fixed)})
+        why, table = "given", {}
+    else:
+        cases = Cases([[q] for q in held_out.queries], held_out.targets)
+        outcomes = measure(embeddings, output, transitions, cases)
+        chosen, why = choose(outcomes, held_out.groups)
+        table = {
+            c.label(): {"hr@10": round(float(h.mean()), 4), "ndcg@10": round(float(n.mean()), 4)}
+            for c, (h, n) in outcomes.items()
+        }
+    counted = transitions.get(chosen.steps) or transitions[TRANSITION_STEPS]
+    parts = ScoringParts(embeddings, output=output, transitions=counted)
     chosen, seen = choose_repeat(embeddings, parts, chosen, held_out)
     return {
         **chosen.record(),

@@ -26,9 +26,9 @@ difference's spread of about 0.2 puts the bar near 0.06 NDCG@10 at 100 cases, 0.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from item2vec.corpus.packed import Packed
 from item2vec.model.modes import CALIBRATION_STEPS
@@ -50,11 +50,21 @@ CELL_BUDGET = 1 << 29  # held-out cases x catalogue per mode tried: about a minu
 MIN_LENGTH = 3  # a sampled sequence keeps 2+ items to train on, its last one the query
 KEPT = MIN_LENGTH - 1  # items a sampled sequence keeps to train on, however many are held out
 
-# (embeddings trained without the held-out items, their output vectors, the transitions of the
-# reduced corpus by steps counted, the held-out cases) -> model.json's "scoring" record
-Calibrator = Callable[
-    ["Embeddings", "NDArray[np.float32]", "Mapping[int, TransitionMatrix]", "HeldOut"], dict[str, Any]
-]
+
+class Calibrator(Protocol):
+    """(embeddings trained without the held-out items, their output vectors, the transitions of
+    the reduced corpus by steps counted, the held-out cases; ``fixed``: a scoring record the caller
+    gave, whose mode is kept) -> model.json's "scoring" record."""
+
+    def __call__(
+        self,
+        embeddings: Embeddings,
+        output: NDArray[np.float32],
+        transitions: Mapping[int, TransitionMatrix],
+        held_out: HeldOut,
+        *,
+        fixed: Mapping[str, Any] | None = None,
+    ) -> dict[str, Any]: ...
 
 
 @dataclass(frozen=True)

@@ -204,8 +204,8 @@ def build_model(
         base = walked.sequences if walked else corpus.sequences
         sequences = setup.sequences(base) if setup else base
     recorded = checked_scoring(request.scoring or {})
-    calibration = _Calibration(request.calibrator)
-    if request.calibrator is not None and not recorded and corpus.stats.input_format != "text":
+    calibration = _Calibration(request.calibrator, fixed=recorded or None)
+    if request.calibrator is not None and corpus.stats.input_format != "text":  # a given mode: its history
         sequences = calibration.hold_out(corpus.packed, config, features=setup is not None, walks=walked is not None,
                                          sequences=sequences)  # fmt: skip
     elif request.calibration_asked and not recorded:  # text: trained for similar and analogy, not recommend
@@ -228,8 +228,10 @@ def build_model(
                                            steps=steps)  # fmt: skip
     meta["transitions"] = counted
     peak = meta["training"]["peak_rss_mb"] = round(peak_rss_mb(), 1)  # after the last stage: the true peak
-    if recorded or calibration.record:
-        meta["scoring"] = recorded or calibration.record
+    if calibration.record and "score" in calibration.record:
+        meta["scoring"] = calibration.record  # calibrated, or the mode given with its history calibrated
+    elif recorded or calibration.record:
+        meta["scoring"] = {**recorded, **(calibration.record or {})} if recorded else calibration.record
     kept = set(trained.ids)
     embeddings = Embeddings(ids=trained.ids, vectors=trained.vectors, counts=np.asarray(trained.counts, dtype=np.int64),
                             names={k: v for k, v in read.names.items() if k in kept}, meta=meta,
@@ -274,8 +276,9 @@ def _small_log_search(
 class _Calibration:
     """Items held out of a run and the scoring its calibrator chooses on them (model.json's "scoring")."""
 
-    def __init__(self, calibrator: Calibrator | None) -> None:
+    def __init__(self, calibrator: Calibrator | None, *, fixed: Mapping[str, Any] | None = None) -> None:
         self.calibrator = calibrator
+        self.fixed = fixed  # a scoring the caller gave: its mode is kept, its history calibrated
         self.held: HeldOut | None = None
         self.record: dict[str, Any] | None = None
 
@@ -309,7 +312,7 @@ class _Calibration:
         started = time.perf_counter()
         embeddings = Embeddings(ids=ids, vectors=vectors, counts=np.asarray(counts, dtype=np.int64))
         counted = self.held.transitions(ids)
-        self.record = self.calibrator(embeddings, output, counted, self.held)
+        self.record = self.calibrator(embeddings, output, counted, self.held, fixed=self.fixed)
         self.record["calibration"]["seconds"] = round(time.perf_counter() - started, 3)
 
 
