@@ -312,6 +312,15 @@ def _lookup(matrix: sp.csr_matrix, row: NDArray[np.int64], col: NDArray[np.int64
     return np.where(found, matrix.data[at] if len(keys) else 0.0, 0.0)
 
 
+def _positions(query: sp.csr_matrix, row: NDArray[np.int64], item: NDArray[np.int64]) -> NDArray[np.float64]:
+    """``query[row, item]`` per pair: read from the block made dense when it is small enough."""
+    import numpy as np
+
+    if query.shape[0] * query.shape[1] > _SUM_CELLS:
+        return _lookup(query, row, item)
+    return np.asarray(query.toarray(), dtype=np.float64)[row, item]
+
+
 def _item_scores(
     table: Table,
     block: _Block,
@@ -331,7 +340,9 @@ def _item_scores(
     item, where = table.last.indices[at].astype(np.int64), table.last.data[at]
     value = sim[pair]
     if params.method != "sknn" and len(pair):
-        mine = _lookup(block.query, row[pair], item)  # the item's last position in the query, 0 if not in it
+        mine = _positions(
+            block.query, row[pair], item
+        )  # the item's last position in the query, 0 if not in it
         if params.method == "vsknn":
             latest = np.maximum.reduceat(mine, first)  # the query's latest item the neighbour shares
             decay = step_weight(params.weighting_score, block.length[row] - latest + 1)
