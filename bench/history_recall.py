@@ -480,20 +480,23 @@ def main() -> None:
             log_started = time.perf_counter()
             results[name] = run_log(prepare(name, args, tmp), args, tmp)
             results[name]["seconds"] = round(time.perf_counter() - log_started, 1)
-    text = table(results)
-    print(text)
-    if args.out:
-        record = {
-            "command": " ".join(sys.argv),
-            "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-            "commit": commit,
-            "seconds": round(time.perf_counter() - started, 1),
-            "k": K,
-            "resamples": RESAMPLES,
-            "logs": results,
-            "markdown": text,
-        }
-        args.out.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+            if args.out:  # after every log, so that a run cut short keeps what it measured
+                write_json(args.out, results, commit, time.perf_counter() - started)
+    print(table(results))
+
+
+def write_json(out: Path, results: dict[str, dict[str, Any]], commit: str, seconds: float) -> None:
+    record = {
+        "command": " ".join(sys.argv),
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "commit": commit,
+        "seconds": round(seconds, 1),
+        "k": K,
+        "resamples": RESAMPLES,
+        "logs": results,
+        "markdown": table(results),
+    }
+    out.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
 
 
 def git_head() -> str:
