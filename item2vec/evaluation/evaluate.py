@@ -229,7 +229,7 @@ def evaluate_next_item(
                   "seen": _seen_words(s, protocol), **r.metrics(ks)} for s, r in zip(modes, found)]  # fmt: skip
         if fitted is not None and train is not None:
             cases = Cases.from_sequences(test, query=protocol, history=None)
-            for seen, result in _baselines(fitted, train, cases, kmax, protocol):
+            for seen, result in _baselines(fitted, train, cases, kmax, protocol, embeddings.meta):
                 block.append({"method": result.method, "protocol": protocol, "score": None, "seen": seen,
                               **result.metrics(ks)})  # fmt: skip
                 found.append(result)
@@ -273,13 +273,14 @@ def _seen_words(scorer: Scorer | None, protocol: str) -> str:
 
 
 def _baselines(
-    fitted: Baselines, train: list[list[str]], cases: Cases, kmax: int, protocol: str
+    fitted: Baselines, train: list[list[str]], cases: Cases, kmax: int, protocol: str, meta: dict[str, Any]
 ) -> list[tuple[str, Ranked]]:
     """The baselines' rows of one protocol: co-occurrence and SR, the session-kNN methods with
-    session-rec's defaults (seen items kept, as session-rec ranks them, and for the whole-history
-    protocol also left out), most-popular."""
+    the parameters model.json's "baselines" record holds (tune chose them on validation data),
+    else session-rec's defaults (seen items kept, as session-rec ranks them, and for the
+    whole-history protocol also left out), most-popular."""
     from item2vec.evaluation.knn import SessionKnn, own_sessions
-    from item2vec.evaluation.knn_params import KNN_METHODS, KnnParams
+    from item2vec.evaluation.knn_params import KNN_METHODS, knn_params_from_meta
 
     out = [
         ("excluded", fitted.rank_cooccurrence(cases, kmax=kmax)),
@@ -287,8 +288,9 @@ def _baselines(
     ]
     knn = SessionKnn.fit(train, fitted.index)
     own = own_sessions(train, cases.histories)
+    chosen = knn_params_from_meta(meta)
     for method in KNN_METHODS:
-        params = KnnParams(method)
+        params = chosen[method]
         if protocol == "history":
             out.append(("kept", knn.rank(cases, params, kmax=kmax, own=own, exclude_seen=False)))
         out.append(("excluded", knn.rank(cases, params, kmax=kmax, own=own, exclude_seen=True)))
