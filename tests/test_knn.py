@@ -293,3 +293,41 @@ def test_target_ranks_equal_rank_scores(exclude: bool) -> None:
         got = target_ranks(scores, seen, codes, exclude_seen=exclude)
         assert got.tolist() == expected.tolist()
         assert (got == MISS).any() and (got < MISS).sum() > 10
+
+
+def test_evaluate_ranks_the_knn_methods_with_the_recorded_parameters() -> None:
+    """model.json's "baselines" record (tune's choices) sets evaluate's session-kNN parameters."""
+    from item2vec.errors import ModelError
+    from item2vec.evaluation.evaluate import evaluate_next_item
+    from tests.conftest import tiny_embeddings
+
+    rng = random.Random(7)
+    items = ["apple", "pear", "plum", "king", "queen", "prince"]
+    train = [[rng.choice(items) for _ in range(rng.randint(2, 5))] for _ in range(40)]
+    test = [[*seq, rng.choice(items)] for seq in train[:15]]
+
+    def stan_row(embeddings_meta: dict[str, object]) -> dict[str, object]:
+        embeddings = tiny_embeddings()
+        embeddings.meta.update(embeddings_meta)
+        report = evaluate_next_item(embeddings, test, train, ks=(1, 3), protocols=("history",))
+        return next(r for r in report.rows if r["method"] == "stan" and r["seen"] == "kept")
+
+    recorded = {"baselines": {"knn": {"stan": {"k": 1, "sample_size": 3, "lambda_inh": 0.5}}}}
+    cases = Cases.from_sequences(test, query="history", history=None)
+    from item2vec.evaluation.baselines import Baselines
+
+    index = Baselines.fit(train).index
+    knn = SessionKnn.fit(train, index)
+    own = own_sessions(train, cases.histories)
+    found = []
+    for meta, params in (
+        ({}, KnnParams("stan")),
+        (recorded, KnnParams("stan", k=1, sample_size=3, lambda_inh=0.5)),
+    ):
+        expected = knn.rank(cases, params, kmax=3, own=own, exclude_seen=False).metrics((1, 3))
+        row = stan_row(meta)
+        found.append({key: row[key] for key in ("hr@1", "hr@3", "ndcg@3")})
+        assert found[-1] == {key: expected[key] for key in ("hr@1", "hr@3", "ndcg@3")}
+    assert found[0] != found[1]  # the record changed the answers
+    with pytest.raises(ModelError, match=r"model.json's 'baselines\.knn\.stan\.k' is 0"):
+        stan_row({"baselines": {"knn": {"stan": {"k": 0}}}})
