@@ -121,7 +121,7 @@ def knn_grid(method: str, *, mean_length: float | None = None) -> list[KnnParams
         return [
             KnnParams("vsknn", k=k, sample_size=1000, weighting=w, weighting_score=ws, idf_weighting=idf)
             for k, w, ws, idf in itertools.product(
-                (100, 500), ("div", "quadratic"), ("div", "quadratic"), (0, 5)
+                (100, 500), ("div", "quadratic"), ("div", "quadratic"), (0.0, 5.0)
             )
         ]
     size = mean_length if mean_length and mean_length > 0 else DEFAULT_LENGTH
