@@ -178,6 +178,27 @@ def test_no_baselines_skips_the_knn_grid(split_dir: Path, tmp_path: Path) -> Non
     assert not [key for key in json.loads(result.stdout) if key.startswith("knn.")]
 
 
+def test_ctrl_c_in_the_knn_grid_keeps_the_search(
+    split_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from item2vec.evaluation import tune_run
+
+    def interrupt(*args: object, **kwargs: object) -> object:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(tune_run, "tune_knn", interrupt)
+    config = tmp_path / "best.toml"
+    result = run(
+        "tune", split_dir / "train.csv", split_dir / "valid.csv", "--time-col", "ts", "--trials", "1",
+        *QUICK, "-c", config, "-f", "json",
+    )  # fmt: skip
+    assert result.exit_code == 130
+    assert "session-kNN" not in result.stderr and "Interrupted: kept the best trial so far." in result.stderr
+    record = json.loads(result.stdout)
+    assert record["interrupted"] is True and record["trials"] == 1 and "knn.sknn" not in record
+    assert "[train]" in config.read_text()
+
+
 def test_the_knn_methods_are_tuned_on_the_validation_cases() -> None:
     """Each method's point is its grid's best on the cases the trials are scored on; on the
     history protocol seen items are tried kept and left out."""
