@@ -28,6 +28,12 @@ show item2vec similar "$OUT/retail" --title "regency cakestand" -k 3
 show item2vec recommend "$OUT/retail" --history 22423 85123A 47566 -k 5
 echo '$ printf '"'"'85123A\nNOPE\n'"'"' | item2vec similar demo-models/retail - -k 2 -f jsonl --skip-unknown'
 printf '85123A\nNOPE\n' | item2vec similar "$OUT/retail" - -k 2 -f jsonl --skip-unknown 2>&1
+echo '== evaluate'
+show item2vec split sample_data/online_retail.csv.gz -o "$OUT/split" --force \
+    --user-col CustomerID --item-col StockCode --time-col InvoiceDate
+show item2vec train "$OUT/split/train.csv.gz" -o "$OUT/history" --force -q \
+    --user-col CustomerID --item-col StockCode --time-col InvoiceDate --seed 1 --workers 1
+show item2vec evaluate "$OUT/history" "$OUT/split/test.csv.gz" --score hybrid --query history
 echo '== python'
 "$BIN/python" - <<'PY'
 import pandas as pd

@@ -304,7 +304,8 @@ def _notes(rows: list[dict[str, Any]], model: Ranked, ks: tuple[int, ...], proto
     unanswered = int(((model.top[:, :1] < 0).ravel()).sum()) if model.top.shape[1] else len(model.ranks)
     if unanswered:
         notes.append(
-            f"the model could not answer {unanswered:,} of {len(model.ranks):,} cases{where} (query items not in it)"
+            f"the model could not answer {unanswered:,} of {len(model.ranks):,} cases{where}: their query items "
+            "are not in it"
         )
     key = f"hr@{ks[0]}"
     best = max(rows, key=lambda r: float(r[key]))  # the first of equals: model rows come first
