@@ -174,3 +174,33 @@ def test_calibration_ranks_every_history_choice_as_evaluate_does(scoring: Scorin
             got = np.where(shared[(decay, weight)] < 3, shared[(decay, weight)], -1)
             want = np.where(expected.ranks < 3, expected.ranks, -1)
             assert got.tolist() == want.tolist(), (decay, weight)
+
+
+class Held:
+    """The parts of a HeldOut that the history calibration reads."""
+
+    def __init__(self, prefixes: list[list[str]], targets: list[str]) -> None:
+        self.prefixes, self.targets = prefixes, targets
+        self.groups = np.arange(len(targets))
+
+    def __len__(self) -> int:
+        return len(self.targets)
+
+
+def test_history_calibration_keeps_its_defaults_where_the_budget_allows_too_few_cases(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import item2vec.evaluation.calibrate_repeats as module
+
+    scoring = Scoring("hybrid", 2.0, "similar")
+    scorer = scorer_for(scoring)
+    held = Held([["apple", "king", "apple"], ["pear", "plum"]] * 60, ["king", "apple"] * 60)
+    _, account = module.choose_repeat(scorer.embeddings, scorer.parts, scoring, held)  # type: ignore[arg-type]
+    assert account["cases"] == 120 and account["next_item_seen_share"] == 0.5 and "chosen" in account
+    monkeypatch.setattr(module, "HISTORY_CELLS", 8 * 4 * 99)  # 99 cases: below the 100 it needs
+    kept, skipped = module.choose_repeat(scorer.embeddings, scorer.parts, scoring, held)  # type: ignore[arg-type]
+    assert kept == scoring
+    assert skipped == {
+        "skipped": "8 items allow 99 whole-history cases within the budget, fewer than 100: "
+        "decay 0.7, seen items left out"
+    }

@@ -1,7 +1,8 @@
 """Choosing how a model's recommendations score a whole history (train's calibration).
 
 Once the scoring is chosen from the item before each held-out one (``calibrate``), up to
-``HISTORY_CASES`` of the same cases are ranked again from their whole history, as ``recommend``
+``HISTORY_CASES`` of the same cases (fewer on a large catalogue: ``HISTORY_CELLS`` scores in all)
+are ranked again from their whole history, as ``recommend``
 ranks a user's: the model queries with its last ``HISTORY_SIZE`` items weighted ``decay ** age``
 for each decay of ``HISTORY_DECAYS`` (1: a plain mean; 0.1: nearly the latest item alone), and the
 seen items (the history's own) are either left out or brought back with each repeat weight of
@@ -38,6 +39,8 @@ if TYPE_CHECKING:
 
 HISTORY_SIZE = 5  # recommend's: the items of a history its query reads
 HISTORY_CASES = 1500  # at most this many of the held-out cases (evenly spaced): 4 decays x 8 choices
+HISTORY_CELLS = 1 << 29  # and at most this many scores in all (cases x catalogue x decays), as a mode
+MIN_HISTORY_CASES = 100  # below it (a huge catalogue) the history choices keep their defaults
 
 
 def choose_repeat(
@@ -47,8 +50,12 @@ def choose_repeat(
     nothing beats them clearly), and model.json's account of it."""
     import numpy as np
 
-    every = np.linspace(0, len(held_out) - 1, min(len(held_out), HISTORY_CASES)).round().astype(np.int64)
-    every = np.unique(every)
+    budget = min(len(held_out), HISTORY_CASES, HISTORY_CELLS // max(1, len(HISTORY_DECAYS) * len(embeddings)))
+    if budget < MIN_HISTORY_CASES:
+        why = (f"{len(embeddings):,} items allow {budget:,} whole-history cases within the budget, fewer than "
+               f"{MIN_HISTORY_CASES}: decay {DECAY:g}, seen items left out")  # fmt: skip
+        return chosen, {"skipped": why}
+    every = np.unique(np.linspace(0, len(held_out) - 1, budget).round().astype(np.int64))
     all_prefixes, all_targets = held_out.prefixes, held_out.targets  # properties: each built once here
     prefixes = [all_prefixes[i] for i in every.tolist()]
     targets = [all_targets[i] for i in every.tolist()]

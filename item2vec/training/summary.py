@@ -99,7 +99,9 @@ def _calibration_line(calibration: dict[str, Any]) -> str:
         f"{held} in {calibration['seconds']:.1f} s: {calibration['why']}"
     )
     seen = calibration.get("seen_items")
-    if seen and "chosen" in seen:  # how a whole history is scored: its decay and its seen items
+    if seen and "skipped" in seen:
+        line += f"; whole histories not calibrated ({seen['skipped']})"
+    elif seen and "chosen" in seen:  # how a whole history is scored: its decay and its seen items
         line += (
             f"; from whole histories ({seen['next_item_seen_share']:.0%} of next items already seen): "
             f"{seen['chosen']} ({seen['why']})"
