@@ -86,7 +86,12 @@ def run_tune(
         read = ReadInput(
             Corpus(merged, stats), read_seconds=time.perf_counter() - started, extra={MERGED: True}
         )
-        request = TrainRequest(config=result.config, session=session, scoring=result.scoring)
+        from item2vec.evaluation.calibrate import calibrate
+
+        # the search chose the mode: calibration keeps it and chooses how whole histories are scored
+        request = TrainRequest(
+            config=result.config, session=session, scoring=result.scoring, calibrator=calibrate
+        )
         built = build_model(read, request=request, progress=progress)
         if result.baselines:
             built.embeddings.meta[BASELINES_KEY] = baselines_record(
