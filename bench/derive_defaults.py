@@ -37,8 +37,10 @@ Logs (read locally or generated, nothing downloaded at run time):
 - ``retail-invoices``: the same log, each invoice a sequence, items in file order.
 - ``sessions``: a generated click/view session log with repeat visits and planted paths
   (``bench/gen_sessions.py``: 40,000 sessions, 5,000 items, 50 clusters, seed 1).
-- ``mid-views``: the same generator, sparser (20,000 sessions, 12,000 items, 120 clusters, seed
-  3): items with fewer than 3 events hold a little under 5% of TRAIN's events (the rule keeps 3).
+- ``thin-views``: the same generator, sparser (20,000 sessions, 8,000 items, 80 clusters, seed
+  4): items with fewer than 3 events hold a few percent of TRAIN's events, under 5% (the rule keeps 3).
+- ``mid-views``: sparser still (20,000 sessions, 12,000 items, 120 clusters, seed 3): rare items
+  hold a little over 5% of TRAIN's events (the rule keeps every item).
 - ``sparse-views``: the same generator with three items per session (20,000 sessions, 60,000
   items, 500 clusters, seed 2), so that rare items hold well over 5% of the events.
 - ``events``: a generated user-history log with cluster structure and no order inside it
@@ -49,8 +51,14 @@ Logs (read locally or generated, nothing downloaded at run time):
 Usage (from a worktree, prefix ``PYTHONPATH=.`` so that its own item2vec is measured)::
 
     nice -n 10 python bench/derive_defaults.py [--logs ml100k,retail-customers,retail-invoices,
-        sessions,mid-views,sparse-views,events] [--out FILE.json] [--keep DIR] [--workers 2]
-        [--movielens WHEEL] [--retail FILE]
+        sessions,thin-views,mid-views,sparse-views,events] [--out FILE.json] [--keep DIR]
+        [--workers 2] [--movielens WHEEL] [--retail FILE]
+    python bench/derive_defaults.py --merge A.json B.json [--out ALL.json]  # tables over both runs' logs
+
+A full run takes about 30 minutes on two shared cores (most of it training on Online Retail
+and scoring the 12 choices of each model on the generated logs). Training with 2 workers is not
+repeatable: the intervals are over cases, for one training run per min-count, so a difference
+between the two min-counts also holds the run-to-run noise (a second seed is the check).
 
 It prints markdown tables (each choice minus the default on TEST with its interval, per log and
 min-count; the per-log profile and VALID's picks; then a tally over logs of the candidate
@@ -94,7 +102,8 @@ WEIGHTS = (0.0, 1.0, 2.0, 4.0, 8.0, 16.0)
 BASES = ("next", "similar")
 METRICS = (f"hr@{K}", f"ndcg@{K}")
 ALL_LOGS = (
-    "ml100k", "retail-customers", "retail-invoices", "sessions", "mid-views", "sparse-views", "events"
+    "ml100k", "retail-customers", "retail-invoices", "sessions", "thin-views", "mid-views", "sparse-views",
+    "events",
 )  # fmt: skip
 TEXT = ROOT / "sample_data" / "text.txt.gz"
 Scores = dict[str, NDArray[np.float64]]
@@ -120,6 +129,9 @@ def prepare(name: str, args: argparse.Namespace, tmp: Path) -> Log:
         return Log(name, out, "InvoiceNo", "StockCode", None, by_session=True)
     if name == "sessions":
         generate_sessions(out, sessions=40_000, items=5_000, clusters=50, seed=1)
+        return Log(name, out, "session_id", "item_id", "timestamp", by_session=True)
+    if name == "thin-views":
+        generate_sessions(out, sessions=20_000, items=8_000, clusters=80, seed=4)
         return Log(name, out, "session_id", "item_id", "timestamp", by_session=True)
     if name == "mid-views":
         generate_sessions(out, sessions=20_000, items=12_000, clusters=120, seed=3)
@@ -373,6 +385,22 @@ def git_head() -> str:
     return done.stdout.strip()
 
 
+def merged(files: list[Path], out: Path | None) -> None:
+    """Print the tables over the logs of earlier runs' JSON (later files win on a name clash)."""
+    results: dict[str, dict[str, Any]] = {}
+    records = [json.loads(f.read_text(encoding="utf-8")) for f in files]
+    for record in records:
+        for name, result in record["logs"].items():
+            result["models"] = {int(mc): m for mc, m in result["models"].items()}
+            results[name] = result
+    text = report(results)
+    print(text)
+    if out:
+        runs = [{k: r[k] for k in ("command", "date", "commit", "seconds")} for r in records]
+        record = {"merged": runs, "k": K, "logs": results, "markdown": text}
+        out.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--logs", default=",".join(ALL_LOGS), help=f"some of {', '.join(ALL_LOGS)}, text")
@@ -381,7 +409,13 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2, help="train's --workers")
     parser.add_argument("--movielens", type=Path, default=ML100K_WHEEL, help="RecBole wheel or ml-100k.inter")
     parser.add_argument("--retail", type=Path, default=RETAIL, help=f"the full log (or {SAMPLE_RETAIL.name})")
+    parser.add_argument(
+        "--merge", type=Path, nargs="+", help="measure nothing: the tables over these runs' JSON"
+    )
     args = parser.parse_args()
+    if args.merge:
+        merged(args.merge, args.out)
+        return
     started, commit = time.perf_counter(), git_head()
     results: dict[str, dict[str, Any]] = {}
     with tempfile.TemporaryDirectory() as scratch:
