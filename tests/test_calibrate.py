@@ -95,7 +95,7 @@ def test_choose_keeps_the_default_unless_a_choice_beats_it_clearly() -> None:
     chosen, why = calibration.choose({ANCHOR: anchor, Choice("similar"): noise})
     assert chosen == ANCHOR
     assert why == (
-        "no choice beat the default hybrid(next,8) by more than 3 standard errors of NDCG@10 with a higher HR@10"
+        "no choice beat the default hybrid(next,4) by more than 3 standard errors of NDCG@10 with a higher HR@10"
     )
     clear = outcome([1] * 160 + [0] * 240, [0] * 160 + [None] * 240)
     ndcg_only = outcome([1] * 100 + [0] * 300, [0] * 100 + [None] * 300)
@@ -105,7 +105,7 @@ def test_choose_keeps_the_default_unless_a_choice_beats_it_clearly() -> None:
         {ANCHOR: anchor, Choice("similar"): noise, Choice("hybrid", 2.0, "similar"): clear}
     )
     assert chosen == Choice("hybrid", 2.0, "similar")
-    assert why.startswith("NDCG@10 0.4000 against the default hybrid(next,8)'s 0.2500 (")
+    assert why.startswith("NDCG@10 0.4000 against the default hybrid(next,4)'s 0.2500 (")
     assert why.endswith("standard errors), HR@10 0.4000 against 0.2500")
     # higher NDCG@10 but the same HR@10: not enough
     worse_hr = outcome([1] * 100 + [0] * 300, [0] * 100 + [None] * 300)
@@ -113,7 +113,7 @@ def test_choose_keeps_the_default_unless_a_choice_beats_it_clearly() -> None:
     worse_hr[1][300:310] = 0.5  # ndcg without hits cannot happen; the rule still needs HR
     assert calibration.choose({ANCHOR: anchor, Choice("next"): worse_hr})[0] == ANCHOR
     assert len(anchor[0]) == n
-    with pytest.raises(ValueError, match="the default hybrid\\(next,8\\) is not among"):
+    with pytest.raises(ValueError, match="the default hybrid\\(next,4\\) is not among"):
         calibration.choose({Choice("next"): anchor})
 
 

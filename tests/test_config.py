@@ -147,42 +147,42 @@ def test_tune_checks_its_seed_before_searching() -> None:
         TuneOptions(seed=2**32)
 
 
-# --- the recsys preset's min-count from the log's item-count profile ------------------------------
+# --- the recsys preset keeps every item ---------------------------------------------------------
 
 
-def test_profile_min_count_by_the_share_of_events_on_rare_items() -> None:
-    from item2vec.training.config import profile_min_count
-
-    # 2 + 1 events of 100 on items with fewer than 3 events: 3%, below 5%: the preset's value
-    assert profile_min_count([50, 47, 2, 1], 3) == (3, pytest.approx(0.03))
-    # 4 + 1 of 100: exactly 5%: every item is kept
-    assert profile_min_count([50, 45, 2, 2, 1], 3) == (1, pytest.approx(0.05))
-    assert profile_min_count([], 3) == (3, 0.0)
-
-
-def test_train_records_the_min_count_it_derived_and_a_flag_wins(tmp_path: Path) -> None:
+def test_recsys_keeps_every_item_unless_a_min_count_is_given(tmp_path: Path) -> None:
     import json
 
     from click.testing import CliRunner
 
     from item2vec.cli import cli
 
-    # 60 sessions over items a..d, then 40 one-off items: 40 of 240 events (17%) on rare items
+    # 60 sessions over items a..d, then 40 one-off items
     rows = [f"s{i},{item}\n" for i in range(60) for item in ("abc" if i % 2 else "bcd")]
     rows += [f"t{i},rare{i}\nt{i},a\n" for i in range(20)]
     rows += [f"t{i},rare{i}b\n" for i in range(20)]
     path = tmp_path / "e.csv"
     path.write_text("session_id,item_id\n" + "".join(rows))
-    fast = ["--session-col", "session_id", "--dim", "8", "--epochs", "1", "--workers", "1", "-q"]
+    fast = [
+        "--session-col",
+        "session_id",
+        "--dim",
+        "8",
+        "--epochs",
+        "1",
+        "--workers",
+        "1",
+        "-q",
+        "--no-calibrate",
+    ]
     result = CliRunner().invoke(cli, ["train", str(path), "-o", str(tmp_path / "m"), *fast])
     assert result.exit_code == 0, result.output
     meta = json.loads((tmp_path / "m" / "model.json").read_text())
     assert meta["params"]["min_count"] == 1
-    assert meta["input"]["min_count_profile"]["min_count"] == 1
-    assert meta["input"]["min_count_profile"]["rare_event_share"] == pytest.approx(40 / 240, abs=1e-4)
+    assert "min_count_profile" not in meta["input"]
     given = CliRunner().invoke(
         cli, ["train", str(path), "-o", str(tmp_path / "n"), *fast, "--min-count", "3"]
     )
     assert given.exit_code == 0, given.output
     meta = json.loads((tmp_path / "n" / "model.json").read_text())
-    assert meta["params"]["min_count"] == 3 and "min_count_profile" not in meta["input"]
+    assert meta["params"]["min_count"] == 3

@@ -304,7 +304,7 @@ def test_evaluate_command_table_and_json(split_model: tuple[Path, Path]) -> None
     assert result.exit_code == 0, result.output
     rows = json.loads(result.stdout)["next-item"]
     assert [(r["method"], r["score"]) for r in rows] == [
-        ("model", "hybrid (next, weight 8)"), ("model", "similar"), ("model", "next"),
+        ("model", "hybrid (next, weight 4)"), ("model", "similar"), ("model", "next"),
         ("co-occurrence", None), ("sequential-rules", None), ("sknn", None), ("v-sknn", None), ("stan", None),
         ("most-popular", None),
     ]  # fmt: skip
@@ -312,7 +312,7 @@ def test_evaluate_command_table_and_json(split_model: tuple[Path, Path]) -> None
     assert rows[4]["hr@1"] == 1.0 and rows[0]["hr@1"] == 1.0  # the rules and the hybrid: the same
     assert list(rows[0]) == ["method", "protocol", "score", "seen", "cases", "hr@1", "ndcg@1", "mrr@1",
                              "coverage@1", "hr@5", "ndcg@5", "mrr@5", "coverage@5", "cold"]  # fmt: skip
-    assert "note: best on hr@1: model (hybrid (next, weight 8)) 1.0000" in result.stderr
+    assert "note: best on hr@1: model (hybrid (next, weight 4)) 1.0000" in result.stderr
     table = run("evaluate", model, test, "--no-baselines", "--score", "similar", "--query", "last")
     assert table.exit_code == 0
     assert table.stdout.splitlines()[0].split() == [

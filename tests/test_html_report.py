@@ -183,7 +183,7 @@ def test_cli_report_with_test_set_has_evaluation_against_baselines(tmp_path: Pat
     assert [r[0] for r in rows] == ["model"] * 3 + [
         "co-occurrence", "sequential-rules", "sknn", "v-sknn", "stan", "most-popular"
     ]  # fmt: skip
-    assert [r[2] for r in rows[:3]] == ["hybrid (next, weight 8)", "similar", "next"]
+    assert [r[2] for r in rows[:3]] == ["hybrid (next, weight 4)", "similar", "next"]
     assert [r[4] for r in rows] == ["60"] * 9
     hr = {r[2] or r[0]: float(r[columns.index("hr@10")]) for r in rows}
     assert hr["similar"] > hr["most-popular"]  # planted clusters: the model knows what goes together

@@ -90,10 +90,9 @@ def test_the_preset_follows_the_input_and_given_values_win() -> None:
     assert request.given == frozenset({"dim"}) and request.preset is None
     text, profile = resolve_config(request, corpus("text", [["a", "b"]]))
     assert (text.preset, text.dim, text.window, text.min_count) == ("text", 16, 5, 5) and profile == {}
-    # recsys without a min_count: the log's item-count profile (every item rare here: keep all).
+    # recsys without a min_count: every item is kept.
     recsys, profile = resolve_config(request, corpus("sequences", [["a", "b"], ["c", "d"]]))
-    assert (recsys.preset, recsys.dim, recsys.min_count) == ("recsys", 16, 1)
-    assert profile["min_count_profile"]["min_count"] == 1
+    assert (recsys.preset, recsys.dim, recsys.min_count, profile) == ("recsys", 16, 1, {})
     fixed = TrainRequest.from_values({"min_count": 4, "preset": "recsys"}, session=SESSION)
     config, profile = resolve_config(fixed, corpus("text", [["a", "b"]]))
     assert (config.preset, config.min_count, profile) == ("recsys", 4, {})

@@ -140,7 +140,7 @@ def test_the_models_recorded_scoring_is_the_default(tiny_model: Path) -> None:
     assert (
         Scoring.from_record({})
         == Scoring(RECOMMEND_SCORE, HYBRID_WEIGHT, HYBRID_BASE)
-        == Scoring("hybrid", 8.0, "next")
+        == Scoring("hybrid", 4.0, "next")
     )
     embeddings.meta["scoring"] = {"score": "next", "hybrid_weight": 5.0, "hybrid_base": "next"}
     scorer = make_scorer(open_parts(embeddings, tiny_model))

@@ -36,8 +36,8 @@ def planted(path: Path, sequences: int = 300, length: int = 12, seed: int = 0) -
 def test_only_a_small_log_with_parameters_left_to_the_recsys_preset_searches() -> None:
     recsys = TrainConfig.from_preset("recsys")
     assert why_not(recsys, frozenset(), 1000) is None
-    assert why_not(recsys, None, 1000) == "window, epochs and min-count were given"
-    assert why_not(recsys, frozenset({"window", "epochs", "min_count"}), 1000) is not None
+    assert why_not(recsys, None, 1000) == "window and epochs were given"
+    assert why_not(recsys, frozenset({"window", "epochs"}), 1000) is not None
     assert why_not(TrainConfig.from_preset("text"), frozenset(), 1000) == "the text preset"
     assert "more than the 500,000 of a small log" in str(why_not(recsys, frozenset(), SMALL_LOG_TOKENS + 1))
 
@@ -48,9 +48,9 @@ def test_the_grid_changes_only_what_was_left_to_the_preset() -> None:
     assert every[0] == recsys and len(every) == 1 + len(GRID)
     windowless = points(recsys, frozenset({"window"}))
     assert all(p.window == recsys.window for p in windowless)
-    assert [p.epochs for p in windowless] == [recsys.epochs, 50, recsys.epochs]
-    kept_all = points(replace(recsys, min_count=1), frozenset())
-    assert len(kept_all) == len({(p.window, p.epochs, p.min_count) for p in kept_all})  # no twice
+    assert [p.epochs for p in windowless] == [recsys.epochs, 50]
+    at_15 = points(replace(recsys, window=15), frozenset())
+    assert len(at_15) == len({(p.window, p.epochs) for p in at_15}) == 4  # none twice
 
 
 class Judge:
@@ -80,11 +80,11 @@ def test_search_keeps_the_judges_choice_and_its_own_training(tmp_path: Path) -> 
     held = held_out_of(lists)
     config = TrainConfig.from_preset("recsys", dim=8, epochs=2, workers=1, seed=1, min_count=1)
     judge = Judge()
-    kept, record = search(held, config, frozenset({"epochs", "min_count"}), judge)
-    assert [t["window"] for t in record["tried"]] == [8, 3]  # the window points alone: epochs were given
-    assert kept.config.window == 3 and record["chosen"] == {"window": 3, "epochs": 2, "min_count": 1}
+    kept, record = search(held, config, frozenset({"epochs"}), judge)
+    assert [t["window"] for t in record["tried"]] == [8, 3, 15]  # the window points alone: epochs were given
+    assert kept.config.window == 15 and record["chosen"] == {"window": 15, "epochs": 2}
     assert record["why"] == "the last one" and record["untried"] == 0
-    assert kept.trained.vectors.shape == (40, 8) and judge.scored == [40, 40]
+    assert kept.trained.vectors.shape == (40, 8) and judge.scored == [40, 40, 40]
     alone, short = search(held, config, frozenset(), Judge(), budget=0.0)
     assert len(short["tried"]) == 1 and short["untried"] == len(points(config, frozenset())) - 1
     assert alone.config == config
@@ -110,7 +110,7 @@ def test_train_searches_a_small_log_and_says_what_it_kept(tmp_path: Path) -> Non
     )
     assert fixed.exit_code == 0, fixed.output
     skipped = json.loads((tmp_path / "f" / "model.json").read_text())["search"]
-    assert skipped == {"skipped": "window, epochs and min-count were given"}
+    assert skipped == {"skipped": "window and epochs were given"}
     assert "Small log" not in fixed.output
     none = runner.invoke(cli, ["train", str(walks), "-o", str(tmp_path / "n"), *fast, "--no-calibrate"])
     assert none.exit_code == 0 and "search" not in json.loads((tmp_path / "n" / "model.json").read_text())

@@ -30,7 +30,7 @@ HYBRID_BASES: tuple[str, ...] = ("similar", "next")  # the embedding scores: inp
 
 SIMILAR_SCORE: ScoreMode = "similar"  # `similar`: items alike, as before score modes existed
 RECOMMEND_SCORE: ScoreMode = "hybrid"  # `recommend`, serve's /recommend, evaluate's first row
-HYBRID_WEIGHT = 8.0  # w in z(embedding score) + w * log1p(transition score)
+HYBRID_WEIGHT = 4.0  # w in z(embedding score) + w * log1p(transition score); 8 trailed 4 on 5 of 8 logs
 DECAY = 0.7  # a history's weight per step back (decay ** age): recommend, evaluate's history query
 MAX_HYBRID_WEIGHT = 1000.0  # above it the transitions alone decide (and float32 overflows near 1e38)
 HYBRID_BASE: HybridBase = "next"  # the embedding score hybrid standardises: in·out

@@ -6,7 +6,7 @@ import dataclasses
 import math
 import os
 import sys
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -14,8 +14,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from item2vec.errors import ConfigError, check_choice, param
 
 if TYPE_CHECKING:
-    import numpy as np
-    from numpy.typing import NDArray
+    pass
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -54,7 +53,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         "ns_exponent": 0.0,
         "sample": 1e-4,
         "epochs": 25,
-        "min_count": 3,
+        "min_count": 1,  # every item: on eight logs never worse than 3, better wherever items are rare
         "alpha": 0.05,
     },
     "text": {
@@ -68,30 +67,6 @@ PRESETS: dict[str, dict[str, Any]] = {
         "alpha": 0.025,
     },
 }
-
-
-# The recsys preset's min-count follows the log's item-count profile (docs/presets.md): items with
-# fewer than RARE_EVENTS events fall back to popularity when dropped, which costs nothing on a dense
-# log (0.03-0.3% of events on the five logs measured: 3 kept) and most of the accuracy on a sparse
-# one (a product-view log went from 0.012 to 0.128 HR@10 with min-count 1), so when they hold
-# RARE_SHARE of the events or more, every item is kept.
-PROFILE_PRESETS = ("recsys",)
-RARE_EVENTS = 3
-RARE_SHARE = 0.05
-
-
-def profile_min_count(counts: Sequence[int] | NDArray[np.int64], preset_value: int) -> tuple[int, float]:
-    """The min-count for a log whose items have ``counts`` events, and the share of rare events.
-
-    ``preset_value`` when items with fewer than ``RARE_EVENTS`` events hold less than
-    ``RARE_SHARE`` of all events; 1 (keep every item) when they hold more.
-    """
-    import numpy as np
-
-    values = np.asarray(counts, dtype=np.int64)
-    total = int(values.sum())
-    share = float(values[values < RARE_EVENTS].sum()) / total if total else 0.0
-    return (1 if share >= RARE_SHARE else preset_value), share
 
 
 def default_workers() -> int:
@@ -134,8 +109,8 @@ class TrainConfig:
         default=1e-4, metadata=_help("Down-sampling threshold for frequent items (0 = off).")
     )
     epochs: int = field(default=25, metadata=_help("Passes over the corpus."))
-    min_count: int = field(default=3, metadata=_help(
-        "Ignore items with fewer occurrences (recsys default: 3, or 1 when rare items hold 5%+ of events)."
+    min_count: int = field(default=1, metadata=_help(
+        "Ignore items with fewer occurrences (recsys default: 1, every item; text: 5)."
     ))  # fmt: skip
     max_vocab: int | None = field(
         default=None, metadata=_help("Keep at most this many items (raises min-count).")

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 from item2vec.corpus.events import open_source
 from item2vec.corpus.items import read_names
 from item2vec.corpus.packed import Corpus, CorpusStats, Packed
-from item2vec.corpus.sequences import item_counts, load_corpus
+from item2vec.corpus.sequences import load_corpus
 from item2vec.errors import InputError
 from item2vec.model.embeddings import Embeddings
 from item2vec.model.identity import with_input_digests
@@ -29,11 +29,7 @@ from item2vec.model.modes import TRANSITION_STEPS
 from item2vec.model.store import check_output, save
 from item2vec.training.build_transitions import build_for_model
 from item2vec.training.config import (
-    PRESETS,
-    RARE_EVENTS,
-    RARE_SHARE,
     TrainConfig,
-    profile_min_count,
 )
 from item2vec.training.features import setup_features
 from item2vec.training.gensim_engine import ProgressCallback, Trained, train
@@ -117,25 +113,10 @@ def train_and_save(
 
 
 def resolve_config(request: TrainRequest, corpus: Corpus) -> tuple[TrainConfig, dict[str, Any]]:
-    """The run's parameters once its input is read, and what model.json's ``input`` record says of
-    them: the preset is the request's, else ``text`` for text input and ``recsys`` otherwise; for
-    the recsys preset without a min_count given, min_count follows the log's item-count profile
-    (:func:`~item2vec.training.config.profile_min_count`, recorded as ``min_count_profile``).
-    """
-    import numpy as np
-
+    """The run's parameters once its input is read (the preset is the request's, else ``text`` for
+    text input and ``recsys`` otherwise), and what model.json's ``input`` record adds of them."""
     chosen = request.preset or ("text" if corpus.stats.input_format == "text" else "recsys")
-    if not request.needs_profile(chosen):
-        return request.config_for(chosen), {}
-    data = corpus.data
-    if isinstance(data, Packed):
-        counts = data.counts()
-    else:
-        counts = np.fromiter(item_counts(data).values(), dtype=np.int64)
-    min_count, share = profile_min_count(counts[counts > 0], PRESETS[chosen]["min_count"])
-    record = {"rule": f"1 if items with < {RARE_EVENTS} events hold >= {RARE_SHARE:.0%} of events, else "
-              f"{PRESETS[chosen]['min_count']}", "rare_event_share": round(share, 4), "min_count": min_count}  # fmt: skip
-    return request.config_for(chosen, min_count=min_count), {"min_count_profile": record}
+    return request.config_for(chosen), {}
 
 
 @dataclass

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from item2vec.errors import Bare, ConfigError, param
-from item2vec.training.config import PROFILE_PRESETS, TrainConfig, field_names
+from item2vec.training.config import TrainConfig, field_names
 
 if TYPE_CHECKING:
     from item2vec.corpus.items import ItemsOptions
@@ -35,8 +35,8 @@ class TrainRequest:
         config: the training parameters, validated on creation.
         session: how events become sequences.
         given: the fields of ``config`` the caller chose; the others follow the preset chosen for
-            the input once it is read (``text`` for text, else ``recsys``, whose ``min_count``
-            follows the log's item-count profile). None: ``config`` is used as it is.
+            the input once it is read (``text`` for text, else ``recsys``). None: ``config`` is
+            used as it is.
         input_format: override format detection (files).
         items: item names from a table file (:mod:`item2vec.corpus.items`).
         features: item attributes to train with (:mod:`item2vec.training.features`).
@@ -103,18 +103,11 @@ class TrainRequest:
         """The preset the caller chose, or None (chosen by the input)."""
         return self.config.preset if self.given is None or "preset" in self.given else None
 
-    def needs_profile(self, preset: str) -> bool:
-        """Whether ``preset``'s min_count follows the log's item-count profile in this run."""
-        return preset in PROFILE_PRESETS and self.given is not None and "min_count" not in self.given
-
-    def config_for(self, preset: str, *, min_count: int | None = None) -> TrainConfig:
-        """The parameters of this run once its preset is known (``min_count``: the profile's)."""
+    def config_for(self, preset: str) -> TrainConfig:
+        """The parameters of this run once its preset is known."""
         if self.given is None:
             return self.config
-        values = self.overrides()
-        if min_count is not None:
-            values["min_count"] = min_count
-        return TrainConfig.from_preset(preset, **values)
+        return TrainConfig.from_preset(preset, **self.overrides())
 
     def overrides(self) -> dict[str, Any]:
         """The parameters the caller chose, by name (every one when ``given`` is None), preset aside."""
