@@ -96,7 +96,7 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument(
-        "--min-count", type=int, default=3, help="the raw script's (item2vec's recsys: 3 here)"
+        "--min-count", type=int, default=1, help="the raw script's (item2vec's recsys: 1, every item)"
     )
     parser.add_argument(
         "--tree", type=Path, default=ROOT, help="the checkout to run item2vec from (e.g. a git archive)"

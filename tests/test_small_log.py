@@ -39,7 +39,7 @@ def test_only_a_small_log_with_parameters_left_to_the_recsys_preset_searches() -
     assert why_not(recsys, None, 1000) == "window and epochs were given"
     assert why_not(recsys, frozenset({"window", "epochs"}), 1000) is not None
     assert why_not(TrainConfig.from_preset("text"), frozenset(), 1000) == "the text preset"
-    assert "more than the 500,000 of a small log" in str(why_not(recsys, frozenset(), SMALL_LOG_TOKENS + 1))
+    assert "more than the 150,000 of a small log" in str(why_not(recsys, frozenset(), SMALL_LOG_TOKENS + 1))
 
 
 def test_the_grid_changes_only_what_was_left_to_the_preset() -> None:
