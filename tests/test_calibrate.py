@@ -105,7 +105,7 @@ def test_choose_keeps_the_default_unless_a_choice_beats_it_clearly() -> None:
         {ANCHOR: anchor, Choice("similar"): noise, Choice("hybrid", 2.0, "similar"): clear}
     )
     assert chosen == Choice("hybrid", 2.0, "similar")
-    assert why.startswith("NDCG@10 0.4000 against the default hybrid(next,4)'s 0.2500 (")
+    assert why.startswith("NDCG@10 0.4000 against 0.2500 for the default hybrid(next,4) (")
     assert why.endswith("standard errors), HR@10 0.4000 against 0.2500")
     # higher NDCG@10 but the same HR@10: not enough
     worse_hr = outcome([1] * 100 + [0] * 300, [0] * 100 + [None] * 300)

@@ -271,25 +271,15 @@ def choose(
     """The default unless a choice beats it clearly (see the module docstring); and why, in words.
     ``groups`` (each case's sequence, ``HeldOut.groups``) clusters the standard error by sequence
     (item2vec.evaluation.calibration_stats): a small log's cases of one sequence are correlated."""
-    from item2vec.evaluation.calibration_stats import clear_winner
+    from item2vec.evaluation.calibration_stats import clear_winner_words
 
     anchor = Choice("hybrid", HYBRID_WEIGHT, HYBRID_BASE)
     if anchor not in outcomes:
         raise ValueError(f"the default {anchor.label()} is not among the choices measured")
-    anchor_hr, anchor_ndcg = outcomes[anchor]
     others = [c for c in outcomes if c != anchor]
-    found, z = clear_winner(outcomes[anchor], [outcomes[c] for c in others], groups)
-    if found is None:
-        return anchor, (
-            f"no choice beat the default {anchor.label()} by more than {MARGIN:g} standard errors "
-            f"of NDCG@{K} with a higher HR@{K}"
-        )
-    choice = others[found]
-    hr, ndcg = outcomes[choice]
-    return choice, (
-        f"NDCG@{K} {ndcg.mean():.4f} against the default {anchor.label()}'s {anchor_ndcg.mean():.4f} "
-        f"({z:.1f} standard errors), HR@{K} {hr.mean():.4f} against {anchor_hr.mean():.4f}"
-    )
+    found, why = clear_winner_words(f"the default {anchor.label()}", outcomes[anchor],
+                                    [outcomes[c] for c in others], groups)  # fmt: skip
+    return (anchor if found is None else others[found]), why
 
 
 class TrialJudge:
@@ -312,16 +302,7 @@ class TrialJudge:
     def choose(
         self, outcomes: list[tuple[NDArray[np.float64], NDArray[np.float64]]], groups: NDArray[np.int64]
     ) -> tuple[int, str]:
-        from item2vec.evaluation.calibration_stats import clear_winner
+        from item2vec.evaluation.calibration_stats import clear_winner_words
 
-        found, z = clear_winner(outcomes[0], outcomes[1:], groups)
-        if found is None:
-            return 0, (
-                f"no trial beat the preset's by more than {MARGIN:g} standard errors of NDCG@{K} "
-                f"with a higher HR@{K}"
-            )
-        hr, ndcg = outcomes[found + 1]
-        return found + 1, (
-            f"NDCG@{K} {ndcg.mean():.4f} against the preset's {outcomes[0][1].mean():.4f} "
-            f"({z:.1f} standard errors), HR@{K} {hr.mean():.4f} against {outcomes[0][0].mean():.4f}"
-        )
+        found, why = clear_winner_words("the preset's", outcomes[0], outcomes[1:], groups, what="trial")
+        return (0 if found is None else found + 1), why

@@ -23,7 +23,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from item2vec.evaluation.calibration_stats import MARGIN, K
+from item2vec.evaluation.calibration_stats import K
 from item2vec.evaluation.ranking import Cases
 from item2vec.model.embeddings import unit_rows
 from item2vec.model.modes import DECAY, HISTORY_DECAYS, REPEAT_WEIGHTS
@@ -223,19 +223,8 @@ def _clear_winner(
     groups: NDArray[np.int64],
 ) -> tuple[tuple[float, float | None], str]:
     """The defaults (``anchor``) unless a choice beats them clearly (the module docstring's rule)."""
-    from item2vec.evaluation.calibration_stats import clear_winner
+    from item2vec.evaluation.calibration_stats import clear_winner_words
 
     others = [c for c in outcomes if c != anchor]
-    found, z = clear_winner(outcomes[anchor], [outcomes[c] for c in others], groups)
-    anchor_hr, anchor_ndcg = outcomes[anchor]
-    if found is None:
-        return anchor, (
-            f"no choice beat {_name(*anchor)} by more than {MARGIN:g} standard errors of NDCG@{K} "
-            f"with a higher HR@{K}"
-        )
-    choice = others[found]
-    hr, ndcg = outcomes[choice]
-    return choice, (
-        f"NDCG@{K} {ndcg.mean():.4f} against {anchor_ndcg.mean():.4f} with {_name(*anchor)} ({z:.1f} standard "
-        f"errors), HR@{K} {hr.mean():.4f} against {anchor_hr.mean():.4f}"
-    )
+    found, why = clear_winner_words(_name(*anchor), outcomes[anchor], [outcomes[c] for c in others], groups)
+    return (anchor if found is None else others[found]), why

@@ -79,3 +79,27 @@ def clear_winner(
         if z > MARGIN and hr.mean() > anchor_hr.mean() and (best is None or ndcg.mean() > best[0]):
             best = (float(ndcg.mean()), number, z)
     return (None, 0.0) if best is None else (best[1], best[2])
+
+
+def clear_winner_words(
+    anchor_label: str,
+    anchor: Outcome,
+    challengers: list[Outcome],
+    groups: ArrayLike | None = None,
+    *,
+    what: str = "choice",
+) -> tuple[int | None, str]:
+    """:func:`clear_winner`, and why in words (``anchor_label`` names the anchor, ``what`` the
+    challengers): the one line calibration, its history choices and a small log's trials record."""
+    found, z = clear_winner(anchor, challengers, groups)
+    anchor_hr, anchor_ndcg = anchor
+    if found is None:
+        return None, (
+            f"no {what} beat {anchor_label} by more than {MARGIN:g} standard errors of NDCG@{K} "
+            f"with a higher HR@{K}"
+        )
+    hr, ndcg = challengers[found]
+    return found, (
+        f"NDCG@{K} {ndcg.mean():.4f} against {anchor_ndcg.mean():.4f} for {anchor_label} ({z:.1f} standard "
+        f"errors), HR@{K} {hr.mean():.4f} against {anchor_hr.mean():.4f}"
+    )
