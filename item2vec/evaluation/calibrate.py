@@ -304,5 +304,7 @@ class TrialJudge:
     ) -> tuple[int, str]:
         from item2vec.evaluation.calibration_stats import clear_winner_words
 
-        found, why = clear_winner_words("the preset's parameters", outcomes[0], outcomes[1:], groups, what="trial")
+        found, why = clear_winner_words(
+            "the preset's parameters", outcomes[0], outcomes[1:], groups, what="trial"
+        )
         return (0 if found is None else found + 1), why
