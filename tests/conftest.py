@@ -45,6 +45,23 @@ TINY_TRANSITIONS = {
 }
 
 
+def planted(path: Path, sequences: int = 600, length: int = 20, seed: int = 0) -> list[list[str]]:
+    """Random walks over 40 items in 4 groups (a step stays in the group 9 times in 10), written
+    to ``path`` one a line: a log whose structure training and calibration tests know."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for _ in range(sequences):
+        group = int(rng.integers(4))
+        seq = []
+        for _ in range(length):
+            if rng.random() < 0.1:
+                group = int(rng.integers(4))
+            seq.append(f"g{group}i{int(rng.integers(10))}")
+        out.append(seq)
+    path.write_text("".join(" ".join(s) + "\n" for s in out))
+    return out
+
+
 def tiny_output() -> np.ndarray:
     return np.array([TINY_OUTPUT[i] for i in TINY_VECTORS], dtype=np.float32)
 

@@ -17,6 +17,7 @@ from item2vec.evaluation import calibrate as calibration
 from item2vec.evaluation.tune_modes import Choice
 from item2vec.model.modes import HYBRID_BASE, HYBRID_WEIGHT
 from item2vec.training import holdout
+from tests.conftest import planted
 
 FAST = ["--dim", "8", "--epochs", "3", "--min-count", "1", "--sample", "0", "--workers", "1", "--seed", "3"]
 ANCHOR = Choice("hybrid", HYBRID_WEIGHT, HYBRID_BASE)
@@ -24,22 +25,6 @@ ANCHOR = Choice("hybrid", HYBRID_WEIGHT, HYBRID_BASE)
 
 def cli_run(*args: object) -> Result:
     return CliRunner().invoke(cli, [str(a) for a in args])
-
-
-def planted(path: Path, sequences: int = 600, length: int = 20, seed: int = 0) -> list[list[str]]:
-    """Random walks over 40 items in 4 groups (a step stays in the group 9 times in 10)."""
-    rng = np.random.default_rng(seed)
-    out = []
-    for _ in range(sequences):
-        group = int(rng.integers(4))
-        seq = []
-        for _ in range(length):
-            if rng.random() < 0.1:
-                group = int(rng.integers(4))
-            seq.append(f"g{group}i{int(rng.integers(10))}")
-        out.append(seq)
-    path.write_text("".join(" ".join(s) + "\n" for s in out))
-    return out
 
 
 # --- holding out -------------------------------------------------------------------------------

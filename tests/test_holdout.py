@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import numpy as np
 import pytest
 from click.testing import CliRunner, Result
 from hypothesis import given, settings
@@ -14,6 +13,7 @@ from hypothesis import strategies as st
 from item2vec.cli import cli
 from item2vec.corpus.packed import Packed
 from item2vec.training import holdout
+from tests.conftest import planted
 
 FAST = ["--dim", "8", "--epochs", "3", "--min-count", "1", "--sample", "0", "--workers", "1", "--seed", "3"]
 
@@ -23,18 +23,8 @@ def cli_run(*args: object) -> Result:
 
 
 def walks(path: Path, sequences: int, length: int, seed: int = 0) -> None:
-    """Random walks over 40 items in 4 groups (a step stays in the group 9 times in 10)."""
-    rng = np.random.default_rng(seed)
-    lines = []
-    for _ in range(sequences):
-        group = int(rng.integers(4))
-        seq = []
-        for _ in range(length):
-            if rng.random() < 0.1:
-                group = int(rng.integers(4))
-            seq.append(f"g{group}i{int(rng.integers(10))}")
-        lines.append(" ".join(seq))
-    path.write_text("\n".join(lines) + "\n")
+    """Random walks over 40 items in 4 groups (tests.conftest.planted)."""
+    planted(path, sequences, length, seed)
 
 
 def test_a_small_log_holds_out_the_last_items_of_a_sequence_each_a_case(

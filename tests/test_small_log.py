@@ -16,21 +16,7 @@ from item2vec.corpus.packed import Packed
 from item2vec.training import holdout
 from item2vec.training.config import TrainConfig
 from item2vec.training.small_log import GRID, SMALL_LOG_TOKENS, points, search, why_not
-
-
-def planted(path: Path, sequences: int = 300, length: int = 12, seed: int = 0) -> list[list[str]]:
-    """Walks over 40 items in 4 groups (a step stays in its group 9 times in 10)."""
-    rng = np.random.default_rng(seed)
-    out = []
-    for _ in range(sequences):
-        group, seq = int(rng.integers(4)), []
-        for _ in range(length):
-            if rng.random() < 0.1:
-                group = int(rng.integers(4))
-            seq.append(f"g{group}i{int(rng.integers(10))}")
-        out.append(seq)
-    path.write_text("".join(" ".join(s) + "\n" for s in out))
-    return out
+from tests.conftest import planted
 
 
 def test_only_a_small_log_with_parameters_left_to_the_recsys_preset_searches() -> None:
