@@ -40,6 +40,8 @@ if TYPE_CHECKING:
     import scipy.sparse as sp
     from numpy.typing import NDArray
 
+    from item2vec.evaluation.knn import KnnParams, SessionKnn
+
 RANK_METRICS = ("hr", "ndcg", "mrr")
 METRICS = (*RANK_METRICS, "coverage")
 _METRIC = re.compile(r"^\s*([a-z]+)\s*@\s*(\d+)\s*$", re.IGNORECASE)
@@ -218,6 +220,11 @@ def evaluate_next_item(
     kmax = max(ks)
     modes: list[Scorer | None] = list(scorers) if scorers else [None]
     fitted = Baselines.fit(train, context=context or "window") if train is not None else None
+    knn = (
+        _session_knn(fitted, train, everything, embeddings.meta)
+        if fitted is not None and train is not None
+        else None
+    )
     rows: list[dict[str, Any]] = []
     ranked: list[Ranked] = []
     notes: list[str] = []
@@ -227,9 +234,9 @@ def evaluate_next_item(
                  for s in modes]  # fmt: skip
         block = [{"method": "model", "protocol": protocol, "score": _score_words(s, protocol),
                   "seen": _seen_words(s, protocol), **r.metrics(ks)} for s, r in zip(modes, found)]  # fmt: skip
-        if fitted is not None and train is not None:
+        if fitted is not None and knn is not None:
             cases = Cases.from_sequences(test, query=protocol, history=None)
-            for seen, result in _baselines(fitted, train, cases, kmax, protocol, embeddings.meta):
+            for seen, result in _baselines(fitted, knn, cases, kmax, protocol):
                 block.append({"method": result.method, "protocol": protocol, "score": None, "seen": seen,
                               **result.metrics(ks)})  # fmt: skip
                 found.append(result)
@@ -272,28 +279,44 @@ def _seen_words(scorer: Scorer | None, protocol: str) -> str:
     return "excluded"
 
 
-def _baselines(
-    fitted: Baselines, train: list[list[str]], cases: Cases, kmax: int, protocol: str, meta: dict[str, Any]
-) -> list[tuple[str, Ranked]]:
-    """The baselines' rows of one protocol: co-occurrence and SR, the session-kNN methods with
-    the parameters model.json's "baselines" record holds (tune chose them on validation data),
-    else session-rec's defaults (seen items kept, as session-rec ranks them, and for the
-    whole-history protocol also left out), most-popular."""
+@dataclass
+class _Knn:
+    """Session-kNN fitted once for every protocol: the model, each case's own training sequence
+    (the same whole history under either protocol) and each method's parameters."""
+
+    model: SessionKnn
+    own: NDArray[np.int64]
+    params: dict[str, KnnParams]
+
+
+def _session_knn(fitted: Baselines, train: list[list[str]], cases: Cases, meta: dict[str, Any]) -> _Knn:
+    """SKNN, V-SKNN and STAN on the training data, with the parameters model.json's "baselines"
+    record holds (tune chose them on validation data), else session-rec's defaults."""
     from item2vec.evaluation.knn import SessionKnn, own_sessions
-    from item2vec.evaluation.knn_params import KNN_METHODS, knn_params_from_meta
+    from item2vec.evaluation.knn_params import knn_params_from_meta
+
+    return _Knn(
+        SessionKnn.fit(train, fitted.index), own_sessions(train, cases.histories), knn_params_from_meta(meta)
+    )
+
+
+def _baselines(
+    fitted: Baselines, knn: _Knn, cases: Cases, kmax: int, protocol: str
+) -> list[tuple[str, Ranked]]:
+    """The baselines' rows of one protocol: co-occurrence and SR, the session-kNN methods (seen
+    items kept, as session-rec ranks them, and for the whole-history protocol also left out),
+    most-popular."""
+    from item2vec.evaluation.knn_params import KNN_METHODS
 
     out = [
         ("excluded", fitted.rank_cooccurrence(cases, kmax=kmax)),
         ("excluded", fitted.rank_rules(cases, kmax=kmax)),
     ]
-    knn = SessionKnn.fit(train, fitted.index)
-    own = own_sessions(train, cases.histories)
-    chosen = knn_params_from_meta(meta)
     for method in KNN_METHODS:
-        params = chosen[method]
+        params = knn.params[method]
         if protocol == "history":
-            out.append(("kept", knn.rank(cases, params, kmax=kmax, own=own, exclude_seen=False)))
-        out.append(("excluded", knn.rank(cases, params, kmax=kmax, own=own, exclude_seen=True)))
+            out.append(("kept", knn.model.rank(cases, params, kmax=kmax, own=knn.own, exclude_seen=False)))
+        out.append(("excluded", knn.model.rank(cases, params, kmax=kmax, own=knn.own, exclude_seen=True)))
     out.append(("excluded", fitted.rank_popular(cases, kmax=kmax)))
     return out
 
