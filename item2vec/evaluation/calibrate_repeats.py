@@ -104,17 +104,15 @@ def history_ranks(
     raises the seen entries (sparse) and, for a seen target, recounts that row."""
     import numpy as np
 
-    from item2vec.evaluation.ranking import MISS, query_matrix
-    from item2vec.query.repeats import recency, seen_pairs
+    from item2vec.evaluation.ranking import MISS, query_matrix, seen_items
+    from item2vec.query.repeats import seen_pairs
     from item2vec.query.topk import block_rows
 
     index = embeddings.index
     n = len(index)
     targets = np.array([index.get(t, -1) for t in cases.targets], dtype=np.int64)
-    owner, cols, ages = _history_entries(index, cases.histories)
-    matrix = recency(owner, cols, ages, DECAY, (len(cases), n))
-    latest = np.full(len(cases), -1, dtype=np.int64)
-    latest[owner[ages == 0]] = cols[ages == 0]
+    seen = seen_items(index, cases.histories)
+    matrix, latest = seen.recency, seen.latest
     out = {(d, w): np.full(len(cases), MISS, dtype=np.int64) for d in decays for w in weights}
     batch = block_rows(n, (1 << 24) * 4)  # rank_dense's blocks, so every float is evaluate's
     for decay in decays:
@@ -123,9 +121,9 @@ def history_ranks(
         for start in range(0, len(cases), batch):
             stop = min(start + batch, len(cases))
             block = queries[start:stop]
-            scores = np.asarray(scorer.scores(scorer.query_vectors(block), scorer.transition_scores(block)),
-                                dtype=np.float32)  # fmt: skip
-            unit = unit_rows(scorer.query_vectors(block))
+            vectors = scorer.query_vectors(block)
+            scores = np.asarray(scorer.scores(vectors, scorer.transition_scores(block)), dtype=np.float32)
+            unit = unit_rows(vectors)
             spread = scorer.kind.spread(parts, scorer.scoring, unit)
             ranked = _block_ranks(scores, seen_pairs(matrix[start:stop]), targets[start:stop],
                                   latest[start:stop] if drop_last else None, spread, weights,
@@ -133,23 +131,6 @@ def history_ranks(
             for weight, found in ranked.items():
                 out[(decay, weight)][start:stop] = found
     return out
-
-
-def _history_entries(
-    index: dict[str, int], histories: list[list[str]]
-) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]]:
-    """(case, item row, age) of every known item of every history (age 0 = its latest known item)."""
-    import numpy as np
-
-    owner: list[int] = []
-    cols: list[int] = []
-    ages: list[int] = []
-    for case, items in enumerate(histories):
-        known = [index[i] for i in items if i in index]
-        owner += [case] * len(known)
-        cols += known
-        ages += range(len(known) - 1, -1, -1)
-    return np.array(owner, np.int64), np.array(cols, np.int64), np.array(ages, np.int64)
 
 
 def _block_ranks(

@@ -146,26 +146,13 @@ def _seen_raiser(
     raise them by the scorer's repeat weight x R x the query's spread."""
     import numpy as np
 
-    from item2vec.evaluation.ranking import query_matrix
-    from item2vec.query.repeats import recency, seen_pairs
+    from item2vec.evaluation.ranking import query_matrix, seen_items
+    from item2vec.query.repeats import seen_pairs
 
     repeat = scorer.scoring.repeat
-    index = embeddings.index
-    owner: list[int] = []
-    cols: list[int] = []
-    ages: list[int] = []
-    for case, items in enumerate(cases.histories):
-        known = [index[i] for i in items if i in index]
-        owner += [case] * len(known)
-        cols += known
-        ages += range(len(known) - 1, -1, -1)
-    shape = (len(cases), len(index))
-    matrix = recency(
-        np.array(owner, np.int64), np.array(cols, np.int64), np.array(ages, np.int64), DECAY, shape
-    )
-    weights = query_matrix(index, cases.queries, scorer.scoring.decay)
-    latest = np.array([next((index[i] for i in reversed(h) if i in index), -1) for h in cases.histories],
-                      dtype=np.int64)  # fmt: skip
+    seen = seen_items(embeddings.index, cases.histories)
+    matrix, latest = seen.recency, seen.latest
+    weights = query_matrix(embeddings.index, cases.queries, scorer.scoring.decay)
 
     def raise_seen(start: int, stop: int, scores: NDArray[np.float32]) -> None:
         rows, items, r = seen_pairs(matrix[start:stop])

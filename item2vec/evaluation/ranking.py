@@ -156,6 +156,34 @@ def rank_dense(
     return Ranked(method, ranks, top, n, int((targets < 0).sum()))
 
 
+@dataclass(frozen=True)
+class SeenItems:
+    """The items of each case's whole history, as ``recommend`` treats a user's seen items."""
+
+    recency: sp.csr_matrix  # cases x catalogue: R, the sum of DECAY ** age over an item's occurrences
+    latest: NDArray[np.int64]  # each case's most recent known item (-1: none known)
+
+
+def seen_items(index: dict[str, int], histories: list[list[str]]) -> SeenItems:
+    """Each history's known items (oldest first) as R and its latest item (age 0 = the latest)."""
+    import numpy as np
+
+    from item2vec.query.repeats import recency
+
+    owner: list[int] = []
+    cols: list[int] = []
+    ages: list[int] = []
+    for case, items in enumerate(histories):
+        known = [index[i] for i in items if i in index]
+        owner += [case] * len(known)
+        cols += known
+        ages += range(len(known) - 1, -1, -1)
+    rows, columns, age = np.array(owner, np.int64), np.array(cols, np.int64), np.array(ages, np.int64)
+    latest = np.full(len(histories), -1, dtype=np.int64)
+    latest[rows[age == 0]] = columns[age == 0]
+    return SeenItems(recency(rows, columns, age, DECAY, (len(histories), len(index))), latest)
+
+
 def query_matrix(index: dict[str, int], queries: list[list[str]], decay: float = DECAY) -> sp.csr_matrix:
     """Sparse cases x catalogue weights: decay**age for each known query item (age 0 = last)."""
     import numpy as np
