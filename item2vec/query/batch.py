@@ -92,10 +92,9 @@ def recommend_events(
         check_table_output(output, force=force)
     if decay is None:  # the scorer's: the model's recorded history decay, else the default
         decay = scorer.scoring.decay if scorer is not None else DECAY
-    histories = read_histories(
-        embeddings, inputs, columns, decay=decay, history_size=history_size, input_format=input_format
-    )
     repeats = scorer is not None and scorer.scoring.repeat is not None and keep_seen is not False
+    histories = read_histories(embeddings, inputs, columns, decay=decay, history_size=history_size,
+                               input_format=input_format, repeats=repeats)  # fmt: skip
     keep = repeats or bool(keep_seen)  # seen items as recommend treats one history's
     seen = None if keep and not repeats else (histories.seen_users, histories.seen_items)
     # Each user's query summed as one history alone sums it (not the decayed mean), so a user

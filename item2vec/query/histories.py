@@ -119,9 +119,11 @@ def read_histories(
     decay: float = DECAY,
     history_size: int = HISTORY_SIZE,
     input_format: str | None = None,
+    repeats: bool = False,
 ) -> Histories:
     """Read an event log (files, or a table already in memory) and build every user's query,
-    vectorised (no loop over users).
+    vectorised (no loop over users); with ``repeats``, also every user's seen items as a repeat
+    weight reads them (``recency``, ``latest``).
 
     Rows are ordered by time within a user (file order without a time column). Items not in the
     model are ignored; users left with none are counted in ``skipped``.
@@ -170,8 +172,9 @@ def read_histories(
         events=events,
         skipped=len(names) - len(present),
         weights=recent_weights,
-        recency=weight_matrix(local, rows, DECAY ** age.astype(np.float64), shape),  # R: repeats' own decay
-        latest=rows[age == 0],
+        # R, with repeats' own decay, and the latest item: only where a repeat weight reads them
+        recency=weight_matrix(local, rows, DECAY ** age.astype(np.float64), shape) if repeats else None,
+        latest=rows[age == 0] if repeats else None,
     )
 
 
