@@ -212,9 +212,10 @@ def _ranked(
         most = min(MOST_SEEN, int(np.bincount(pairs[0]).max())) if len(pairs[0]) else 0
         trans = scorer.transition_scores(weights[start:stop])
         rows, scores = scorer.top(block.astype(np.float32), trans, k, exclude=pairs, most_excluded=most)
-        if recency is not None:
-            rows, scores = _with_repeats(scorer, block, trans, (rows, scores), k,
-                                         recency[start:stop], None if latest is None else latest[start:stop])  # fmt: skip
+        if recency is not None:  # the seen items raised by the repeat weight, the latest left out
+            banned = None if latest is None else (np.arange(stop - start, dtype=np.int64), latest[start:stop])
+            rows, scores = scorer.with_seen(block.astype(np.float32), trans, (rows, scores), recency[start:stop], k,
+                                            banned)  # fmt: skip
         return start, rows, scores
 
     if other:  # blocks on WORKERS threads (numpy and BLAS let go of the GIL), in order
@@ -238,31 +239,6 @@ def _ranked(
                 matrix[pairs] = -np.inf
                 rows, scores = top_k(matrix, k)
         yield start, rows, scores
-
-
-def _with_repeats(
-    scorer: Scorer,
-    block: NDArray[np.float32],
-    transitions: sp.csr_matrix | None,
-    top: tuple[NDArray[np.int64], NDArray[np.float32]],
-    k: int,
-    recency: sp.csr_matrix,
-    latest: NDArray[np.int64] | None,
-) -> tuple[NDArray[np.int64], NDArray[np.float32]]:
-    """A block's best unseen items (``top``) merged with its seen items raised by the scorer's repeat
-    weight (``item2vec.query.repeats``), each query's ``latest`` item left out."""
-    import numpy as np
-
-    from item2vec.query.repeats import merge, seen_scores
-
-    if scorer.scoring.repeat is None:
-        return top
-    scored_by = (scorer.kind, scorer.parts, scorer.scoring)
-    extra = seen_scores(
-        scored_by, unit_rows(block.astype(np.float32)), transitions, recency, scorer.scoring.repeat
-    )
-    banned = None if latest is None else (np.arange(len(block), dtype=np.int64), latest)
-    return merge(top, extra, k, allowed=scorer.candidates, banned=banned)
 
 
 def _searched(

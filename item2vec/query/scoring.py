@@ -276,7 +276,7 @@ class Scorer:
         (``item2vec.query.repeats``) and merged with the best unseen ones."""
         import numpy as np
 
-        from item2vec.query.repeats import merge, seen_pairs, seen_scores
+        from item2vec.query.repeats import seen_pairs
 
         transitions = self.transition_scores(weights)
         exclude = banned
@@ -287,10 +287,26 @@ class Scorer:
         top = self.top(queries, transitions, k, exclude=exclude, most_excluded=int(counts.max()))
         if seen is None:
             return top
-        assert self.scoring.repeat is not None
-        extra = seen_scores(
-            (self.kind, self.parts, self.scoring), unit_rows(queries), transitions, seen, self.scoring.repeat
-        )
+        return self.with_seen(queries, transitions, top, seen, k, banned)
+
+    def with_seen(
+        self,
+        queries: NDArray[np.float32],
+        transitions: sp.csr_matrix | None,
+        top: tuple[NDArray[np.int64], NDArray[np.float32]],
+        seen: sp.csr_matrix,
+        k: int,
+        banned: Pairs | None = None,
+    ) -> tuple[NDArray[np.int64], NDArray[np.float32]]:
+        """The best ``k`` of the unseen items' ``top`` and the ``seen`` items (recency weights,
+        ``item2vec.query.repeats``) raised by the repeat weight, among the candidates that pass,
+        ``banned`` pairs left out; ``top`` as it is without a repeat weight."""
+        from item2vec.query.repeats import merge, seen_scores
+
+        if self.scoring.repeat is None:
+            return top
+        scored_by = (self.kind, self.parts, self.scoring)
+        extra = seen_scores(scored_by, unit_rows(queries), transitions, seen, self.scoring.repeat)
         return merge(top, extra, k, allowed=self.candidates, banned=banned)
 
     def similar(self, items: list[str], k: int = 10, *, combine: bool = False) -> list[Neighbour]:
