@@ -103,7 +103,7 @@ def test_choose_keeps_the_default_unless_a_choice_beats_it_clearly() -> None:
 
 
 def test_the_grid_is_tunes_and_its_hybrids_again_over_one_step() -> None:
-    full = calibration.grid((10, 1))
+    full = calibration.grid(((10, "next"), (1, "next")))
     tunes = calibration.choices()
     assert full[: len(tunes)] == tunes
     again = full[len(tunes) :]
@@ -113,7 +113,12 @@ def test_the_grid_is_tunes_and_its_hybrids_again_over_one_step() -> None:
     assert again[0].record() == {
         "score": "hybrid", "hybrid_weight": 0.5, "hybrid_base": "similar", "transition_steps": 1
     }  # fmt: skip
-    assert calibration.grid((10,)) == tunes
+    assert calibration.grid(((10, "next"),)) == tunes
+    both = calibration.grid(((10, "both"), (1, "both")))
+    assert [c for c in both if c.mode != "hybrid"] == [c for c in tunes if c.mode != "hybrid"]
+    assert all(c.direction == "both" for c in both if c.mode == "hybrid") and len(both) == len(full)
+    assert both[-1].label() == "hybrid(next,16,1 step,both ways)"
+    assert both[-1].record()["transition_direction"] == "both"
 
 
 # --- train ---------------------------------------------------------------------------------------
@@ -128,7 +133,7 @@ def test_a_calibrated_step_count_is_what_the_transitions_are_counted_over(
     def one_step(
         embeddings: object, output: object, transitions: dict, held: holdout.HeldOut, fixed: object = None
     ) -> dict:
-        seen.update({steps: matrix.steps for steps, matrix in transitions.items()})
+        seen.update({kind: (matrix.steps, matrix.both) for kind, matrix in transitions.items()})
         choice = Choice("hybrid", 4.0, "similar", 1)
         return {**choice.record(), "calibration": {**held.record(), "chosen": choice.label(), "why": "test"}}
 
@@ -139,7 +144,9 @@ def test_a_calibrated_step_count_is_what_the_transitions_are_counted_over(
     planted(seqs)
     result = cli_run("train", seqs, "-o", tmp_path / "m", *FAST)
     assert result.exit_code == 0, result.output
-    assert seen == {10: 10, 1: 1}  # the reduced corpus counted both ways
+    assert seen == {  # the reduced corpus counted over both depths, in both directions
+        (10, "next"): (10, False), (1, "next"): (1, False), (10, "both"): (10, True), (1, "both"): (1, True)
+    }  # fmt: skip
     meta = json.loads((tmp_path / "m" / "model.json").read_text())
     assert meta["scoring"]["transition_steps"] == 1 and meta["transitions"]["steps"] == 1
     with np.load(tmp_path / "m" / "transitions.npz", allow_pickle=False) as stored:
@@ -159,7 +166,10 @@ def test_train_calibrates_on_held_out_items_and_recommend_uses_the_choice(tmp_pa
     calibrated = record["calibration"]
     assert calibrated["cases"] == 600 and calibrated["sequences"] == 600  # 5% of 12,000 tokens
     assert calibrated["folded_in"] == 0  # every item has events that were not held out
-    assert set(calibrated["measured"]) == {c.label() for c in calibration.grid((10, 1))}
+    direction = calibrated["direction"]["chosen"]
+    assert set(calibrated["measured"]) == {
+        c.label() for c in calibration.grid(((10, direction), (1, direction)))
+    }
     chosen = Choice(record["score"], record.get("hybrid_weight"), record.get("hybrid_base"))
     history = {"repeat": record.get("repeat_weight"), "decay": record.get("history_decay", 0.7)}
     assert calibrated["chosen"] == replace(chosen, **history).label()
@@ -295,7 +305,7 @@ def each_on_its_own(
 
     parts = {s: ScoringParts(embeddings, output=output, transitions=t) for s, t in transitions.items()}
     return {
-        c: rank_model(embeddings, cases, kmax=calibration.K, scorer=Scorer(parts[c.steps], c)).ranks
+        c: rank_model(embeddings, cases, kmax=calibration.K, scorer=Scorer(parts[c.counting], c)).ranks
         for c in calibration.grid(tuple(transitions))
     }
 
@@ -317,7 +327,7 @@ def small_model(seed: int) -> tuple[object, np.ndarray, dict, object]:
     embeddings = Embeddings(ids=ids, vectors=vectors, counts=np.arange(n, 0, -1, dtype=np.int64))
     codes = rng.integers(0, n, size=3000).astype(np.int32)
     bounds = np.arange(0, 3001, 10, dtype=np.int64)
-    transitions = {s: build_transitions(codes, bounds, n, steps=s, keep=100) for s in (10, 1)}
+    transitions = {(s, "next"): build_transitions(codes, bounds, n, steps=s, keep=100) for s in (10, 1)}
     queries = [[ids[int(q)]] for q in rng.integers(0, n, size=400)] + [["unknown"], ["i3"], ["i4"]]
     targets = [ids[int(t)] for t in rng.integers(0, n, size=400)] + ["i1", "unknown", "i4"]
     return embeddings, output, transitions, Cases(queries, targets)
@@ -390,11 +400,14 @@ def test_the_query_items_rows_alone_rank_as_the_whole_matrix() -> None:
     rng.normal(size=(60, 6)), rng.normal(size=(60, 6))
     codes = rng.integers(0, 60, size=3000).astype(np.int32)
     bounds = np.arange(0, 3001, 10, dtype=np.int64)
-    whole = build_transitions_at(codes, bounds, 60, depths=(10, 1), keep=100)
+    whole = {
+        (s, "next"): m for s, m in build_transitions_at(codes, bounds, 60, depths=(10, 1), keep=100).items()
+    }
     index = embeddings.index
     rows = np.zeros(60, dtype=bool)
     rows[[index[q[0]] for q in cases.queries if q[0] in index]] = True
-    some = build_transitions_at(codes, bounds, 60, depths=(10, 1), keep=100, rows=rows)
+    counted = build_transitions_at(codes, bounds, 60, depths=(10, 1), keep=100, rows=rows)
+    some = {(s, "next"): m for s, m in counted.items()}
     assert sum(m.nnz for m in some.values()) < sum(m.nnz for m in whole.values())
     full = calibration.measure(embeddings, output, whole, cases)
     assert {
@@ -443,3 +456,46 @@ def test_training_time_and_items_per_second_leave_calibration_out(monkeypatch: p
     config = TrainConfig.from_preset("recsys", dim=8, epochs=1, min_count=1, workers=1, seed=3)
     trained = gensim_engine.train(held.full, config=config, held_out=held, on_held_out=calibrate)
     assert clock[0] == 1000.0 and trained.seconds == 0.0
+
+
+def reversed_pairs_model(reverse: bool) -> tuple[object, np.ndarray, dict, object]:
+    """Vectors without signal; a corpus of pairs (2k, 2k+1), written later item first when
+    ``reverse``; the cases ask for 2k+1 from 2k: only transitions counted both ways find them
+    when the corpus has them the other way round."""
+    from item2vec.evaluation.ranking import Cases
+    from item2vec.model.embeddings import Embeddings
+    from item2vec.model.transitions import build_transitions_at
+
+    rng = np.random.default_rng(5)
+    n = 80
+    ids = [f"i{k}" for k in range(n)]
+    embeddings = Embeddings(ids=ids, vectors=rng.normal(size=(n, 6)).astype(np.float32),
+                            counts=np.ones(n, dtype=np.int64))  # fmt: skip
+    output = rng.normal(size=(n, 6)).astype(np.float32)
+    firsts = rng.integers(0, n // 2, size=600) * 2
+    pairs = np.stack([firsts + 1, firsts] if reverse else [firsts, firsts + 1], axis=1)
+    codes, bounds = pairs.ravel().astype(np.int32), np.arange(0, 1201, 2, dtype=np.int64)
+    transitions = {
+        (s, d): m
+        for d in ("next", "both")
+        for s, m in build_transitions_at(codes, bounds, n, depths=(10, 1), keep=100, both=d == "both").items()
+    }
+    asked = rng.integers(0, n // 2, size=200) * 2
+    return embeddings, output, transitions, Cases([[ids[a]] for a in asked], [ids[a + 1] for a in asked])
+
+
+@pytest.mark.parametrize("reverse", [True, False])
+def test_the_direction_whose_default_ranks_better_is_the_grids(reverse: bool) -> None:
+    embeddings, output, transitions, cases = reversed_pairs_model(reverse)
+    outcomes, record = calibration.measure_directions(embeddings, output, transitions, cases)
+    direction = "both" if reverse else "next"
+    assert record["chosen"] == direction
+    assert set(record["ndcg@10"]) == {"next", "both"}
+    assert (record["ndcg@10"]["both"] > record["ndcg@10"]["next"]) == reverse
+    grid = calibration.grid(((10, direction), (1, direction)))
+    assert set(outcomes) == set(grid)  # every hybrid choice over the chosen direction's transitions
+    alone = calibration.measure(embeddings, output, transitions, cases, grid)
+    for choice, (hit, ndcg) in alone.items():  # each as measured on its own
+        assert outcomes[choice][0].tolist() == hit.tolist() and outcomes[choice][1].tolist() == ndcg.tolist()
+    chosen, _ = calibration.choose(outcomes)  # anchored on the default in that direction
+    assert chosen in outcomes

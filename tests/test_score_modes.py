@@ -49,7 +49,7 @@ def far() -> Iterator[ScoreMode]:
 
 def test_the_shipped_modes_in_order() -> None:
     assert list(registered()) == ["similar", "next", "hybrid"] == list(mode_names())
-    assert [m.uses for m in registered().values()] == [(), (), ("weight", "base", "steps")]
+    assert [m.uses for m in registered().values()] == [(), (), ("weight", "base", "steps", "direction")]
 
 
 def test_a_new_mode_is_one_class_that_everything_offers(far: ScoreMode, tiny_model: Path) -> None:
@@ -150,6 +150,8 @@ def _tests(tiny_model: Path) -> Path:
         ({"scoring": {"hybrid_base": 3}}, "scoring.hybrid_base", "3"),
         ({"transitions": "x"}, "transitions", "'x'"),
         ({"transitions": {"steps": -1}}, "transitions.steps", "-1"),
+        ({"scoring": {"transition_direction": "back"}}, "scoring.transition_direction", "'back'"),
+        ({"transitions": {"steps": 10, "direction": "sideways"}}, "transitions.direction", "'sideways'"),
     ],
 )
 def test_a_hand_edited_scoring_record(tiny_model: Path, edit: dict[str, Any], key: str, shown: str) -> None:

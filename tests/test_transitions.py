@@ -20,6 +20,15 @@ def rows_of(matrix: object) -> list[dict[int, float]]:
     return [{int(c): float(v) for c, v in enumerate(row) if v} for row in dense]
 
 
+def near(value: object) -> object:
+    """Rows (lists or dicts of dicts of weights) with each weight rounded to 5 decimals."""
+    if isinstance(value, dict):
+        return {k: near(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [near(v) for v in value]
+    return round(float(value), 5)  # type: ignore[arg-type]
+
+
 def packed(*sequences: list[int]) -> tuple[np.ndarray, np.ndarray]:
     codes = np.array([c for s in sequences for c in s], dtype=np.int32)
     bounds = np.concatenate([[0], np.cumsum([len(s) for s in sequences])]).astype(np.int64)
@@ -70,23 +79,34 @@ def test_malformed_corpora_are_caller_bugs() -> None:
 
 
 def loop_reference(
-    codes: np.ndarray, bounds: np.ndarray, n: int, steps: int, keep: int | None
+    codes: np.ndarray,
+    bounds: np.ndarray,
+    n: int,
+    steps: int,
+    keep: int | None,
+    both: bool = False,
+    per_length: bool = False,
 ) -> tuple[list[int], list[int], list[float]]:
-    """The matrix by a plain Python loop: per entry its count at each distance, the weight summed
-    over distances in ascending order in float64, rows heaviest first (ties: lower column)."""
+    """The matrix by a plain Python loop: per entry its count at each distance (with
+    ``per_length``, each sequence's pairs count round(2**20 / sqrt(length)) units of 2**-20; with
+    ``both``, a pair counts for its later item too), the weight summed over distances in ascending
+    order in float64, rows heaviest first (ties: lower column)."""
+    scale = 1 << 20 if per_length else 1
     counts: dict[tuple[int, int], dict[int, int]] = {}
     for s in range(len(bounds) - 1):
         seq = codes[bounds[s] : bounds[s + 1]].tolist()
+        unit = round(scale / len(seq) ** 0.5) if per_length and seq else 1
         for i, a in enumerate(seq):
             for d in range(1, steps + 1):
                 if i + d < len(seq) and a >= 0 and seq[i + d] >= 0 and a != seq[i + d]:
-                    by_distance = counts.setdefault((a, seq[i + d]), {})
-                    by_distance[d] = by_distance.get(d, 0) + 1
+                    for pair in [(a, seq[i + d])] + ([(seq[i + d], a)] if both else []):
+                        by_distance = counts.setdefault(pair, {})
+                        by_distance[d] = by_distance.get(d, 0) + unit
     rows: dict[int, list[tuple[float, int]]] = {}
     for (a, b), by_distance in counts.items():
         weight = 0.0
         for d in sorted(by_distance):
-            weight += by_distance[d] / d
+            weight += by_distance[d] / (d * scale)
         rows.setdefault(a, []).append((float(np.float32(weight)), b))
     indptr, indices, data = [0], [], []
     for a in range(n):
@@ -114,6 +134,37 @@ def test_the_matrix_is_exactly_a_plain_loop_s(seed: int, steps: int, keep: int |
     indptr, indices, data = loop_reference(codes, bounds, 60, steps, keep)
     assert matrix.indptr.tolist() == indptr and matrix.indices.tolist() == indices
     assert matrix.data.tobytes() == np.array(data, dtype=np.float32).tobytes()  # bit for bit
+
+
+@pytest.mark.parametrize(
+    ("seed", "steps", "keep", "both", "per_length"),
+    [(0, 10, 100, True, False), (1, 10, 3, False, True), (2, 1, None, True, True), (3, 3, 2, True, True)],
+)
+def test_both_ways_and_per_length_are_exactly_a_plain_loop_s(
+    tmp_path: Path, seed: int, steps: int, keep: int | None, both: bool, per_length: bool
+) -> None:
+    codes, bounds = zipf_corpus(seed, 3000, 60)
+    expected = loop_reference(codes, bounds, 60, steps, keep, both, per_length)
+    tiny = CountBudget(chunk_tokens=37, table_records=150, spill_dir=str(tmp_path))
+    for budget in (None, tiny):  # chunked and spilled: the same sums, bit for bit
+        matrix = build_transitions(codes, bounds, 60, steps=steps, keep=keep, both=both,
+                                   per_length=per_length, budget=budget)  # fmt: skip
+        assert (matrix.both, matrix.per_length) == (both, per_length)
+        assert matrix.indptr.tolist() == expected[0] and matrix.indices.tolist() == expected[1]
+        assert matrix.data.tobytes() == np.array(expected[2], dtype=np.float32).tobytes()
+
+
+def test_hand_counted_both_ways_and_per_sequence_weights() -> None:
+    # [0 1 2 1] (4 items: each pair 1/2), [2 0] (2 items: 1/sqrt(2)); steps 1, both ways
+    codes, bounds = packed([0, 1, 2, 1], [2, 0])
+    matrix = build_transitions(codes, bounds, 3, steps=1, both=True, per_length=True)
+    half, root = 0.5, 2**-0.5
+    got = rows_of(matrix)
+    assert near(got[0]) == near({1: half, 2: root})
+    assert near(got[1]) == near({0: half, 2: 2 * half})  # 1-2 and 2-1 both count
+    assert near(got[2]) == near({0: root, 1: 2 * half})
+    ahead = build_transitions(codes, bounds, 3, steps=1, per_length=True)
+    assert near(rows_of(ahead)[2]) == near({0: root, 1: half})
 
 
 @pytest.mark.parametrize(("chunk", "records"), [(1, 1), (7, 50), (64, 400), (1000, 10**9)])
@@ -156,6 +207,25 @@ def test_the_file_round_trips_without_pickle(tmp_path: Path) -> None:
     again = load_transitions(path, 4)
     assert rows_of(again) == rows_of(matrix) and (again.steps, again.keep) == (2, 5)
     assert again.indices.dtype == np.int32 and again.data.dtype == np.float32
+    assert (again.both, again.per_length) == (False, False)
+    counted = build_transitions(codes, bounds, 4, steps=2, keep=5, both=True, per_length=True)
+    again = load_transitions(save_transitions(tmp_path / "b.npz", counted), 4)
+    assert (again.both, again.per_length) == (True, True) and rows_of(again) == rows_of(counted)
+
+
+def test_a_file_from_before_the_counting_flags_loads_as_counted_then(tmp_path: Path) -> None:
+    codes, bounds = packed([0, 1, 2, 1], [2, 0])
+    path = save_transitions(
+        tmp_path / "t.npz", build_transitions(codes, bounds, 3, both=True, per_length=True)
+    )
+    with np.load(path) as archive:
+        arrays = {key: archive[key] for key in archive.files if key not in ("both", "per_length")}
+    np.savez(path, **arrays)
+    again = load_transitions(path, 3)
+    assert (again.both, again.per_length) == (False, False)  # as every file before them was counted
+    np.savez(path, **arrays, both=np.array(2))
+    with pytest.raises(ModelError, match=r"is corrupt \(both is not 0 or 1\)"):
+        load_transitions(path, 3)
 
 
 def test_a_tampered_object_array_is_refused(tmp_path: Path) -> None:
@@ -216,21 +286,34 @@ def test_combine_remap_and_resize() -> None:
 def test_build_for_model_maps_ids_to_rows_and_skips_items() -> None:
     sequences = [["b", "a", "x", "c"], ["a", "b"]]
     matrix, record = build_for_model(sequences, ["a", "b", "c"], skip=["c"], steps=2, keep=10)
-    # x is not in the vocabulary and c is skipped (inferred): both keep their place, form no pair
-    assert rows_of(matrix) == [{1: 1.0}, {0: 1.0}, {}]
+    # x is not in the vocabulary and c is skipped (inferred): both keep their place, form no pair;
+    # a pair of a sequence of L items weighs 1/sqrt(L)
+    assert near(rows_of(matrix)) == near([{1: 2**-0.5}, {0: 0.5}, {}])
     assert record["steps"] == 2 and record["keep"] == 10 and record["entries"] == 2
+    assert record["direction"] == "next" and record["per_sequence"] == "1/sqrt(length)"
+    both, record = build_for_model(sequences, ["a", "b", "c"], steps=1, direction="both", keep=10)
+    assert near(rows_of(both)) == near([{1: 0.5 + 2**-0.5}, {0: 0.5 + 2**-0.5}, {}])
+    assert record["direction"] == "both"
     assert record["items_with_followers"] == 2 and record["sequences"] == 2
 
 
 def test_update_adds_new_counts_to_the_stored_ones() -> None:
+    r = 2**-0.5  # a pair of a sequence of two
     old, _ = build_for_model([["a", "b"], ["a", "c"]], ["a", "b", "c"], steps=1, keep=10)
     merged, record = extended(old, ["a", "b", "c"], [["a", "b"], ["d", "a"]], ["b", "a", "c", "d"],
                               previous={"steps": 1, "keep": 10, "sequences": 2})  # fmt: skip
     # rows are the new numbering: b, a, c, d
-    assert rows_of(merged) == [{}, {0: 2.0, 2: 1.0}, {}, {1: 1.0}]
+    assert near(rows_of(merged)) == near([{}, {0: 2 * r, 2: r}, {}, {1: r}])
     assert record["sequences"] == 4 and record["keep"] == 10 and "since" not in record
     fresh, record = extended(None, [], [["a", "b"]], ["a", "b"])
-    assert rows_of(fresh) == [{1: 1.0}, {}] and record["since"] == "update"
+    assert near(rows_of(fresh)) == near([{1: r}, {}]) and record["since"] == "update"
+    # the new data counted as the stored transitions were: both ways here, or as before the weights
+    both, _ = build_for_model([["a", "b"]], ["a", "b"], steps=1, direction="both", keep=10)
+    merged, record = extended(both, ["a", "b"], [["b", "a"]], ["a", "b"], previous={"steps": 1, "keep": 10})
+    assert near(rows_of(merged)) == near([{1: 2 * r}, {0: 2 * r}]) and record["direction"] == "both"
+    plain = build_transitions(*packed([0, 1]), 2, steps=1, keep=10)  # a model's from before the weights
+    merged, record = extended(plain, ["a", "b"], [["a", "b"]], ["a", "b"], previous={"steps": 1, "keep": 10})
+    assert rows_of(merged) == [{1: 2.0}, {}] and record["per_sequence"] == "1"
 
 
 # --- in the model directory: train, update, embed --------------------------------------------------
@@ -259,12 +342,14 @@ def test_train_writes_the_transitions_and_records_them(tmp_path: Path) -> None:
     result = cli_run("train", seqs, "-o", tmp_path / "m", *TRAIN_FAST[:-1])
     assert result.exit_code == 0, result.output
     assert "Transitions: 9 (up to 100 followers within 10 steps, for 3 items" in result.stderr
-    # hand-counted: a b c | b a | c a b d, each pair 1/distance; d is followed by nothing
-    assert model_rows(tmp_path / "m") == {
-        "a": {"b": 2.0, "c": 0.5, "d": 0.5},
-        "b": {"c": 1.0, "a": 1.0, "d": 1.0},
-        "c": {"a": 1.0, "b": 0.5, "d": pytest.approx(1 / 3)},
-    }
+    # hand-counted: a b c | b a | c a b d, each pair 1/distance times 1/sqrt(the sequence's
+    # length); d is followed by nothing
+    three, two, four = 3**-0.5, 2**-0.5, 0.5
+    assert near(model_rows(tmp_path / "m")) == near({
+        "a": {"b": three + four, "c": three / 2, "d": four / 2},
+        "b": {"c": three, "a": two, "d": four},
+        "c": {"a": four, "b": four / 2, "d": four / 3},
+    })  # fmt: skip
     record = json.loads((tmp_path / "m" / "model.json").read_text())["transitions"]
     assert (record["file"], record["steps"], record["keep"], record["entries"]) == (
         "transitions.npz",
@@ -304,7 +389,9 @@ def test_update_extends_the_transitions_or_builds_them(tmp_path: Path) -> None:
     result = cli_run("update", tmp_path / "m", new, "-o", tmp_path / "m2", "--epochs", "1", "--workers", "1")
     assert result.exit_code == 0, result.output
     assert "Transitions: 3, the new counts added to the stored ones" in result.stderr
-    assert model_rows(tmp_path / "m2") == {"a": {"b": 2.0}, "b": {"c": 1.0}, "c": {"e": 1.0}}
+    r = 2**-0.5  # each pair of a sequence of two
+    rows = model_rows(tmp_path / "m2")
+    assert near(rows) == near({"a": {"b": 2 * r}, "b": {"c": r}, "c": {"e": r}})
     meta = json.loads((tmp_path / "m2" / "model.json").read_text())
     assert meta["transitions"]["sequences"] == 4 and meta["updates"][-1]["transitions"] == "extended"
     # A model from before transitions: update builds them from its new data, and says so.
@@ -315,7 +402,7 @@ def test_update_extends_the_transitions_or_builds_them(tmp_path: Path) -> None:
     result = cli_run("update", tmp_path / "m", new, "-o", tmp_path / "m3", "--epochs", "1", "--workers", "1")
     assert result.exit_code == 0, result.output
     assert "built from this update's data only (the model had none)" in result.stderr
-    assert model_rows(tmp_path / "m3") == {"a": {"b": 1.0}, "c": {"e": 1.0}}
+    assert near(model_rows(tmp_path / "m3")) == near({"a": {"b": r}, "c": {"e": r}})
     assert json.loads((tmp_path / "m3" / "model.json").read_text())["transitions"]["since"] == "update"
 
 

@@ -6,7 +6,9 @@ transitions of the reduced corpus. Every case is ranked from the item before its
 whole catalogue, in each way of scoring of ``tune``'s grid (item2vec.evaluation.tune_modes):
 ``similar``, ``next``, and ``hybrid`` on both bases at every weight of ``TUNE_WEIGHTS``, the
 hybrid with transitions counted over each of ``CALIBRATION_STEPS`` (10 steps, the default, and
-1: only what came next).
+1: only what came next), and over transitions counted both ways (an item's neighbours before it
+too) as well as ahead. The direction whose default hybrid has the higher NDCG@10 is chosen first,
+and only its hybrid choices are kept (:func:`measure_directions`).
 
 The ~26 choices share their work: per block of cases each hybrid base's standardised score is
 computed once and each steps' transition scores once, a choice adds only its weight x log1p(t)
@@ -33,7 +35,13 @@ from item2vec.evaluation.evaluate import rank_model
 from item2vec.evaluation.ranking import MISS, Cases, query_matrix
 from item2vec.evaluation.tune_modes import Choice, choices
 from item2vec.model.embeddings import unit_rows
-from item2vec.model.modes import HYBRID_BASE, HYBRID_WEIGHT, TRANSITION_STEPS
+from item2vec.model.modes import (
+    HYBRID_BASE,
+    HYBRID_WEIGHT,
+    TRANSITION_DIRECTION,
+    TRANSITION_DIRECTIONS,
+    TRANSITION_STEPS,
+)
 from item2vec.query.scoring import Scorer, ScoringParts
 from item2vec.query.topk import product as block_product
 
@@ -47,78 +55,113 @@ if TYPE_CHECKING:
     from item2vec.model.transitions import TransitionMatrix
     from item2vec.training.holdout import HeldOut
 
+Counting = tuple[int, str]  # (steps, direction): how a transition part was counted (Scoring.counting)
 _CELLS = 1 << 24  # scores per block of cases: as evaluation.ranking's blocks, so the floats are its own
 
 
 def calibrate(
     embeddings: Embeddings,
     output: NDArray[np.float32],
-    transitions: Mapping[int, TransitionMatrix],
+    transitions: Mapping[Counting, TransitionMatrix],
     held_out: HeldOut,
     *,
     fixed: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """model.json's "scoring" record: the chosen mode, weight, base (and transition steps, when
-    not the default), how whole histories are scored (``calibrate_repeats``), and the measurements.
-    ``transitions`` maps steps to the reduced corpus's transitions counted over that many steps.
-    ``fixed`` (a scoring record the caller gave: ``train --score``, ``tune``) keeps its mode and
-    values; only the history choices are then calibrated."""
+    """model.json's "scoring" record: the chosen mode, weight, base (and transition steps and
+    direction, when not the defaults), how whole histories are scored (``calibrate_repeats``),
+    and the measurements. ``transitions`` maps (steps, direction) to the reduced corpus's
+    transitions counted so (:data:`COUNTINGS`). ``fixed`` (a scoring record the caller gave:
+    ``train --score``, ``tune``) keeps its mode and values; only the history choices are then
+    calibrated."""
     from item2vec.evaluation.calibrate_repeats import choose_repeat
     from item2vec.model.scoring_record import Scoring
 
+    extra: dict[str, Any] = {}
     if fixed is not None:
         chosen = Scoring.from_record({"scoring": dict(fixed)})
         why, table = "given", {}
     else:
         cases = Cases([[q] for q in held_out.queries], held_out.targets)
-        outcomes = measure(embeddings, output, transitions, cases)
+        outcomes, extra["direction"] = measure_directions(embeddings, output, transitions, cases)
         chosen, why = choose(outcomes, held_out.groups)
         table = {
             c.label(): {"hr@10": round(float(h.mean()), 4), "ndcg@10": round(float(n.mean()), 4)}
             for c, (h, n) in outcomes.items()
         }
-    counted = transitions.get(chosen.steps) or transitions[TRANSITION_STEPS]
+    counted = transitions.get(chosen.counting) or transitions[(TRANSITION_STEPS, TRANSITION_DIRECTION)]
     parts = ScoringParts(embeddings, output=output, transitions=counted)
     chosen, seen = choose_repeat(embeddings, parts, chosen, held_out)
     return {
         **chosen.record(),
         "calibration": {**held_out.record(), "chosen": chosen.label(), "why": why, "measured": table,
-                        "seen_items": seen},
+                        **extra, "seen_items": seen},
     }  # fmt: skip
 
 
-def grid(steps: tuple[int, ...]) -> list[Choice]:
-    """tune's grid with the default steps, and its hybrid choices again for each other steps."""
+def grid(countings: tuple[Counting, ...]) -> list[Choice]:
+    """tune's grid with the default steps, and its hybrid choices again for each other counting;
+    every hybrid choice in the direction of the first counting."""
     from dataclasses import replace
 
-    default = choices()
+    direction = countings[0][1] if countings else TRANSITION_DIRECTION
+    default = [replace(c, direction=direction) if "direction" in c.uses else c for c in choices()]
     extra = [
-        replace(c, steps=s) for s in steps if s != TRANSITION_STEPS for c in default if "steps" in c.uses
+        replace(c, steps=s, direction=d)
+        for s, d in countings
+        if s != TRANSITION_STEPS
+        for c in default
+        if "steps" in c.uses
     ]
     return default + extra
+
+
+def measure_directions(
+    embeddings: Embeddings,
+    output: NDArray[np.float32],
+    transitions: Mapping[Counting, TransitionMatrix],
+    cases: Cases,
+) -> tuple[dict[Choice, tuple[NDArray[np.float64], NDArray[np.float64]]], dict[str, Any]]:
+    """:func:`measure`'s grid in the direction whose default hybrid ranks the cases better, and
+    what decided it. The hybrid choices of every direction counted are ranked in one pass (they
+    share each block's standardised scores); "both" wins on a higher NDCG@10 of the default
+    hybrid (the first of equals: "next"), and the other direction's hybrid choices are dropped."""
+    by_direction = {d: tuple(k for k in transitions if k[1] == d) for d in TRANSITION_DIRECTIONS}
+    counted = [d for d in TRANSITION_DIRECTIONS if by_direction[d]]
+    first = grid(by_direction[counted[0]])
+    extra = [c for d in counted[1:] for c in grid(by_direction[d]) if "direction" in c.uses]
+    outcomes = measure(embeddings, output, transitions, cases, first + extra)
+    anchors = {d: Choice("hybrid", HYBRID_WEIGHT, HYBRID_BASE, direction=d) for d in counted}
+    ndcg = {d: float(outcomes[a][1].mean()) for d, a in anchors.items()}
+    direction = max(ndcg, key=lambda d: ndcg[d])  # dicts keep order: "next" first of equals
+    record = {"chosen": direction, "ndcg@10": {d: round(v, 4) for d, v in ndcg.items()}}
+    kept = {c: v for c, v in outcomes.items() if "direction" not in c.uses or c.direction == direction}
+    return kept, record
 
 
 def measure(
     embeddings: Embeddings,
     output: NDArray[np.float32],
-    transitions: Mapping[int, TransitionMatrix],
+    transitions: Mapping[Counting, TransitionMatrix],
     cases: Cases,
+    chosen: list[Choice] | None = None,
 ) -> dict[Choice, tuple[NDArray[np.float64], NDArray[np.float64]]]:
-    """Per case, hit@10 and NDCG@10 of every choice of the grid, in the grid's order.
+    """Per case, hit@10 and NDCG@10 of every choice of ``chosen`` (default: the grid of the
+    countings of ``transitions``), in that order.
 
     The hybrid choices share their work (:func:`hybrid_ranks`); the others are ranked as
     ``evaluate`` ranks them. The ranks are those of ranking each choice on its own, exactly.
     """
     import numpy as np
 
-    parts = {s: ScoringParts(embeddings, output=output, transitions=t) for s, t in transitions.items()}
-    chosen = grid(tuple(transitions))
+    parts = {k: ScoringParts(embeddings, output=output, transitions=t) for k, t in transitions.items()}
+    chosen = grid(tuple(transitions)) if chosen is None else chosen
     shared = hybrid_ranks(embeddings, parts, [c for c in chosen if c.mode == "hybrid"], cases)
     out = {}
+    default = (TRANSITION_STEPS, TRANSITION_DIRECTION)
     for choice in chosen:
         ranks = shared.get(choice) if shared is not None else None
         if ranks is None:
-            scorer = Scorer(parts[choice.steps or TRANSITION_STEPS], choice)
+            scorer = Scorer(parts.get(choice.counting) or parts[default], choice)
             ranks = rank_model(embeddings, cases, kmax=K, scorer=scorer).ranks
         hit = ranks < K
         ndcg = np.zeros(len(ranks))
@@ -128,11 +171,11 @@ def measure(
 
 
 def hybrid_ranks(
-    embeddings: Embeddings, parts: Mapping[int, ScoringParts], hybrids: list[Choice], cases: Cases
+    embeddings: Embeddings, parts: Mapping[Counting, ScoringParts], hybrids: list[Choice], cases: Cases
 ) -> dict[Choice, NDArray[np.int64]] | None:
     """Each case's rank (``MISS`` past ``K``) in every hybrid choice, the work shared.
 
-    Of the ~24 hybrid choices only 2 bases x the transition steps differ: per block of cases
+    Of the ~24 hybrid choices only 2 bases x the transition countings differ: per block of cases
     (``_CELLS`` scores, the blocks ``evaluate`` scores in, so every float is the same), each
     base's standardised score z is computed once and each steps' log1p(transition scores) once;
     a choice then adds its weight x log1p(t) on the sparse entries and counts, per case, the items
@@ -151,7 +194,7 @@ def hybrid_ranks(
     targets = np.array([index.get(t, -1) for t in cases.targets], dtype=np.int64)
     ranks = {c: np.full(len(cases), MISS, dtype=np.int64) for c in hybrids}
     batch = max(1, _CELLS // max(1, n))
-    by_steps = {c.steps or TRANSITION_STEPS: c for c in hybrids}
+    by_steps = {c.counting: c for c in hybrids}
     by_base = {c.base: c for c in reversed(hybrids)}
     scores = np.empty((min(batch, len(cases)), n), dtype=np.float32)
     for start in range(0, len(cases), batch):
@@ -170,7 +213,7 @@ def hybrid_ranks(
         unit = unit_rows(queries)
         for base, example in by_base.items():
             # The hybrid mode's standardised base score, computed in place (one block in memory)
-            part = parts[example.steps or TRANSITION_STEPS]
+            part = parts[example.counting]
             vectors, inverse = part.vectors(base, example.mode)
             z = block_product(unit, vectors, scores)  # part.cosines, in one block reused throughout
             z *= inverse
@@ -185,7 +228,7 @@ def hybrid_ranks(
             z[rows, cols] = -np.inf
             top = _best(z) if n > K else None
             for choice in (c for c in hybrids if c.base == base):
-                owner, columns, log = logs[choice.steps or TRANSITION_STEPS]
+                owner, columns, log = logs[choice.counting]
                 added = (choice.weight * log).astype(np.float32)  # as the hybrid mode adds it
                 ranks[choice][start : start + batch] = _beaten(z, top, (owner, columns, added), target, live)
     return ranks
@@ -273,7 +316,9 @@ def choose(
     (item2vec.evaluation.calibration_stats): a small log's cases of one sequence are correlated."""
     from item2vec.evaluation.calibration_stats import clear_winner_words
 
-    anchor = Choice("hybrid", HYBRID_WEIGHT, HYBRID_BASE)
+    hybrids = [c for c in outcomes if "direction" in c.uses]
+    direction = hybrids[0].direction if hybrids else TRANSITION_DIRECTION
+    anchor = Choice("hybrid", HYBRID_WEIGHT, HYBRID_BASE, direction=direction)
     if anchor not in outcomes:
         raise ValueError(f"the default {anchor.label()} is not among the choices measured")
     others = [c for c in outcomes if c != anchor]
@@ -291,11 +336,12 @@ class TrialJudge:
         self,
         embeddings: Embeddings,
         output: NDArray[np.float32],
-        transitions: Mapping[int, TransitionMatrix],
+        transitions: Mapping[Counting, TransitionMatrix],
         held_out: HeldOut,
     ) -> tuple[NDArray[np.float64], NDArray[np.float64], str]:
         cases = Cases([[q] for q in held_out.queries], held_out.targets)
-        outcomes = measure(embeddings, output, transitions, cases)
+        ahead = {k: t for k, t in transitions.items() if k[1] == TRANSITION_DIRECTION}
+        outcomes = measure(embeddings, output, ahead, cases)
         best = max(outcomes, key=lambda c: float(outcomes[c][1].mean()))  # the first of equals
         return (*outcomes[best], best.label())
 

@@ -89,7 +89,8 @@ class ModeScorer:
         key = tuple(ids)
         if self._transitions is None or self._transitions[0] != key:
             codes, bounds = corpus_codes(self.packed, ids)
-            matrix = build_transitions(codes, bounds, len(ids), steps=TRANSITION_STEPS, keep=TRANSITION_KEEP)
+            matrix = build_transitions(codes, bounds, len(ids), steps=TRANSITION_STEPS, keep=TRANSITION_KEEP,
+                                       per_length=True)  # fmt: skip
             self._transitions = (key, matrix)
         return self._transitions[1]
 

@@ -61,7 +61,7 @@ META_TYPES: dict[str, Any] = {
     "updates": "list",
     "versions": "object",
     "walks": "object",
-    "transitions": {"steps": "int", "keep": "int", "entries": "int"},
+    "transitions": {"steps": "int", "direction": "str", "keep": "int", "entries": "int"},
     "model_id": "str",
     "parts": "dict[str]",
 }

@@ -7,7 +7,8 @@ the modes registered.
 - ``hybrid``: the embedding score (``HYBRID_BASE``: in·in or in·out) standardised over the
   catalogue, plus ``HYBRID_WEIGHT`` · log1p(transition score), the transitions counted at
   training time (``transitions.npz``: b within ``TRANSITION_STEPS`` after a scores 1/distance,
-  the top ``TRANSITION_KEEP`` followers of each item kept).
+  times 1/sqrt(L) for a sequence of L items; with ``direction`` "both", b before a too; the top
+  ``TRANSITION_KEEP`` of each item kept).
 
 Each mode is one class in ``item2vec.query.score_modes``; registering it declares its name and
 the :class:`~item2vec.model.scoring_record.Scoring` fields it reads here (:func:`declare_mode`),
@@ -36,6 +37,11 @@ MAX_HYBRID_WEIGHT = 1000.0  # above it the transitions alone decide (and float32
 HYBRID_BASE: HybridBase = "next"  # the embedding score hybrid standardises: in·out
 TRANSITION_STEPS = 10  # b up to this many items after a counts (1/distance)
 MAX_TRANSITION_STEPS = 1000
+# Which neighbours of a in a sequence its transitions count: "next", the items after it (what
+# follows); "both", before it too (what goes with it: baskets, whose order means little). train's
+# calibration chooses; docs/presets.md has the measurements.
+TRANSITION_DIRECTIONS = ("next", "both")
+TRANSITION_DIRECTION = "next"
 TRANSITION_KEEP = 100  # followers kept per item in transitions.npz
 TUNE_WEIGHTS = (0.5, 1.0, 2.0, 4.0, 8.0, 16.0)  # hybrid weights `tune` tries on every trial
 # Transition steps train's calibration tries for hybrid (the first is the default): 1 counts only
@@ -57,7 +63,7 @@ REPEAT_EXPECTED = f"a number from 0 to {MAX_REPEAT_WEIGHT:g}, e.g. 2"
 RULES_STEPS = 10
 RULES_KEEP = 20
 
-FIELDS = ("weight", "base", "steps")  # the Scoring fields a mode may read besides its name
+FIELDS = ("weight", "base", "steps", "direction")  # the Scoring fields a mode may read besides its name
 _MODES: dict[str, tuple[str, ...]] = {}  # name -> the FIELDS it reads, in registration order
 WEIGHT_EXPECTED = f"a number from 0 to {MAX_HYBRID_WEIGHT:g}, e.g. 2"
 
@@ -160,6 +166,16 @@ def check_steps(steps: object, name: str = "transition_steps") -> int:
             param=name, value=steps, expected=f"a whole number from 1 to {MAX_TRANSITION_STEPS}"
         )
     return steps
+
+
+def check_direction(direction: object, name: str = "transition_direction") -> str:
+    """A transition direction, one of :data:`TRANSITION_DIRECTIONS`.
+
+    Raises:
+        ConfigError: another value.
+    """
+    check_choice(name, direction, TRANSITION_DIRECTIONS)
+    return str(direction)
 
 
 def check_hybrid(weight: object, base: object) -> tuple[float, HybridBase]:

@@ -10,10 +10,17 @@ summed) and appended to one file per range on disk. At the end each range is rea
 turned into weights, and only the ``keep`` heaviest followers of each item are kept; with
 several ranges those go to disk too and are read back as one array (never two copies).
 
-Counts are integers, so chunking and spilling change nothing: the weight of an entry is then
+With ``both``, a pair also counts for the earlier item: ``(codes[j], codes[i])`` gets the same
+weight (items seen together, either way round). With ``per_length``, each pair of a sequence of
+``L`` tokens counts ``1 / sqrt(L)`` instead of 1, so that long sequences (big baskets, heavy users)
+do not drown the short ones: held as a whole number of ``1 / LENGTH_SCALE`` units (six
+significant digits).
+
+Counts are whole numbers, so chunking and spilling change nothing: the weight of an entry is then
 summed over its distances in ascending order in float64, exactly as one pass over the whole
 corpus would, and the result is the same matrix bit for bit. A range holds at most ``steps``
-records per token of its items, so ranges are cut to fit ``table_records`` by the item counts.
+records (twice that with ``both``) per token of its items, so ranges are cut to fit
+``table_records`` by the item counts.
 """
 
 from __future__ import annotations
@@ -28,7 +35,9 @@ if TYPE_CHECKING:
     import numpy as np
     from numpy.typing import NDArray
 
-__all__ = ["CountBudget", "count_pairs", "count_pairs_at", "top_per_row"]
+__all__ = ["LENGTH_SCALE", "CountBudget", "count_pairs", "count_pairs_at", "top_per_row"]
+
+LENGTH_SCALE = 1 << 20  # per_length counts are whole numbers of 1 / LENGTH_SCALE
 
 
 @dataclass(frozen=True)
@@ -57,11 +66,13 @@ def count_pairs(
     keep: int | None,
     drop_self: bool = True,
     budget: CountBudget | None = None,
+    both: bool = False,
+    per_length: bool = False,
 ) -> tuple[NDArray[np.int64], NDArray[np.int32], NDArray[np.float32]]:
     """CSR arrays ``(indptr, columns, weights)`` of the weighted pair counts, rows heaviest first
     (ties: lower column) and cut to ``keep`` entries. The corpus is checked by the caller."""
     return count_pairs_at(codes, bounds, n_items, depths=(steps,), keep=keep, drop_self=drop_self,
-                          budget=budget)[steps]  # fmt: skip
+                          budget=budget, both=both, per_length=per_length)[steps]  # fmt: skip
 
 
 def count_pairs_at(
@@ -74,11 +85,13 @@ def count_pairs_at(
     drop_self: bool = True,
     budget: CountBudget | None = None,
     rows: NDArray[np.bool_] | None = None,
+    both: bool = False,
+    per_length: bool = False,
 ) -> dict[int, tuple[NDArray[np.int64], NDArray[np.int32], NDArray[np.float32]]]:
     """:func:`count_pairs` over each number of steps of ``depths``, from one pass over the corpus
     (the counts within fewer steps are those of the nearer distances). With ``rows`` (a mask of
     the items), only those items' rows are counted: each exactly as in the whole matrix, the
-    other rows empty."""
+    other rows empty. ``both`` and ``per_length``: as the module says."""
     import numpy as np
 
     budget = budget or CountBudget()
@@ -86,11 +99,12 @@ def count_pairs_at(
     bits = max(1, steps.bit_length())
     if (n_items * n_items) << bits >= 1 << 63:
         raise ValueError(f"too many items to count pairs of: {n_items:,}")
-    starts = _ranges(codes, n_items, steps, budget, rows)
-    table = _Table(starts, n_items, bits, budget, wide=codes.shape[0] >= 1 << 32)
+    starts = _ranges(codes, n_items, steps * (2 if both else 1), budget, rows)
+    scale = LENGTH_SCALE if per_length else 1
+    table = _Table(starts, n_items, bits, budget, wide=per_length or codes.shape[0] >= 1 << 32, scale=scale)
     lengths: dict[int, list[Any]] = {d: [] for d in depths}
     try:
-        _count(codes, bounds, steps, drop_self, table, budget.chunk_tokens, rows)
+        _count(codes, bounds, steps, drop_self, table, budget.chunk_tokens, rows, both=both)
         if len(starts) == 2:  # one range: its entries are the result
             found = table.finish(0, keep, depths)
             return {
@@ -178,12 +192,18 @@ def _count(
     table: _Table,
     chunk: int,
     rows: NDArray[np.bool_] | None,
+    *,
+    both: bool,
 ) -> None:
     """Each chunk's pairs (of the items of ``rows`` only, if given), counted per distance, into
-    the table."""
+    the table; with ``both`` each pair counted for its later item too."""
     import numpy as np
 
     n_tokens = codes.shape[0]
+    weight = None  # per sequence: its pairs' count in 1 / table.scale units
+    if table.scale > 1:
+        lengths = np.maximum(np.diff(bounds), 1).astype(np.float64)
+        weight = np.rint(table.scale / np.sqrt(lengths)).astype(np.int64)
     for start in range(0, n_tokens, chunk):
         stop = min(start + chunk, n_tokens)
         window = np.arange(start, min(stop + steps, n_tokens), dtype=np.int64)
@@ -194,16 +214,34 @@ def _count(
                 break
             src, dst = codes[start:end], codes[start + distance : end + distance]
             valid = (src >= 0) & (dst >= 0)
-            if rows is not None:
-                valid &= rows[np.maximum(src, 0)]
             if drop_self:
                 valid &= src != dst
             valid &= sequence[: end - start] == sequence[distance : end - start + distance]
-            keys = src[valid].astype(np.int64) * table.n_items + dst[valid]
-            keys <<= table.bits
-            keys |= distance
-            uniq, counts = np.unique(keys, return_counts=True)
-            table.add(uniq, counts.astype(table.count_type))
+            owners = [(src, dst, valid if rows is None else valid & rows[np.maximum(src, 0)])]
+            if both:
+                owners.append((dst, src, valid if rows is None else valid & rows[np.maximum(dst, 0)]))
+            keys = np.concatenate([_keys(a[m], b[m], distance, table) for a, b, m in owners])
+            if weight is None:
+                uniq, counts = np.unique(keys, return_counts=True)
+                table.add(uniq, counts.astype(table.count_type))
+                continue
+            # sequence numbers run from 1 (searchsorted right of bounds[0] = 0)
+            each = weight[sequence[: end - start] - 1]
+            weights = np.concatenate([each[m] for _, _, m in owners])
+            uniq, inverse = np.unique(keys, return_inverse=True)
+            # whole numbers below 2 ** 53 summed in float64: exact
+            summed = np.bincount(inverse.ravel(), weights=weights, minlength=uniq.shape[0])
+            table.add(uniq, summed.astype(table.count_type))
+
+
+def _keys(src: NDArray[np.int32], dst: NDArray[np.int32], distance: int, table: _Table) -> NDArray[np.int64]:
+    """The records' keys ``(src, dst, distance)`` as one int64 each."""
+    import numpy as np
+
+    keys = src.astype(np.int64) * table.n_items + dst
+    keys <<= table.bits
+    keys |= distance
+    return keys
 
 
 def _merged(keys: NDArray[np.int64], counts: NDArray[Any]) -> tuple[NDArray[np.int64], NDArray[Any]]:
@@ -225,11 +263,18 @@ class _Table:
     """Records ``(key, count)`` by range of items: in memory, spilled to one file per range."""
 
     def __init__(
-        self, starts: NDArray[np.int64], n_items: int, bits: int, budget: CountBudget, *, wide: bool
+        self,
+        starts: NDArray[np.int64],
+        n_items: int,
+        bits: int,
+        budget: CountBudget,
+        *,
+        wide: bool,
+        scale: int = 1,
     ) -> None:
         import numpy as np
 
-        self.n_items, self.bits, self.budget = n_items, bits, budget
+        self.n_items, self.bits, self.budget, self.scale = n_items, bits, budget, scale
         self.count_type = np.uint64 if wide else np.uint32  # a count never passes the corpus's tokens
         self.bounds = (starts * n_items) << bits  # a range's first key
         self.pending: list[list[tuple[NDArray[np.int64], NDArray[Any]]]] = [[] for _ in starts[:-1]]
@@ -314,7 +359,8 @@ class _Table:
     ) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float32]]:
         import numpy as np
 
-        weights = counts / (keys & ((1 << self.bits) - 1))  # float64: each count over its distance
+        # float64: each count over its distance (and the power-of-two scale: exact)
+        weights = counts / ((keys & ((1 << self.bits) - 1)) * self.scale)
         pairs = keys >> self.bits
         first = np.ones(pairs.shape[0], dtype=bool)
         np.not_equal(pairs[1:], pairs[:-1], out=first[1:])

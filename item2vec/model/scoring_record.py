@@ -20,9 +20,11 @@ from item2vec.model.modes import (
     HYBRID_BASE,
     HYBRID_WEIGHT,
     RECOMMEND_SCORE,
+    TRANSITION_DIRECTION,
     TRANSITION_STEPS,
     check_base,
     check_decay,
+    check_direction,
     check_repeat,
     check_score,
     check_steps,
@@ -31,13 +33,16 @@ from item2vec.model.modes import (
 )
 
 # Scoring field -> its key in model.json's "scoring" record (and in tune's TOML).
-RECORD_KEYS = {"mode": "score", "weight": "hybrid_weight", "base": "hybrid_base", "steps": "transition_steps"}
+RECORD_KEYS = {"mode": "score", "weight": "hybrid_weight", "base": "hybrid_base", "steps": "transition_steps",
+               "direction": "transition_direction"}  # fmt: skip
 _CHECKS: dict[str, Callable[[object, str], Any]] = {
     "mode": check_score,
     "weight": check_weight,
     "base": check_base,
     "steps": check_steps,
+    "direction": check_direction,
 }
+_COUNTING = {"steps": TRANSITION_STEPS, "direction": TRANSITION_DIRECTION}  # recorded when not these
 REPEAT_KEY = "repeat_weight"  # model.json's "scoring" key of Scoring.repeat (absent: seen items left out)
 DECAY_KEY = "history_decay"  # model.json's "scoring" key of Scoring.decay (absent: DECAY)
 _SAMPLE = '{"score": "hybrid", "hybrid_weight": 8.0, "hybrid_base": "next"}'
@@ -47,8 +52,8 @@ _SAMPLE = '{"score": "hybrid", "hybrid_weight": 8.0, "hybrid_base": "next"}'
 class Scoring:
     """A score mode and the values it reads (fields a mode does not read keep their defaults).
 
-    ``steps`` says over how many steps the transitions were counted (descriptive at query time:
-    the model's transitions.npz holds them; train's calibration picks a transition part by it).
+    ``steps`` and ``direction`` say how the transitions were counted (descriptive at query time:
+    the model's transitions.npz holds them; train's calibration picks a transition part by them).
     ``repeat`` is what a history's own items get, in every mode: None, left out of its
     recommendations; a weight, scored again and raised by weight x their recency-and-frequency
     score (``item2vec.query.repeats``). ``decay`` weighs a history's items in its query
@@ -59,6 +64,7 @@ class Scoring:
     weight: float = HYBRID_WEIGHT
     base: str = HYBRID_BASE
     steps: int = TRANSITION_STEPS
+    direction: str = TRANSITION_DIRECTION
     repeat: float | None = None
     decay: float = DECAY
 
@@ -78,7 +84,7 @@ class Scoring:
         out: dict[str, Any] = {"score": self.mode}
         for name in self.uses:
             value = getattr(self, name)
-            if name != "steps" or value != TRANSITION_STEPS:
+            if name not in _COUNTING or value != _COUNTING[name]:
                 out[RECORD_KEYS[name]] = value
         if self.repeat is not None:
             out[REPEAT_KEY] = self.repeat
@@ -95,6 +101,8 @@ class Scoring:
             values.append(f"{self.weight:g}")
         if "steps" in self.uses and self.steps != TRANSITION_STEPS:
             values.append(f"{self.steps} step" + ("s" if self.steps != 1 else ""))
+        if "direction" in self.uses and self.direction != TRANSITION_DIRECTION:
+            values.append(f"{self.direction} ways" if self.direction == "both" else self.direction)
         label = f"{self.mode}({','.join(values)})" if values else self.mode
         if self.decay != DECAY:
             label += f"+decay({self.decay:g})"
@@ -102,6 +110,11 @@ class Scoring:
 
     def with_steps(self, steps: int) -> Scoring:
         return replace(self, steps=steps)
+
+    @property
+    def counting(self) -> tuple[int, str]:
+        """The transitions it reads: (steps, direction), a key of calibration's transition parts."""
+        return self.steps, self.direction
 
     @classmethod
     def checked(
@@ -173,6 +186,8 @@ class Scoring:
                     raise _bad_record(f"scoring.{name}", record[name], exc.expected or "") from None
         if "steps" not in values:
             values["steps"] = _counted_steps(meta.get("transitions"))
+        if "direction" not in values:
+            values["direction"] = _counted_direction(meta.get("transitions"))
         values["repeat"], values["decay"] = _history_values(record)
         return replace(cls(), **values)
 
@@ -204,6 +219,17 @@ def _counted_steps(transitions: object) -> int:
         return check_steps(steps, "steps")
     except ConfigError as exc:
         raise _bad_record("transitions.steps", steps, exc.expected or "") from None
+
+
+def _counted_direction(transitions: object) -> str:
+    """The direction model.json's "transitions" record says they were counted in (default if none)."""
+    if not isinstance(transitions, Mapping):
+        return TRANSITION_DIRECTION  # _counted_steps refuses a record that is not one
+    direction = transitions.get("direction", TRANSITION_DIRECTION)
+    try:
+        return check_direction(direction, "direction")
+    except ConfigError as exc:
+        raise _bad_record("transitions.direction", direction, exc.expected or "") from None
 
 
 def _bad_record(key: str, value: object, expected: str) -> ModelError:

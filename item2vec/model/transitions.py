@@ -3,7 +3,9 @@
 A transition matrix ``T`` holds, for every item ``a`` and every item ``b`` seen after it in a
 sequence within ``steps`` positions, the sum of ``1 / distance`` over all such occurrences.
 ``steps=1`` gives plain next-item counts; ``steps=10`` with ``keep=20`` gives the sequential
-rules ("SR") of Kamehkhosh et al. (2017). Only the ``keep`` heaviest entries of each row are
+rules ("SR") of Kamehkhosh et al. (2017). A model's own matrix weighs each occurrence by
+``1 / sqrt(L)``, ``L`` its sequence's length (``per_length``), and may count ``b`` before ``a``
+too (``both``: items seen together, for baskets whose order means little). Only the ``keep`` heaviest entries of each row are
 kept. Rows are stored CSR-style with their entries ordered by descending weight (ties broken
 by ascending column index), so the best followers of an item are a slice.
 
@@ -30,6 +32,7 @@ if TYPE_CHECKING:
 FORMAT_VERSION = 1
 TRANSITIONS_FILE = "transitions.npz"
 _KEYS = ("indptr", "indices", "data", "shape", "steps", "keep", "version")
+_FLAGS = ("both", "per_length")  # 0 or 1; absent in files written before them (0)
 _KINDS = {
     "indptr": "iu",
     "indices": "iu",
@@ -53,6 +56,8 @@ class TransitionMatrix:
         n_items: Number of rows and columns.
         steps: Largest distance counted (1 = next item only).
         keep: Most entries kept per row, or ``None`` for all.
+        both: ``b`` counted before ``a`` too (items seen together, either way round).
+        per_length: Each occurrence weighs ``1 / sqrt(L)``, ``L`` its sequence's length.
     """
 
     indptr: NDArray[np.int64]
@@ -61,6 +66,14 @@ class TransitionMatrix:
     n_items: int
     steps: int
     keep: int | None
+    both: bool = False
+    per_length: bool = False
+
+    @property
+    def counting(self) -> dict[str, Any]:
+        """How the entries were counted, as model.json's "transitions" record says it."""
+        return {"direction": "both" if self.both else "next",
+                "per_sequence": "1/sqrt(length)" if self.per_length else "1"}  # fmt: skip
 
     @property
     def nnz(self) -> int:
@@ -125,9 +138,10 @@ class TransitionMatrix:
         old_rows = np.repeat(np.arange(self.n_items, dtype=np.int64), np.diff(self.indptr))
         src, dst = rows[old_rows], rows[self.indices.astype(np.int64)]
         ok = (src >= 0) & (dst >= 0)
-        return _from_entries(
+        found = _from_entries(
             src[ok], dst[ok], self.data[ok].astype(np.float64), n_items, self.steps, self.keep
         )
+        return replace(found, both=self.both, per_length=self.per_length)
 
 
 def _check_corpus(codes: NDArray[np.int32], bounds: NDArray[np.int64], n_items: int) -> None:
@@ -154,6 +168,8 @@ def build_transitions(
     keep: int | None = None,
     drop_self: bool = True,
     budget: CountBudget | None = None,
+    both: bool = False,
+    per_length: bool = False,
 ) -> TransitionMatrix:
     """Count weighted item-to-follower transitions over a packed corpus, in bounded memory.
 
@@ -178,7 +194,15 @@ def build_transitions(
         ValueError: the corpus is malformed, ``steps < 1`` or ``keep < 1`` (a caller's bug).
     """
     return build_transitions_at(
-        codes, bounds, n_items, depths=(steps,), keep=keep, drop_self=drop_self, budget=budget
+        codes,
+        bounds,
+        n_items,
+        depths=(steps,),
+        keep=keep,
+        drop_self=drop_self,
+        budget=budget,
+        both=both,
+        per_length=per_length,
     )[steps]
 
 
@@ -192,6 +216,8 @@ def build_transitions_at(
     drop_self: bool = True,
     budget: CountBudget | None = None,
     rows: NDArray[np.bool_] | None = None,
+    both: bool = False,
+    per_length: bool = False,
 ) -> dict[int, TransitionMatrix]:
     """:func:`build_transitions` over each number of steps of ``depths``, from one pass over the
     corpus; each matrix is the one ``build_transitions`` gives for its steps. With ``rows`` (a
@@ -211,10 +237,12 @@ def build_transitions_at(
         raise ValueError("keep must be >= 1 or None")
     if rows is not None and rows.shape != (n_items,):
         raise ValueError("rows must be a mask of the items")
-    found = count_pairs_at(
-        codes, bounds, n_items, depths=depths, keep=keep, drop_self=drop_self, budget=budget, rows=rows
-    )
-    return {steps: TransitionMatrix(*arrays, n_items, steps, keep) for steps, arrays in found.items()}
+    found = count_pairs_at(codes, bounds, n_items, depths=depths, keep=keep, drop_self=drop_self,
+                           budget=budget, rows=rows, both=both, per_length=per_length)  # fmt: skip
+    return {
+        steps: TransitionMatrix(*arrays, n_items, steps, keep, both, per_length)
+        for steps, arrays in found.items()
+    }
 
 
 def combine(first: TransitionMatrix, second: TransitionMatrix, *, keep: int | None) -> TransitionMatrix:
@@ -223,12 +251,15 @@ def combine(first: TransitionMatrix, second: TransitionMatrix, *, keep: int | No
 
     if first.n_items != second.n_items:
         raise ValueError("combine() needs matrices over the same items")
+    if (first.both, first.per_length) != (second.both, second.per_length):
+        raise ValueError("combine() needs matrices counted the same way")
     parts = []
     for matrix in (first, second):
         rows = np.repeat(np.arange(matrix.n_items, dtype=np.int64), np.diff(matrix.indptr))
         parts.append((rows, matrix.indices.astype(np.int64), matrix.data.astype(np.float64)))
     src, dst, weight = (np.concatenate([a[i] for a in parts]) for i in range(3))
-    return _from_entries(src, dst, weight, first.n_items, max(first.steps, second.steps), keep)
+    found = _from_entries(src, dst, weight, first.n_items, max(first.steps, second.steps), keep)
+    return replace(found, both=first.both, per_length=first.per_length)
 
 
 def _from_entries(
@@ -278,6 +309,8 @@ def save_transitions(path: str | Path, matrix: TransitionMatrix) -> Path:
         steps=np.array(matrix.steps, dtype=np.int64),
         keep=np.array(-1 if matrix.keep is None else matrix.keep, dtype=np.int64),
         version=np.array(FORMAT_VERSION, dtype=np.int64),
+        both=np.array(int(matrix.both), dtype=np.int64),
+        per_length=np.array(int(matrix.per_length), dtype=np.int64),
     )
     return target
 
@@ -303,12 +336,17 @@ def load_transitions(path: str | Path, n_items: int | None = None) -> Transition
             missing = [key for key in _KEYS if key not in archive.files]
             if missing:
                 raise ModelError(_bad(path, f"it is not a transition matrix: no {', '.join(missing)}"))
-            arrays = {key: archive[key] for key in _KEYS}
+            arrays = {key: archive[key] for key in _KEYS + _FLAGS if key in archive.files}
     except (ValueError, OSError, EOFError, BadZipFile) as exc:  # object arrays: ValueError without pickle
         raise ModelError(_bad(path, str(exc).splitlines()[0] if str(exc) else "unreadable")) from None
     wrong = [key for key, kinds in _KINDS.items() if arrays[key].dtype.kind not in kinds]
     if wrong:
         raise ModelError(_bad(path, f"{wrong[0]} is {arrays[wrong[0]].dtype}, not plain numbers"))
+    for key in _FLAGS:
+        if key in arrays and (
+            arrays[key].shape != () or arrays[key].dtype.kind not in "iu" or int(arrays[key]) not in (0, 1)
+        ):
+            raise ModelError(_bad(path, f"{key} is not 0 or 1"))
     if int(arrays["version"]) != FORMAT_VERSION:
         raise ModelError(_bad(path, f"transition format {int(arrays['version'])} is not supported"))
     return _checked(path, arrays, n_items)
@@ -334,10 +372,13 @@ def _checked(path: str | Path, arrays: dict[str, Any], n_items: int | None) -> T
         bad = data[~np.isfinite(data) | (data < 0)][0]
         raise ModelError(_bad(path, f"a weight is {bad}, not a finite number of 0 or more"))
     keep = int(arrays["keep"])
-    return TransitionMatrix(indptr, indices, data, size, int(arrays["steps"]), None if keep < 0 else keep)
+    flags = [bool(int(arrays[key])) if key in arrays else False for key in _FLAGS]
+    return TransitionMatrix(
+        indptr, indices, data, size, int(arrays["steps"]), None if keep < 0 else keep, *flags
+    )
 
 
-_SMALL = ("shape", "steps", "keep", "version")
+_SMALL = ("shape", "steps", "keep", "version", *_FLAGS)
 
 
 def _check_declared(path: str | Path, n_items: int | None) -> None:
@@ -348,7 +389,7 @@ def _check_declared(path: str | Path, n_items: int | None) -> None:
     Raises:
         ModelError: naming the file and the array.
     """
-    found = declared_arrays(path, _KEYS, _SMALL)
+    found = declared_arrays(path, _KEYS + _FLAGS, _SMALL)
     if found is None:
         return  # np.load says what is wrong with it
     headers, small = found

@@ -284,7 +284,7 @@ class Hybrid(ScoreMode):
 
     name = "hybrid"
     help = "an embedding score plus the model's transition counts"
-    uses = ("weight", "base", "steps")
+    uses = ("weight", "base", "steps", "direction")
     uses_transitions = True
 
     def base(self, scoring: Scoring) -> str:

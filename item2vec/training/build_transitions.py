@@ -2,7 +2,9 @@
 
 Counted over the training corpus as the model sees its items: tokens of items outside the
 vocabulary (below --min-count) form no pair but keep their place, so distances are those of
-the log. Items inferred from attributes have no row (they have no events of their own).
+the log; each sequence's pairs weigh 1/sqrt(its length), and with ``direction="both"`` an item
+counts the items before it too (item2vec.model.pair_counts). Items inferred from attributes
+have no row (they have no events of their own).
 
 ``update`` adds the new data's counts to the stored matrix and keeps the top entries of each
 row again. The stored rows are truncated, so that is an approximation: a follower that had been
@@ -17,7 +19,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from item2vec.corpus.packed import Packed
-from item2vec.model.modes import TRANSITION_KEEP, TRANSITION_STEPS
+from item2vec.model.modes import TRANSITION_DIRECTION, TRANSITION_KEEP, TRANSITION_STEPS
 from item2vec.model.transitions import (
     TRANSITIONS_FILE,
     TransitionMatrix,
@@ -50,13 +52,15 @@ def build_for_model(
     *,
     skip: Iterable[str] = (),
     steps: int = TRANSITION_STEPS,
+    direction: str = TRANSITION_DIRECTION,
     keep: int | None = TRANSITION_KEEP,
 ) -> tuple[TransitionMatrix, dict[str, Any]]:
     """The transitions of ``sequences`` over the model's items ``ids`` and their model.json record."""
     started = time.perf_counter()
     packed = sequences if isinstance(sequences, Packed) else Packed.from_lists(sequences)
     codes, bounds = corpus_codes(packed, ids, skip)
-    matrix = build_transitions(codes, bounds, len(ids), steps=steps, keep=keep)
+    matrix = build_transitions(codes, bounds, len(ids), steps=steps, keep=keep, both=direction == "both",
+                               per_length=True)  # fmt: skip
     return matrix, record(matrix, time.perf_counter() - started, sequences=len(packed))
 
 
@@ -65,6 +69,7 @@ def build_depths_for_model(
     ids: list[str],
     depths: tuple[int, ...],
     *,
+    direction: str = TRANSITION_DIRECTION,
     keep: int | None = TRANSITION_KEEP,
     only: Iterable[str] | None = None,
 ) -> dict[int, TransitionMatrix]:
@@ -78,7 +83,8 @@ def build_depths_for_model(
         position = {item: row for row, item in enumerate(ids)}
         rows = np.zeros(len(ids), dtype=bool)
         rows[[position[item] for item in set(only) if item in position]] = True
-    return build_transitions_at(codes, bounds, len(ids), depths=depths, keep=keep, rows=rows)
+    return build_transitions_at(codes, bounds, len(ids), depths=depths, keep=keep, rows=rows,
+                                both=direction == "both", per_length=True)  # fmt: skip
 
 
 def record(matrix: TransitionMatrix, seconds: float, **extra: Any) -> dict[str, Any]:
@@ -88,6 +94,7 @@ def record(matrix: TransitionMatrix, seconds: float, **extra: Any) -> dict[str, 
     return {
         "file": TRANSITIONS_FILE,
         "steps": matrix.steps,
+        **matrix.counting,
         "keep": matrix.keep,
         "entries": matrix.nnz,
         "items_with_followers": int((np.diff(matrix.indptr) > 0).sum()),
@@ -109,7 +116,8 @@ def extended(
     """``update``'s transitions: the old matrix (renumbered to ``ids``) plus the new data's counts.
 
     Without an old matrix (a model from before transitions) the new data's counts alone, and
-    the record says so (``"since": "update"``).
+    the record says so (``"since": "update"``). The new data's pairs are counted as the stored
+    ones were (direction and per-sequence weight).
     """
     import numpy as np
 
@@ -119,7 +127,11 @@ def extended(
     keep = previous.get("keep", TRANSITION_KEEP) if old is not None else TRANSITION_KEEP
     packed = Packed.from_lists(sequences)
     codes, bounds = corpus_codes(packed, ids, skip)
-    fresh = build_transitions(codes, bounds, len(ids), steps=steps, keep=None)
+    # counted as the stored ones were (transitions.npz says how); none stored: as train counts now
+    both, per_length = (old.both, old.per_length) if old is not None else (False, True)
+    fresh = build_transitions(
+        codes, bounds, len(ids), steps=steps, keep=None, both=both, per_length=per_length
+    )
     extra: dict[str, Any] = {"sequences": int(previous.get("sequences", 0)) + len(packed)}
     if old is None:
         merged = _truncated(fresh, keep)
@@ -143,5 +155,7 @@ def _truncated(matrix: TransitionMatrix, keep: int | None) -> TransitionMatrix:
         matrix.n_items,
         matrix.steps,
         keep,
+        matrix.both,
+        matrix.per_length,
     )
     return combine(empty, matrix, keep=keep)

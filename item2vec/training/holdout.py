@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from item2vec.corpus.packed import Packed
-from item2vec.model.modes import CALIBRATION_STEPS
+from item2vec.model.modes import CALIBRATION_STEPS, TRANSITION_DIRECTIONS
 from item2vec.training.build_transitions import build_depths_for_model
 
 if TYPE_CHECKING:
@@ -53,14 +53,14 @@ KEPT = MIN_LENGTH - 1  # items a sampled sequence keeps to train on, however man
 
 class Calibrator(Protocol):
     """(embeddings trained without the held-out items, their output vectors, the transitions of
-    the reduced corpus by steps counted, the held-out cases; ``fixed``: a scoring record the caller
+    the reduced corpus by (steps, direction) counted, the held-out cases; ``fixed``: a scoring record the caller
     gave, whose mode is kept) -> model.json's "scoring" record."""
 
     def __call__(
         self,
         embeddings: Embeddings,
         output: NDArray[np.float32],
-        transitions: Mapping[int, TransitionMatrix],
+        transitions: Mapping[tuple[int, str], TransitionMatrix],
         held_out: HeldOut,
         *,
         fixed: Mapping[str, Any] | None = None,
@@ -150,12 +150,20 @@ class HeldOut:
         np.cumsum(lengths, out=bounds[1:])
         return Packed(self.full.codes[at], bounds, self.full.names)
 
-    def transitions(self, ids: list[str]) -> dict[int, TransitionMatrix]:
-        """The reduced corpus's transitions over ``ids``, counted over each of
-        ``CALIBRATION_STEPS`` in one pass (the 1-step counts are the 10-step pass's nearest),
-        for the query items only: a case is ranked from its query's row, so the other rows
-        (nearly the whole matrix, the final one's size) are never counted."""
-        return build_depths_for_model(self.reduced, ids, CALIBRATION_STEPS, only=self.queries)
+    def transitions(
+        self, ids: list[str], directions: tuple[str, ...] = TRANSITION_DIRECTIONS
+    ) -> dict[tuple[int, str], TransitionMatrix]:
+        """The reduced corpus's transitions over ``ids`` by (steps, direction), counted over each
+        of ``CALIBRATION_STEPS`` in one pass per direction (the 1-step counts are the 10-step
+        pass's nearest), for the query items only: a case is ranked from its query's row, so the
+        other rows (nearly the whole matrix, the final one's size) are never counted."""
+        return {
+            (steps, direction): matrix
+            for direction in directions
+            for steps, matrix in build_depths_for_model(
+                self.reduced, ids, CALIBRATION_STEPS, direction=direction, only=self.queries
+            ).items()
+        }
 
     def record(self) -> dict[str, Any]:
         """model.json's account of the sample (with several cases of a sequence, how many

@@ -25,7 +25,7 @@ from item2vec.corpus.sequences import load_corpus
 from item2vec.errors import InputError
 from item2vec.model.embeddings import Embeddings
 from item2vec.model.identity import with_input_digests
-from item2vec.model.modes import TRANSITION_STEPS
+from item2vec.model.modes import TRANSITION_DIRECTION, TRANSITION_STEPS
 from item2vec.model.store import check_output, save
 from item2vec.training.build_transitions import build_for_model
 from item2vec.training.config import (
@@ -204,9 +204,11 @@ def build_model(
         meta["search"] = searched
     if walked:
         meta["walks"] = walked.record
-    steps = int((calibration.record or {}).get("transition_steps", TRANSITION_STEPS))
+    chosen = calibration.record or {}
+    steps = int(chosen.get("transition_steps", TRANSITION_STEPS))
+    direction = str(chosen.get("transition_direction", TRANSITION_DIRECTION))
     transitions, counted = build_for_model(corpus.data, trained.ids, skip=space.inferred if space else (),
-                                           steps=steps)  # fmt: skip
+                                           steps=steps, direction=direction)  # fmt: skip
     meta["transitions"] = counted
     peak = meta["training"]["peak_rss_mb"] = round(peak_rss_mb(), 1)  # after the last stage: the true peak
     if calibration.record and "score" in calibration.record:

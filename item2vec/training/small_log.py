@@ -23,6 +23,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Protocol
 
+from item2vec.model.modes import TRANSITION_DIRECTION
 from item2vec.training.config import TrainConfig
 
 if TYPE_CHECKING:
@@ -53,7 +54,7 @@ class TrialJudge(Protocol):
         self,
         embeddings: Embeddings,
         output: NDArray[np.float32],
-        transitions: Mapping[int, TransitionMatrix],
+        transitions: Mapping[tuple[int, str], TransitionMatrix],
         held_out: HeldOut,
     ) -> tuple[NDArray[np.float64], NDArray[np.float64], str]:
         """Per held-out case hit@10 and NDCG@10 in the trial's best way of scoring, and its label."""
@@ -125,7 +126,7 @@ def _trial(held: HeldOut, config: TrainConfig, judge: TrialJudge, progress: Prog
                     on_held_out=lambda *state: seen.append(state))  # fmt: skip
     ids, counts, vectors, output = seen[0]
     embeddings = Embeddings(ids=ids, vectors=vectors, counts=np.asarray(counts, dtype=np.int64))
-    hit, ndcg, label = judge.score(embeddings, output, held.transitions(ids), held)
+    hit, ndcg, label = judge.score(embeddings, output, held.transitions(ids, (TRANSITION_DIRECTION,)), held)
     return Trial(config, trained, seen[0], (hit, ndcg), label, time.perf_counter() - began)
 
 
