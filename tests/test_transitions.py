@@ -523,3 +523,30 @@ def test_only_some_rows_are_each_as_in_the_whole_matrix(tmp_path: Path) -> None:
                     )
                 else:
                     assert got[0].tolist() == []
+
+
+def test_both_directions_from_one_pass_are_each_their_own_matrix(tmp_path: Path) -> None:
+    from item2vec.model.transitions import build_transition_kinds
+
+    codes, bounds = zipf_corpus(13, 3000, 50)
+    wanted = np.zeros(50, dtype=bool)
+    wanted[[1, 4, 20, 33]] = True
+    kinds = ((10, False), (1, False), (10, True), (1, True))
+    tiny = CountBudget(chunk_tokens=45, table_records=250, spill_dir=str(tmp_path))
+    for budget, rows, per_length in ((None, None, True), (tiny, None, False), (tiny, wanted, True)):
+        found = build_transition_kinds(codes, bounds, 50, kinds=kinds, keep=5, budget=budget, rows=rows,
+                                       per_length=per_length)  # fmt: skip
+        assert list(found) == list(kinds)
+        for (steps, both), matrix in found.items():
+            alone = build_transitions(
+                codes, bounds, 50, steps=steps, keep=5, both=both, per_length=per_length
+            )
+            assert (matrix.steps, matrix.both, matrix.per_length) == (steps, both, per_length)
+            for item in range(50):
+                got, expected = matrix.row(item), alone.row(item)
+                if rows is None or rows[item]:
+                    assert got[0].tolist() == expected[0].tolist(), (steps, both, item)
+                    assert got[1].tobytes() == expected[1].tobytes(), (steps, both, item)
+                else:
+                    assert got[0].tolist() == []
+    assert list(tmp_path.iterdir()) == []

@@ -35,7 +35,15 @@ if TYPE_CHECKING:
     import numpy as np
     from numpy.typing import NDArray
 
-__all__ = ["LENGTH_SCALE", "CountBudget", "count_pairs", "count_pairs_at", "top_per_row"]
+__all__ = [
+    "LENGTH_SCALE",
+    "CountBudget",
+    "Kind",
+    "count_pair_kinds",
+    "count_pairs",
+    "count_pairs_at",
+    "top_per_row",
+]
 
 LENGTH_SCALE = 1 << 20  # per_length counts are whole numbers of 1 / LENGTH_SCALE
 
@@ -92,31 +100,59 @@ def count_pairs_at(
     (the counts within fewer steps are those of the nearer distances). With ``rows`` (a mask of
     the items), only those items' rows are counted: each exactly as in the whole matrix, the
     other rows empty. ``both`` and ``per_length``: as the module says."""
+    found = count_pair_kinds(codes, bounds, n_items, kinds=tuple((d, both) for d in depths), keep=keep,
+                             drop_self=drop_self, budget=budget, rows=rows, per_length=per_length)  # fmt: skip
+    return {depth: arrays for (depth, _), arrays in found.items()}
+
+
+Kind = tuple[int, bool]  # (steps, both): a matrix count_pair_kinds gives
+
+
+def count_pair_kinds(
+    codes: NDArray[np.int32],
+    bounds: NDArray[np.int64],
+    n_items: int,
+    *,
+    kinds: tuple[Kind, ...],
+    keep: int | None,
+    drop_self: bool = True,
+    budget: CountBudget | None = None,
+    rows: NDArray[np.bool_] | None = None,
+    per_length: bool = False,
+) -> dict[Kind, tuple[NDArray[np.int64], NDArray[np.int32], NDArray[np.float32]]]:
+    """:func:`count_pairs_at` for each (steps, both) of ``kinds``, from one pass over the corpus:
+    where both directions are asked for, each record carries a bit saying which way round it was
+    counted, so that the matrices that count only what came after take the records without it and
+    those that count both ways sum both (as whole numbers: each the matrix of its own pass)."""
     import numpy as np
 
     budget = budget or CountBudget()
-    steps = max(depths)
-    bits = max(1, steps.bit_length())
+    steps = max(d for d, _ in kinds)
+    directions = sorted({b for _, b in kinds})
+    split = len(directions) == 2
+    bits = max(1, steps.bit_length()) + split
     if (n_items * n_items) << bits >= 1 << 63:
         raise ValueError(f"too many items to count pairs of: {n_items:,}")
-    starts = _ranges(codes, n_items, steps * (2 if both else 1), budget, rows)
+    starts = _ranges(codes, n_items, steps * (2 if directions[-1] else 1), budget, rows)
     scale = LENGTH_SCALE if per_length else 1
-    table = _Table(starts, n_items, bits, budget, wide=per_length or codes.shape[0] >= 1 << 32, scale=scale)
-    lengths: dict[int, list[Any]] = {d: [] for d in depths}
+    table = _Table(starts, n_items, bits, budget, wide=per_length or codes.shape[0] >= 1 << 32, scale=scale,
+                   split=split)  # fmt: skip
+    lengths: dict[Kind, list[Any]] = {k: [] for k in kinds}
     try:
-        _count(codes, bounds, steps, drop_self, table, budget.chunk_tokens, rows, both=both)
+        _count(codes, bounds, steps, drop_self, table, budget.chunk_tokens, rows, both=directions[-1])
         if len(starts) == 2:  # one range: its entries are the result
-            found = table.finish(0, keep, depths)
+            found = table.finish(0, keep, kinds)
             return {
-                d: _csr(n_items, [np.bincount(found[d][0], minlength=n_items)], *found[d][1:]) for d in depths
+                k: _csr(n_items, [np.bincount(found[k][0], minlength=n_items)], *found[k][1:]) for k in kinds
             }
         for part in range(len(starts) - 1):  # ranges: their entries go to disk, read back as one
             width = int(starts[part + 1] - starts[part])
-            for depth, (owners, cols, data) in table.finish(part, keep, depths).items():
-                lengths[depth].append(np.bincount(owners - starts[part], minlength=width))
-                table.append(f"result-{depth}", cols.astype(np.int32), data)
+            for (depth, way), (owners, cols, data) in table.finish(part, keep, kinds).items():
+                lengths[(depth, way)].append(np.bincount(owners - starts[part], minlength=width))
+                table.append(f"result-{depth}-{int(way)}", cols.astype(np.int32), data)
         return {
-            d: _csr(n_items, lengths[d], *table.read(f"result-{d}", np.int32, np.float32)) for d in depths
+            (d, w): _csr(n_items, lengths[(d, w)], *table.read(f"result-{d}-{int(w)}", np.int32, np.float32))
+            for d, w in kinds
         }
     finally:
         table.close()
@@ -220,7 +256,9 @@ def _count(
             owners = [(src, dst, valid if rows is None else valid & rows[np.maximum(src, 0)])]
             if both:
                 owners.append((dst, src, valid if rows is None else valid & rows[np.maximum(dst, 0)]))
-            keys = np.concatenate([_keys(a[m], b[m], distance, table) for a, b, m in owners])
+            keys = np.concatenate(
+                [_keys(a[m], b[m], distance, table, way) for way, (a, b, m) in enumerate(owners)]
+            )
             if weight is None:
                 uniq, counts = np.unique(keys, return_counts=True)
                 table.add(uniq, counts.astype(table.count_type))
@@ -234,14 +272,29 @@ def _count(
             table.add(uniq, summed.astype(table.count_type))
 
 
-def _keys(src: NDArray[np.int32], dst: NDArray[np.int32], distance: int, table: _Table) -> NDArray[np.int64]:
-    """The records' keys ``(src, dst, distance)`` as one int64 each."""
+def _keys(
+    src: NDArray[np.int32], dst: NDArray[np.int32], distance: int, table: _Table, way: int
+) -> NDArray[np.int64]:
+    """The records' keys ``(src, dst, distance)`` as one int64 each; where the table splits
+    directions, ``(src, dst, distance, way)`` (way 1: counted for the later item)."""
     import numpy as np
 
     keys = src.astype(np.int64) * table.n_items + dst
     keys <<= table.bits
-    keys |= distance
+    keys |= (distance << 1 | way) if table.split else distance
     return keys
+
+
+def _adjacent_summed(keys: NDArray[np.int64], counts: NDArray[Any]) -> tuple[NDArray[np.int64], NDArray[Any]]:
+    """Sorted keys with equal ones adjacent: each once, its counts summed."""
+    import numpy as np
+
+    if not keys.shape[0]:
+        return keys, counts
+    first = np.ones(keys.shape[0], dtype=bool)
+    np.not_equal(keys[1:], keys[:-1], out=first[1:])
+    starts = np.flatnonzero(first)
+    return keys[starts], np.add.reduceat(counts, starts, dtype=counts.dtype)
 
 
 def _merged(keys: NDArray[np.int64], counts: NDArray[Any]) -> tuple[NDArray[np.int64], NDArray[Any]]:
@@ -271,10 +324,11 @@ class _Table:
         *,
         wide: bool,
         scale: int = 1,
+        split: bool = False,
     ) -> None:
         import numpy as np
 
-        self.n_items, self.bits, self.budget, self.scale = n_items, bits, budget, scale
+        self.n_items, self.bits, self.budget, self.scale, self.split = n_items, bits, budget, scale, split
         self.count_type = np.uint64 if wide else np.uint32  # a count never passes the corpus's tokens
         self.bounds = (starts * n_items) << bits  # a range's first key
         self.pending: list[list[tuple[NDArray[np.int64], NDArray[Any]]]] = [[] for _ in starts[:-1]]
@@ -334,10 +388,10 @@ class _Table:
         return out[0], out[1]
 
     def finish(
-        self, part: int, keep: int | None, depths: tuple[int, ...]
-    ) -> dict[int, tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float32]]]:
-        """One range's entries within each of ``depths`` steps: counts summed, weights, the top
-        ``keep`` of each row."""
+        self, part: int, keep: int | None, kinds: tuple[Kind, ...]
+    ) -> dict[Kind, tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float32]]]:
+        """One range's entries of each kind (within so many steps, one way or both): counts
+        summed, weights, the top ``keep`` of each row."""
         import numpy as np
 
         keys, counts = self._take(part)
@@ -345,23 +399,33 @@ class _Table:
         if spilled.shape[0]:
             keys, counts = _merged(np.concatenate([spilled, keys]), np.concatenate([spilled_counts, counts]))
         del spilled, spilled_counts
+        bits = self.bits - self.split  # the distance's
         out = {}
-        for depth in sorted(depths, reverse=True):
-            if depth < max(depths):
-                near = (keys & ((1 << self.bits) - 1)) <= depth
-                keys, counts = keys[near], counts[near]
-                del near
-            out[depth] = self._entries(keys, counts, keep)
+        for way in sorted({w for _, w in kinds}, reverse=True):
+            if not self.split:
+                found, summed = keys, counts
+            elif way:  # both ways: a (pair, distance)'s two records are adjacent; their counts summed
+                found, summed = _adjacent_summed(keys >> 1, counts)
+            else:
+                ahead = (keys & 1) == 0
+                found, summed = keys[ahead] >> 1, counts[ahead]
+            depths = sorted((d for d, w in kinds if w == way), reverse=True)
+            for depth in depths:
+                if depth < depths[0]:
+                    near = (found & ((1 << bits) - 1)) <= depth
+                    found, summed = found[near], summed[near]
+                    del near
+                out[(depth, way)] = self._entries(found, summed, keep, bits)
         return out
 
     def _entries(
-        self, keys: NDArray[np.int64], counts: NDArray[Any], keep: int | None
+        self, keys: NDArray[np.int64], counts: NDArray[Any], keep: int | None, bits: int
     ) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float32]]:
         import numpy as np
 
         # float64: each count over its distance (and the power-of-two scale: exact)
-        weights = counts / ((keys & ((1 << self.bits) - 1)) * self.scale)
-        pairs = keys >> self.bits
+        weights = counts / ((keys & ((1 << bits) - 1)) * self.scale)
+        pairs = keys >> bits
         first = np.ones(pairs.shape[0], dtype=bool)
         np.not_equal(pairs[1:], pairs[:-1], out=first[1:])
         group = np.cumsum(first, dtype=np.int64) - 1

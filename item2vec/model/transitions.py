@@ -22,7 +22,7 @@ from zipfile import BadZipFile
 
 from item2vec.errors import ModelError
 from item2vec.model.npz_headers import declared_arrays
-from item2vec.model.pair_counts import CountBudget, count_pairs_at, top_per_row
+from item2vec.model.pair_counts import CountBudget, Kind, count_pair_kinds, top_per_row
 
 if TYPE_CHECKING:
     import numpy as np
@@ -226,22 +226,45 @@ def build_transitions_at(
     Raises:
         ValueError: the corpus is malformed, a depth is below 1 or ``keep < 1`` (a caller's bug).
     """
+    found = build_transition_kinds(codes, bounds, n_items, kinds=tuple((d, both) for d in depths), keep=keep,
+                                   drop_self=drop_self, budget=budget, rows=rows, per_length=per_length)  # fmt: skip
+    return {steps: matrix for (steps, _), matrix in found.items()}
+
+
+def build_transition_kinds(
+    codes: NDArray[np.int32],
+    bounds: NDArray[np.int64],
+    n_items: int,
+    *,
+    kinds: tuple[Kind, ...],
+    keep: int | None = None,
+    drop_self: bool = True,
+    budget: CountBudget | None = None,
+    rows: NDArray[np.bool_] | None = None,
+    per_length: bool = False,
+) -> dict[Kind, TransitionMatrix]:
+    """:func:`build_transitions_at` for each (steps, both) of ``kinds``, from one pass over the
+    corpus: each matrix is the one ``build_transitions`` gives for its steps and direction.
+
+    Raises:
+        ValueError: the corpus is malformed, a depth is below 1 or ``keep < 1`` (a caller's bug).
+    """
     import numpy as np
 
     codes = np.asarray(codes, dtype=np.int32)
     bounds = np.asarray(bounds, dtype=np.int64)
     _check_corpus(codes, bounds, n_items)
-    if not depths or min(depths) < 1:
+    if not kinds or min(d for d, _ in kinds) < 1:
         raise ValueError("steps must be >= 1")
     if keep is not None and keep < 1:
         raise ValueError("keep must be >= 1 or None")
     if rows is not None and rows.shape != (n_items,):
         raise ValueError("rows must be a mask of the items")
-    found = count_pairs_at(codes, bounds, n_items, depths=depths, keep=keep, drop_self=drop_self,
-                           budget=budget, rows=rows, both=both, per_length=per_length)  # fmt: skip
+    found = count_pair_kinds(codes, bounds, n_items, kinds=kinds, keep=keep, drop_self=drop_self,
+                             budget=budget, rows=rows, per_length=per_length)  # fmt: skip
     return {
-        steps: TransitionMatrix(*arrays, n_items, steps, keep, both, per_length)
-        for steps, arrays in found.items()
+        (steps, way): TransitionMatrix(*arrays, n_items, steps, keep, way, per_length)
+        for (steps, way), arrays in found.items()
     }
 
 

@@ -23,8 +23,8 @@ from item2vec.model.modes import TRANSITION_DIRECTION, TRANSITION_KEEP, TRANSITI
 from item2vec.model.transitions import (
     TRANSITIONS_FILE,
     TransitionMatrix,
+    build_transition_kinds,
     build_transitions,
-    build_transitions_at,
     combine,
 )
 
@@ -69,12 +69,13 @@ def build_depths_for_model(
     ids: list[str],
     depths: tuple[int, ...],
     *,
-    direction: str = TRANSITION_DIRECTION,
+    directions: tuple[str, ...] = (TRANSITION_DIRECTION,),
     keep: int | None = TRANSITION_KEEP,
     only: Iterable[str] | None = None,
-) -> dict[int, TransitionMatrix]:
-    """:func:`build_for_model`'s matrix over each number of steps of ``depths``, from one pass;
-    with ``only``, just the rows of those items (each as in the whole matrix; the others empty)."""
+) -> dict[tuple[int, str], TransitionMatrix]:
+    """:func:`build_for_model`'s matrix over each number of steps of ``depths`` in each of
+    ``directions``, keyed (steps, direction), from one pass; with ``only``, just the rows of
+    those items (each as in the whole matrix; the others empty)."""
     import numpy as np
 
     codes, bounds = corpus_codes(sequences, ids)
@@ -83,8 +84,11 @@ def build_depths_for_model(
         position = {item: row for row, item in enumerate(ids)}
         rows = np.zeros(len(ids), dtype=bool)
         rows[[position[item] for item in set(only) if item in position]] = True
-    return build_transitions_at(codes, bounds, len(ids), depths=depths, keep=keep, rows=rows,
-                                both=direction == "both", per_length=True)  # fmt: skip
+    kinds = tuple((d, way == "both") for way in directions for d in depths)
+    found = build_transition_kinds(
+        codes, bounds, len(ids), kinds=kinds, keep=keep, rows=rows, per_length=True
+    )
+    return {(steps, "both" if way else "next"): matrix for (steps, way), matrix in found.items()}
 
 
 def record(matrix: TransitionMatrix, seconds: float, **extra: Any) -> dict[str, Any]:

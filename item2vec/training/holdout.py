@@ -154,16 +154,12 @@ class HeldOut:
         self, ids: list[str], directions: tuple[str, ...] = TRANSITION_DIRECTIONS
     ) -> dict[tuple[int, str], TransitionMatrix]:
         """The reduced corpus's transitions over ``ids`` by (steps, direction), counted over each
-        of ``CALIBRATION_STEPS`` in one pass per direction (the 1-step counts are the 10-step
-        pass's nearest), for the query items only: a case is ranked from its query's row, so the
+        of ``CALIBRATION_STEPS`` in each direction, all from one pass (the 1-step counts are the
+        10-step pass's nearest), for the query items only: a case is ranked from its query's row, so the
         other rows (nearly the whole matrix, the final one's size) are never counted."""
-        return {
-            (steps, direction): matrix
-            for direction in directions
-            for steps, matrix in build_depths_for_model(
-                self.reduced, ids, CALIBRATION_STEPS, direction=direction, only=self.queries
-            ).items()
-        }
+        return build_depths_for_model(
+            self.reduced, ids, CALIBRATION_STEPS, directions=directions, only=self.queries
+        )
 
     def record(self) -> dict[str, Any]:
         """model.json's account of the sample (with several cases of a sequence, how many
