@@ -61,7 +61,7 @@ class CountBudget:
     """
 
     chunk_tokens: int = 2_000_000
-    table_records: int = 8_000_000
+    table_records: int = 2_000_000
     spill_dir: str | None = None
 
 
@@ -266,10 +266,14 @@ def _count(
             # sequence numbers run from 1 (searchsorted right of bounds[0] = 0)
             each = weight[sequence[: end - start] - 1]
             weights = np.concatenate([each[m] for _, _, m in owners])
-            uniq, inverse = np.unique(keys, return_inverse=True)
-            # whole numbers below 2 ** 53 summed in float64: exact
-            summed = np.bincount(inverse.ravel(), weights=weights, minlength=uniq.shape[0])
-            table.add(uniq, summed.astype(table.count_type))
+            order = np.argsort(keys)
+            keys, weights = keys[order], weights[order]
+            del order
+            first = np.ones(keys.shape[0], dtype=bool)
+            np.not_equal(keys[1:], keys[:-1], out=first[1:])
+            starts = np.flatnonzero(first)
+            # whole numbers: summed exactly, in any order
+            table.add(keys[starts], np.add.reduceat(weights, starts).astype(table.count_type))
 
 
 def _keys(
