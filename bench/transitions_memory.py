@@ -1,6 +1,7 @@
 """Transitions in bounded memory and the cost of calibration (issue 22, items 1 and 2), in one run.
 
-1. The transitions stage alone (``build_transitions``, 10 steps, top 100 followers) on a
+1. The transitions stage alone (``build_transitions``, 10 steps, top 100 followers, each pair
+   weighted by its sequence's length as a model's are; counted ahead and both ways) on a
    Zipf-like corpus over 1M items (sequences of ``--length`` items on average), at each size of ``--tokens``,
    in a fresh process under ``/usr/bin/time -v``: peak RSS and seconds, against the same stage
    before bounded counting (``--old FILE``: a copy of the old ``item2vec/model/transitions.py``,
@@ -60,7 +61,7 @@ def make_corpus(tokens: int, items: int, length: int, path: Path, seed: int = 0)
     np.save(path / "bounds.npy", bounds)
 
 
-def stage(corpus: Path, old: str | None, load_only: bool) -> None:
+def stage(corpus: Path, old: str | None, load_only: bool, both: bool) -> None:
     """Run the transitions stage once (the measured child process)."""
     import numpy as np
 
@@ -77,10 +78,13 @@ def stage(corpus: Path, old: str | None, load_only: bool) -> None:
         sys.modules["old_transitions"] = module
         spec.loader.exec_module(module)
         build = module.build_transitions
+        started = time.perf_counter()
+        matrix = build(codes, bounds, ITEMS, steps=10, keep=100)
     else:
-        from item2vec.model.transitions import build_transitions as build
-    started = time.perf_counter()
-    matrix = build(codes, bounds, ITEMS, steps=10, keep=100)
+        from item2vec.model.transitions import build_transitions
+
+        started = time.perf_counter()
+        matrix = build_transitions(codes, bounds, ITEMS, steps=10, keep=100, per_length=True, both=both)
     print(
         json.dumps(
             {"seconds": time.perf_counter() - started, "entries": matrix.nnz, "mb": matrix.nbytes / 2**20}
@@ -109,7 +113,7 @@ def stage_rows(sizes: list[int], length: int, old: str | None, old_max: int) -> 
         me = [sys.executable, __file__, "--stage", str(corpus)]
         _, base, _ = timed([*me, "--load-only"])
         rows.append(f"| {tokens:,} | corpus loaded only | – | {base:,.0f} | – | – |")
-        versions = [("bounded (this tree)", [])]
+        versions = [("bounded (this tree), ahead", []), ("bounded (this tree), both ways", ["--both"])]
         if old and tokens <= old_max:
             versions.append(("before (all pairs at once)", ["--old", old]))
         for name, extra in versions:
@@ -185,9 +189,10 @@ def main() -> None:
     parser.add_argument("--skip-stage", action="store_true")
     parser.add_argument("--stage", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--load-only", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--both", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.stage:
-        stage(args.stage, args.old, args.load_only)
+        stage(args.stage, args.old, args.load_only, args.both)
         return
     os.environ.setdefault("PYTHONHASHSEED", "0")
     lines = [] if args.skip_stage else stage_rows(args.tokens, args.length, args.old, args.old_max)

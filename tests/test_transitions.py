@@ -359,6 +359,25 @@ def test_train_writes_the_transitions_and_records_them(tmp_path: Path) -> None:
     )
 
 
+def test_baskets_count_their_transitions_both_ways(tmp_path: Path) -> None:
+    import json
+
+    from item2vec.model.scoring_record import Scoring
+
+    seqs = tmp_path / "baskets.txt"
+    seqs.write_text("a b c\nb a\nc a b d\n" * 4)
+    result = cli_run("train", seqs, "-o", tmp_path / "m", *TRAIN_FAST, "--context", "set")
+    assert result.exit_code == 0, result.output
+    meta = json.loads((tmp_path / "m" / "model.json").read_text())
+    assert meta["transitions"]["direction"] == "both"
+    assert Scoring.from_record(meta).label() == "hybrid(next,4,both ways)"
+    from item2vec.query.score_modes import score_mode
+
+    assert score_mode("hybrid").describe(Scoring.from_record(meta)) == "hybrid (next, weight 4, both ways)"
+    rows = model_rows(tmp_path / "m")
+    assert all(near(rows[a][b]) == near(rows[b][a]) for a in rows for b in rows[a])  # symmetric
+
+
 def test_train_records_a_default_scoring_that_recommend_uses(tmp_path: Path) -> None:
     import json
 

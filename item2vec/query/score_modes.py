@@ -185,7 +185,8 @@ class ScoreMode:
         return None
 
     def describe(self, scoring: Scoring) -> str:
-        """The mode in words, e.g. ``hybrid (next, weight 8)``, ``hybrid (next, weight 8, 1 step)``."""
+        """The mode in words, e.g. ``hybrid (next, weight 8)``, ``hybrid (next, weight 8, 1 step)``,
+        ``hybrid (next, weight 4, both ways)``."""
         words = []
         if "base" in self.uses:
             words.append(scoring.base)
@@ -193,6 +194,8 @@ class ScoreMode:
             words.append(f"weight {scoring.weight:g}")
         if "steps" in self.uses and scoring.steps != TRANSITION_STEPS:
             words.append(f"{scoring.steps} step" + ("s" if scoring.steps != 1 else ""))
+        if "direction" in self.uses and scoring.direction == "both":
+            words.append("both ways")
         return f"{self.name} ({', '.join(words)})" if words else self.name
 
     def grid(

@@ -206,7 +206,10 @@ def build_model(
         meta["walks"] = walked.record
     chosen = calibration.record or {}
     steps = int(chosen.get("transition_steps", TRANSITION_STEPS))
-    direction = str(chosen.get("transition_direction", TRANSITION_DIRECTION))
+    # baskets (context set) have no order to keep: their transitions count both ways
+    direction = str(
+        chosen.get("transition_direction", "both" if config.context == "set" else TRANSITION_DIRECTION)
+    )
     transitions, counted = build_for_model(corpus.data, trained.ids, skip=space.inferred if space else (),
                                            steps=steps, direction=direction)  # fmt: skip
     meta["transitions"] = counted
