@@ -499,3 +499,31 @@ def test_the_direction_whose_default_ranks_better_is_the_grids(reverse: bool) ->
         assert outcomes[choice][0].tolist() == hit.tolist() and outcomes[choice][1].tolist() == ndcg.tolist()
     chosen, _ = calibration.choose(outcomes)  # anchored on the default in that direction
     assert chosen in outcomes
+
+
+def test_a_given_hybrid_is_measured_in_both_directions_and_keeps_the_better() -> None:
+    embeddings, output, transitions, cases = reversed_pairs_model(True)
+    given = Choice("hybrid", 8.0, "similar")
+    chosen, record = calibration.direction_of(embeddings, output, transitions, cases, given)
+    assert chosen == Choice("hybrid", 8.0, "similar", direction="both") and record["chosen"] == "both"
+    assert record["ndcg@10"]["both"] > record["ndcg@10"]["next"]
+    embeddings, output, transitions, cases = reversed_pairs_model(False)
+    assert calibration.direction_of(embeddings, output, transitions, cases, given)[0] == given
+    ahead = {k: m for k, m in transitions.items() if k[1] == "next"}  # one direction counted: kept
+    assert calibration.direction_of(embeddings, output, ahead, cases, given) == (given, {"chosen": "next"})
+
+
+def test_train_with_a_given_hybrid_saves_the_direction_calibration_chose(tmp_path: Path) -> None:
+    seqs = tmp_path / "walks.txt"
+    planted(seqs)
+    given = ["--score", "hybrid", "--hybrid-weight", "8", "--hybrid-base", "similar"]
+    result = cli_run("train", seqs, "-o", tmp_path / "m", *FAST, *given)
+    assert result.exit_code == 0, result.output
+    meta = json.loads((tmp_path / "m" / "model.json").read_text())
+    record = meta["scoring"]
+    direction = record["calibration"]["direction"]
+    ndcg = direction["ndcg@10"]
+    assert direction["chosen"] == ("both" if ndcg["both"] > ndcg["next"] else "next")
+    assert (record["score"], record["hybrid_weight"], record["hybrid_base"]) == ("hybrid", 8.0, "similar")
+    assert record.get("transition_direction", "next") == direction["chosen"] == meta["transitions"]["direction"]
+    assert record["calibration"]["why"] == "given"

@@ -70,18 +70,20 @@ def calibrate(
     """model.json's "scoring" record: the chosen mode, weight, base (and transition steps and
     direction, when not the defaults), how whole histories are scored (``calibrate_repeats``),
     and the measurements. ``transitions`` maps (steps, direction) to the reduced corpus's
-    transitions counted so (:data:`COUNTINGS`). ``fixed`` (a scoring record the caller gave:
-    ``train --score``, ``tune``) keeps its mode and values; only the history choices are then
-    calibrated."""
+    transitions counted so. ``fixed`` (a scoring record the caller gave: ``train --score``,
+    ``tune``) keeps its mode and values; the transitions' direction (where the mode reads them)
+    and the history choices are then calibrated."""
     from item2vec.evaluation.calibrate_repeats import choose_repeat
     from item2vec.model.scoring_record import Scoring
 
     extra: dict[str, Any] = {}
+    cases = Cases([[q] for q in held_out.queries], held_out.targets)
     if fixed is not None:
         chosen = Scoring.from_record({"scoring": dict(fixed)})
         why, table = "given", {}
+        if "direction" in chosen.uses and "transition_direction" not in fixed:
+            chosen, extra["direction"] = direction_of(embeddings, output, transitions, cases, chosen)
     else:
-        cases = Cases([[q] for q in held_out.queries], held_out.targets)
         outcomes, extra["direction"] = measure_directions(embeddings, output, transitions, cases)
         chosen, why = choose(outcomes, held_out.groups)
         table = {
@@ -136,6 +138,26 @@ def measure_directions(
     record = {"chosen": direction, "ndcg@10": {d: round(v, 4) for d, v in ndcg.items()}}
     kept = {c: v for c, v in outcomes.items() if "direction" not in c.uses or c.direction == direction}
     return kept, record
+
+
+def direction_of(
+    embeddings: Embeddings,
+    output: NDArray[np.float32],
+    transitions: Mapping[Counting, TransitionMatrix],
+    cases: Cases,
+    given: Choice,
+) -> tuple[Choice, dict[str, Any]]:
+    """A given choice over the transitions of the direction where it ranks the cases better (by
+    NDCG@10, the first of equals: "next"), and what decided it."""
+    from dataclasses import replace
+
+    each = {d: replace(given, direction=d) for d in TRANSITION_DIRECTIONS if (given.steps, d) in transitions}
+    if len(each) < 2:
+        return given, {"chosen": given.direction}
+    outcomes = measure(embeddings, output, transitions, cases, list(each.values()))
+    ndcg = {d: float(outcomes[c][1].mean()) for d, c in each.items()}
+    direction = max(ndcg, key=lambda d: ndcg[d])
+    return each[direction], {"chosen": direction, "ndcg@10": {d: round(v, 4) for d, v in ndcg.items()}}
 
 
 def measure(
