@@ -525,5 +525,7 @@ def test_train_with_a_given_hybrid_saves_the_direction_calibration_chose(tmp_pat
     ndcg = direction["ndcg@10"]
     assert direction["chosen"] == ("both" if ndcg["both"] > ndcg["next"] else "next")
     assert (record["score"], record["hybrid_weight"], record["hybrid_base"]) == ("hybrid", 8.0, "similar")
-    assert record.get("transition_direction", "next") == direction["chosen"] == meta["transitions"]["direction"]
+    assert (
+        record.get("transition_direction", "next") == direction["chosen"] == meta["transitions"]["direction"]
+    )
     assert record["calibration"]["why"] == "given"
