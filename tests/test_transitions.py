@@ -366,8 +366,9 @@ def test_baskets_count_their_transitions_both_ways(tmp_path: Path) -> None:
 
     seqs = tmp_path / "baskets.txt"
     seqs.write_text("a b c\nb a\nc a b d\n" * 4)
-    result = cli_run("train", seqs, "-o", tmp_path / "m", *TRAIN_FAST, "--context", "set")
+    result = cli_run("train", seqs, "-o", tmp_path / "m", *TRAIN_FAST[:-1], "--context", "set")
     assert result.exit_code == 0, result.output
+    assert "(up to 100 neighbours within 10 steps either way, for 4 items" in result.stderr
     meta = json.loads((tmp_path / "m" / "model.json").read_text())
     assert meta["transitions"]["direction"] == "both"
     assert Scoring.from_record(meta).label() == "hybrid(next,4,both ways)"

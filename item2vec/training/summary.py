@@ -70,8 +70,13 @@ def summary_lines(summary: TrainSummary) -> list[str]:
     )
     if summary.transitions:
         t = summary.transitions
+        kept = (
+            "neighbours within {} steps either way"
+            if t.get("direction") == "both"
+            else "followers within {} steps"
+        )
         lines.append(
-            f"Transitions: {t['entries']:,} (up to {t['keep']} followers within {t['steps']} steps, for "
+            f"Transitions: {t['entries']:,} (up to {t['keep']} {kept.format(t['steps'])}, for "
             f"{t['items_with_followers']:,} items; {t['megabytes']:.1f} MB) in {t['build_seconds']:.1f} s"
         )
     search = summary.search
