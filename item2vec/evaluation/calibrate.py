@@ -10,12 +10,14 @@ hybrid with transitions counted over each of ``CALIBRATION_STEPS`` (10 steps, th
 too) as well as ahead. The direction whose default hybrid has the higher NDCG@10 is chosen first,
 and only its hybrid choices are kept (:func:`measure_directions`).
 
-The ~26 choices share their work: per block of cases each hybrid base's standardised score is
-computed once and each steps' transition scores once, a choice adds only its weight x log1p(t)
+The ~50 choices (26 in each direction, the embedding-only ones shared) share their work: per
+block of cases each hybrid base's standardised score is computed once and each counting's
+transition scores once, a choice adds only its weight x log1p(t)
 on the sparse entries, and a case's rank is the number of items that beat its target (no sort).
 The ranks, and so every figure recorded, are those of ranking each choice on its own.
 
-The shipped default (``hybrid`` on the ``HYBRID_BASE`` base at ``HYBRID_WEIGHT``) stays unless
+The shipped default (``hybrid`` on the ``HYBRID_BASE`` base at ``HYBRID_WEIGHT``, in the
+direction chosen) stays unless
 another choice beats it on these cases clearly: NDCG@10 higher by more than ``MARGIN`` standard
 errors of the paired per-case difference, and HR@10 higher too. Of the choices that do, the one
 with the best NDCG@10 wins. Three standard errors, because 25 challengers are tried at once
