@@ -6,11 +6,11 @@ transitions of the reduced corpus. Every case is ranked from the item before its
 whole catalogue, in each way of scoring of ``tune``'s grid (item2vec.evaluation.tune_modes):
 ``similar``, ``next``, and ``hybrid`` on both bases at every weight of ``TUNE_WEIGHTS``, the
 hybrid with transitions counted over each of ``CALIBRATION_STEPS`` (10 steps, the default, and
-1: only what came next), and over transitions counted both ways (an item's neighbours before it
-too) as well as ahead. The direction whose default hybrid has the higher NDCG@10 is chosen first,
-and only its hybrid choices are kept (:func:`measure_directions`).
+1: only what came next), and over 10 steps counted both ways (an item's neighbours before it
+too). The direction whose default hybrid has the higher NDCG@10 is chosen first, and only its
+hybrid choices are kept (:func:`measure_directions`).
 
-The ~50 choices (26 in each direction, the embedding-only ones shared) share their work: per
+The ~38 choices (26 counting what followed, 12 more both ways) share their work: per
 block of cases each hybrid base's standardised score is computed once and each counting's
 transition scores once, a choice adds only its weight x log1p(t)
 on the sparse entries, and a case's rank is the number of items that beat its target (no sort).

@@ -64,18 +64,16 @@ def build_for_model(
     return matrix, record(matrix, time.perf_counter() - started, sequences=len(packed))
 
 
-def build_depths_for_model(
+def build_kinds_for_model(
     sequences: Packed,
     ids: list[str],
-    depths: tuple[int, ...],
+    kinds: tuple[tuple[int, str], ...],
     *,
-    directions: tuple[str, ...] = (TRANSITION_DIRECTION,),
     keep: int | None = TRANSITION_KEEP,
     only: Iterable[str] | None = None,
 ) -> dict[tuple[int, str], TransitionMatrix]:
-    """:func:`build_for_model`'s matrix over each number of steps of ``depths`` in each of
-    ``directions``, keyed (steps, direction), from one pass; with ``only``, just the rows of
-    those items (each as in the whole matrix; the others empty)."""
+    """:func:`build_for_model`'s matrix of each (steps, direction) of ``kinds``, from one pass;
+    with ``only``, just the rows of those items (each as in the whole matrix; the others empty)."""
     import numpy as np
 
     codes, bounds = corpus_codes(sequences, ids)
@@ -84,9 +82,9 @@ def build_depths_for_model(
         position = {item: row for row, item in enumerate(ids)}
         rows = np.zeros(len(ids), dtype=bool)
         rows[[position[item] for item in set(only) if item in position]] = True
-    kinds = tuple((d, way == "both") for way in directions for d in depths)
+    counted = tuple((steps, direction == "both") for steps, direction in kinds)
     found = build_transition_kinds(
-        codes, bounds, len(ids), kinds=kinds, keep=keep, rows=rows, per_length=True
+        codes, bounds, len(ids), kinds=counted, keep=keep, rows=rows, per_length=True
     )
     return {(steps, "both" if way else "next"): matrix for (steps, way), matrix in found.items()}
 

@@ -31,8 +31,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from item2vec.corpus.packed import Packed
-from item2vec.model.modes import CALIBRATION_STEPS, TRANSITION_DIRECTIONS
-from item2vec.training.build_transitions import build_depths_for_model
+from item2vec.model.modes import (
+    CALIBRATION_STEPS,
+    TRANSITION_DIRECTION,
+    TRANSITION_DIRECTIONS,
+    TRANSITION_STEPS,
+)
+from item2vec.training.build_transitions import build_kinds_for_model
 
 if TYPE_CHECKING:
     import numpy as np
@@ -153,13 +158,14 @@ class HeldOut:
     def transitions(
         self, ids: list[str], directions: tuple[str, ...] = TRANSITION_DIRECTIONS
     ) -> dict[tuple[int, str], TransitionMatrix]:
-        """The reduced corpus's transitions over ``ids`` by (steps, direction), counted over each
-        of ``CALIBRATION_STEPS`` in each direction, all from one pass (the 1-step counts are the
-        10-step pass's nearest), for the query items only: a case is ranked from its query's row, so the
-        other rows (nearly the whole matrix, the final one's size) are never counted."""
-        return build_depths_for_model(
-            self.reduced, ids, CALIBRATION_STEPS, directions=directions, only=self.queries
-        )
+        """The reduced corpus's transitions over ``ids`` by (steps, direction), all from one
+        pass: what followed, over each of ``CALIBRATION_STEPS`` (the 1-step counts are the
+        10-step pass's nearest), and both ways over the default steps, for the query items
+        only: a case is ranked from its query's row, so the other rows (nearly the whole
+        matrix, the final one's size) are never counted."""
+        kinds = tuple((steps, TRANSITION_DIRECTION) for steps in CALIBRATION_STEPS)
+        kinds += tuple((TRANSITION_STEPS, d) for d in directions if d != TRANSITION_DIRECTION)
+        return build_kinds_for_model(self.reduced, ids, kinds, only=self.queries)
 
     def record(self) -> dict[str, Any]:
         """model.json's account of the sample (with several cases of a sequence, how many
