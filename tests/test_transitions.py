@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
@@ -89,8 +90,9 @@ def loop_reference(
 ) -> tuple[list[int], list[int], list[float]]:
     """The matrix by a plain Python loop: per entry its count at each distance (with
     ``per_length``, each sequence's pairs count round(2**20 / sqrt(length)) units of 2**-20; with
-    ``both``, a pair counts for its later item too), the weight summed over distances in ascending
-    order in float64, rows heaviest first (ties: lower column)."""
+    ``both``, a pair counts for its later item too), the weight its count over each distance
+    summed (up to 10 steps as whole units of 1 / lcm(1..steps), divided once; past that in
+    float64, distances ascending), rows heaviest first (ties: lower column)."""
     scale = 1 << 20 if per_length else 1
     counts: dict[tuple[int, int], dict[int, int]] = {}
     for s in range(len(bounds) - 1):
@@ -103,10 +105,14 @@ def loop_reference(
                         by_distance = counts.setdefault(pair, {})
                         by_distance[d] = by_distance.get(d, 0) + unit
     rows: dict[int, list[tuple[float, int]]] = {}
+    lcm = math.lcm(*range(1, steps + 1))
     for (a, b), by_distance in counts.items():
-        weight = 0.0
-        for d in sorted(by_distance):
-            weight += by_distance[d] / (d * scale)
+        if steps <= 10:  # whole units of 1 / lcm(1..steps), summed exactly, divided once
+            weight = float(sum(c * (lcm // d) for d, c in by_distance.items())) / float(lcm * scale)
+        else:  # each count over its distance, distances ascending, in float64
+            weight = 0.0
+            for d in sorted(by_distance):
+                weight += by_distance[d] / (d * scale)
         rows.setdefault(a, []).append((float(np.float32(weight)), b))
     indptr, indices, data = [0], [], []
     for a in range(n):
@@ -127,7 +133,9 @@ def zipf_corpus(seed: int, tokens: int, items: int) -> tuple[np.ndarray, np.ndar
     return codes.astype(np.int32), bounds.astype(np.int64)
 
 
-@pytest.mark.parametrize(("seed", "steps", "keep"), [(0, 10, 100), (1, 10, 3), (2, 1, None), (3, 3, 2)])
+@pytest.mark.parametrize(
+    ("seed", "steps", "keep"), [(0, 10, 100), (1, 10, 3), (2, 1, None), (3, 3, 2), (4, 14, 5), (5, 7, None)]
+)
 def test_the_matrix_is_exactly_a_plain_loop_s(seed: int, steps: int, keep: int | None) -> None:
     codes, bounds = zipf_corpus(seed, 3000, 60)
     matrix = build_transitions(codes, bounds, 60, steps=steps, keep=keep)
@@ -138,7 +146,13 @@ def test_the_matrix_is_exactly_a_plain_loop_s(seed: int, steps: int, keep: int |
 
 @pytest.mark.parametrize(
     ("seed", "steps", "keep", "both", "per_length"),
-    [(0, 10, 100, True, False), (1, 10, 3, False, True), (2, 1, None, True, True), (3, 3, 2, True, True)],
+    [
+        (0, 10, 100, True, False),
+        (1, 10, 3, False, True),
+        (2, 1, None, True, True),
+        (3, 3, 2, True, True),
+        (4, 12, 4, True, True),
+    ],
 )
 def test_both_ways_and_per_length_are_exactly_a_plain_loop_s(
     tmp_path: Path, seed: int, steps: int, keep: int | None, both: bool, per_length: bool

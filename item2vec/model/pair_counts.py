@@ -16,9 +16,14 @@ weight (items seen together, either way round). With ``per_length``, each pair o
 do not drown the short ones: held as a whole number of ``1 / LENGTH_SCALE`` units (six
 significant digits).
 
-Counts are whole numbers, so chunking and spilling change nothing: the weight of an entry is then
-summed over its distances in ascending order in float64, exactly as one pass over the whole
-corpus would, and the result is the same matrix bit for bit. A range holds at most ``steps``
+Counts are whole numbers, so chunking and spilling change nothing. Up to ``BUCKET_STEPS`` steps a
+pair at distance ``d`` counts ``lcm(1..steps) / d`` whole units, so that its records at every
+distance of one depth's bucket (the distances within the smallest depth asked for, then those up
+to the next, ...) are one record: an entry's weight is its units summed, as whole numbers, divided
+once by ``lcm(1..steps)`` (and the scale), the same whatever the depths counted beside it. Past
+that the key keeps the distance, and an entry's weight is its counts over their distances summed
+in ascending order in float64. Either way it is exactly what one pass over the whole corpus
+gives, and the result is the same matrix bit for bit. A range holds at most ``steps``
 records (twice that with ``both``) per token of its items, so ranges are cut to fit
 ``table_records`` by the item counts.
 """
@@ -46,6 +51,9 @@ __all__ = [
 ]
 
 LENGTH_SCALE = 1 << 20  # per_length counts are whole numbers of 1 / LENGTH_SCALE
+# Up to this many steps a pair's distances share a record (units of lcm(1..steps) / distance):
+# lcm(1..10) = 2520, times LENGTH_SCALE, leaves 2^32 occurrences of one pair before uint64 fills.
+BUCKET_STEPS = 10
 
 
 @dataclass(frozen=True)
@@ -130,13 +138,13 @@ def count_pair_kinds(
     steps = max(d for d, _ in kinds)
     directions = sorted({b for _, b in kinds})
     split = len(directions) == 2
-    bits = max(1, steps.bit_length()) + split
+    fields = _Fields(tuple(sorted({d for d, _ in kinds})))
+    bits = fields.bits + split
     if (n_items * n_items) << bits >= 1 << 63:
         raise ValueError(f"too many items to count pairs of: {n_items:,}")
     starts = _ranges(codes, n_items, steps * (2 if directions[-1] else 1), budget, rows)
     scale = LENGTH_SCALE if per_length else 1
-    table = _Table(starts, n_items, bits, budget, wide=per_length or codes.shape[0] >= 1 << 32, scale=scale,
-                   split=split)  # fmt: skip
+    table = _Table(starts, n_items, bits, budget, fields=fields, scale=scale, split=split)
     lengths: dict[Kind, list[Any]] = {k: [] for k in kinds}
     try:
         _count(codes, bounds, steps, drop_self, table, budget.chunk_tokens, rows, both=directions[-1])
@@ -256,15 +264,16 @@ def _count(
             owners = [(src, dst, valid if rows is None else valid & rows[np.maximum(src, 0)])]
             if both:
                 owners.append((dst, src, valid if rows is None else valid & rows[np.maximum(dst, 0)]))
+            field, unit = table.fields.field[distance], table.fields.unit[distance]
             keys = np.concatenate(
-                [_keys(a[m], b[m], distance, table, way) for way, (a, b, m) in enumerate(owners)]
+                [_keys(a[m], b[m], field, table, way) for way, (a, b, m) in enumerate(owners)]
             )
             if weight is None:
                 uniq, counts = np.unique(keys, return_counts=True)
-                table.add(uniq, counts.astype(table.count_type))
+                table.add(uniq, counts.astype(np.uint64) * np.uint64(unit))
                 continue
             # sequence numbers run from 1 (searchsorted right of bounds[0] = 0)
-            each = weight[sequence[: end - start] - 1]
+            each = weight[sequence[: end - start] - 1] * unit
             weights = np.concatenate([each[m] for _, _, m in owners])
             order = np.argsort(keys)
             keys, weights = keys[order], weights[order]
@@ -273,20 +282,44 @@ def _count(
             np.not_equal(keys[1:], keys[:-1], out=first[1:])
             starts = np.flatnonzero(first)
             # whole numbers: summed exactly, in any order
-            table.add(keys[starts], np.add.reduceat(weights, starts).astype(table.count_type))
+            table.add(keys[starts], np.add.reduceat(weights, starts).astype(np.uint64))
 
 
 def _keys(
-    src: NDArray[np.int32], dst: NDArray[np.int32], distance: int, table: _Table, way: int
+    src: NDArray[np.int32], dst: NDArray[np.int32], field: int, table: _Table, way: int
 ) -> NDArray[np.int64]:
-    """The records' keys ``(src, dst, distance)`` as one int64 each; where the table splits
-    directions, ``(src, dst, distance, way)`` (way 1: counted for the later item)."""
+    """The records' keys ``(src, dst, field)`` as one int64 each (the field: the distance, or its
+    bucket); where the table splits directions, ``(src, dst, field, way)`` (way 1: counted for
+    the later item)."""
     import numpy as np
 
     keys = src.astype(np.int64) * table.n_items + dst
     keys <<= table.bits
-    keys |= (distance << 1 | way) if table.split else distance
+    keys |= (field << 1 | way) if table.split else field
     return keys
+
+
+class _Fields:
+    """How a record's low field holds its distance: its bucket (up to ``BUCKET_STEPS`` steps; the
+    distance then counts ``lcm / distance`` units) or the distance itself (each counts 1)."""
+
+    def __init__(self, depths: tuple[int, ...]) -> None:
+        import math
+
+        steps = depths[-1]
+        self.lcm = math.lcm(*range(1, steps + 1)) if steps <= BUCKET_STEPS else None
+        if self.lcm is not None:  # bucket i: the distances above depths[i - 1], up to depths[i]
+            self.field = [0] + [
+                next(i for i, depth in enumerate(depths) if d <= depth) for d in range(1, steps + 1)
+            ]
+            self.unit = [0] + [self.lcm // d for d in range(1, steps + 1)]
+            self.limit = {depth: i for i, depth in enumerate(depths)}
+            self.bits = max(1, (len(depths) - 1).bit_length())
+        else:
+            self.field = list(range(steps + 1))
+            self.unit = [1] * (steps + 1)
+            self.limit = {depth: depth for depth in depths}
+            self.bits = max(1, steps.bit_length())
 
 
 def _adjacent_summed(keys: NDArray[np.int64], counts: NDArray[Any]) -> tuple[NDArray[np.int64], NDArray[Any]]:
@@ -326,14 +359,15 @@ class _Table:
         bits: int,
         budget: CountBudget,
         *,
-        wide: bool,
+        fields: _Fields,
         scale: int = 1,
         split: bool = False,
     ) -> None:
         import numpy as np
 
         self.n_items, self.bits, self.budget, self.scale, self.split = n_items, bits, budget, scale, split
-        self.count_type = np.uint64 if wide else np.uint32  # a count never passes the corpus's tokens
+        self.fields = fields
+        self.count_type = np.uint64  # whole units: see BUCKET_STEPS
         self.bounds = (starts * n_items) << bits  # a range's first key
         self.pending: list[list[tuple[NDArray[np.int64], NDArray[Any]]]] = [[] for _ in starts[:-1]]
         self.held = 0
@@ -416,7 +450,7 @@ class _Table:
             depths = sorted((d for d, w in kinds if w == way), reverse=True)
             for depth in depths:
                 if depth < depths[0]:
-                    near = (found & ((1 << bits) - 1)) <= depth
+                    near = (found & ((1 << bits) - 1)) <= self.fields.limit[depth]
                     found, summed = found[near], summed[near]
                     del near
                 out[(depth, way)] = self._entries(found, summed, keep, bits)
@@ -427,15 +461,21 @@ class _Table:
     ) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float32]]:
         import numpy as np
 
-        # float64: each count over its distance (and the power-of-two scale: exact)
-        weights = counts / ((keys & ((1 << bits) - 1)) * self.scale)
         pairs = keys >> bits
         first = np.ones(pairs.shape[0], dtype=bool)
         np.not_equal(pairs[1:], pairs[:-1], out=first[1:])
-        group = np.cumsum(first, dtype=np.int64) - 1
-        # bincount adds in order: an entry's distances ascending, as one pass over the corpus does
-        summed = np.bincount(group, weights=weights).astype(np.float32)
-        del weights, group
+        if self.fields.lcm is not None:  # whole units summed, divided once (the scale: a power of two)
+            units = (
+                np.add.reduceat(counts, np.flatnonzero(first), dtype=np.uint64) if counts.shape[0] else counts
+            )
+            summed = (units / float(self.fields.lcm * self.scale)).astype(np.float32)
+        else:
+            # float64: each count over its distance (and the power-of-two scale: exact)
+            weights = counts / ((keys & ((1 << bits) - 1)) * self.scale)
+            group = np.cumsum(first, dtype=np.int64) - 1
+            # bincount adds in order: an entry's distances ascending, as one pass over the corpus does
+            summed = np.bincount(group, weights=weights).astype(np.float32)
+            del weights, group
         pairs = pairs[first]
         del first
         return top_per_row(pairs // self.n_items, pairs % self.n_items, summed, keep)
