@@ -4,7 +4,8 @@ Every pair of positions ``i < j <= i + steps`` of one sequence adds ``1 / (j - i
 ``(codes[i], codes[j])``. Held naively that is every distinct (item, follower, distance) of the
 corpus at once — about 1 KB per token. Here the corpus is read in chunks of ``chunk_tokens``
 tokens; each chunk's pairs are counted per distance as one int64 key ``(item, follower,
-distance)`` and a count, and those records go to an in-memory table split by ranges of the
+distance)`` (or the distance's bucket, below) and a count, and those records go to an in-memory
+table split by ranges of the
 counting item. When the table passes ``table_records`` its records are merged (equal keys
 summed) and appended to one file per range on disk. At the end each range is read back, merged,
 turned into weights, and only the ``keep`` heaviest followers of each item are kept; with
