@@ -135,9 +135,7 @@ def measure_directions(
     extra = [c for d in counted[1:] for c in grid(by_direction[d]) if "direction" in c.uses]
     outcomes = measure(embeddings, output, transitions, cases, first + extra)
     anchors = {d: Choice("hybrid", HYBRID_WEIGHT, HYBRID_BASE, direction=d) for d in counted}
-    ndcg = {d: float(outcomes[a][1].mean()) for d, a in anchors.items()}
-    direction = max(ndcg, key=lambda d: ndcg[d])  # dicts keep order: "next" first of equals
-    record = {"chosen": direction, "ndcg@10": {d: round(v, 4) for d, v in ndcg.items()}}
+    direction, record = _better_direction(anchors, outcomes)
     kept = {c: v for c, v in outcomes.items() if "direction" not in c.uses or c.direction == direction}
     return kept, record
 
@@ -157,9 +155,19 @@ def direction_of(
     if len(each) < 2:
         return given, {"chosen": given.direction}
     outcomes = measure(embeddings, output, transitions, cases, list(each.values()))
-    ndcg = {d: float(outcomes[c][1].mean()) for d, c in each.items()}
+    direction, record = _better_direction(each, outcomes)
+    return each[direction], record
+
+
+def _better_direction(
+    by_direction: Mapping[str, Choice],
+    outcomes: Mapping[Choice, tuple[NDArray[np.float64], NDArray[np.float64]]],
+) -> tuple[str, dict[str, Any]]:
+    """The direction whose choice has the higher NDCG@10 (the first of equals, in
+    ``by_direction``'s order: "next" first), and the record of what decided it."""
+    ndcg = {d: float(outcomes[c][1].mean()) for d, c in by_direction.items()}
     direction = max(ndcg, key=lambda d: ndcg[d])
-    return each[direction], {"chosen": direction, "ndcg@10": {d: round(v, 4) for d, v in ndcg.items()}}
+    return direction, {"chosen": direction, "ndcg@10": {d: round(v, 4) for d, v in ndcg.items()}}
 
 
 def measure(

@@ -46,8 +46,6 @@ __all__ = [
     "CountBudget",
     "Kind",
     "count_pair_kinds",
-    "count_pairs",
-    "count_pairs_at",
     "top_per_row",
 ]
 
@@ -74,46 +72,6 @@ class CountBudget:
     spill_dir: str | None = None
 
 
-def count_pairs(
-    codes: NDArray[np.int32],
-    bounds: NDArray[np.int64],
-    n_items: int,
-    *,
-    steps: int,
-    keep: int | None,
-    drop_self: bool = True,
-    budget: CountBudget | None = None,
-    both: bool = False,
-    per_length: bool = False,
-) -> tuple[NDArray[np.int64], NDArray[np.int32], NDArray[np.float32]]:
-    """CSR arrays ``(indptr, columns, weights)`` of the weighted pair counts, rows heaviest first
-    (ties: lower column) and cut to ``keep`` entries. The corpus is checked by the caller."""
-    return count_pairs_at(codes, bounds, n_items, depths=(steps,), keep=keep, drop_self=drop_self,
-                          budget=budget, both=both, per_length=per_length)[steps]  # fmt: skip
-
-
-def count_pairs_at(
-    codes: NDArray[np.int32],
-    bounds: NDArray[np.int64],
-    n_items: int,
-    *,
-    depths: tuple[int, ...],
-    keep: int | None,
-    drop_self: bool = True,
-    budget: CountBudget | None = None,
-    rows: NDArray[np.bool_] | None = None,
-    both: bool = False,
-    per_length: bool = False,
-) -> dict[int, tuple[NDArray[np.int64], NDArray[np.int32], NDArray[np.float32]]]:
-    """:func:`count_pairs` over each number of steps of ``depths``, from one pass over the corpus
-    (the counts within fewer steps are those of the nearer distances). With ``rows`` (a mask of
-    the items), only those items' rows are counted: each exactly as in the whole matrix, the
-    other rows empty. ``both`` and ``per_length``: as the module says."""
-    found = count_pair_kinds(codes, bounds, n_items, kinds=tuple((d, both) for d in depths), keep=keep,
-                             drop_self=drop_self, budget=budget, rows=rows, per_length=per_length)  # fmt: skip
-    return {depth: arrays for (depth, _), arrays in found.items()}
-
-
 Kind = tuple[int, bool]  # (steps, both): a matrix count_pair_kinds gives
 
 
@@ -129,8 +87,12 @@ def count_pair_kinds(
     rows: NDArray[np.bool_] | None = None,
     per_length: bool = False,
 ) -> dict[Kind, tuple[NDArray[np.int64], NDArray[np.int32], NDArray[np.float32]]]:
-    """:func:`count_pairs_at` for each (steps, both) of ``kinds``, from one pass over the corpus:
-    where both directions are asked for, each record carries a bit saying which way round it was
+    """CSR arrays ``(indptr, columns, weights)`` of the weighted pair counts for each (steps,
+    both) of ``kinds``, rows heaviest first (ties: lower column) and cut to ``keep`` entries, from
+    one pass over the corpus (checked by the caller); the counts within fewer steps are those of
+    the nearer distances. With ``rows`` (a mask of the items), only those items' rows are
+    counted: each exactly as in the whole matrix, the other rows empty. Where both directions
+    are asked for, each record carries a bit saying which way round it was
     counted, so that the matrices that count only what came after take the records without it and
     those that count both ways sum both (as whole numbers: each the matrix of its own pass)."""
     import numpy as np
