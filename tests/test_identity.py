@@ -109,6 +109,43 @@ def test_loads_during_replacements_never_mix_two_models(tmp_path: Path) -> None:
 # --- parts of another model, a reordered vocabulary (item 17) ---------------------------------------
 
 
+def test_a_model_json_gone_for_a_whole_replacement_is_read_again(
+    tiny_model: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """model.json vanished under the reader and the replacement finished (its old copy already
+    deleted) before the reader looked: the directory is another one, so it reads the new model."""
+    from item2vec.model import store
+
+    real, calls = store.read_meta, []
+
+    def replaced_midway(path: Path) -> dict[str, object]:
+        calls.append(path)
+        if len(calls) == 1:
+            save(other_model(), path, force=True)
+            raise ModelError(f"model {str(path)!r} is corrupt: model.json is not valid JSON (No such file)")
+        return real(path)
+
+    monkeypatch.setattr(store, "read_meta", replaced_midway)
+    assert load(tiny_model, mmap=False).vectors.tolist() == other_model().vectors.tolist()
+    assert len(calls) == 2
+
+
+def test_a_corrupt_model_json_is_not_read_again(tiny_model: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from item2vec.model import store
+
+    (tiny_model / "model.json").write_text("{", encoding="utf-8")
+    real, calls = store.read_meta, []
+
+    def counted(path: Path) -> dict[str, object]:
+        calls.append(path)
+        return real(path)
+
+    monkeypatch.setattr(store, "read_meta", counted)
+    with pytest.raises(ModelError, match=r"model\.json is not valid JSON"):
+        load(tiny_model)
+    assert len(calls) == 1  # no waits and retries for a model nobody is replacing
+
+
 @pytest.mark.parametrize("name", ["vectors.npy", "vocab.tsv", "items.tsv", "dropped.tsv"])
 def test_a_part_of_another_model_is_refused_at_load(tiny_model: Path, tmp_path: Path, name: str) -> None:
     other = tmp_path / "other"

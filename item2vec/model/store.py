@@ -37,6 +37,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import shutil
 import time
 from collections.abc import Callable, Iterable
@@ -284,11 +285,11 @@ def load(path: Path | str, *, mmap: bool = True) -> Embeddings:
         last = attempt == _ATTEMPTS - 1
         if attempt:
             time.sleep(0.01 * 2 ** min(attempt, 6))
-        existed = (path / MODEL_FILE).is_file()
+        before = _inode(path)
         try:
             meta = read_meta(path)
         except ModelError:
-            if not last and _being_replaced(path, existed):
+            if not last and _being_replaced(path, before):
                 continue  # the moment between the two renames of a replacement
             raise
         try:
@@ -299,10 +300,21 @@ def load(path: Path | str, *, mmap: bool = True) -> Embeddings:
     raise AssertionError("unreachable: the last attempt returns or raises")
 
 
-def _being_replaced(path: Path, existed: bool) -> bool:
-    """Whether ``path`` lacked a model for the moment of a replacement (files.replace_dir renames
-    the old one aside, then the new one in): the old copy is aside, or model.json is back."""
-    return any(path.parent.glob(f".{path.name}.old-*")) or (not existed and (path / MODEL_FILE).is_file())
+def _inode(path: Path) -> int | None:
+    """The directory's inode number (None when absent): a replacement gives ``path`` another one."""
+    try:
+        return os.stat(path).st_ino
+    except OSError:
+        return None
+
+
+def _being_replaced(path: Path, before: int | None) -> bool:
+    """Whether reading model.json failed at the moment of a replacement (files.replace_dir renames
+    the old directory aside, then the new one in): the old copy is aside, or another directory
+    with a model.json is at ``path`` now. A corrupt model.json is not retried."""
+    if any(path.parent.glob(f".{path.name}.old-*")):
+        return True
+    return _inode(path) != before and (path / MODEL_FILE).is_file()
 
 
 def _load_parts(path: Path, meta: dict[str, Any], *, mmap: bool) -> Embeddings:
