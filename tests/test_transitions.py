@@ -154,9 +154,21 @@ def test_the_matrix_is_exactly_a_plain_loop_s(seed: int, steps: int, keep: int |
         (4, 12, 4, True, True),
     ],
 )
+@pytest.mark.parametrize("one_word", [True, False])
 def test_both_ways_and_per_length_are_exactly_a_plain_loop_s(
-    tmp_path: Path, seed: int, steps: int, keep: int | None, both: bool, per_length: bool
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    seed: int,
+    steps: int,
+    keep: int | None,
+    both: bool,
+    per_length: bool,
+    one_word: bool,
 ) -> None:
+    from item2vec.model import pair_counts
+
+    if not one_word:  # keys too long to carry a weight (a catalogue of millions): an argsort
+        monkeypatch.setattr(pair_counts, "_WEIGHT_BITS", 62)
     codes, bounds = zipf_corpus(seed, 3000, 60)
     expected = loop_reference(codes, bounds, 60, steps, keep, both, per_length)
     tiny = CountBudget(chunk_tokens=37, table_records=150, spill_dir=str(tmp_path))
