@@ -346,17 +346,33 @@ def test_shared_ranking_gives_each_choices_own_ranks(seed: int) -> None:
     parts = {
         s: calibration.ScoringParts(embeddings, output=output, transitions=t) for s, t in transitions.items()
     }
-    hybrids = [c for c in expected if c.mode == "hybrid"]
-    shared = calibration.hybrid_ranks(embeddings, parts, hybrids, cases)
-    assert shared is not None
+    shared = calibration.shared_ranks(embeddings, parts, list(expected), cases)
+    assert shared is not None and set(shared) == set(expected)  # hybrid and plain choices alike
     tied = 0
-    for choice in hybrids:  # the ranks themselves, up to K (past it: a miss either way)
+    for choice in expected:  # the ranks themselves, up to K (past it: a miss either way)
         assert np.array_equal(
             np.where(shared[choice] < calibration.K, shared[choice], -1),
             np.where(expected[choice] < calibration.K, expected[choice], -1),
         ), choice.label()
         tied += int((shared[choice] < calibration.K).sum())
     assert tied  # hits there are, at ranks the ties decide
+
+
+@pytest.mark.parametrize("seed", [0, 5])
+def test_counting_the_items_that_beat_a_target_ranks_as_sorting_does(seed: int) -> None:
+    """rank_model with calibration's count: the plain modes' ranks without sorting each row's best."""
+    from item2vec.evaluation.evaluate import rank_model
+    from item2vec.query.scoring import Scorer, ScoringParts
+
+    embeddings, output, transitions, cases = small_model(seed)
+    parts = ScoringParts(embeddings, output=output, transitions=transitions[(10, "next")])
+    for choice in (c for c in calibration.grid(tuple(transitions)) if c.mode != "hybrid"):
+        sorted_ = rank_model(embeddings, cases, kmax=calibration.K, scorer=Scorer(parts, choice))
+        counted = rank_model(
+            embeddings, cases, kmax=calibration.K, scorer=Scorer(parts, choice), count=calibration._counted
+        )
+        assert counted.ranks.tolist() == sorted_.ranks.tolist(), choice.label()
+        assert (counted.ranks < calibration.K).sum() > 20  # hits, ties among them (small_model)
 
 
 def test_a_non_finite_score_ranks_each_choice_on_its_own(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -374,7 +390,7 @@ def test_train_records_the_same_calibration_as_ranking_each_choice_alone(
     seqs = tmp_path / "walks.txt"
     planted(seqs, seed=4)
     assert cli_run("train", seqs, "-o", tmp_path / "shared", *FAST).exit_code == 0
-    monkeypatch.setattr(calibration, "hybrid_ranks", lambda *args: None)  # each choice on its own
+    monkeypatch.setattr(calibration, "shared_ranks", lambda *args: None)  # each choice on its own
     assert cli_run("train", seqs, "-o", tmp_path / "alone", *FAST).exit_code == 0
     shared, alone = (
         json.loads((tmp_path / m / "model.json").read_text())["scoring"] for m in ("shared", "alone")

@@ -44,6 +44,7 @@ from item2vec.model.modes import (
     TRANSITION_DIRECTIONS,
     TRANSITION_STEPS,
 )
+from item2vec.query.score_modes import score_mode
 from item2vec.query.scoring import Scorer, ScoringParts
 from item2vec.query.topk import product as block_product
 
@@ -51,6 +52,7 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
 
     import numpy as np
+    import scipy.sparse as sp
     from numpy.typing import NDArray
 
     from item2vec.model.embeddings import Embeddings
@@ -59,6 +61,7 @@ if TYPE_CHECKING:
 
 Counting = tuple[int, str]  # (steps, direction): how a transition part was counted (Scoring.counting)
 _CELLS = 1 << 24  # scores per block of cases: as evaluation.ranking's blocks, so the floats are its own
+_PLAIN = ("similar", "next")  # modes whose scores are their base's cosines (score_modes.ScoreMode.scores)
 
 
 def calibrate(
@@ -180,21 +183,22 @@ def measure(
     """Per case, hit@10 and NDCG@10 of every choice of ``chosen`` (default: the grid of the
     countings of ``transitions``), in that order.
 
-    The hybrid choices share their work (:func:`hybrid_ranks`); the others are ranked as
-    ``evaluate`` ranks them. The ranks are those of ranking each choice on its own, exactly.
+    The hybrid and plain choices share their work (:func:`shared_ranks`); any other is scored
+    as ``evaluate`` scores it, the items that beat each target counted instead of sorted. The
+    ranks are those of ranking each choice on its own, exactly.
     """
     import numpy as np
 
     parts = {k: ScoringParts(embeddings, output=output, transitions=t) for k, t in transitions.items()}
     chosen = grid(tuple(transitions)) if chosen is None else chosen
-    shared = hybrid_ranks(embeddings, parts, [c for c in chosen if c.mode == "hybrid"], cases)
+    shared = shared_ranks(embeddings, parts, chosen, cases)
     out = {}
     default = (TRANSITION_STEPS, TRANSITION_DIRECTION)
     for choice in chosen:
         ranks = shared.get(choice) if shared is not None else None
         if ranks is None:
             scorer = Scorer(parts.get(choice.counting) or parts[default], choice)
-            ranks = rank_model(embeddings, cases, kmax=K, scorer=scorer).ranks
+            ranks = rank_model(embeddings, cases, kmax=K, scorer=scorer, count=_counted).ranks
         hit = ranks < K
         ndcg = np.zeros(len(ranks))
         ndcg[hit] = 1.0 / np.log2(ranks[hit] + 2.0)
@@ -202,68 +206,96 @@ def measure(
     return out
 
 
-def hybrid_ranks(
-    embeddings: Embeddings, parts: Mapping[Counting, ScoringParts], hybrids: list[Choice], cases: Cases
+def shared_ranks(
+    embeddings: Embeddings, parts: Mapping[Counting, ScoringParts], chosen: list[Choice], cases: Cases
 ) -> dict[Choice, NDArray[np.int64]] | None:
-    """Each case's rank (``MISS`` past ``K``) in every hybrid choice, the work shared.
+    """Each case's rank (``MISS`` past ``K``) in every hybrid and plain (``similar``, ``next``)
+    choice of ``chosen``, the work shared.
 
-    Of the ~24 hybrid choices only 2 bases x the transition countings differ: per block of cases
+    Of the ~26 choices only 2 bases x the transition countings differ: per block of cases
     (``_CELLS`` scores, the blocks ``evaluate`` scores in, so every float is the same), each
-    base's standardised score z is computed once and each steps' log1p(transition scores) once;
-    a choice then adds its weight x log1p(t) on the sparse entries and counts, per case, the items
-    that beat the target (score higher, or equal at a lower catalogue position), query items
-    excluded: rank = that count, from each row's ``K`` best z (one partition per base and block)
-    and the sparse entries. None when a score is NaN or infinite
-    (the caller then ranks each choice on its own, as ``evaluate`` would).
+    base's cosines are computed once (a plain mode's scores: its ranks are counted there), then
+    standardised once (z), and each steps' log1p(transition scores) once; a hybrid choice then
+    adds its weight x log1p(t) on the sparse entries and counts, per case, the items that beat
+    the target (score higher, or equal at a lower catalogue position), query items excluded:
+    rank = that count, from each row's ``K`` best (one partition per base and block) and the
+    sparse entries. None when a score is NaN or infinite (the caller then ranks each choice on
+    its own, as ``evaluate`` would).
     """
     import numpy as np
 
-    if not hybrids:
+    hybrids = [c for c in chosen if c.mode == "hybrid"]
+    plain = {score_mode(c.mode).base(c): c for c in chosen if c.mode in _PLAIN}
+    if not hybrids and not plain:
         return {}
     index = embeddings.index
     n = len(index)
     weights = query_matrix(index, cases.queries)
     targets = np.array([index.get(t, -1) for t in cases.targets], dtype=np.int64)
-    ranks = {c: np.full(len(cases), MISS, dtype=np.int64) for c in hybrids}
+    ranks = {c: np.full(len(cases), MISS, dtype=np.int64) for c in [*hybrids, *plain.values()]}
     batch = max(1, _CELLS // max(1, n))
     by_steps = {c.counting: c for c in hybrids}
     by_base = {c.base: c for c in reversed(hybrids)}
+    bases = [*by_base, *(b for b in plain if b not in by_base)]
+    any_part = next(iter(parts.values()))
     scores = np.empty((min(batch, len(cases)), n), dtype=np.float32)
+    none = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32))
     for start in range(0, len(cases), batch):
         block = weights[start : start + batch]
         target = targets[start : start + batch]
         live = (np.diff(block.indptr) > 0) & (target >= 0)
-        queries = Scorer(parts[next(iter(by_steps))]).query_vectors(block)
-        logs = {}
-        for steps, example in by_steps.items():
-            product = Scorer(parts[steps], example).transition_scores(block)
-            assert product is not None
-            owner = np.repeat(np.arange(product.shape[0]), np.diff(product.indptr))
-            logs[steps] = (owner, product.indices.astype(np.int64), np.log1p(product.data))
-            if not np.isfinite(logs[steps][2]).all():
-                return None
-        unit = unit_rows(queries)
-        for base, example in by_base.items():
-            # The hybrid mode's standardised base score, computed in place (one block in memory)
-            part = parts[example.counting]
+        logs = _transition_logs(parts, by_steps, block)
+        if logs is None:
+            return None
+        unit = unit_rows(Scorer(any_part).query_vectors(block))
+        rows, cols = block.nonzero()
+        for base in bases:
+            example = by_base.get(base) or plain[base]
+            part = parts[example.counting] if example.mode == "hybrid" else any_part
             vectors, inverse = part.vectors(base, example.mode)
             z = block_product(unit, vectors, scores)  # part.cosines, in one block reused throughout
             z *= inverse
+            if not np.asarray(np.isfinite(z).all(axis=1))[live].all():  # per row: no copy of the live rows
+                return None
+            z[rows, cols] = -np.inf
+            if base in plain:  # the plain mode's scores: cosines
+                ranks[plain[base]][start : start + batch] = _beaten(
+                    z, _best(z) if n > K else None, none, target, live
+                )
+            if base not in by_base:
+                continue
+            # The hybrid mode's standardised base score, computed in place (one block in memory);
+            # finite: the cosines are, and std is at least 1e-6
             mean, std = part.standard(base, unit, example.mode)
+            if not (np.isfinite(mean[live]).all() and np.isfinite(std[live]).all()):
+                return None
             z -= mean[:, None]
             z /= std[:, None]
             del mean, std
-            finite = np.asarray(np.isfinite(z).all(axis=1))  # per row: no copy of the live rows
-            if not finite[live].all():
-                return None
-            rows, cols = block.nonzero()
-            z[rows, cols] = -np.inf
             top = _best(z) if n > K else None
             for choice in (c for c in hybrids if c.base == base):
                 owner, columns, log = logs[choice.counting]
                 added = (choice.weight * log).astype(np.float32)  # as the hybrid mode adds it
                 ranks[choice][start : start + batch] = _beaten(z, top, (owner, columns, added), target, live)
     return ranks
+
+
+def _transition_logs(
+    parts: Mapping[Counting, ScoringParts], by_steps: Mapping[Counting, Choice], block: sp.csr_matrix
+) -> dict[Counting, tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float64]]] | None:
+    """Per counting, a block's transition scores as (rows, columns, log1p(score)); None when one
+    is not finite."""
+    import numpy as np
+
+    logs = {}
+    for steps, example in by_steps.items():
+        product = Scorer(parts[steps], example).transition_scores(block)
+        assert product is not None
+        owner = np.repeat(np.arange(product.shape[0]), np.diff(product.indptr))
+        logs[steps] = (owner, product.indices.astype(np.int64), np.log1p(product.data))
+        if not np.isfinite(logs[steps][2]).all():
+            return None
+    return logs
 
 
 def _beaten(
@@ -319,6 +351,19 @@ def _beaten(
     found = higher[rows] + ties
     ranks[rows[found < K]] = found[found < K]
     return ranks
+
+
+def _counted(
+    scores: NDArray[np.float32], target: NDArray[np.int64], live: NDArray[np.bool_]
+) -> NDArray[np.int64]:
+    """Each row's rank (``MISS`` past ``K``) from finite scores (query items at -inf): the items
+    that beat the target, counted from the row's ``K`` best as :func:`_beaten` counts (what
+    ``evaluate``'s sort of each row's best would say, without the sort)."""
+    import numpy as np
+
+    n = scores.shape[1]
+    none = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32))
+    return _beaten(scores, _best(scores) if n > K else None, none, target, live)
 
 
 def _best(z: NDArray[np.float32]) -> NDArray[np.float32]:

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from item2vec.errors import Bare, BelowThresholdError, ConfigError, EmptyResultError, check_choice, param
 from item2vec.evaluation.baselines import Baselines as Baselines  # re-exported: bench scripts import it here
-from item2vec.evaluation.ranking import PROTOCOLS, Cases, Query, Ranked, rank_dense
+from item2vec.evaluation.ranking import PROTOCOLS, Cases, CountFn, Query, Ranked, rank_dense
 from item2vec.model.embeddings import Embeddings, unit_rows
 from item2vec.model.modes import DECAY
 from item2vec.query.scoring import Scorer
@@ -106,6 +106,7 @@ def rank_model(
     scorer: Scorer | None = None,
     repeats: bool = False,
     drop_last: bool | None = None,
+    count: CountFn | None = None,
 ) -> Ranked:
     """Each case's (decayed mean) query against every item: cosine of input vectors, or the
     ``scorer``'s mode (its history's transitions weighted as its vectors are; its items weigh
@@ -115,10 +116,9 @@ def rank_model(
     it), every item of the case's whole history is left out, or, when the scorer has a repeat
     weight, comes back raised by it (``item2vec.query.repeats``; R weighs each occurrence
     ``DECAY ** age``), the most recent item left out when ``drop_last`` (None: when the model
-    dropped consecutive repeats).
+    dropped consecutive repeats). ``count``: see :func:`rank_dense` (ranks only).
     """
-    if (scorer is not None and scorer.mode != "similar") or (repeats and scorer is not None):
-        assert scorer is not None
+    if scorer is not None:
 
         def scored(block: sp.csr_matrix) -> NDArray[np.float32]:
             return scorer.scores(scorer.query_vectors(block), scorer.transition_scores(block))
@@ -129,14 +129,16 @@ def rank_model(
             drop_last = drops_repeats(embeddings.meta)
         seen = _seen_raiser(embeddings, cases, scorer, drop_last) if repeats else None
         decay = scorer.scoring.decay
-        return rank_dense("model", embeddings.index, cases, scored, kmax=kmax, seen=seen, decay=decay)
+        return rank_dense(
+            "model", embeddings.index, cases, scored, kmax=kmax, seen=seen, decay=decay, count=count
+        )
     unit = embeddings.unit
 
     def score(block: sp.csr_matrix) -> NDArray[np.float32]:
         result: NDArray[np.float32] = unit_rows(block @ unit) @ unit.T
         return result
 
-    return rank_dense("model", embeddings.index, cases, score, kmax=kmax)
+    return rank_dense("model", embeddings.index, cases, score, kmax=kmax, count=count)
 
 
 def _seen_raiser(

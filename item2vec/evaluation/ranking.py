@@ -107,6 +107,8 @@ ScoreFn = Callable[["sp.csr_matrix"], "NDArray[np.float32]"]
 
 
 SeenFn = Callable[[int, int, "NDArray[np.float32]"], None]
+# (finite scores of a block, its targets, its live rows) -> each row's rank, MISS past kmax
+CountFn = Callable[["NDArray[np.float32]", "NDArray[np.int64]", "NDArray[np.bool_]"], "NDArray[np.int64]"]
 
 
 def rank_dense(
@@ -118,6 +120,7 @@ def rank_dense(
     kmax: int,
     seen: SeenFn | None = None,
     decay: float = DECAY,
+    count: CountFn | None = None,
 ) -> Ranked:
     """Rank every target against the whole catalogue ``index`` with dense scores.
 
@@ -126,6 +129,10 @@ def rank_dense(
     block's cases (start, stop) and scores, and sets the seen items' scores itself (in place).
     A case with no known query item is a miss. Equal scores are ordered by catalogue position,
     as a stable sort would. A case's query items weigh ``decay ** age``.
+
+    With ``count`` (calibration, which needs the ranks only), a block whose scores are all finite
+    is ranked by ``count`` (the items that beat each target, counted) instead of sorting each
+    row's best; the top lists then stay empty (-1) for those blocks.
     """
     import numpy as np
 
@@ -143,12 +150,19 @@ def rank_dense(
         stop = min(start + batch, len(cases))
         block = weights[start:stop]
         scores = np.asarray(score(block), dtype=np.float32)
+        counted = count is not None and bool(np.isfinite(scores).all())
         if seen is None:
             rows, cols = block.nonzero()
             scores[rows, cols] = -np.inf
         else:
             seen(start, stop, scores)
-        scores[np.diff(block.indptr) == 0] = -np.inf  # no known query item: nothing recommended
+        known = np.diff(block.indptr) > 0
+        if counted:
+            assert count is not None
+            target = targets[start:stop]
+            ranks[start:stop] = count(scores, target, known & (target >= 0))
+            continue
+        scores[~known] = -np.inf  # no known query item: nothing recommended
         best, _ = top_k(scores, top.shape[1])  # ties by lower column, never NaN; -1 pads
         top[start:stop] = best
         case, position = np.nonzero((best == targets[start:stop, None]) & (best >= 0))
