@@ -186,18 +186,24 @@ class Held:
     def __len__(self) -> int:
         return len(self.targets)
 
+    def history_cases(self, catalogue: int) -> object:
+        from item2vec.training.holdout import HeldOut
+
+        return HeldOut.history_cases(self, catalogue)  # type: ignore[arg-type]  # reads len() only
+
 
 def test_history_calibration_keeps_its_defaults_where_the_budget_allows_too_few_cases(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     import item2vec.evaluation.calibrate_repeats as module
+    import item2vec.training.holdout as holdout
 
     scoring = Scoring("hybrid", 2.0, "similar")
     scorer = scorer_for(scoring)
     held = Held([["apple", "king", "apple"], ["pear", "plum"]] * 60, ["king", "apple"] * 60)
     _, account = module.choose_repeat(scorer.embeddings, scorer.parts, scoring, held)  # type: ignore[arg-type]
     assert account["cases"] == 120 and account["next_item_seen_share"] == 0.5 and "chosen" in account
-    monkeypatch.setattr(module, "HISTORY_CELLS", 8 * 4 * 99)  # 99 cases: below the 100 it needs
+    monkeypatch.setattr(holdout, "HISTORY_CELLS", 8 * 4 * 99)  # 99 cases: below the 100 it needs
     kept, skipped = module.choose_repeat(scorer.embeddings, scorer.parts, scoring, held)  # type: ignore[arg-type]
     assert kept == scoring
     assert skipped == {

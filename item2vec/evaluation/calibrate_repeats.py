@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 from item2vec.evaluation.calibration_stats import K
 from item2vec.evaluation.ranking import Cases
 from item2vec.model.embeddings import unit_rows
-from item2vec.model.modes import DECAY, HISTORY_DECAYS, REPEAT_WEIGHTS
+from item2vec.model.modes import DECAY, HISTORY_DECAYS, HISTORY_SIZE, REPEAT_WEIGHTS
 from item2vec.query.scoring import Scorer, ScoringParts
 
 if TYPE_CHECKING:
@@ -37,11 +37,6 @@ if TYPE_CHECKING:
     from item2vec.model.scoring_record import Scoring
     from item2vec.training.holdout import HeldOut
 
-HISTORY_SIZE = 5  # recommend's: the items of a history its query reads
-HISTORY_CASES = 1500  # at most this many of the held-out cases (evenly spaced): 4 decays x 8 choices
-HISTORY_CELLS = 1 << 29  # and at most this many scores in all (cases x catalogue x decays), as a mode
-MIN_HISTORY_CASES = 100  # below it (a huge catalogue) the history choices keep their defaults
-
 
 def choose_repeat(
     embeddings: Embeddings, parts: ScoringParts, chosen: Scoring, held_out: HeldOut
@@ -50,12 +45,9 @@ def choose_repeat(
     nothing beats them clearly), and model.json's account of it."""
     import numpy as np
 
-    budget = min(len(held_out), HISTORY_CASES, HISTORY_CELLS // max(1, len(HISTORY_DECAYS) * len(embeddings)))
-    if budget < MIN_HISTORY_CASES:
-        why = (f"{len(embeddings):,} items allow {budget:,} whole-history cases within the budget, fewer than "
-               f"{MIN_HISTORY_CASES}: decay {DECAY:g}, seen items left out")  # fmt: skip
-        return chosen, {"skipped": why}
-    every = np.unique(np.linspace(0, len(held_out) - 1, budget).round().astype(np.int64))
+    every = held_out.history_cases(len(embeddings))
+    if isinstance(every, str):
+        return chosen, {"skipped": every}
     all_prefixes, all_targets = held_out.prefixes, held_out.targets  # properties: each built once here
     prefixes = [all_prefixes[i] for i in every.tolist()]
     targets = [all_targets[i] for i in every.tolist()]

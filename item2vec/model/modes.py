@@ -55,6 +55,13 @@ REPEAT_WEIGHTS = (0.0, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0)
 # How a history's items weigh in its query (decay ** age, age 0 = the latest): 1 is a plain mean,
 # 0.1 is nearly the latest item alone. DECAY is the default; train's calibration chooses among these.
 HISTORY_DECAYS = (1.0, DECAY, 0.4, 0.1)
+HISTORY_SIZE = 5  # the latest items of a history a recommendation reads (recommend's default)
+# Calibration ranks up to HISTORY_CASES of its held-out cases from their whole history as well
+# (evenly spaced; fewer on a large catalogue: HISTORY_CELLS scores in all, cases x catalogue x
+# decays); below MIN_HISTORY_CASES the history choices keep their defaults.
+HISTORY_CASES = 1500
+HISTORY_CELLS = 1 << 29
+MIN_HISTORY_CASES = 100
 MAX_REPEAT_WEIGHT = 1000.0
 REPEAT_EXPECTED = f"a number from 0 to {MAX_REPEAT_WEIGHT:g}, e.g. 2"
 

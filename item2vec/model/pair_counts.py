@@ -38,12 +38,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    import threading
+
     import numpy as np
     from numpy.typing import NDArray
 
 __all__ = [
     "LENGTH_SCALE",
     "CountBudget",
+    "CountStopped",
     "Kind",
     "count_pair_kinds",
     "top_per_row",
@@ -79,6 +82,10 @@ class CountBudget:
 Kind = tuple[int, bool]  # (steps, both): a matrix count_pair_kinds gives
 
 
+class CountStopped(Exception):
+    """Counting was asked to stop (its ``stop`` event was set); its spilled records are removed."""
+
+
 def count_pair_kinds(
     codes: NDArray[np.int32],
     bounds: NDArray[np.int64],
@@ -90,6 +97,7 @@ def count_pair_kinds(
     budget: CountBudget | None = None,
     rows: NDArray[np.bool_] | None = None,
     per_length: bool = False,
+    stop: threading.Event | None = None,
 ) -> dict[Kind, tuple[NDArray[np.int64], NDArray[np.int32], NDArray[np.float32]]]:
     """CSR arrays ``(indptr, columns, weights)`` of the weighted pair counts for each (steps,
     both) of ``kinds``, rows heaviest first (ties: lower column) and cut to ``keep`` entries, from
@@ -98,7 +106,11 @@ def count_pair_kinds(
     counted: each exactly as in the whole matrix, the other rows empty. Where both directions
     are asked for, each record carries a bit saying which way round it was
     counted, so that the matrices that count only what came after take the records without it and
-    those that count both ways sum both (as whole numbers: each the matrix of its own pass)."""
+    those that count both ways sum both (as whole numbers: each the matrix of its own pass).
+
+    Raises:
+        CountStopped: ``stop`` was set (it is looked at after each distance of each chunk).
+    """
     import numpy as np
 
     budget = budget or CountBudget()
@@ -114,7 +126,9 @@ def count_pair_kinds(
     table = _Table(starts, n_items, bits, budget, fields=fields, scale=scale, split=split)
     lengths: dict[Kind, list[Any]] = {k: [] for k in kinds}
     try:
-        _count(codes, bounds, steps, drop_self, table, budget.chunk_tokens, rows, both=directions[-1])
+        _count(
+            codes, bounds, steps, drop_self, table, budget.chunk_tokens, rows, both=directions[-1], asked=stop
+        )
         if len(starts) == 2:  # one range: its entries are the result
             found = table.finish(0, keep, kinds)
             return {
@@ -205,6 +219,7 @@ def _count(
     rows: NDArray[np.bool_] | None,
     *,
     both: bool,
+    asked: threading.Event | None = None,
 ) -> None:
     """Each chunk's pairs (of the items of ``rows`` only, if given), counted per distance, into
     the table; with ``both`` each pair counted for its later item too."""
@@ -223,6 +238,8 @@ def _count(
         window = np.arange(start, min(stop + steps, n_tokens), dtype=np.int64)
         sequence = np.searchsorted(bounds, window, side="right")
         for distance in range(1, steps + 1):
+            if asked is not None and asked.is_set():
+                raise CountStopped()
             end = min(stop, n_tokens - distance)
             if end <= start:
                 break

@@ -25,6 +25,8 @@ from item2vec.model.npz_headers import declared_arrays
 from item2vec.model.pair_counts import CountBudget, Kind, count_pair_kinds, top_per_row
 
 if TYPE_CHECKING:
+    import threading
+
     import numpy as np
     import scipy.sparse as sp
     from numpy.typing import NDArray
@@ -242,12 +244,14 @@ def build_transition_kinds(
     budget: CountBudget | None = None,
     rows: NDArray[np.bool_] | None = None,
     per_length: bool = False,
+    stop: threading.Event | None = None,
 ) -> dict[Kind, TransitionMatrix]:
     """:func:`build_transitions_at` for each (steps, both) of ``kinds``, from one pass over the
     corpus: each matrix is the one ``build_transitions`` gives for its steps and direction.
 
     Raises:
         ValueError: the corpus is malformed, a depth is below 1 or ``keep < 1`` (a caller's bug).
+        CountStopped: ``stop`` was set (item2vec.model.pair_counts).
     """
     import numpy as np
 
@@ -261,7 +265,7 @@ def build_transition_kinds(
     if rows is not None and rows.shape != (n_items,):
         raise ValueError("rows must be a mask of the items")
     found = count_pair_kinds(codes, bounds, n_items, kinds=kinds, keep=keep, drop_self=drop_self,
-                             budget=budget, rows=rows, per_length=per_length)  # fmt: skip
+                             budget=budget, rows=rows, per_length=per_length, stop=stop)  # fmt: skip
     return {
         (steps, way): TransitionMatrix(*arrays, n_items, steps, keep, way, per_length)
         for (steps, way), arrays in found.items()

@@ -20,14 +20,12 @@ from typing import TYPE_CHECKING
 from item2vec.errors import Bare, ConfigError, param
 from item2vec.model.embeddings import Embeddings, Neighbour, unit_rows
 from item2vec.model.modes import DECAY as DECAY  # re-exported: query and the API take it from here
+from item2vec.model.modes import HISTORY_SIZE as HISTORY_SIZE  # re-exported, as DECAY
 from item2vec.query.scoring import Scorer, open_parts, query_weights
 
 if TYPE_CHECKING:
     import numpy as np
     from numpy.typing import NDArray
-
-
-HISTORY_SIZE = 5
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,8 @@ from item2vec.model.transitions import (
 )
 
 if TYPE_CHECKING:
+    import threading
+
     import numpy as np
     from numpy.typing import NDArray
 
@@ -71,9 +73,11 @@ def build_kinds_for_model(
     *,
     keep: int | None = TRANSITION_KEEP,
     only: Iterable[str] | None = None,
+    stop: threading.Event | None = None,
 ) -> dict[tuple[int, str], TransitionMatrix]:
     """:func:`build_for_model`'s matrix of each (steps, direction) of ``kinds``, from one pass;
-    with ``only``, just the rows of those items (each as in the whole matrix; the others empty)."""
+    with ``only``, just the rows of those items (each as in the whole matrix; the others empty).
+    ``stop``: set it to end the count early (CountStopped)."""
     import numpy as np
 
     codes, bounds = corpus_codes(sequences, ids)
@@ -84,7 +88,7 @@ def build_kinds_for_model(
         rows[[position[item] for item in set(only) if item in position]] = True
     counted = tuple((steps, direction == "both") for steps, direction in kinds)
     found = build_transition_kinds(
-        codes, bounds, len(ids), kinds=counted, keep=keep, rows=rows, per_length=True
+        codes, bounds, len(ids), kinds=counted, keep=keep, rows=rows, per_length=True, stop=stop
     )
     return {(steps, "both" if way else "next"): matrix for (steps, way), matrix in found.items()}
 

@@ -184,6 +184,7 @@ def train(
     on_epoch: EpochCallback | None = None,
     held_out: HeldOut | None = None,
     on_held_out: HeldOutCallback | None = None,
+    on_vocabulary: Callable[[list[str]], None] | None = None,
 ) -> Trained:
     """Train skip-gram with negative sampling on ``sequences``.
 
@@ -200,6 +201,8 @@ def train(
     With ``held_out`` (of the packed ``sequences``; item2vec.training.holdout) the vocabulary
     and counts are the whole corpus's, training reads ``held_out.reduced``, ``on_held_out``
     sees the result, and held-out items with no other event are folded in (:func:`_fold_in`).
+    ``on_vocabulary`` is handed the model's ids (in its order) once they are known, before
+    training starts (the pipeline counts the held-out corpus's transitions meanwhile).
 
     Raises:
         EmptyResultError: every item is below ``min_count``.
@@ -223,6 +226,10 @@ def train(
     raw, key_names = _build_vocab(model, corpus, vocabulary, config=config, by_code=feed == "file")
     callbacks = [_epoch_callback(on_epoch, key_names)] if on_epoch is not None else []
     callbacks += loss_callbacks()
+    keys = list(model.wv.index_to_key)
+    ids = [key_names[int(k)] for k in keys] if key_names is not None else keys
+    if on_vocabulary is not None:
+        on_vocabulary(ids)
     started = time.perf_counter()
     if feed == "file":
         assert isinstance(sequences, Packed)
@@ -232,8 +239,6 @@ def train(
             corpus, total_examples=model.corpus_count, epochs=config.epochs, callbacks=callbacks
         )
         corpus.check()
-    keys = list(model.wv.index_to_key)
-    ids = [key_names[int(k)] for k in keys] if key_names is not None else keys
     counts = [int(model.wv.get_vecattr(k, "count")) for k in keys]
     calibrating = 0.0  # the held-out callback ranks (calibration): not training, timed on its own
     if held_out is not None:

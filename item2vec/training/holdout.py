@@ -26,13 +26,19 @@ difference's spread of about 0.2 puts the bar near 0.06 NDCG@10 at 100 cases, 0.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from item2vec.corpus.packed import Packed
 from item2vec.model.modes import (
     CALIBRATION_STEPS,
+    DECAY,
+    HISTORY_CASES,
+    HISTORY_CELLS,
+    HISTORY_DECAYS,
+    HISTORY_SIZE,
+    MIN_HISTORY_CASES,
     TRANSITION_DIRECTION,
     TRANSITION_DIRECTIONS,
     TRANSITION_STEPS,
@@ -40,6 +46,8 @@ from item2vec.model.modes import (
 from item2vec.training.build_transitions import build_kinds_for_model
 
 if TYPE_CHECKING:
+    import threading
+
     import numpy as np
     from numpy.typing import NDArray
 
@@ -156,16 +164,48 @@ class HeldOut:
         return Packed(self.full.codes[at], bounds, self.full.names)
 
     def transitions(
-        self, ids: list[str], directions: tuple[str, ...] = TRANSITION_DIRECTIONS
+        self,
+        ids: list[str],
+        directions: tuple[str, ...] = TRANSITION_DIRECTIONS,
+        *,
+        also: Iterable[str] = (),
+        stop: threading.Event | None = None,
     ) -> dict[tuple[int, str], TransitionMatrix]:
         """The reduced corpus's transitions over ``ids`` by (steps, direction), all from one
         pass: what followed, over each of ``CALIBRATION_STEPS`` (the 1-step counts are the
-        10-step pass's nearest), and both ways over the default steps, for the query items
-        only: a case is ranked from its query's row, so the other rows (nearly the whole
-        matrix, the final one's size) are never counted."""
+        10-step pass's nearest), and both ways over the default steps, for the query items and
+        ``also`` (the items whole-history cases query with) only: a case is ranked from its
+        query items' rows, so the other rows (nearly the whole matrix on a large catalogue) are
+        never counted. ``stop``: set it to end the count early (CountStopped)."""
         kinds = tuple((steps, TRANSITION_DIRECTION) for steps in CALIBRATION_STEPS)
         kinds += tuple((TRANSITION_STEPS, d) for d in directions if d != TRANSITION_DIRECTION)
-        return build_kinds_for_model(self.reduced, ids, kinds, only=self.queries)
+        only = [*self.queries, *also]
+        return build_kinds_for_model(self.reduced, ids, kinds, only=only, stop=stop)
+
+    def history_cases(self, catalogue: int) -> NDArray[np.int64] | str:
+        """Which cases calibration also ranks from their whole history (``HISTORY_CASES`` evenly
+        spaced, fewer on a large catalogue: ``HISTORY_CELLS`` scores of ``catalogue`` items in
+        all), or why none are."""
+        import numpy as np
+
+        budget = min(len(self), HISTORY_CASES, HISTORY_CELLS // max(1, len(HISTORY_DECAYS) * catalogue))
+        if budget < MIN_HISTORY_CASES:
+            return (f"{catalogue:,} items allow {budget:,} whole-history cases within the budget, fewer "
+                    f"than {MIN_HISTORY_CASES}: decay {DECAY:g}, seen items left out")  # fmt: skip
+        every: NDArray[np.int64] = np.unique(np.linspace(0, len(self) - 1, budget).round().astype(np.int64))
+        return every
+
+    def history_items(self, catalogue: int) -> list[str]:
+        """The items the whole-history cases query with (the latest ``HISTORY_SIZE`` of each)."""
+        import numpy as np
+
+        every = self.history_cases(catalogue)
+        if isinstance(every, str):
+            return []
+        starts = self.full.bounds[self.groups[every]]
+        ends = self.positions[every]
+        codes = np.concatenate([self.full.codes[max(a, b - HISTORY_SIZE) : b] for a, b in zip(starts, ends)])
+        return [str(x) for x in self.full.names[np.unique(codes)].tolist()]
 
     def record(self) -> dict[str, Any]:
         """model.json's account of the sample (with several cases of a sequence, how many

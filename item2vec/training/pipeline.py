@@ -27,6 +27,7 @@ from item2vec.model.embeddings import Embeddings
 from item2vec.model.identity import with_input_digests
 from item2vec.model.modes import TRANSITION_DIRECTION, TRANSITION_STEPS
 from item2vec.model.store import check_output, save
+from item2vec.training.background import InThread
 from item2vec.training.build_transitions import build_for_model
 from item2vec.training.config import (
     TrainConfig,
@@ -194,8 +195,7 @@ def build_model(
     trained, config, searched = _small_log_search(calibration, request, config, corpus, progress,
                                                   plain=setup is None and walked is None)  # fmt: skip
     if trained is None:
-        trained = train(sequences, config=config, progress=progress, held_out=calibration.held,
-                        on_held_out=calibration.choose if calibration.held is not None else None)  # fmt: skip
+        trained = _train(calibration, sequences, config, progress)
     space = None
     if setup:
         trained, space = setup.split(trained)
@@ -234,6 +234,23 @@ def build_model(
     )  # fmt: skip
 
 
+def _train(
+    calibration: _Calibration,
+    sequences: list[list[str]] | Packed,
+    config: TrainConfig,
+    progress: ProgressCallback | None,
+) -> Trained:
+    """gensim's training; with held-out items, their transitions are counted in a thread while
+    gensim trains, and the scoring is chosen on them before they are trained in."""
+    if calibration.held is None:
+        return train(sequences, config=config, progress=progress)
+    try:
+        return train(sequences, config=config, progress=progress, held_out=calibration.held,
+                     on_held_out=calibration.choose, on_vocabulary=calibration.start_counting)  # fmt: skip
+    finally:
+        calibration.stop_counting()
+
+
 def _small_log_search(
     calibration: _Calibration,
     request: TrainRequest,
@@ -267,6 +284,8 @@ class _Calibration:
         self.fixed = fixed  # a scoring the caller gave: its mode is kept, its history calibrated
         self.held: HeldOut | None = None
         self.record: dict[str, Any] | None = None
+        self.counting: InThread[dict[tuple[int, str], TransitionMatrix]] | None = None
+        self.counted_for: list[str] | None = None
 
     def hold_out(
         self,
@@ -297,9 +316,35 @@ class _Calibration:
         assert self.held is not None and self.calibrator is not None
         started = time.perf_counter()
         embeddings = Embeddings(ids=ids, vectors=vectors, counts=np.asarray(counts, dtype=np.int64))
-        counted = self.held.transitions(ids)
+        if self.counting is not None and self.counted_for == ids:
+            counted = self.counting.result()  # counted while gensim trained (waited for, if need be)
+        else:
+            counted = self._transitions(ids)
+        self.counting = None
         self.record = self.calibrator(embeddings, output, counted, self.held, fixed=self.fixed)
         self.record["calibration"]["seconds"] = round(time.perf_counter() - started, 3)
+
+    def start_counting(self, ids: list[str]) -> None:
+        """The engine's vocabulary callback: count the held-out corpus's transitions (over the
+        model's items ``ids``) in a thread while gensim trains; :meth:`choose` takes them."""
+        self.counted_for = ids
+        self.counting = InThread(
+            lambda stop: self._transitions(ids, stop), name="item2vec-held-out-transitions"
+        )
+
+    def stop_counting(self) -> None:
+        """Stop a count :meth:`choose` did not take (training failed or was interrupted), and wait for it."""
+        if self.counting is not None:
+            self.counting.cancel()
+            self.counting = None
+
+    def _transitions(
+        self, ids: list[str], stop: threading.Event | None = None
+    ) -> dict[tuple[int, str], TransitionMatrix]:
+        """The reduced corpus's transitions at the rows the held-out cases read: their query
+        items, and the items their whole histories query with."""
+        assert self.held is not None
+        return self.held.transitions(ids, also=self.held.history_items(len(ids)), stop=stop)
 
 
 def _meta(
