@@ -372,8 +372,10 @@ def _best(z: NDArray[np.float32]) -> NDArray[np.float32]:
     import numpy as np
 
     n = z.shape[1]
-    parts = [np.partition(z[i : i + 256], n - K, axis=1)[:, n - K :] for i in range(0, z.shape[0], 256)]
-    return np.concatenate(parts) if parts else np.zeros((0, K), dtype=z.dtype)
+    best = np.empty((z.shape[0], K), dtype=z.dtype)
+    for i in range(0, z.shape[0], 256):  # each partitioned copy freed at once (a slice would keep it)
+        best[i : i + 256] = np.partition(z[i : i + 256], n - K, axis=1)[:, n - K :]
+    return best
 
 
 def _per_row(owner: NDArray[np.int64], mask: NDArray[np.bool_], cases: int) -> NDArray[np.int64]:

@@ -307,9 +307,10 @@ class Hybrid(ScoreMode):
         import numpy as np
 
         base = self.base(scoring)
-        cosines = parts.cosines(base, unit, self.name)
+        result = parts.cosines(base, unit, self.name)  # a fresh array: standardised in place
         mean, std = parts.standard(base, unit, self.name)
-        result = ((cosines - mean[:, None]) / std[:, None]).astype(np.float32)
+        result -= mean[:, None]
+        result /= std[:, None]
         if transitions is not None and transitions.nnz:
             owner = np.repeat(np.arange(transitions.shape[0]), np.diff(transitions.indptr))
             added = (scoring.weight * np.log1p(transitions.data)).astype(np.float32)
