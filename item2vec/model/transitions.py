@@ -72,7 +72,7 @@ class TransitionMatrix:
     per_length: bool = False
 
     @property
-    def counting(self) -> dict[str, Any]:
+    def counting_record(self) -> dict[str, Any]:
         """How the entries were counted, as model.json's "transitions" record says it."""
         return {"direction": "both" if self.both else "next",
                 "per_sequence": "1/sqrt(length)" if self.per_length else "1"}  # fmt: skip

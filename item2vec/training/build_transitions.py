@@ -100,7 +100,7 @@ def record(matrix: TransitionMatrix, seconds: float, **extra: Any) -> dict[str, 
     return {
         "file": TRANSITIONS_FILE,
         "steps": matrix.steps,
-        **matrix.counting,
+        **matrix.counting_record,
         "keep": matrix.keep,
         "entries": matrix.nnz,
         "items_with_followers": int((np.diff(matrix.indptr) > 0).sum()),

@@ -284,7 +284,7 @@ class _Calibration:
         self.fixed = fixed  # a scoring the caller gave: its mode is kept, its history calibrated
         self.held: HeldOut | None = None
         self.record: dict[str, Any] | None = None
-        self.counting: InThread[dict[tuple[int, str], TransitionMatrix]] | None = None
+        self.background: InThread[dict[tuple[int, str], TransitionMatrix]] | None = None
         self.counted_for: list[str] | None = None
 
     def hold_out(
@@ -316,11 +316,11 @@ class _Calibration:
         assert self.held is not None and self.calibrator is not None
         started = time.perf_counter()
         embeddings = Embeddings(ids=ids, vectors=vectors, counts=np.asarray(counts, dtype=np.int64))
-        if self.counting is not None and self.counted_for == ids:
-            counted = self.counting.result()  # counted while gensim trained (waited for, if need be)
+        if self.background is not None and self.counted_for == ids:
+            counted = self.background.result()  # counted while gensim trained (waited for, if need be)
         else:
             counted = self._transitions(ids)
-        self.counting = None
+        self.background = None
         self.record = self.calibrator(embeddings, output, counted, self.held, fixed=self.fixed)
         self.record["calibration"]["seconds"] = round(time.perf_counter() - started, 3)
 
@@ -328,15 +328,15 @@ class _Calibration:
         """The engine's vocabulary callback: count the held-out corpus's transitions (over the
         model's items ``ids``) in a thread while gensim trains; :meth:`choose` takes them."""
         self.counted_for = ids
-        self.counting = InThread(
+        self.background = InThread(
             lambda stop: self._transitions(ids, stop), name="item2vec-held-out-transitions"
         )
 
     def stop_counting(self) -> None:
         """Stop a count :meth:`choose` did not take (training failed or was interrupted), and wait for it."""
-        if self.counting is not None:
-            self.counting.cancel()
-            self.counting = None
+        if self.background is not None:
+            self.background.cancel()
+            self.background = None
 
     def _transitions(
         self, ids: list[str], stop: threading.Event | None = None
