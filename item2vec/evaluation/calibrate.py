@@ -239,7 +239,6 @@ def shared_ranks(
     bases = [*by_base, *(b for b in plain if b not in by_base)]
     any_part = next(iter(parts.values()))
     scores = np.empty((min(batch, len(cases)), n), dtype=np.float32)
-    none = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32))
     for start in range(0, len(cases), batch):
         block = weights[start : start + batch]
         target = targets[start : start + batch]
@@ -259,9 +258,7 @@ def shared_ranks(
                 return None
             z[rows, cols] = -np.inf
             if base in plain:  # the plain mode's scores: cosines
-                ranks[plain[base]][start : start + batch] = _beaten(
-                    z, _best(z) if n > K else None, none, target, live
-                )
+                ranks[plain[base]][start : start + batch] = _counted(z, target, live)
             if base not in by_base:
                 continue
             # The hybrid mode's standardised base score, computed in place (one block in memory);

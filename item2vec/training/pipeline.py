@@ -285,7 +285,6 @@ class _Calibration:
         self.held: HeldOut | None = None
         self.record: dict[str, Any] | None = None
         self.background: InThread[dict[tuple[int, str], TransitionMatrix]] | None = None
-        self.counted_for: list[str] | None = None
 
     def hold_out(
         self,
@@ -316,10 +315,8 @@ class _Calibration:
         assert self.held is not None and self.calibrator is not None
         started = time.perf_counter()
         embeddings = Embeddings(ids=ids, vectors=vectors, counts=np.asarray(counts, dtype=np.int64))
-        if self.background is not None and self.counted_for == ids:
-            counted = self.background.result()  # counted while gensim trained (waited for, if need be)
-        else:
-            counted = self._transitions(ids)
+        # counted while gensim trained, for these ids (waited for, if need be); else now (small-log trials)
+        counted = self.background.result() if self.background is not None else self._transitions(ids)
         self.background = None
         self.record = self.calibrator(embeddings, output, counted, self.held, fixed=self.fixed)
         self.record["calibration"]["seconds"] = round(time.perf_counter() - started, 3)
@@ -327,7 +324,6 @@ class _Calibration:
     def start_counting(self, ids: list[str]) -> None:
         """The engine's vocabulary callback: count the held-out corpus's transitions (over the
         model's items ``ids``) in a thread while gensim trains; :meth:`choose` takes them."""
-        self.counted_for = ids
         self.background = InThread(
             lambda stop: self._transitions(ids, stop), name="item2vec-held-out-transitions"
         )
